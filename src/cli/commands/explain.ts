@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ARCH_DEFS } from '../../arch/defs.js';
+import { explainProfile, explainSyscall, LIBSECCOMP_VERSION } from '../../profile/explain.js';
+import { ProfileError } from '../../profile/profile-error.js';
+import { CliError, EXIT_OK } from '../errors.js';
+import { out, style, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { parseResolveOptions, resolveOptionsHelp } from './resolve-options.js';
+
+export function registerExplain(program: Command, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('explain')
+    .description('explain a syscall (name or number) or a profile (what it allows, against Docker default)')
+    .argument('<target>', 'a syscall name or number, or a profile file')
+    .option('--json', 'machine-readable result')
+    .option('--all-arches', 'for a profile: every architecture it names (default: the first host architecture)');
+  resolveOptionsHelp(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  sysfence explain clone3
+  sysfence explain 59 --arch x86_64
+  sysfence explain profile.json --all-arches`,
+  );
+  cmd.action((target: string, opts: Record<string, string | boolean | undefined>) => {
+    const json = opts.json === true;
+    try {
+      if (existsSync(target) || /\.(json|ya?ml)$/.test(target)) explainProfileCmd(target, opts, json);
+      else explainSyscallCmd(target, (opts.arch as string | undefined) ?? 'x86_64', json);
+    } catch (e) {
+      if (e instanceof ProfileError) throw new CliError(e.code, e.message);
+      throw e;
+    }
+    setExit(EXIT_OK);
+  });
+}
+
+function explainSyscallCmd(query: string, arch: string, json: boolean): void {
+  const x = explainSyscall(query, arch);
+  if (json) return out(toJsonText(x));
+  out(`${style.bold(x.name)}: ${x.summary ?? '(no one-line summary known)'}`);
+  if (x.legacy) out('  removed from Linux; runtimes still resolve the name (see data/legacy-syscalls.tsv)');
+  if (x.unknownToLibseccomp)
+    out(`  libseccomp ${LIBSECCOMP_VERSION} does not know this name: runc/crun built on it drop rules for it silently`);
+  const nums = ARCH_DEFS.map((a) => `${a.id}=${x.numbers[a.id] === null ? '-' : x.numbers[a.id]}`);
+  out(`  numbers: ${nums.join(' ')}`);
+  out(`  capability: ${x.capability ?? 'none needed'}`);
+  out(`  Docker default (${x.docker.arch}, default capabilities): ${x.docker.verdict} - ${x.docker.detail}`);
+  if (x.risk) out(`  risk: ${x.risk}`);
+}
+
+function explainProfileCmd(file: string, opts: Record<string, string | boolean | undefined>, json: boolean): void {
+  const { profile } = requireOneProfile(readProfile(file));
+  const ro = parseResolveOptions(opts as Record<string, string | undefined>);
+  const caps = ro.capabilities;
+  const kernel = ro.kernelVersion;
+  const first = profile.archMap?.[0]?.architecture ?? profile.architectures?.[0];
+  const arches = opts.arch ? [opts.arch as string] : opts.allArches ? undefined : first ? [first] : ['x86_64'];
+  const rows = explainProfile(profile, {
+    ...(arches ? { arches } : {}),
+    ...(caps ? { capabilities: caps } : {}),
+    ...(kernel ? { kernelVersion: kernel } : {}),
+  });
+  if (json) return out(toJsonText({ file, architectures: rows }));
+  out(`${style.bold(file)}: default action ${rows[0]?.defaultAction ?? '-'}`);
+  for (const r of rows) {
+    const diff = r.allowed - r.docker.allowed;
+    out(
+      `  ${r.arch.padEnd(12)} allows ${String(r.allowed).padStart(3)} unconditionally, ${r.conditional} by argument; ` +
+        `Docker default allows ${r.docker.allowed} (+${r.docker.conditional} by argument): ${diff === 0 ? 'same count' : diff < 0 ? `${-diff} fewer` : `${diff} more`}`,
+    );
+    if (r.onlyHere.length > 0) out(`    allowed here, not by Docker: ${r.onlyHere.join(' ')}`);
+  }
+}

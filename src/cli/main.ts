@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/** sysfence command line: the only code that prints or exits. */
+import { Command, CommanderError } from 'commander';
+import { FileError } from '../exec/files.js';
+import { ProfileError } from '../profile/profile-error.js';
+import { registerConvert } from './commands/convert.js';
+import { registerDemo } from './commands/demo.js';
+import { registerExplain } from './commands/explain.js';
+import { registerValidate } from './commands/validate.js';
+import { CliError, EXIT_ERROR } from './errors.js';
+import { err, style } from './output.js';
+import { VERSION } from '../version.js';
+
+let exitCode = 0;
+const setExit = (code: number) => {
+  exitCode = code;
+};
+
+const program = new Command();
+program
+  .name('sysfence')
+  .description('least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right')
+  .version(VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+registerValidate(program, setExit);
+registerConvert(program, setExit);
+registerExplain(program, setExit);
+registerDemo(program, setExit);
+for (const c of program.commands) c.exitOverride();
+
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return EXIT_ERROR; // commander already printed the usage error
+  }
+  if (e instanceof CliError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
+    if (e.hint) err(`    hint: ${e.hint}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof FileError || e instanceof ProfileError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message} (${e.path})`);
+    return EXIT_ERROR;
+  }
+  const m = e instanceof Error ? e.message : String(e);
+  err(`${style.red('error')}[internal]: ${m}`);
+  err('    this is a bug in sysfence; set SYSFENCE_DEBUG=1 for a stack trace and report it');
+  if (process.env.SYSFENCE_DEBUG && e instanceof Error) err(e.stack ?? '');
+  return EXIT_ERROR;
+}
+
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode = exitCode;
+} catch (e) {
+  process.exitCode = report(e);
+}

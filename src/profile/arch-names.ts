@@ -1,0 +1,19 @@
+import { ARCH_DEFS } from '../arch/defs.js';
+import { findArch } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
+
+/** SCMP_ARCH_* spellings runc accepts. */
+export const SCMP_ARCH_NAMES: readonly string[] = ARCH_DEFS.map((a) => a.scmp);
+
+/** The ABI for an OCI `SCMP_ARCH_*` name (exact spelling only, as runc requires). */
+export function archFromScmp(name: string): ArchDef | undefined {
+  return ARCH_DEFS.find((a) => a.scmp === name);
+}
+
+/**
+ * Spellings accepted in Docker's `includes.arches` / `excludes.arches`: dockerd compares them with
+ * Go's runtime.GOARCH (amd64, arm64, ...); Docker's own profile also uses x86, x32 and the SCMP ids.
+ */
+export function filterArchMatches(spelling: string): ArchDef | undefined {
+  return findArch(spelling);
+}

@@ -1,0 +1,160 @@
+/**
+ * The per-architecture policy a runtime builds from an (already resolved) OCI profile: what runc
+ * hands to libseccomp, after libseccomp's own rule handling. Both evaluate() and the compiler read
+ * this, so they cannot disagree on the semantics:
+ *
+ * - every name is looked up on the ABI; names the ABI lacks are skipped (as runtimes do);
+ * - a rule whose action equals the default action is dropped (runc);
+ * - a rule that repeats an argument index is split into one rule per condition, ORed (runc);
+ * - conditions within a rule are ANDed; rules for the same syscall are ORed;
+ * - the first unconditional rule for a syscall wins, and it beats every conditional one
+ *   (libseccomp's db_rule_add drops later rules once a syscall is unconditional);
+ * - on ABIs with socketcall/ipc, a rule for a multiplexed call (socket, semop, ...) is added to the
+ *   direct syscall (when the ABI has one) and to the multiplexer with argument 0 replaced by
+ *   `== sub-call` (libseccomp's abi_rule_add): conditions on argument 0 are lost there;
+ * - on 32-bit ABIs and x32 only the low 32 bits of arguments and values are compared.
+ */
+import { findArch, nativeArch, syscallTable } from '../arch/tables.js';
+import type { ArchDef, ArchId } from '../arch/types.js';
+import { type Action, sameAction, toAction } from './actions.js';
+import { archFromScmp } from './arch-names.js';
+import { errnoNumber } from './errno.js';
+import type { Operator, Profile } from './model.js';
+import { ProfileError } from './profile-error.js';
+
+export interface Condition {
+  index: number;
+  op: Operator;
+  /** Compared value (for MASKED_EQ: the mask), already cut to the ABI's argument width. */
+  value: bigint;
+  /** For MASKED_EQ: the value the masked argument must equal, cut to the argument width. */
+  valueTwo: bigint;
+}
+
+export interface ConditionalRule {
+  conditions: Condition[];
+  action: Action;
+  /** Index of the profile rule this came from. */
+  rule: number;
+}
+
+export interface SyscallPolicy {
+  nr: number;
+  /** The unconditional verdict, when a rule without conditions applies. */
+  unconditional?: { action: Action; rule: number };
+  /** Conditional rules in profile order; the first that matches decides. Empty when unconditional. */
+  conditional: ConditionalRule[];
+}
+
+export interface ArchPolicy {
+  arch: ArchDef;
+  defaultAction: Action;
+  /** Per syscall number, sorted by number. Numbers absent here get the default action. */
+  syscalls: Map<number, SyscallPolicy>;
+}
+
+export interface ProfilePolicy {
+  /** The ABIs the filter accepts (the profile's architectures, or the native one). */
+  arches: ArchDef[];
+  byArch: Map<ArchId, ArchPolicy>;
+}
+
+export interface PolicyOptions {
+  /** The native ABI, used when the profile lists no architectures. Default: this machine's. */
+  nativeArch?: ArchId;
+}
+
+export function profileDefaultAction(p: Profile): Action {
+  const errno = p.defaultErrnoRet ?? (p.defaultErrno !== undefined ? errnoNumber(p.defaultErrno) : undefined);
+  return toAction(p.defaultAction, errno);
+}
+
+const mask32 = 0xffffffffn;
+
+function conditionsOf(args: Profile['syscalls'] extends (infer R)[] | null | undefined ? R : never, bits: 32 | 64): Condition[][] {
+  const list = (args as { args?: { index: number; op: Operator; value: bigint; valueTwo?: bigint }[] | null }).args ?? [];
+  const cut = (v: bigint) => (bits === 32 ? v & mask32 : v);
+  const conds = list.map((a) => ({ index: a.index, op: a.op, value: cut(a.value), valueTwo: cut(a.valueTwo ?? 0n) }));
+  const counts = new Map<number, number>();
+  for (const c of conds) counts.set(c.index, (counts.get(c.index) ?? 0) + 1);
+  // runc: if any index repeats, every condition becomes a rule of its own.
+  if ([...counts.values()].some((n) => n > 1)) return conds.map((c) => [c]);
+  return [conds];
+}
+
+function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
+  if (p.archMap) throw new ProfileError('unresolved-profile', '$.archMap', 'resolve() the profile first: it still has an archMap');
+  const list = (p.architectures ?? []).map((a) => {
+    const def = archFromScmp(a);
+    if (!def) throw new ProfileError('unknown-arch', '$.architectures', `unknown architecture "${a}"`);
+    return def;
+  });
+  if (list.length > 0) return [...new Map(list.map((a) => [a.id, a])).values()];
+  const n = native ? findArch(native) : nativeArch();
+  if (!n) throw new ProfileError('unknown-arch', '$', 'the profile lists no architectures and this machine has none seccomp knows');
+  return [n];
+}
+
+function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
+  const table = syscallTable(arch);
+  const def = profileDefaultAction(p);
+  const syscalls = new Map<number, SyscallPolicy>();
+  const add = (nr: number, conditions: Condition[], action: Action, rule: number) => {
+    let s = syscalls.get(nr);
+    if (!s) {
+      s = { nr, conditional: [] };
+      syscalls.set(nr, s);
+    }
+    if (s.unconditional) return;
+    if (conditions.length === 0) {
+      s.unconditional = { action, rule };
+      s.conditional = [];
+    } else {
+      s.conditional.push({ conditions, action, rule });
+    }
+  };
+  (p.syscalls ?? []).forEach((rule, ri) => {
+    if (rule.includes || rule.excludes)
+      throw new ProfileError('unresolved-profile', `$.syscalls[${ri}]`, 'resolve() the profile first: it has includes/excludes');
+    const errno = rule.errnoRet ?? (rule.errno !== undefined ? errnoNumber(rule.errno) : undefined);
+    const action = toAction(rule.action, errno);
+    if (sameAction(action, def)) return;
+    const names = rule.name !== undefined ? [rule.name, ...(rule.names ?? [])] : (rule.names ?? []);
+    const split = conditionsOf(rule, arch.argBits);
+    for (const name of names) {
+      const direct = table.number(name);
+      for (const conds of split) {
+        for (const mux of arch.multiplexers) {
+          const call = mux.calls[name];
+          const muxNr = table.number(mux.syscall);
+          if (call === undefined || muxNr === undefined) continue;
+          const rest = conds.filter((c) => c.index !== 0);
+          add(muxNr, [{ index: 0, op: 'SCMP_CMP_EQ', value: BigInt(call), valueTwo: 0n }, ...rest], action, ri);
+        }
+        if (direct !== undefined) add(direct, conds, action, ri);
+      }
+    }
+  });
+  const sorted = new Map([...syscalls.entries()].sort((a, b) => a[0] - b[0]));
+  return { arch, defaultAction: def, syscalls: sorted };
+}
+
+const cache = new WeakMap<Profile, Map<string, ProfilePolicy>>();
+
+/** The policy of a resolved profile (no archMap, includes or excludes). Cached per profile object. */
+export function buildPolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy {
+  const key = opts.nativeArch ?? '';
+  let perProfile = cache.get(p);
+  const hit = perProfile?.get(key);
+  if (hit) return hit;
+  const arches = archesOf(p, opts.nativeArch);
+  const byArch = new Map<ArchId, ArchPolicy>();
+  for (const a of arches) byArch.set(a.id, buildArch(p, a));
+  const policy = { arches, byArch };
+  if (!perProfile) {
+    perProfile = new Map();
+    cache.set(p, perProfile);
+  }
+  perProfile.set(key, policy);
+  return policy;
+}

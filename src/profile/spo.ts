@@ -1,0 +1,206 @@
+/**
+ * The Security Profiles Operator's SeccompProfile object (security-profiles-operator.x-k8s.io/v1):
+ * parse (YAML, one or more documents) and serialise (deterministic YAML).
+ */
+import { Document, isMap, isScalar, isSeq, type Node, parseAllDocuments, Scalar } from 'yaml';
+import { IssueList, type Issue, sortIssues } from './issues.js';
+import { type JsonEntry, type JsonNode, positionAt } from './json-source.js';
+import type { Profile } from './model.js';
+import { locate, parseDockerNode } from './parse-docker.js';
+import { closest } from './suggest.js';
+
+export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1';
+export const SPO_KIND = 'SeccompProfile';
+const SPEC_FIELDS = [
+  'architectures',
+  'baseProfileName',
+  'defaultAction',
+  'flags',
+  'listenerMetadata',
+  'listenerPath',
+  'state',
+  'syscalls',
+];
+const SPO_ARCHES = new Set([
+  'SCMP_ARCH_NATIVE', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64',
+]);
+const INT64_MAX = (1n << 63n) - 1n;
+
+export interface SpoObject {
+  name: string;
+  namespace?: string;
+  annotations?: Record<string, string>;
+  baseProfileName?: string;
+  state?: string;
+  profile: Profile;
+}
+
+export interface SpoParseResult {
+  objects: SpoObject[];
+  issues: Issue[];
+  /** Per object: offsets of the spec's JSON paths (rooted at `$`), to locate later issues. */
+  offsets: Map<string, number>[];
+}
+
+/** Converts a YAML node to the positioned JSON tree the Docker parser reads. */
+function toJsonNode(node: Node | null | undefined, fallback: number): JsonNode {
+  const offset = node?.range?.[0] ?? fallback;
+  if (!node) return { kind: 'null', offset };
+  if (isMap(node)) {
+    const entries: JsonEntry[] = node.items.map((pair) => {
+      const k = pair.key as Node | null;
+      const key = isScalar(k) ? String(k.value) : String(k);
+      const keyOffset = (k as Node | null)?.range?.[0] ?? offset;
+      return { key, keyOffset, value: toJsonNode(pair.value as Node | null, keyOffset) };
+    });
+    return { kind: 'object', entries, offset };
+  }
+  if (isSeq(node)) return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset)), offset };
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null || v === undefined) return { kind: 'null', offset };
+    if (typeof v === 'bigint' || typeof v === 'number') return { kind: 'number', text: String(v), offset };
+    if (typeof v === 'boolean') return { kind: 'boolean', value: v, offset };
+    return { kind: 'string', value: String(v), offset };
+  }
+  return { kind: 'null', offset };
+}
+
+export function parseSpo(text: string): SpoParseResult {
+  const issues: Issue[] = [];
+  const objects: SpoObject[] = [];
+  const offsetsList: Map<string, number>[] = [];
+  const docs = parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, di) => {
+    const base = `$[${di}]`;
+    for (const e of doc.errors) {
+      issues.push({ code: 'yaml-syntax', severity: 'error', message: e.message.split('\n')[0] ?? e.message, path: base, position: positionAt(text, e.pos[0]) });
+    }
+    if (doc.errors.length > 0 || doc.contents === null) return;
+    const root = toJsonNode(doc.contents as Node, 0);
+    const at = (o: number) => positionAt(text, o);
+    if (root.kind !== 'object') {
+      issues.push({ code: 'wrong-type', severity: 'error', message: 'expected a SeccompProfile object', path: base, position: at(root.offset) });
+      return;
+    }
+    const get = (n: JsonNode, k: string) => (n.kind === 'object' ? n.entries.find((e) => e.key === k)?.value : undefined);
+    const str = (n: JsonNode | undefined) => (n?.kind === 'string' ? n.value : undefined);
+    const apiVersion = str(get(root, 'apiVersion'));
+    const kind = str(get(root, 'kind'));
+    if (kind !== SPO_KIND || apiVersion !== SPO_API_VERSION) {
+      issues.push({
+        code: 'not-seccompprofile',
+        severity: 'error',
+        message: `expected apiVersion ${SPO_API_VERSION} and kind ${SPO_KIND}, found ${apiVersion ?? '(none)'} ${kind ?? '(none)'}`,
+        path: base,
+        position: at(root.offset),
+      });
+      return;
+    }
+    const meta = get(root, 'metadata');
+    const name = str(get(meta ?? root, 'name'));
+    if (!name) issues.push({ code: 'missing-field', severity: 'error', message: 'metadata.name is missing', path: `${base}.metadata`, position: at((meta ?? root).offset) });
+    const spec = get(root, 'spec');
+    if (!spec || spec.kind !== 'object') {
+      issues.push({ code: 'missing-field', severity: 'error', message: 'spec is missing', path: `${base}.spec`, position: at(root.offset) });
+      return;
+    }
+    const il = new IssueList();
+    const offsets = new Map<string, number>();
+    const kept: JsonEntry[] = [];
+    const obj: Partial<SpoObject> = {};
+    for (const e of spec.entries) {
+      if (!SPEC_FIELDS.includes(e.key)) {
+        const guess = closest(e.key, SPEC_FIELDS);
+        offsets.set(`${base}.spec.${e.key}`, e.keyOffset);
+        il.error('unknown-field', `${base}.spec.${e.key}`, `unknown field "${e.key}" in a SeccompProfile spec`, guess ? `did you mean "${guess}"?` : undefined);
+      } else if (e.key === 'baseProfileName' && e.value.kind === 'string') obj.baseProfileName = e.value.value;
+      else if (e.key === 'state' && e.value.kind === 'string') obj.state = e.value.value;
+      else kept.push(e);
+    }
+    const r = parseDockerNode({ kind: 'object', entries: kept, offset: spec.offset }, text);
+    const prefix = (p: string) => p.replace(/^\$/, `${base}.spec`);
+    for (const i of r.issues) issues.push({ ...i, path: prefix(i.path) });
+    for (const i of il.items) issues.push(locate(i, offsets, text));
+    if (r.profile && name) {
+      const o: SpoObject = { name, profile: r.profile };
+      const ns = str(get(meta ?? root, 'namespace'));
+      if (ns) o.namespace = ns;
+      const ann = get(meta ?? root, 'annotations');
+      if (ann?.kind === 'object')
+        o.annotations = Object.fromEntries(ann.entries.filter((e) => e.value.kind === 'string').map((e) => [e.key, (e.value as { value: string }).value]));
+      if (obj.baseProfileName) o.baseProfileName = obj.baseProfileName;
+      if (obj.state) o.state = obj.state;
+      objects.push(o);
+      offsetsList.push(r.offsets);
+    }
+  });
+  return { objects, issues: sortIssues(issues), offsets: offsetsList };
+}
+
+export interface SpoSerializeResult {
+  text: string;
+  /** What the SPO object cannot carry; an error means the output would behave differently. */
+  issues: Issue[];
+}
+
+/** Deterministic YAML for one or more SeccompProfile objects (one document each). */
+export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult {
+  const il = new IssueList();
+  const parts = objects.map((o, oi) => {
+    const p = o.profile;
+    const path = `$[${oi}].spec`;
+    if (p.archMap) il.error('spo-unresolved', `${path}.archMap`, 'SeccompProfile has no archMap: resolve the profile for an architecture first');
+    if (p.defaultErrnoRet !== undefined && p.defaultErrnoRet !== 1)
+      il.warn(
+        'spo-default-errno',
+        `${path}.defaultErrnoRet`,
+        `SeccompProfile v1 has no defaultErrnoRet: unlisted syscalls will fail with EPERM instead of errno ${p.defaultErrnoRet}`,
+        'list the syscalls that must fail with ENOSYS explicitly, or use the Localhost profile file (--format k8s)',
+      );
+    if (p.listenerPath !== undefined && !/^\/var\/run\/security-profiles-operator\/[a-zA-Z0-9_\-.]+$/.test(p.listenerPath))
+      il.error('spo-listener-path', `${path}.listenerPath`, 'the operator only accepts listener paths under /var/run/security-profiles-operator/');
+    for (const a of p.architectures ?? [])
+      if (!SPO_ARCHES.has(a)) il.error('spo-arch', `${path}.architectures`, `SeccompProfile v1 does not accept ${a}`);
+    const spec: Record<string, unknown> = {};
+    if (p.architectures) spec.architectures = [...p.architectures];
+    if (o.baseProfileName) spec.baseProfileName = o.baseProfileName;
+    spec.defaultAction = p.defaultAction;
+    if (p.flags) spec.flags = [...p.flags];
+    if (p.listenerMetadata !== undefined) spec.listenerMetadata = p.listenerMetadata;
+    if (p.listenerPath !== undefined) spec.listenerPath = p.listenerPath;
+    if (o.state) spec.state = o.state;
+    if (p.syscalls && p.syscalls.length > 0)
+      spec.syscalls = p.syscalls.map((r, ri) => {
+        const rp = `${path}.syscalls[${ri}]`;
+        if (r.includes || r.excludes) il.error('spo-unresolved', rp, 'SeccompProfile has no includes/excludes: resolve the profile first');
+        const names = r.name !== undefined ? [r.name, ...(r.names ?? [])] : [...(r.names ?? [])];
+        const rule: Record<string, unknown> = { action: r.action };
+        if (r.args && r.args.length > 0)
+          rule.args = r.args.map((a, ai) => {
+            for (const [k, v] of [['value', a.value], ['valueTwo', a.valueTwo]] as const)
+              if (v !== undefined && v > INT64_MAX)
+                il.error('spo-value-range', `${rp}.args[${ai}].${k}`, `SeccompProfile stores ${k} as int64; ${v} does not fit`);
+            const arg: Record<string, unknown> = { index: a.index, op: a.op, value: a.value };
+            if (a.valueTwo !== undefined) arg.valueTwo = a.valueTwo;
+            return arg;
+          });
+        const errno = r.errnoRet;
+        if (errno !== undefined) rule.errnoRet = errno;
+        rule.names = names;
+        return rule;
+      });
+    const metadata: Record<string, unknown> = { name: o.name };
+    if (o.namespace) metadata.namespace = o.namespace;
+    if (o.annotations && Object.keys(o.annotations).length > 0)
+      metadata.annotations = Object.fromEntries(Object.entries(o.annotations).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const doc = new Document({ apiVersion: SPO_API_VERSION, kind: SPO_KIND, metadata, spec });
+    // Keep the profile's own strings plain and numbers exact.
+    return doc.toString({ lineWidth: 0, indentSeq: false, defaultStringType: Scalar.PLAIN });
+  });
+  return { text: parts.map((p) => `---\n${p}`).join(''), issues: il.items };
+}

@@ -1,0 +1,244 @@
+/**
+ * Semantic validation of a Profile: names, architectures, errnos, flags and rule conflicts.
+ * Structural problems (types, unknown fields, JSON syntax) come from the parser.
+ */
+import { ARCH_DEFS } from '../arch/defs.js';
+import { isKnownSyscallName, KNOWN_SYSCALL_NAMES, syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
+import { CAPABILITIES } from './capabilities.js';
+import { ERRNO_NAMES, errnoNumber } from './errno.js';
+import { type Issue, IssueList, sortIssues } from './issues.js';
+import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.js';
+import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
+import { locate } from './parse-docker.js';
+import { closest } from './suggest.js';
+import { actionKey, argsKey } from './rule-keys.js';
+
+export interface ValidateOptions {
+  /** JSON path prefix of the profile in its document. */
+  root?: string;
+  /** Offsets of paths in the source text, from the parser, to give issues line:column. */
+  offsets?: Map<string, number>;
+  text?: string;
+}
+
+/** The ABIs a profile targets: architectures, or every ABI archMap mentions, or none (native only). */
+export function targetArches(p: Profile): ArchDef[] {
+  const names = new Set<string>();
+  for (const a of p.architectures ?? []) names.add(a);
+  for (const m of p.archMap ?? []) {
+    names.add(m.architecture);
+    for (const s of m.subArchitectures ?? []) names.add(s);
+  }
+  return ARCH_DEFS.filter((a) => names.has(a.scmp));
+}
+
+function checkErrno(list: IssueList, path: string, name: string | undefined, ret: number | undefined, field: string): void {
+  if (name === undefined) return;
+  const n = errnoNumber(name);
+  if (n === undefined) {
+    const guess = closest(name, ERRNO_NAMES);
+    list.error('unknown-errno', `${path}.${field}`, `unknown errno name "${name}"`, guess ? `did you mean "${guess}"?` : undefined);
+  } else if (ret !== undefined && ret !== n) {
+    list.error(
+      'errno-mismatch',
+      `${path}.${field}`,
+      `"${field}": "${name}" is ${n} but the numeric errno says ${ret}; runtimes use the number`,
+      'make them agree or drop the symbolic one',
+    );
+  }
+}
+
+const ERRNO_ACTIONS = new Set(['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE']);
+
+function checkFilter(list: IssueList, path: string, f: RuleFilter): void {
+  f.caps?.forEach((c, i) => {
+    if (!CAPABILITIES.includes(c)) {
+      const guess = closest(c, CAPABILITIES);
+      list.error(
+        'unknown-capability',
+        `${path}.caps[${i}]`,
+        `unknown capability "${c}"; dockerd compares names literally, so this condition can never match`,
+        guess ? `did you mean "${guess}"?` : undefined,
+      );
+    }
+  });
+  f.arches?.forEach((a, i) => {
+    if (!filterArchMatches(a))
+      list.error('unknown-arch', `${path}.arches[${i}]`, `unknown architecture "${a}"`, 'use Go names such as amd64, arm64, s390x');
+  });
+  if (f.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(f.minKernel))
+    list.error('bad-kernel-version', `${path}.minKernel`, `minKernel "${f.minKernel}" is not a version like "5.8"`);
+}
+
+function checkArchName(list: IssueList, path: string, name: string): void {
+  if (archFromScmp(name)) return;
+  const guess = closest(name, SCMP_ARCH_NAMES);
+  list.error('unknown-arch', path, `unknown architecture "${name}"`, guess ? `did you mean "${guess}"?` : undefined);
+}
+
+/** Runs every semantic check; returns all issues, located and sorted. */
+export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[] {
+  const root = opts.root ?? '$';
+  const list = new IssueList();
+  if (p.defaultAction === 'SCMP_ACT_NOTIFY')
+    list.error('notify-default', `${root}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action (libseccomp refuses it)');
+  checkErrno(list, root, p.defaultErrno, p.defaultErrnoRet, 'defaultErrno');
+  if (p.defaultErrnoRet !== undefined && !ERRNO_ACTIONS.has(p.defaultAction))
+    list.warn('errno-ignored', `${root}.defaultErrnoRet`, `defaultErrnoRet is ignored with ${p.defaultAction}`);
+  if (p.architectures && p.archMap)
+    list.error(
+      'archmap-and-architectures',
+      `${root}.archMap`,
+      'both "architectures" and "archMap" are set; Docker refuses such a profile',
+      'keep one of them',
+    );
+  const seenArch = new Set<string>();
+  p.architectures?.forEach((a, i) => {
+    checkArchName(list, `${root}.architectures[${i}]`, a);
+    if (seenArch.has(a)) list.warn('duplicate-arch', `${root}.architectures[${i}]`, `architecture "${a}" is listed twice`);
+    seenArch.add(a);
+  });
+  p.archMap?.forEach((m, i) => {
+    checkArchName(list, `${root}.archMap[${i}].architecture`, m.architecture);
+    m.subArchitectures?.forEach((s, j) => checkArchName(list, `${root}.archMap[${i}].subArchitectures[${j}]`, s));
+  });
+  p.flags?.forEach((f, i) => {
+    if (!(FILTER_FLAGS as readonly string[]).includes(f)) {
+      const guess = closest(f, FILTER_FLAGS);
+      list.error('unknown-flag', `${root}.flags[${i}]`, `unknown seccomp flag "${f}"`, guess ? `did you mean "${guess}"?` : undefined);
+    }
+  });
+  if (p.listenerMetadata !== undefined && p.listenerPath === undefined)
+    list.error(
+      'listener-metadata-without-path',
+      `${root}.listenerMetadata`,
+      'listenerMetadata is set but listenerPath is not; the metadata is only sent to a listener',
+    );
+  const usesNotify = (p.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY');
+  if (usesNotify && p.listenerPath === undefined)
+    list.error('notify-without-listener', `${root}.syscalls`, 'SCMP_ACT_NOTIFY is used but listenerPath is not set; runc refuses to start');
+
+  const targets = targetArches(p);
+  const tables = (targets.length > 0 ? targets : ARCH_DEFS).map((a) => syscallTable(a));
+  (p.syscalls ?? []).forEach((rule, i) => {
+    // A rule limited to some architectures is checked against those.
+    const only = (rule.includes?.arches ?? []).map((a) => filterArchMatches(a)).filter((a) => a !== undefined);
+    checkRule(list, `${root}.syscalls[${i}]`, rule, only.length > 0 ? only.map((a) => syscallTable(a)) : tables);
+  });
+  checkConflicts(list, root, p);
+
+  const issues = list.items.map((i) => locate(i, opts.offsets ?? new Map(), opts.text));
+  return sortIssues(issues);
+}
+
+function checkRule(list: IssueList, path: string, rule: SyscallRule, tables: ReturnType<typeof syscallTable>[]): void {
+  const field = rule.names !== undefined && rule.names !== null ? 'names' : 'name';
+  const seen = new Set<string>();
+  const names = ruleNames(rule);
+  names.forEach((n, j) => {
+    const p = field === 'names' ? `${path}.names[${j}]` : `${path}.name`;
+    if (seen.has(n)) list.warn('duplicate-name', p, `"${n}" is listed twice in this rule`);
+    seen.add(n);
+    if (!isKnownSyscallName(n)) {
+      const guess = closest(n, KNOWN_SYSCALL_NAMES);
+      list.error(
+        'unknown-syscall',
+        p,
+        `unknown syscall "${n}": no architecture has it, and runc/crun drop names they cannot resolve without a word`,
+        guess ? `did you mean "${guess}"?` : 'check the spelling against `sysfence explain`',
+      );
+    } else if (!tables.some((t) => t.number(n) !== undefined)) {
+      list.warn(
+        'syscall-not-on-arch',
+        p,
+        `"${n}" does not exist on ${tables.map((t) => t.arch.id).join(', ')}; runtimes ignore it there`,
+      );
+    }
+  });
+  checkErrno(list, path, rule.errno, rule.errnoRet, 'errno');
+  if ((rule.errnoRet !== undefined || rule.errno !== undefined) && !ERRNO_ACTIONS.has(rule.action))
+    list.warn('errno-ignored', `${path}.${rule.errnoRet !== undefined ? 'errnoRet' : 'errno'}`, `an errno is ignored with ${rule.action}`);
+  rule.args?.forEach((a, k) => {
+    if (a.op !== 'SCMP_CMP_MASKED_EQ' && a.valueTwo !== undefined && a.valueTwo !== 0n)
+      list.warn('valuetwo-ignored', `${path}.args[${k}].valueTwo`, `valueTwo is only used by SCMP_CMP_MASKED_EQ; ${a.op} ignores it`);
+  });
+  if (rule.includes) checkFilter(list, `${path}.includes`, rule.includes);
+  if (rule.excludes) checkFilter(list, `${path}.excludes`, rule.excludes);
+}
+
+const kernelCmp = (a: string, b: string): number => {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+};
+
+/** False when dockerd can never keep both rules for the same container (caps, arches, kernel). */
+export function canCoexist(a: SyscallRule, b: SyscallRule): boolean {
+  const inter = (x?: string[], y?: string[]) => (x ?? []).some((v) => (y ?? []).includes(v));
+  if (inter(a.includes?.caps, b.excludes?.caps) || inter(b.includes?.caps, a.excludes?.caps)) return false;
+  const archOf = (s: string) => filterArchMatches(s)?.id ?? s;
+  const ai = a.includes?.arches?.map(archOf);
+  const bi = b.includes?.arches?.map(archOf);
+  if (ai?.length && bi?.length && !ai.some((x) => bi.includes(x))) return false;
+  const excludedAll = (inc: string[] | undefined, exc: string[] | undefined) =>
+    inc !== undefined && inc.length > 0 && inc.every((x) => (exc ?? []).map(archOf).includes(x));
+  if (excludedAll(ai, b.excludes?.arches) || excludedAll(bi, a.excludes?.arches)) return false;
+  const lo = (r: SyscallRule) => r.includes?.minKernel;
+  const hi = (r: SyscallRule) => r.excludes?.minKernel;
+  for (const [inc, exc] of [
+    [lo(a), hi(b)],
+    [lo(b), hi(a)],
+  ] as const) {
+    if (inc !== undefined && exc !== undefined && kernelCmp(inc, exc) >= 0) return false;
+  }
+  return true;
+}
+
+const sameFilter = (a: SyscallRule, b: SyscallRule): boolean =>
+  JSON.stringify([a.includes ?? {}, a.excludes ?? {}]) === JSON.stringify([b.includes ?? {}, b.excludes ?? {}]);
+
+function checkConflicts(list: IssueList, root: string, p: Profile): void {
+  type Seen = { rule: SyscallRule; index: number; args: string; action: string };
+  const byName = new Map<string, Seen[]>();
+  (p.syscalls ?? []).forEach((rule, index) => {
+    const args = argsKey(rule.args ?? []);
+    const action = actionKey(rule.action, rule.errnoRet);
+    for (const name of ruleNames(rule)) {
+      const prev = byName.get(name) ?? [];
+      for (const s of prev) {
+        if (s.args !== args || !canCoexist(s.rule, rule)) continue;
+        if (s.action === action) {
+          if (sameFilter(s.rule, rule))
+            list.info(
+              'duplicate-rule',
+              `${root}.syscalls[${index}]`,
+              `"${name}" already has the same rule at syscalls[${s.index}]`,
+              'remove one of them',
+            );
+        } else if (args === '') {
+          // Runtimes accept this: the first unconditional rule for a syscall wins (libseccomp drops
+          // later ones). Worth a note, not an error; `sysfence lint` reports it as unreachable.
+          list.info(
+            'shadowed-rule',
+            `${root}.syscalls[${index}]`,
+            `"${name}" gets ${action} here but ${s.action} at syscalls[${s.index}] comes first and wins when both apply`,
+          );
+        } else {
+          list.error(
+            'contradictory-rules',
+            `${root}.syscalls[${index}]`,
+            `"${name}" gets ${action} here but ${s.action} at syscalls[${s.index}] for the same arguments; libseccomp refuses the profile (EEXIST)`,
+            'keep one action per syscall and argument set',
+          );
+        }
+      }
+      prev.push({ rule, index, args, action });
+      byName.set(name, prev);
+    }
+  });
+}
