@@ -2,7 +2,7 @@
 // Generates src/arch/tables/*.gen.ts from data/syscall-tables/syscalls-*.
 // Usage: node scripts/gen-syscall-tables.mjs [--check]
 //   --check: exit 1 (and name the files) when the generated files differ from what is committed.
-import { readdirSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,7 +76,14 @@ const index =
   `export const LEGACY_TABLES: Readonly<Record<string, ReadonlyArray<readonly [string, number]>>> = {\n` +
   [...legacy.keys()]
     .sort()
-    .map((abi) => `  '${abi}': [${legacy.get(abi).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([n, nr]) => `['${n}', ${nr}]`).join(', ')}],`)
+    .map(
+      (abi) =>
+        `  '${abi}': [${legacy
+          .get(abi)
+          .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+          .map(([n, nr]) => `['${n}', ${nr}]`)
+          .join(', ')}],`,
+    )
     .join('\n') +
   `\n};\n\nexport const LEGACY_SYSCALL_NAMES: readonly string[] = [${legacyNames.map((n) => `'${n}'`).join(', ')}];\n`;
 files.set('index.gen.ts', index);

@@ -66,7 +66,8 @@ export function syscallTable(arch: ArchDef | ArchId): SyscallTable {
   // When two names share a number (aliases), the first in name order is the canonical one;
   // current kernel names come before legacy ones.
   for (const list of [raw, legacy])
-    for (const [n, nr] of [...list].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (!byNr.has(nr)) byNr.set(nr, n);
+    for (const [n, nr] of [...list].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+      if (!byNr.has(nr)) byNr.set(nr, n);
   let maxNr = 0;
   for (const [, nr] of all) maxNr = Math.max(maxNr, nr);
   t = {

@@ -3,13 +3,13 @@
 import { Command, CommanderError } from 'commander';
 import { FileError } from '../exec/files.js';
 import { ProfileError } from '../profile/profile-error.js';
+import { VERSION } from '../version.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
 import { registerValidate } from './commands/validate.js';
 import { CliError, EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
-import { VERSION } from '../version.js';
 
 let exitCode = 0;
 const setExit = (code: number) => {
@@ -19,7 +19,9 @@ const setExit = (code: number) => {
 const program = new Command();
 program
   .name('sysfence')
-  .description('least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right')
+  .description(
+    'least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right',
+  )
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
@@ -33,7 +35,8 @@ for (const c of program.commands) c.exitOverride();
 
 function report(e: unknown): number {
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return 0;
     return EXIT_ERROR; // commander already printed the usage error
   }
   if (e instanceof CliError) {

@@ -5,7 +5,8 @@ import { formatLocation } from '../profile/issues.js';
 const useColor = (stream: NodeJS.WriteStream): boolean =>
   Boolean(stream.isTTY) && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
 
-const paint = (stream: NodeJS.WriteStream, code: string, s: string): string => (useColor(stream) ? `\u001b[${code}m${s}\u001b[0m` : s);
+const paint = (stream: NodeJS.WriteStream, code: string, s: string): string =>
+  useColor(stream) ? `\u001b[${code}m${s}\u001b[0m` : s;
 
 export const style = {
   red: (s: string, stream = process.stderr) => paint(stream, '31', s),
@@ -26,7 +27,11 @@ export function err(line: string): void {
 /** `file:line:col: severity[code] message (path)` then an indented hint. */
 export function formatIssue(file: string, i: Issue, stream: NodeJS.WriteStream = process.stdout): string {
   const sev =
-    i.severity === 'error' ? paint(stream, '31', 'error') : i.severity === 'warning' ? paint(stream, '33', 'warning') : paint(stream, '36', 'note');
+    i.severity === 'error'
+      ? paint(stream, '31', 'error')
+      : i.severity === 'warning'
+        ? paint(stream, '33', 'warning')
+        : paint(stream, '36', 'note');
   const lines = [`${formatLocation(file, i)}: ${sev}[${i.code}] ${i.message} (${i.path})`];
   if (i.hint) lines.push(`    hint: ${i.hint}`);
   return lines.join('\n');

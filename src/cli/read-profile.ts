@@ -25,7 +25,9 @@ export const isProblem = (i: Issue): boolean => i.severity !== 'info';
 
 /** The one profile of a file, refusing files with errors (they would be misread downstream). */
 export function requireOneProfile(r: ReadProfileResult, allowWarnings = true) {
-  const errors = r.issues.filter((i) => i.severity === 'error' || (!allowWarnings && i.severity === 'warning'));
+  const errors = r.issues.filter(
+    (i) => i.severity === 'error' || (!allowWarnings && i.severity === 'warning'),
+  );
   if (errors.length > 0 || r.profiles.length === 0) {
     const first = errors[0];
     throw new CliError(
@@ -36,6 +38,10 @@ export function requireOneProfile(r: ReadProfileResult, allowWarnings = true) {
     );
   }
   if (r.profiles.length > 1)
-    throw new CliError('several-profiles', `${r.file} holds ${r.profiles.length} SeccompProfile objects; this command takes one`, r.file);
+    throw new CliError(
+      'several-profiles',
+      `${r.file} holds ${r.profiles.length} SeccompProfile objects; this command takes one`,
+      r.file,
+    );
   return { ...r.profiles[0]!, name: r.profiles[0]!.name ?? basename(r.file).replace(/\.(json|ya?ml)$/, '') };
 }

@@ -10,7 +10,9 @@ export function referenceProfile(which: 'docker-default' | 'podman-default'): Pr
   if (!p) {
     const r = parseDockerProfile(readData(`profiles/${which}.json`));
     if (!r.profile || r.issues.some((i) => i.severity === 'error'))
-      throw new Error(`data/profiles/${which}.json does not parse: ${r.issues.map((i) => i.message).join('; ')}`);
+      throw new Error(
+        `data/profiles/${which}.json does not parse: ${r.issues.map((i) => i.message).join('; ')}`,
+      );
     p = r.profile;
     cache.set(which, p);
   }

@@ -2,7 +2,15 @@ import { EPERM } from './errno.js';
 import type { ActionName } from './model.js';
 
 /** What a filter decides, in the kernel's terms (SECCOMP_RET_*). */
-export type ActionKind = 'KILL_PROCESS' | 'KILL_THREAD' | 'TRAP' | 'ERRNO' | 'TRACE' | 'LOG' | 'ALLOW' | 'NOTIFY';
+export type ActionKind =
+  | 'KILL_PROCESS'
+  | 'KILL_THREAD'
+  | 'TRAP'
+  | 'ERRNO'
+  | 'TRACE'
+  | 'LOG'
+  | 'ALLOW'
+  | 'NOTIFY';
 
 export interface Action {
   kind: ActionKind;

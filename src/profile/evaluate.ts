@@ -55,7 +55,12 @@ export function conditionHolds(c: Condition, arg: bigint, argBits: 32 | 64): boo
   }
 }
 
-export function evaluate(profile: Profile, arch: ArchId | ArchDef | string, call: SyscallCall, opts: EvaluateOptions = {}): Verdict {
+export function evaluate(
+  profile: Profile,
+  arch: ArchId | ArchDef | string,
+  call: SyscallCall,
+  opts: EvaluateOptions = {},
+): Verdict {
   const def = typeof arch === 'string' ? findArch(arch) : arch;
   if (!def) throw new ProfileError('unknown-arch', '$', `unknown architecture "${String(arch)}"`);
   const policy = buildPolicy(profile, opts);

@@ -1,7 +1,13 @@
 /** explain: what a syscall is and how Docker treats it; what a profile allows, against Docker's default. */
 import { ARCH_DEFS } from '../arch/defs.js';
-import { findArch, isKnownSyscallName, isLegacySyscallName, KNOWN_SYSCALL_NAMES, syscallTable } from '../arch/tables.js';
 import { LIBSECCOMP_UNKNOWN_NAMES, LIBSECCOMP_VERSION } from '../arch/tables/libseccomp.gen.js';
+import {
+  findArch,
+  isKnownSyscallName,
+  isLegacySyscallName,
+  KNOWN_SYSCALL_NAMES,
+  syscallTable,
+} from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { referenceProfile } from '../knowledge/reference-profiles.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
@@ -9,7 +15,7 @@ import { formatAction } from './actions.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 import type { Profile } from './model.js';
 import { ruleNames } from './model.js';
-import { buildPolicy, type ArchPolicy } from './policy.js';
+import { type ArchPolicy, buildPolicy } from './policy.js';
 import { ProfileError } from './profile-error.js';
 import { resolve } from './resolve.js';
 import { closest } from './suggest.js';
@@ -39,7 +45,11 @@ export function explainSyscall(query: string, archName = 'x86_64'): SyscallExpla
     name = n;
   } else if (!isKnownSyscallName(query)) {
     const guess = closest(query, KNOWN_SYSCALL_NAMES);
-    throw new ProfileError('unknown-syscall', '$', `unknown syscall "${query}"${guess ? `; did you mean "${guess}"?` : ''}`);
+    throw new ProfileError(
+      'unknown-syscall',
+      '$',
+      `unknown syscall "${query}"${guess ? `; did you mean "${guess}"?` : ''}`,
+    );
   }
   const numbers: Record<string, number | null> = {};
   for (const a of ARCH_DEFS) numbers[a.id] = syscallTable(a).number(name) ?? null;
@@ -61,12 +71,21 @@ function dockerVerdict(name: string, arch: ArchDef): SyscallExplanation['docker'
   if (nr === undefined) return { arch: arch.id, verdict: 'absent', detail: `${arch.id} has no ${name}` };
   const docker = referenceProfile('docker-default');
   const host = hostArchFor(docker, arch);
-  const resolved = resolve(docker, { arch: host, capabilities: DOCKER_DEFAULT_CAPABILITIES, kernelVersion: '6.1' });
+  const resolved = resolve(docker, {
+    arch: host,
+    capabilities: DOCKER_DEFAULT_CAPABILITIES,
+    kernelVersion: '6.1',
+  });
   const ap = buildPolicy(resolved, { nativeArch: host.id }).byArch.get(arch.id);
   const s = ap?.syscalls.get(nr);
-  if (s?.unconditional?.action.kind === 'ALLOW') return { arch: arch.id, verdict: 'allowed', detail: 'allowed with the default capabilities' };
-  if (s && s.conditional.some((r) => r.action.kind === 'ALLOW'))
-    return { arch: arch.id, verdict: 'conditional', detail: `allowed only for some argument values (${conditionText(s.conditional[0]!.conditions)})` };
+  if (s?.unconditional?.action.kind === 'ALLOW')
+    return { arch: arch.id, verdict: 'allowed', detail: 'allowed with the default capabilities' };
+  if (s?.conditional.some((r) => r.action.kind === 'ALLOW'))
+    return {
+      arch: arch.id,
+      verdict: 'conditional',
+      detail: `allowed only for some argument values (${conditionText(s.conditional[0]!.conditions)})`,
+    };
   const verdict = s?.unconditional ? formatAction(s.unconditional.action) : formatAction(ap!.defaultAction);
   const reasons: string[] = [];
   for (const r of docker.syscalls ?? []) {
@@ -139,7 +158,10 @@ function countArch(ap: ArchPolicy): { allowed: Set<string>; conditional: Set<str
 }
 
 /** Per-ABI counts of what a profile allows, compared with Docker's default on the same ABI. */
-export function explainProfile(p: Profile, opts: { arches?: string[]; capabilities?: readonly string[]; kernelVersion?: string } = {}): ArchSummary[] {
+export function explainProfile(
+  p: Profile,
+  opts: { arches?: string[]; capabilities?: readonly string[]; kernelVersion?: string } = {},
+): ArchSummary[] {
   const abis = opts.arches?.length
     ? opts.arches.map((a) => {
         const d = findArch(a);
@@ -159,8 +181,12 @@ export function explainProfile(p: Profile, opts: { arches?: string[]; capabiliti
     const dHost = hostArchFor(docker, abi);
     const dp = resolve(docker, { arch: dHost, capabilities: caps, kernelVersion });
     const theirs = buildPolicy(dp, { nativeArch: dHost.id }).byArch.get(abi.id);
-    const a = mine ? countArch(mine) : { allowed: new Set<string>(), conditional: new Set<string>(), denied: 0 };
-    const d = theirs ? countArch(theirs) : { allowed: new Set<string>(), conditional: new Set<string>(), denied: 0 };
+    const a = mine
+      ? countArch(mine)
+      : { allowed: new Set<string>(), conditional: new Set<string>(), denied: 0 };
+    const d = theirs
+      ? countArch(theirs)
+      : { allowed: new Set<string>(), conditional: new Set<string>(), denied: 0 };
     return {
       arch: abi.id,
       defaultAction: mine ? formatAction(mine.defaultAction) : 'not in the filter (bad-arch action)',

@@ -73,11 +73,21 @@ export function parseJson(text: string): JsonNode {
         i++;
         return out;
       }
+      if (c === 10 || c === 13) fail('unterminated string (a line break before the closing quote)', start);
       if (c < 32) fail('control character in string (escape it)');
       if (c === 92) {
         out += text.slice(run, i);
         const e = text[i + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const simple: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e !== undefined && simple[e] !== undefined) {
           out += simple[e];
           i += 2;
@@ -192,6 +202,8 @@ export function toPlain(node: JsonNode): unknown {
     case 'null':
       return null;
     case 'number':
-      return /^-?\d+$/.test(node.text) && !Number.isSafeInteger(Number(node.text)) ? BigInt(node.text) : Number(node.text);
+      return /^-?\d+$/.test(node.text) && !Number.isSafeInteger(Number(node.text))
+        ? BigInt(node.text)
+        : Number(node.text);
   }
 }

@@ -3,7 +3,14 @@
  * member per line, tab indentation, bigint written as exact integers. Keys are written in the
  * order the caller gives; undefined members are left out.
  */
-export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | { [k: string]: JsonValue | undefined };
+export type JsonValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | JsonValue[]
+  | { [k: string]: JsonValue | undefined };
 
 export function writeJson(value: JsonValue, indent = '\t'): string {
   const out: string[] = [];

@@ -1,9 +1,9 @@
 /** Reads profile text of any supported format into Profiles with their issues. */
 import type { Issue } from './issues.js';
+import { sortIssues } from './issues.js';
 import type { Profile } from './model.js';
 import { parseDockerProfile } from './parse-docker.js';
 import { parseSpo } from './spo.js';
-import { sortIssues } from './issues.js';
 import { validateProfile } from './validate.js';
 
 export type ProfileFormat = 'docker' | 'spo';
@@ -37,7 +37,12 @@ export function loadProfileText(text: string, format: ProfileFormat = detectForm
   const r = parseSpo(text);
   const issues = [...r.issues];
   r.objects.forEach((o, i) => {
-    for (const v of validateProfile(o.profile, { offsets: r.offsets[i] ?? new Map(), text })) issues.push({ ...v, path: v.path.replace(/^\$/, `$[${i}].spec`) });
+    for (const v of validateProfile(o.profile, { offsets: r.offsets[i] ?? new Map(), text }))
+      issues.push({ ...v, path: v.path.replace(/^\$/, `$[${i}].spec`) });
   });
-  return { format, profiles: r.objects.map((o) => ({ name: o.name, profile: o.profile })), issues: sortIssues(issues) };
+  return {
+    format,
+    profiles: r.objects.map((o) => ({ name: o.name, profile: o.profile })),
+    issues: sortIssues(issues),
+  };
 }

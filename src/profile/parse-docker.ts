@@ -2,8 +2,8 @@
  * Docker / OCI seccomp JSON -> Profile, with every structural problem reported at once (code, JSON
  * path, line:column). Semantic checks (syscall names, conflicts) live in validate.ts.
  */
-import { closest } from './suggest.js';
-import { IssueList, type Issue, sortIssues } from './issues.js';
+
+import { type Issue, IssueList, sortIssues } from './issues.js';
 import { type JsonEntry, type JsonNode, JsonSyntaxError, parseJson, positionAt } from './json-source.js';
 import {
   ACTIONS,
@@ -16,6 +16,7 @@ import {
   type RuleFilter,
   type SyscallRule,
 } from './model.js';
+import { closest } from './suggest.js';
 
 const TOP_FIELDS = [
   'defaultAction',
@@ -29,7 +30,17 @@ const TOP_FIELDS = [
   'syscalls',
 ];
 const ARCHMAP_FIELDS = ['architecture', 'subArchitectures'];
-const RULE_FIELDS = ['name', 'names', 'action', 'errnoRet', 'errno', 'args', 'comment', 'includes', 'excludes'];
+const RULE_FIELDS = [
+  'name',
+  'names',
+  'action',
+  'errnoRet',
+  'errno',
+  'args',
+  'comment',
+  'includes',
+  'excludes',
+];
 const ARG_FIELDS = ['index', 'value', 'valueTwo', 'op'];
 const FILTER_FIELDS = ['caps', 'arches', 'minKernel'];
 const U64_MAX = (1n << 64n) - 1n;
@@ -54,7 +65,12 @@ class Reader {
     this.offsets.set(path, node.offset);
   }
 
-  fields(path: string, node: JsonNode & { kind: 'object' }, known: readonly string[], what: string): Map<string, JsonEntry> {
+  fields(
+    path: string,
+    node: JsonNode & { kind: 'object' },
+    known: readonly string[],
+    what: string,
+  ): Map<string, JsonEntry> {
     const out = new Map<string, JsonEntry>();
     for (const e of node.entries) {
       const p = `${path}.${e.key}`;
@@ -115,7 +131,13 @@ class Reader {
   }
 
   /** An exact unsigned integer (bigint); reports wrong types and range. */
-  uint(path: string, node: JsonNode | undefined, max: bigint, what: string, code: string): bigint | undefined {
+  uint(
+    path: string,
+    node: JsonNode | undefined,
+    max: bigint,
+    what: string,
+    code: string,
+  ): bigint | undefined {
     if (!node) return undefined;
     if (node.kind !== 'number') {
       this.typeError(path, node, `an integer (${what})`);
@@ -162,7 +184,11 @@ function parseArg(r: Reader, path: string, node: JsonNode): ArgCondition {
   else {
     const v = r.uint(`${path}.index`, idxNode, U64_MAX, 'argument index', 'arg-index-range');
     if (v !== undefined && v > 5n)
-      r.issues.error('arg-index-range', `${path}.index`, `argument index ${v} is outside 0..5 (a syscall has six arguments)`);
+      r.issues.error(
+        'arg-index-range',
+        `${path}.index`,
+        `argument index ${v} is outside 0..5 (a syscall has six arguments)`,
+      );
     else if (v !== undefined) index = Number(v);
   }
   const valNode = f.get('value')?.value;
@@ -193,7 +219,12 @@ function parseArg(r: Reader, path: string, node: JsonNode): ArgCondition {
   return arg;
 }
 
-function parseAction(r: Reader, path: string, node: JsonNode | undefined, what: string): ActionName | undefined {
+function parseAction(
+  r: Reader,
+  path: string,
+  node: JsonNode | undefined,
+  what: string,
+): ActionName | undefined {
   if (!node) {
     r.issues.error('missing-field', path.slice(0, path.lastIndexOf('.')), `${what} has no "action"`);
     return undefined;
@@ -272,7 +303,15 @@ export function parseDockerProfile(text: string): ParseResult {
     if (!(e instanceof JsonSyntaxError)) throw e;
     return {
       profile: undefined,
-      issues: [{ code: 'json-syntax', severity: 'error', message: e.message, path: '$', position: positionAt(text, e.offset) }],
+      issues: [
+        {
+          code: 'json-syntax',
+          severity: 'error',
+          message: e.message,
+          path: '$',
+          position: positionAt(text, e.offset),
+        },
+      ],
       offsets: new Map(),
       root: '$',
     };
@@ -303,7 +342,13 @@ export function parseDockerNode(rootNode: JsonNode, text: string | undefined): P
   const f = r.fields(root, node, TOP_FIELDS, 'the profile');
   const defaultAction = parseAction(r, `${root}.defaultAction`, f.get('defaultAction')?.value, 'the profile');
   const profile: Profile = { defaultAction: defaultAction ?? 'SCMP_ACT_ERRNO' };
-  const der = r.uint(`${root}.defaultErrnoRet`, f.get('defaultErrnoRet')?.value, 0xffffn, 'defaultErrnoRet', 'errno-range');
+  const der = r.uint(
+    `${root}.defaultErrnoRet`,
+    f.get('defaultErrnoRet')?.value,
+    0xffffn,
+    'defaultErrnoRet',
+    'errno-range',
+  );
   if (der !== undefined) profile.defaultErrnoRet = Number(der);
   const de = r.string(`${root}.defaultErrno`, f.get('defaultErrno')?.value);
   if (de !== undefined) profile.defaultErrno = de;
@@ -317,10 +362,14 @@ export function parseDockerNode(rootNode: JsonNode, text: string | undefined): P
       amNode.items.forEach((item, i) => {
         const p = `${root}.archMap[${i}]`;
         r.at(p, item);
-        if (item.kind !== 'object') return r.typeError(p, item, 'an object');
+        if (item.kind !== 'object') {
+          r.typeError(p, item, 'an object');
+          return;
+        }
         const af = r.fields(p, item, ARCHMAP_FIELDS, 'an archMap entry');
         const architecture = r.string(`${p}.architecture`, af.get('architecture')?.value);
-        if (!af.has('architecture')) r.issues.error('missing-field', p, 'archMap entry has no "architecture"');
+        if (!af.has('architecture'))
+          r.issues.error('missing-field', p, 'archMap entry has no "architecture"');
         const sub = r.strings(`${p}.subArchitectures`, af.get('subArchitectures')?.value, true);
         if (architecture !== undefined) {
           const e: ArchMapEntry = { architecture, subArchitectures: sub ?? null };
@@ -354,7 +403,12 @@ export function parseDockerNode(rootNode: JsonNode, text: string | undefined): P
   return finish(r, profile, text, root);
 }
 
-function finish(r: Reader, profile: Profile | undefined, text: string | undefined, root: string): ParseResult {
+function finish(
+  r: Reader,
+  profile: Profile | undefined,
+  text: string | undefined,
+  root: string,
+): ParseResult {
   const issues = r.issues.items.map((i) => locate(i, r.offsets, text));
   return { profile, issues: sortIssues(issues), offsets: r.offsets, root };
 }
@@ -365,7 +419,8 @@ export function locate(issue: Issue, offsets: Map<string, number>, text: string 
   let p = issue.path;
   while (p.length > 0) {
     const off = offsets.get(p);
-    if (off !== undefined) return { ...issue, position: positionAt(text, off), path: issue.path.replace(/#(key|dup)$/, '') };
+    if (off !== undefined)
+      return { ...issue, position: positionAt(text, off), path: issue.path.replace(/#(key|dup)$/, '') };
     const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['), p.lastIndexOf('#'));
     if (cut <= 0) break;
     p = p.slice(0, cut);

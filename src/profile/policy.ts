@@ -71,10 +71,20 @@ export function profileDefaultAction(p: Profile): Action {
 
 const mask32 = 0xffffffffn;
 
-function conditionsOf(args: Profile['syscalls'] extends (infer R)[] | null | undefined ? R : never, bits: 32 | 64): Condition[][] {
-  const list = (args as { args?: { index: number; op: Operator; value: bigint; valueTwo?: bigint }[] | null }).args ?? [];
+function conditionsOf(
+  args: Profile['syscalls'] extends (infer R)[] | null | undefined ? R : never,
+  bits: 32 | 64,
+): Condition[][] {
+  const list =
+    (args as { args?: { index: number; op: Operator; value: bigint; valueTwo?: bigint }[] | null }).args ??
+    [];
   const cut = (v: bigint) => (bits === 32 ? v & mask32 : v);
-  const conds = list.map((a) => ({ index: a.index, op: a.op, value: cut(a.value), valueTwo: cut(a.valueTwo ?? 0n) }));
+  const conds = list.map((a) => ({
+    index: a.index,
+    op: a.op,
+    value: cut(a.value),
+    valueTwo: cut(a.valueTwo ?? 0n),
+  }));
   const counts = new Map<number, number>();
   for (const c of conds) counts.set(c.index, (counts.get(c.index) ?? 0) + 1);
   // runc: if any index repeats, every condition becomes a rule of its own.
@@ -83,7 +93,12 @@ function conditionsOf(args: Profile['syscalls'] extends (infer R)[] | null | und
 }
 
 function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
-  if (p.archMap) throw new ProfileError('unresolved-profile', '$.archMap', 'resolve() the profile first: it still has an archMap');
+  if (p.archMap)
+    throw new ProfileError(
+      'unresolved-profile',
+      '$.archMap',
+      'resolve() the profile first: it still has an archMap',
+    );
   const list = (p.architectures ?? []).map((a) => {
     const def = archFromScmp(a);
     if (!def) throw new ProfileError('unknown-arch', '$.architectures', `unknown architecture "${a}"`);
@@ -91,7 +106,12 @@ function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
   });
   if (list.length > 0) return [...new Map(list.map((a) => [a.id, a])).values()];
   const n = native ? findArch(native) : nativeArch();
-  if (!n) throw new ProfileError('unknown-arch', '$', 'the profile lists no architectures and this machine has none seccomp knows');
+  if (!n)
+    throw new ProfileError(
+      'unknown-arch',
+      '$',
+      'the profile lists no architectures and this machine has none seccomp knows',
+    );
   return [n];
 }
 
@@ -115,7 +135,11 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
   };
   (p.syscalls ?? []).forEach((rule, ri) => {
     if (rule.includes || rule.excludes)
-      throw new ProfileError('unresolved-profile', `$.syscalls[${ri}]`, 'resolve() the profile first: it has includes/excludes');
+      throw new ProfileError(
+        'unresolved-profile',
+        `$.syscalls[${ri}]`,
+        'resolve() the profile first: it has includes/excludes',
+      );
     const errno = rule.errnoRet ?? (rule.errno !== undefined ? errnoNumber(rule.errno) : undefined);
     const action = toAction(rule.action, errno);
     if (sameAction(action, def)) return;
@@ -129,7 +153,12 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
           const muxNr = table.number(mux.syscall);
           if (call === undefined || muxNr === undefined) continue;
           const rest = conds.filter((c) => c.index !== 0);
-          add(muxNr, [{ index: 0, op: 'SCMP_CMP_EQ', value: BigInt(call), valueTwo: 0n }, ...rest], action, ri);
+          add(
+            muxNr,
+            [{ index: 0, op: 'SCMP_CMP_EQ', value: BigInt(call), valueTwo: 0n }, ...rest],
+            action,
+            ri,
+          );
         }
         if (direct !== undefined) add(direct, conds, action, ri);
       }

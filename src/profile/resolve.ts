@@ -30,7 +30,8 @@ export function kernelAtLeast(have: string, want: string): boolean {
 function archOf(a: ResolveOptions['arch']): ArchDef {
   if (a === undefined) {
     const n = nativeArch();
-    if (!n) throw new ProfileError('unknown-arch', '$', `seccomp does not support this machine (${process.arch})`);
+    if (!n)
+      throw new ProfileError('unknown-arch', '$', `seccomp does not support this machine (${process.arch})`);
     return n;
   }
   if (typeof a !== 'string') return a;
@@ -58,7 +59,11 @@ function keep(rule: SyscallRule, goArch: string | null, caps: readonly string[],
 /** The OCI profile a runtime receives for a container with these properties. */
 export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
   if (p.architectures && p.archMap)
-    throw new ProfileError('archmap-and-architectures', '$.archMap', 'both "architectures" and "archMap" are set');
+    throw new ProfileError(
+      'archmap-and-architectures',
+      '$.archMap',
+      'both "architectures" and "archMap" are set',
+    );
   const arch = archOf(opts.arch);
   const caps = opts.capabilities ?? DOCKER_DEFAULT_CAPABILITIES;
   const kernel = opts.kernelVersion ?? release();

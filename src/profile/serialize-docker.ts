@@ -5,7 +5,12 @@ import type { ArgCondition, Profile, RuleFilter, SyscallRule } from './model.js'
 const filterJson = (f: RuleFilter | undefined): JsonValue | undefined =>
   f === undefined ? undefined : { caps: f.caps, arches: f.arches, minKernel: f.minKernel };
 
-const argJson = (a: ArgCondition): JsonValue => ({ index: a.index, value: a.value, valueTwo: a.valueTwo, op: a.op });
+const argJson = (a: ArgCondition): JsonValue => ({
+  index: a.index,
+  value: a.value,
+  valueTwo: a.valueTwo,
+  op: a.op,
+});
 
 const ruleJson = (r: SyscallRule): JsonValue => ({
   name: r.name,

@@ -3,7 +3,7 @@
  * parse (YAML, one or more documents) and serialise (deterministic YAML).
  */
 import { Document, isMap, isScalar, isSeq, type Node, parseAllDocuments, Scalar } from 'yaml';
-import { IssueList, type Issue, sortIssues } from './issues.js';
+import { type Issue, IssueList, sortIssues } from './issues.js';
 import { type JsonEntry, type JsonNode, positionAt } from './json-source.js';
 import type { Profile } from './model.js';
 import { locate, parseDockerNode } from './parse-docker.js';
@@ -22,10 +22,26 @@ const SPEC_FIELDS = [
   'syscalls',
 ];
 const SPO_ARCHES = new Set([
-  'SCMP_ARCH_NATIVE', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
-  'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_NATIVE',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
 ]);
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -58,7 +74,8 @@ function toJsonNode(node: Node | null | undefined, fallback: number): JsonNode {
     });
     return { kind: 'object', entries, offset };
   }
-  if (isSeq(node)) return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset)), offset };
+  if (isSeq(node))
+    return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset)), offset };
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return { kind: 'null', offset };
@@ -78,16 +95,29 @@ export function parseSpo(text: string): SpoParseResult {
   list.forEach((doc, di) => {
     const base = `$[${di}]`;
     for (const e of doc.errors) {
-      issues.push({ code: 'yaml-syntax', severity: 'error', message: e.message.split('\n')[0] ?? e.message, path: base, position: positionAt(text, e.pos[0]) });
+      issues.push({
+        code: 'yaml-syntax',
+        severity: 'error',
+        message: e.message.split('\n')[0] ?? e.message,
+        path: base,
+        position: positionAt(text, e.pos[0]),
+      });
     }
     if (doc.errors.length > 0 || doc.contents === null) return;
     const root = toJsonNode(doc.contents as Node, 0);
     const at = (o: number) => positionAt(text, o);
     if (root.kind !== 'object') {
-      issues.push({ code: 'wrong-type', severity: 'error', message: 'expected a SeccompProfile object', path: base, position: at(root.offset) });
+      issues.push({
+        code: 'wrong-type',
+        severity: 'error',
+        message: 'expected a SeccompProfile object',
+        path: base,
+        position: at(root.offset),
+      });
       return;
     }
-    const get = (n: JsonNode, k: string) => (n.kind === 'object' ? n.entries.find((e) => e.key === k)?.value : undefined);
+    const get = (n: JsonNode, k: string) =>
+      n.kind === 'object' ? n.entries.find((e) => e.key === k)?.value : undefined;
     const str = (n: JsonNode | undefined) => (n?.kind === 'string' ? n.value : undefined);
     const apiVersion = str(get(root, 'apiVersion'));
     const kind = str(get(root, 'kind'));
@@ -103,10 +133,23 @@ export function parseSpo(text: string): SpoParseResult {
     }
     const meta = get(root, 'metadata');
     const name = str(get(meta ?? root, 'name'));
-    if (!name) issues.push({ code: 'missing-field', severity: 'error', message: 'metadata.name is missing', path: `${base}.metadata`, position: at((meta ?? root).offset) });
+    if (!name)
+      issues.push({
+        code: 'missing-field',
+        severity: 'error',
+        message: 'metadata.name is missing',
+        path: `${base}.metadata`,
+        position: at((meta ?? root).offset),
+      });
     const spec = get(root, 'spec');
-    if (!spec || spec.kind !== 'object') {
-      issues.push({ code: 'missing-field', severity: 'error', message: 'spec is missing', path: `${base}.spec`, position: at(root.offset) });
+    if (spec?.kind !== 'object') {
+      issues.push({
+        code: 'missing-field',
+        severity: 'error',
+        message: 'spec is missing',
+        path: `${base}.spec`,
+        position: at(root.offset),
+      });
       return;
     }
     const il = new IssueList();
@@ -117,8 +160,14 @@ export function parseSpo(text: string): SpoParseResult {
       if (!SPEC_FIELDS.includes(e.key)) {
         const guess = closest(e.key, SPEC_FIELDS);
         offsets.set(`${base}.spec.${e.key}`, e.keyOffset);
-        il.error('unknown-field', `${base}.spec.${e.key}`, `unknown field "${e.key}" in a SeccompProfile spec`, guess ? `did you mean "${guess}"?` : undefined);
-      } else if (e.key === 'baseProfileName' && e.value.kind === 'string') obj.baseProfileName = e.value.value;
+        il.error(
+          'unknown-field',
+          `${base}.spec.${e.key}`,
+          `unknown field "${e.key}" in a SeccompProfile spec`,
+          guess ? `did you mean "${guess}"?` : undefined,
+        );
+      } else if (e.key === 'baseProfileName' && e.value.kind === 'string')
+        obj.baseProfileName = e.value.value;
       else if (e.key === 'state' && e.value.kind === 'string') obj.state = e.value.value;
       else kept.push(e);
     }
@@ -132,7 +181,11 @@ export function parseSpo(text: string): SpoParseResult {
       if (ns) o.namespace = ns;
       const ann = get(meta ?? root, 'annotations');
       if (ann?.kind === 'object')
-        o.annotations = Object.fromEntries(ann.entries.filter((e) => e.value.kind === 'string').map((e) => [e.key, (e.value as { value: string }).value]));
+        o.annotations = Object.fromEntries(
+          ann.entries
+            .filter((e) => e.value.kind === 'string')
+            .map((e) => [e.key, (e.value as { value: string }).value]),
+        );
       if (obj.baseProfileName) o.baseProfileName = obj.baseProfileName;
       if (obj.state) o.state = obj.state;
       objects.push(o);
@@ -154,7 +207,12 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
   const parts = objects.map((o, oi) => {
     const p = o.profile;
     const path = `$[${oi}].spec`;
-    if (p.archMap) il.error('spo-unresolved', `${path}.archMap`, 'SeccompProfile has no archMap: resolve the profile for an architecture first');
+    if (p.archMap)
+      il.error(
+        'spo-unresolved',
+        `${path}.archMap`,
+        'SeccompProfile has no archMap: resolve the profile for an architecture first',
+      );
     if (p.defaultErrnoRet !== undefined && p.defaultErrnoRet !== 1)
       il.warn(
         'spo-default-errno',
@@ -162,10 +220,18 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
         `SeccompProfile v1 has no defaultErrnoRet: unlisted syscalls will fail with EPERM instead of errno ${p.defaultErrnoRet}`,
         'list the syscalls that must fail with ENOSYS explicitly, or use the Localhost profile file (--format k8s)',
       );
-    if (p.listenerPath !== undefined && !/^\/var\/run\/security-profiles-operator\/[a-zA-Z0-9_\-.]+$/.test(p.listenerPath))
-      il.error('spo-listener-path', `${path}.listenerPath`, 'the operator only accepts listener paths under /var/run/security-profiles-operator/');
+    if (
+      p.listenerPath !== undefined &&
+      !/^\/var\/run\/security-profiles-operator\/[a-zA-Z0-9_\-.]+$/.test(p.listenerPath)
+    )
+      il.error(
+        'spo-listener-path',
+        `${path}.listenerPath`,
+        'the operator only accepts listener paths under /var/run/security-profiles-operator/',
+      );
     for (const a of p.architectures ?? [])
-      if (!SPO_ARCHES.has(a)) il.error('spo-arch', `${path}.architectures`, `SeccompProfile v1 does not accept ${a}`);
+      if (!SPO_ARCHES.has(a))
+        il.error('spo-arch', `${path}.architectures`, `SeccompProfile v1 does not accept ${a}`);
     const spec: Record<string, unknown> = {};
     if (p.architectures) spec.architectures = [...p.architectures];
     if (o.baseProfileName) spec.baseProfileName = o.baseProfileName;
@@ -177,14 +243,26 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
     if (p.syscalls && p.syscalls.length > 0)
       spec.syscalls = p.syscalls.map((r, ri) => {
         const rp = `${path}.syscalls[${ri}]`;
-        if (r.includes || r.excludes) il.error('spo-unresolved', rp, 'SeccompProfile has no includes/excludes: resolve the profile first');
+        if (r.includes || r.excludes)
+          il.error(
+            'spo-unresolved',
+            rp,
+            'SeccompProfile has no includes/excludes: resolve the profile first',
+          );
         const names = r.name !== undefined ? [r.name, ...(r.names ?? [])] : [...(r.names ?? [])];
         const rule: Record<string, unknown> = { action: r.action };
         if (r.args && r.args.length > 0)
           rule.args = r.args.map((a, ai) => {
-            for (const [k, v] of [['value', a.value], ['valueTwo', a.valueTwo]] as const)
+            for (const [k, v] of [
+              ['value', a.value],
+              ['valueTwo', a.valueTwo],
+            ] as const)
               if (v !== undefined && v > INT64_MAX)
-                il.error('spo-value-range', `${rp}.args[${ai}].${k}`, `SeccompProfile stores ${k} as int64; ${v} does not fit`);
+                il.error(
+                  'spo-value-range',
+                  `${rp}.args[${ai}].${k}`,
+                  `SeccompProfile stores ${k} as int64; ${v} does not fit`,
+                );
             const arg: Record<string, unknown> = { index: a.index, op: a.op, value: a.value };
             if (a.valueTwo !== undefined) arg.valueTwo = a.valueTwo;
             return arg;
@@ -197,7 +275,9 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
     const metadata: Record<string, unknown> = { name: o.name };
     if (o.namespace) metadata.namespace = o.namespace;
     if (o.annotations && Object.keys(o.annotations).length > 0)
-      metadata.annotations = Object.fromEntries(Object.entries(o.annotations).sort(([a], [b]) => (a < b ? -1 : 1)));
+      metadata.annotations = Object.fromEntries(
+        Object.entries(o.annotations).sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
     const doc = new Document({ apiVersion: SPO_API_VERSION, kind: SPO_KIND, metadata, spec });
     // Keep the profile's own strings plain and numbers exact.
     return doc.toString({ lineWidth: 0, indentSeq: false, defaultStringType: Scalar.PLAIN });

@@ -5,14 +5,14 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { isKnownSyscallName, KNOWN_SYSCALL_NAMES, syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.js';
 import { CAPABILITIES } from './capabilities.js';
 import { ERRNO_NAMES, errnoNumber } from './errno.js';
 import { type Issue, IssueList, sortIssues } from './issues.js';
-import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.js';
 import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
 import { locate } from './parse-docker.js';
-import { closest } from './suggest.js';
 import { actionKey, argsKey } from './rule-keys.js';
+import { closest } from './suggest.js';
 
 export interface ValidateOptions {
   /** JSON path prefix of the profile in its document. */
@@ -33,12 +33,23 @@ export function targetArches(p: Profile): ArchDef[] {
   return ARCH_DEFS.filter((a) => names.has(a.scmp));
 }
 
-function checkErrno(list: IssueList, path: string, name: string | undefined, ret: number | undefined, field: string): void {
+function checkErrno(
+  list: IssueList,
+  path: string,
+  name: string | undefined,
+  ret: number | undefined,
+  field: string,
+): void {
   if (name === undefined) return;
   const n = errnoNumber(name);
   if (n === undefined) {
     const guess = closest(name, ERRNO_NAMES);
-    list.error('unknown-errno', `${path}.${field}`, `unknown errno name "${name}"`, guess ? `did you mean "${guess}"?` : undefined);
+    list.error(
+      'unknown-errno',
+      `${path}.${field}`,
+      `unknown errno name "${name}"`,
+      guess ? `did you mean "${guess}"?` : undefined,
+    );
   } else if (ret !== undefined && ret !== n) {
     list.error(
       'errno-mismatch',
@@ -65,16 +76,30 @@ function checkFilter(list: IssueList, path: string, f: RuleFilter): void {
   });
   f.arches?.forEach((a, i) => {
     if (!filterArchMatches(a))
-      list.error('unknown-arch', `${path}.arches[${i}]`, `unknown architecture "${a}"`, 'use Go names such as amd64, arm64, s390x');
+      list.error(
+        'unknown-arch',
+        `${path}.arches[${i}]`,
+        `unknown architecture "${a}"`,
+        'use Go names such as amd64, arm64, s390x',
+      );
   });
   if (f.minKernel !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(f.minKernel))
-    list.error('bad-kernel-version', `${path}.minKernel`, `minKernel "${f.minKernel}" is not a version like "5.8"`);
+    list.error(
+      'bad-kernel-version',
+      `${path}.minKernel`,
+      `minKernel "${f.minKernel}" is not a version like "5.8"`,
+    );
 }
 
 function checkArchName(list: IssueList, path: string, name: string): void {
   if (archFromScmp(name)) return;
   const guess = closest(name, SCMP_ARCH_NAMES);
-  list.error('unknown-arch', path, `unknown architecture "${name}"`, guess ? `did you mean "${guess}"?` : undefined);
+  list.error(
+    'unknown-arch',
+    path,
+    `unknown architecture "${name}"`,
+    guess ? `did you mean "${guess}"?` : undefined,
+  );
 }
 
 /** Runs every semantic check; returns all issues, located and sorted. */
@@ -82,10 +107,18 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
   const root = opts.root ?? '$';
   const list = new IssueList();
   if (p.defaultAction === 'SCMP_ACT_NOTIFY')
-    list.error('notify-default', `${root}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action (libseccomp refuses it)');
+    list.error(
+      'notify-default',
+      `${root}.defaultAction`,
+      'SCMP_ACT_NOTIFY cannot be the default action (libseccomp refuses it)',
+    );
   checkErrno(list, root, p.defaultErrno, p.defaultErrnoRet, 'defaultErrno');
   if (p.defaultErrnoRet !== undefined && !ERRNO_ACTIONS.has(p.defaultAction))
-    list.warn('errno-ignored', `${root}.defaultErrnoRet`, `defaultErrnoRet is ignored with ${p.defaultAction}`);
+    list.warn(
+      'errno-ignored',
+      `${root}.defaultErrnoRet`,
+      `defaultErrnoRet is ignored with ${p.defaultAction}`,
+    );
   if (p.architectures && p.archMap)
     list.error(
       'archmap-and-architectures',
@@ -96,17 +129,25 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
   const seenArch = new Set<string>();
   p.architectures?.forEach((a, i) => {
     checkArchName(list, `${root}.architectures[${i}]`, a);
-    if (seenArch.has(a)) list.warn('duplicate-arch', `${root}.architectures[${i}]`, `architecture "${a}" is listed twice`);
+    if (seenArch.has(a))
+      list.warn('duplicate-arch', `${root}.architectures[${i}]`, `architecture "${a}" is listed twice`);
     seenArch.add(a);
   });
   p.archMap?.forEach((m, i) => {
     checkArchName(list, `${root}.archMap[${i}].architecture`, m.architecture);
-    m.subArchitectures?.forEach((s, j) => checkArchName(list, `${root}.archMap[${i}].subArchitectures[${j}]`, s));
+    m.subArchitectures?.forEach((s, j) => {
+      checkArchName(list, `${root}.archMap[${i}].subArchitectures[${j}]`, s);
+    });
   });
   p.flags?.forEach((f, i) => {
     if (!(FILTER_FLAGS as readonly string[]).includes(f)) {
       const guess = closest(f, FILTER_FLAGS);
-      list.error('unknown-flag', `${root}.flags[${i}]`, `unknown seccomp flag "${f}"`, guess ? `did you mean "${guess}"?` : undefined);
+      list.error(
+        'unknown-flag',
+        `${root}.flags[${i}]`,
+        `unknown seccomp flag "${f}"`,
+        guess ? `did you mean "${guess}"?` : undefined,
+      );
     }
   });
   if (p.listenerMetadata !== undefined && p.listenerPath === undefined)
@@ -117,14 +158,25 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
     );
   const usesNotify = (p.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY');
   if (usesNotify && p.listenerPath === undefined)
-    list.error('notify-without-listener', `${root}.syscalls`, 'SCMP_ACT_NOTIFY is used but listenerPath is not set; runc refuses to start');
+    list.error(
+      'notify-without-listener',
+      `${root}.syscalls`,
+      'SCMP_ACT_NOTIFY is used but listenerPath is not set; runc refuses to start',
+    );
 
   const targets = targetArches(p);
   const tables = (targets.length > 0 ? targets : ARCH_DEFS).map((a) => syscallTable(a));
   (p.syscalls ?? []).forEach((rule, i) => {
     // A rule limited to some architectures is checked against those.
-    const only = (rule.includes?.arches ?? []).map((a) => filterArchMatches(a)).filter((a) => a !== undefined);
-    checkRule(list, `${root}.syscalls[${i}]`, rule, only.length > 0 ? only.map((a) => syscallTable(a)) : tables);
+    const only = (rule.includes?.arches ?? [])
+      .map((a) => filterArchMatches(a))
+      .filter((a) => a !== undefined);
+    checkRule(
+      list,
+      `${root}.syscalls[${i}]`,
+      rule,
+      only.length > 0 ? only.map((a) => syscallTable(a)) : tables,
+    );
   });
   checkConflicts(list, root, p);
 
@@ -132,7 +184,12 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
   return sortIssues(issues);
 }
 
-function checkRule(list: IssueList, path: string, rule: SyscallRule, tables: ReturnType<typeof syscallTable>[]): void {
+function checkRule(
+  list: IssueList,
+  path: string,
+  rule: SyscallRule,
+  tables: ReturnType<typeof syscallTable>[],
+): void {
   const field = rule.names !== undefined && rule.names !== null ? 'names' : 'name';
   const seen = new Set<string>();
   const names = ruleNames(rule);
@@ -158,10 +215,18 @@ function checkRule(list: IssueList, path: string, rule: SyscallRule, tables: Ret
   });
   checkErrno(list, path, rule.errno, rule.errnoRet, 'errno');
   if ((rule.errnoRet !== undefined || rule.errno !== undefined) && !ERRNO_ACTIONS.has(rule.action))
-    list.warn('errno-ignored', `${path}.${rule.errnoRet !== undefined ? 'errnoRet' : 'errno'}`, `an errno is ignored with ${rule.action}`);
+    list.warn(
+      'errno-ignored',
+      `${path}.${rule.errnoRet !== undefined ? 'errnoRet' : 'errno'}`,
+      `an errno is ignored with ${rule.action}`,
+    );
   rule.args?.forEach((a, k) => {
     if (a.op !== 'SCMP_CMP_MASKED_EQ' && a.valueTwo !== undefined && a.valueTwo !== 0n)
-      list.warn('valuetwo-ignored', `${path}.args[${k}].valueTwo`, `valueTwo is only used by SCMP_CMP_MASKED_EQ; ${a.op} ignores it`);
+      list.warn(
+        'valuetwo-ignored',
+        `${path}.args[${k}].valueTwo`,
+        `valueTwo is only used by SCMP_CMP_MASKED_EQ; ${a.op} ignores it`,
+      );
   });
   if (rule.includes) checkFilter(list, `${path}.includes`, rule.includes);
   if (rule.excludes) checkFilter(list, `${path}.excludes`, rule.excludes);
@@ -200,7 +265,8 @@ export function canCoexist(a: SyscallRule, b: SyscallRule): boolean {
 }
 
 const sameFilter = (a: SyscallRule, b: SyscallRule): boolean =>
-  JSON.stringify([a.includes ?? {}, a.excludes ?? {}]) === JSON.stringify([b.includes ?? {}, b.excludes ?? {}]);
+  JSON.stringify([a.includes ?? {}, a.excludes ?? {}]) ===
+  JSON.stringify([b.includes ?? {}, b.excludes ?? {}]);
 
 function checkConflicts(list: IssueList, root: string, p: Profile): void {
   type Seen = { rule: SyscallRule; index: number; args: string; action: string };

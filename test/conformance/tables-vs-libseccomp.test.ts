@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KNOWN_SYSCALL_NAMES, syscallTable } from '../../src/arch/tables.js';
 import { ARCH_DEFS } from '../../src/arch/defs.js';
+import { KNOWN_SYSCALL_NAMES, syscallTable } from '../../src/arch/tables.js';
 import { havePythonSeccomp, requirement, runPython } from '../helpers/tools.js';
 
 const KNOWN = join(import.meta.dirname, '..', '..', 'data', 'libseccomp-differences.json');
@@ -51,8 +51,12 @@ function computeDiffs(): { version: string; diffs: Diff[]; checked: number } {
       const their = theirs.byName[name] ?? -1;
       if (ours !== undefined && their >= 0) {
         checked++;
-        if (ours !== their) diffs.push({ kind: 'number-mismatch', arch: a.id, name, ours, libseccomp: their });
-      } else if (ours !== undefined && ((their <= -100 && their >= -120) || (their <= -200 && their >= -224))) {
+        if (ours !== their)
+          diffs.push({ kind: 'number-mismatch', arch: a.id, name, ours, libseccomp: their });
+      } else if (
+        ours !== undefined &&
+        ((their <= -100 && their >= -120) || (their <= -200 && their >= -224))
+      ) {
         // A multiplexed pseudo-number (socketcall/ipc): the direct number must still agree.
         checked++;
         if (theirs.byNr[String(ours)] !== name)
@@ -72,7 +76,19 @@ function computeDiffs(): { version: string; diffs: Diff[]; checked: number } {
     }
   }
   diffs.sort((x, y) =>
-    x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.arch !== y.arch ? (x.arch < y.arch ? -1 : 1) : x.name < y.name ? -1 : x.name > y.name ? 1 : 0,
+    x.kind !== y.kind
+      ? x.kind < y.kind
+        ? -1
+        : 1
+      : x.arch !== y.arch
+        ? x.arch < y.arch
+          ? -1
+          : 1
+        : x.name < y.name
+          ? -1
+          : x.name > y.name
+            ? 1
+            : 0,
   );
   return { version: out.version, diffs, checked };
 }
@@ -81,12 +97,14 @@ function computeDiffs(): { version: string; diffs: Diff[]; checked: number } {
 function group(diffs: Diff[]) {
   const byKind: Record<string, { reason: string; names: Record<string, string[]> }> = {};
   for (const d of diffs) {
-    const k = (byKind[d.kind] ??= { reason: REASONS[d.kind] ?? 'UNEXPLAINED', names: {} });
+    byKind[d.kind] ??= { reason: REASONS[d.kind] ?? 'UNEXPLAINED', names: {} };
+    const k = byKind[d.kind]!;
     const cell =
       d.kind === 'number-mismatch' || d.kind === 'removed-from-kernel' || d.kind === 'not-in-kernel-table'
         ? `${d.arch}:${d.ours ?? '-'}/${d.libseccomp ?? '-'}`
         : d.arch;
-    (k.names[d.name] ??= []).push(cell);
+    k.names[d.name] ??= [];
+    k.names[d.name]!.push(cell);
   }
   return byKind;
 }
@@ -103,6 +121,8 @@ describe.skipIf(skip !== undefined)('syscall tables vs libseccomp', () => {
     expect(grouped).toEqual(known);
     // Every name both know on every architecture libseccomp supports was compared.
     expect(checked).toBeGreaterThan(17 * 300);
-    console.log(`tables vs libseccomp ${version}: ${checked} (arch, name) pairs agree; ${diffs.length} listed differences`);
+    console.log(
+      `tables vs libseccomp ${version}: ${checked} (arch, name) pairs agree; ${diffs.length} listed differences`,
+    );
   });
 });

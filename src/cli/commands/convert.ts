@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { writeOutput } from '../../exec/files.js';
 import { ProfileError } from '../../profile/profile-error.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
-import { writeOutput } from '../../exec/files.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err, formatIssue } from '../output.js';
 import { parseFormatOption, readProfile, requireOneProfile } from '../read-profile.js';
@@ -41,12 +41,22 @@ Examples:
       if (to === 'docker') text = serializeDocker(profile);
       else if (to === 'oci') text = serializeDocker(resolve(profile, parseResolveOptions(opts)));
       else if (to === 'spo') {
-        const resolved = profile.archMap || (profile.syscalls ?? []).some((s) => s.includes || s.excludes) ? resolve(profile, parseResolveOptions(opts)) : profile;
-        const o = { name: opts.name ?? name, profile: resolved, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+        const resolved =
+          profile.archMap || (profile.syscalls ?? []).some((s) => s.includes || s.excludes)
+            ? resolve(profile, parseResolveOptions(opts))
+            : profile;
+        const o = {
+          name: opts.name ?? name,
+          profile: resolved,
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        };
         const s = serializeSpo([o]);
         for (const i of s.issues) err(formatIssue(opts.output ?? '<output>', i, process.stderr));
         if (s.issues.some((i) => i.severity === 'error'))
-          throw new CliError('spo-cannot-express', 'the profile cannot be written as a SeccompProfile without changing what it does');
+          throw new CliError(
+            'spo-cannot-express',
+            'the profile cannot be written as a SeccompProfile without changing what it does',
+          );
         text = s.text;
       } else throw new CliError('bad-option', `unknown output format "${to}" (use docker, oci or spo)`);
     } catch (e) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { explainProfile, explainSyscall } from '../../profile/explain.js';
 import { dataPath } from '../../knowledge/data-files.js';
+import { explainProfile, explainSyscall } from '../../profile/explain.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { EXIT_OK } from '../errors.js';
@@ -21,7 +21,9 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
       const r = readProfile(file);
       const e = r.issues.filter((i) => i.severity === 'error').length;
       const w = r.issues.filter((i) => i.severity === 'warning').length;
-      out(`1. validate: ${e} errors, ${w} warnings in ${(r.profiles[0]?.profile.syscalls ?? []).length} rules`);
+      out(
+        `1. validate: ${e} errors, ${w} warnings in ${(r.profiles[0]?.profile.syscalls ?? []).length} rules`,
+      );
       const { profile } = requireOneProfile(r);
       const oci = resolve(profile, { arch: 'x86_64', kernelVersion: '6.1' });
       const names = new Set((oci.syscalls ?? []).flatMap((s) => s.names ?? []));
@@ -31,12 +33,16 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
       );
       const rows = explainProfile(profile, { arches: ['x86_64', 'x86', 'aarch64'] });
       for (const row of rows)
-        out(`3. explain on ${row.arch}: ${row.allowed} syscalls allowed unconditionally, ${row.conditional} by argument, default ${row.defaultAction}`);
+        out(
+          `3. explain on ${row.arch}: ${row.allowed} syscalls allowed unconditionally, ${row.conditional} by argument, default ${row.defaultAction}`,
+        );
       for (const name of ['clone3', 'mount', 'io_uring_setup']) {
         const x = explainSyscall(name);
         out(`4. ${name}: ${x.summary ?? ''}; Docker: ${x.docker.verdict} (${x.docker.detail})`);
       }
-      out('Next: sysfence explain <syscall>, sysfence validate <profile>, sysfence convert <profile> --to spo');
+      out(
+        'Next: sysfence explain <syscall>, sysfence validate <profile>, sysfence convert <profile> --to spo',
+      );
       setExit(EXIT_OK);
     });
 }

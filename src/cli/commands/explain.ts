@@ -14,7 +14,10 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     .description('explain a syscall (name or number) or a profile (what it allows, against Docker default)')
     .argument('<target>', 'a syscall name or number, or a profile file')
     .option('--json', 'machine-readable result')
-    .option('--all-arches', 'for a profile: every architecture it names (default: the first host architecture)');
+    .option(
+      '--all-arches',
+      'for a profile: every architecture it names (default: the first host architecture)',
+    );
   resolveOptionsHelp(cmd);
   cmd.addHelpText(
     'after',
@@ -39,11 +42,16 @@ Examples:
 
 function explainSyscallCmd(query: string, arch: string, json: boolean): void {
   const x = explainSyscall(query, arch);
-  if (json) return out(toJsonText(x));
+  if (json) {
+    out(toJsonText(x));
+    return;
+  }
   out(`${style.bold(x.name)}: ${x.summary ?? '(no one-line summary known)'}`);
   if (x.legacy) out('  removed from Linux; runtimes still resolve the name (see data/legacy-syscalls.tsv)');
   if (x.unknownToLibseccomp)
-    out(`  libseccomp ${LIBSECCOMP_VERSION} does not know this name: runc/crun built on it drop rules for it silently`);
+    out(
+      `  libseccomp ${LIBSECCOMP_VERSION} does not know this name: runc/crun built on it drop rules for it silently`,
+    );
   const nums = ARCH_DEFS.map((a) => `${a.id}=${x.numbers[a.id] === null ? '-' : x.numbers[a.id]}`);
   out(`  numbers: ${nums.join(' ')}`);
   out(`  capability: ${x.capability ?? 'none needed'}`);
@@ -51,19 +59,32 @@ function explainSyscallCmd(query: string, arch: string, json: boolean): void {
   if (x.risk) out(`  risk: ${x.risk}`);
 }
 
-function explainProfileCmd(file: string, opts: Record<string, string | boolean | undefined>, json: boolean): void {
+function explainProfileCmd(
+  file: string,
+  opts: Record<string, string | boolean | undefined>,
+  json: boolean,
+): void {
   const { profile } = requireOneProfile(readProfile(file));
   const ro = parseResolveOptions(opts as Record<string, string | undefined>);
   const caps = ro.capabilities;
   const kernel = ro.kernelVersion;
   const first = profile.archMap?.[0]?.architecture ?? profile.architectures?.[0];
-  const arches = opts.arch ? [opts.arch as string] : opts.allArches ? undefined : first ? [first] : ['x86_64'];
+  const arches = opts.arch
+    ? [opts.arch as string]
+    : opts.allArches
+      ? undefined
+      : first
+        ? [first]
+        : ['x86_64'];
   const rows = explainProfile(profile, {
     ...(arches ? { arches } : {}),
     ...(caps ? { capabilities: caps } : {}),
     ...(kernel ? { kernelVersion: kernel } : {}),
   });
-  if (json) return out(toJsonText({ file, architectures: rows }));
+  if (json) {
+    out(toJsonText({ file, architectures: rows }));
+    return;
+  }
   out(`${style.bold(file)}: default action ${rows[0]?.defaultAction ?? '-'}`);
   for (const r of rows) {
     const diff = r.allowed - r.docker.allowed;

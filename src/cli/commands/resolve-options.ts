@@ -16,7 +16,13 @@ export function parseResolveOptions(opts: Record<string, string | undefined>): R
   const out: ResolveOptions = {};
   if (opts.arch !== undefined) {
     const a = findArch(opts.arch);
-    if (!a) throw new CliError('unknown-arch', `unknown architecture "${opts.arch}"`, undefined, 'e.g. x86_64, aarch64, SCMP_ARCH_S390X');
+    if (!a)
+      throw new CliError(
+        'unknown-arch',
+        `unknown architecture "${opts.arch}"`,
+        undefined,
+        'e.g. x86_64, aarch64, SCMP_ARCH_S390X',
+      );
     out.arch = a;
   }
   if (opts.capabilities !== undefined) {
@@ -30,7 +36,8 @@ export function parseResolveOptions(opts: Record<string, string | undefined>): R
       });
   }
   if (opts.kernel !== undefined) {
-    if (!/^\d+\.\d+/.test(opts.kernel)) throw new CliError('bad-kernel-version', `--kernel "${opts.kernel}" is not a version like 6.1`);
+    if (!/^\d+\.\d+/.test(opts.kernel))
+      throw new CliError('bad-kernel-version', `--kernel "${opts.kernel}" is not a version like 6.1`);
     out.kernelVersion = opts.kernel;
   }
   return out;

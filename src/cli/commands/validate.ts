@@ -38,7 +38,9 @@ Examples:
         const e = count('error');
         const w = count('warning');
         const n = count('info');
-        out(`${r.file}: ${e === 0 && w === 0 ? 'valid' : 'invalid'} (${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}, ${n} note${n === 1 ? '' : 's'})`);
+        out(
+          `${r.file}: ${e === 0 && w === 0 ? 'valid' : 'invalid'} (${e} error${e === 1 ? '' : 's'}, ${w} warning${w === 1 ? '' : 's'}, ${n} note${n === 1 ? '' : 's'})`,
+        );
       }
       if (opts.json) out(toJsonText(results));
       setExit(problems > 0 ? EXIT_FINDINGS : EXIT_OK);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what sysfence needs on Debian 12: Debian packages (the libseccomp test oracle, man
+# pages are not needed at run time) and the npm dependencies. Safe to run again.
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=()
+if [ "${1:-}" = "--test" ]; then
+  # libseccomp is the test oracle (never a run-time dependency)
+  want+=(seccomp python3-seccomp)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: sysfence needs Node.js >= 20 (apt-get install nodejs npm, or your usual Node install)" >&2
+  exit 2
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build

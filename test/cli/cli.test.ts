@@ -1,0 +1,199 @@
+// The CLI as users run it (the built dist/), for exit codes, streams and exact output.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SHARED } from '../helpers/schemas.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const run = (args: string[], input?: string) => {
+  const r = spawnSync('node', [BIN, ...args], {
+    encoding: 'utf8',
+    input,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const tmp = mkdtempSync(join(tmpdir(), 'sysfence-cli-'));
+const profile = (f: string) => join(SHARED, 'profiles', f);
+
+describe('sysfence CLI', () => {
+  it('validate: 0 for a valid profile, with a summary line', () => {
+    const r = run(['validate', profile('docker-default.json')]);
+    expect([r.code, r.stdout.trim().split('\n').at(-1)]).toEqual([
+      0,
+      `${profile('docker-default.json')}: valid (0 errors, 0 warnings, 0 notes)`,
+    ]);
+  });
+
+  it('validate: 1 with every issue located, notes do not count', () => {
+    const f = join(tmp, 'bad.json');
+    writeFileSync(
+      f,
+      '{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [\n    {"names": ["raed"], "action": "SCMP_ACT_ALLOW"}\n  ]\n}\n',
+    );
+    const r = run(['validate', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      `${f}:4:16: error[unknown-syscall] unknown syscall "raed": no architecture has it, and runc/crun drop names they cannot resolve without a word ($.syscalls[0].names[0])\n` +
+        '    hint: did you mean "read"?\n' +
+        `${f}: invalid (1 error, 0 warnings, 0 notes)\n`,
+    );
+    const podman = run(['validate', '--quiet', profile('podman-default.json')]);
+    expect([podman.code, podman.stdout.trim()]).toEqual([
+      0,
+      `${profile('podman-default.json')}: valid (0 errors, 0 warnings, 4 notes)`,
+    ]);
+  });
+
+  it('validate --json gives codes and positions', () => {
+    const r = run([
+      'validate',
+      '--json',
+      join(import.meta.dirname, '..', 'fixtures', 'broken', '06-unknown-field-top.json'),
+    ]);
+    const j = JSON.parse(r.stdout);
+    expect([
+      r.code,
+      j[0].issues.map((i: { code: string; position: unknown }) => [i.code, i.position]),
+    ]).toEqual([1, [['unknown-field', { line: 5, column: 3 }]]]);
+  });
+
+  it('convert --to oci writes the resolved profile; same input, same bytes', () => {
+    const out1 = join(tmp, 'a.json');
+    const r1 = run([
+      'convert',
+      profile('docker-default.json'),
+      '--to',
+      'oci',
+      '--arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+      '-o',
+      out1,
+    ]);
+    const r2 = run([
+      'convert',
+      profile('docker-default.json'),
+      '--to',
+      'oci',
+      '--arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+    ]);
+    expect([r1.code, r1.stdout, r2.code]).toEqual([0, '', 0]);
+    expect(readFileSync(out1, 'utf8')).toBe(r2.stdout);
+    const oci = JSON.parse(r2.stdout);
+    expect([oci.architectures, oci.syscalls.length, Object.keys(oci)]).toEqual([
+      ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      15,
+      ['defaultAction', 'defaultErrnoRet', 'architectures', 'syscalls'],
+    ]);
+  });
+
+  it('convert --to spo then back to docker keeps the rules', () => {
+    const spo = run([
+      'convert',
+      profile('docker-example.json'),
+      '--to',
+      'spo',
+      '--name',
+      'example',
+      '--arch',
+      'x86_64',
+    ]);
+    expect(spo.code).toBe(0);
+    expect(spo.stdout.split('\n').slice(0, 6)).toEqual([
+      '---',
+      'apiVersion: security-profiles-operator.x-k8s.io/v1',
+      'kind: SeccompProfile',
+      'metadata:',
+      '  name: example',
+      'spec:',
+    ]);
+    const back = run(['convert', '-', '--to', 'docker'], spo.stdout);
+    expect([back.code, JSON.parse(back.stdout).syscalls.map((s: { names: string[] }) => s.names[0])]).toEqual(
+      [0, ['clone', 'open', 'close', 'syslog']],
+    );
+  });
+
+  it('convert refuses an invalid profile with a code and the first location, exit 2', () => {
+    const r = run([
+      'convert',
+      join(import.meta.dirname, '..', 'fixtures', 'broken', '13-unknown-operator.json'),
+      '--to',
+      'oci',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toMatch(
+      /^error\[unknown-operator\]: .* \(.*13-unknown-operator\.json:6:\d+\)$/,
+    );
+  });
+
+  it('explain SYSCALL: numbers, capability, Docker verdict and risk', () => {
+    const r = run(['explain', 'mount']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'mount: mount filesystem\n' +
+        '  numbers: x86_64=165 x86=21 x32=1073741989 aarch64=40 arm=21 riscv64=40 ppc64le=21 ppc64=21 ppc=21 s390x=21 s390=21 mips=4021 mipsel=4021 mips64=5160 mipsel64=5160 mips64n32=6160 mipsel64n32=6160 loongarch64=40\n' +
+        '  capability: CAP_SYS_ADMIN\n' +
+        '  Docker default (x86_64, default capabilities): denied - ERRNO(1): allowed only with CAP_SYS_ADMIN\n' +
+        '  risk: mounts filesystems: the classic way to reach host files and escape a container\n',
+    );
+    expect(JSON.parse(run(['explain', '--json', '435']).stdout).name).toBe('clone3');
+    const typo = run(['explain', 'opneat']);
+    expect([typo.code, typo.stderr]).toEqual([
+      2,
+      'error[unknown-syscall]: unknown syscall "opneat"; did you mean "openat"?\n',
+    ]);
+  });
+
+  it('explain PROFILE compares with Docker default', () => {
+    const r = run(['explain', '--json', profile('docker-default.json'), '--arch', 'x86_64']);
+    const j = JSON.parse(r.stdout);
+    expect(
+      j.architectures.map(
+        (a: { arch: string; allowed: number; docker: { allowed: number }; onlyHere: string[] }) => [
+          a.arch,
+          a.allowed === a.docker.allowed,
+          a.onlyHere,
+        ],
+      ),
+    ).toEqual([['x86_64', true, []]]);
+  });
+
+  it('usage errors exit 2; --help exits 0 with examples', () => {
+    expect(run(['nonsense']).code).toBe(2);
+    expect(run(['convert', profile('docker-default.json')]).code).toBe(2);
+    const h = run(['validate', '--help']);
+    expect([h.code, h.stdout.includes('Examples:')]).toEqual([0, true]);
+  });
+
+  it('missing files are a runtime error with a code, never a stack trace', () => {
+    const r = run(['validate', '/nonexistent/profile.json']);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      'error[file-unreadable]: cannot read /nonexistent/profile.json: no such file (/nonexistent/profile.json)\n',
+    ]);
+  });
+
+  it('no input makes it print a stack trace (seeded junk)', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const base = readFileSync(profile('docker-example.json'), 'utf8');
+    for (let i = 0; i < 40; i++) {
+      const chars = [...base];
+      for (let k = 0; k < 3; k++) chars[rand() % chars.length] = String.fromCharCode(rand() % 128);
+      const input = i % 10 === 0 ? chars.slice(0, rand() % chars.length).join('') : chars.join('');
+      const r = run(['validate', '-'], input);
+      expect([1, 0]).toContain(r.code);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+
+export const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared');
+
+/** Validator for an OCI `linux.seccomp` object, from the OCI runtime-spec schema in ../shared. */
+export function ociSeccompValidator(): ValidateFunction {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  for (const f of ['defs.json', 'defs-linux.json', 'config-linux.json'])
+    ajv.addSchema(JSON.parse(readFileSync(join(SHARED, 'schemas', `oci-runtime-spec-${f}`), 'utf8')), f);
+  return ajv.compile({ $ref: 'config-linux.json#/linux/properties/seccomp' });
+}
+
+/** Validator for a SeccompProfile object, from the SPO CRD's v1 OpenAPI schema in ../shared. */
+export function spoValidator(): ValidateFunction {
+  const crd = parse(readFileSync(join(SHARED, 'schemas', 'spo-seccompprofile-crd.yaml'), 'utf8'));
+  const v1 = crd.spec.versions.find((v: { name: string }) => v.name === 'v1');
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  return ajv.compile(v1.schema.openAPIV3Schema);
+}
