@@ -1,0 +1,51 @@
+/** sysfence's public library API. Every export is named; there is no logic here. */
+export { ARCH_DEFS, ARCH_IDS } from './arch/defs.js';
+export { KERNEL_VERSION } from './arch/tables/index.gen.js';
+export {
+  findArch,
+  isKnownSyscallName,
+  isLegacySyscallName,
+  KNOWN_SYSCALL_NAMES,
+  nativeArch,
+  syscallTable,
+} from './arch/tables.js';
+export type { ArchDef, ArchId, Multiplexer, NrBit, SyscallTable } from './arch/types.js';
+export type { Action, ActionKind } from './profile/actions.js';
+export { ACTION_PRECEDENCE, formatAction, toAction } from './profile/actions.js';
+export { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from './profile/capabilities.js';
+export { errnoName, errnoNumber } from './profile/errno.js';
+export type { EvaluateOptions, SyscallCall, Verdict } from './profile/evaluate.js';
+export { conditionHolds, evaluate } from './profile/evaluate.js';
+export type { ArchSummary, SyscallExplanation } from './profile/explain.js';
+export { explainProfile, explainSyscall } from './profile/explain.js';
+export type { Issue, Severity } from './profile/issues.js';
+export type { LoadedProfile, LoadResult, ProfileFormat } from './profile/load.js';
+export { detectFormat, loadProfileText } from './profile/load.js';
+export type {
+  ActionName,
+  ArchMapEntry,
+  ArgCondition,
+  Operator,
+  Profile,
+  RuleFilter,
+  SyscallRule,
+} from './profile/model.js';
+export { ACTIONS, FILTER_FLAGS, OPERATORS, ruleNames } from './profile/model.js';
+export type { ParseResult } from './profile/parse-docker.js';
+export { parseDockerProfile } from './profile/parse-docker.js';
+export type {
+  ArchPolicy,
+  Condition,
+  ConditionalRule,
+  ProfilePolicy,
+  SyscallPolicy,
+} from './profile/policy.js';
+export { buildPolicy } from './profile/policy.js';
+export { ProfileError } from './profile/profile-error.js';
+export type { ResolveOptions } from './profile/resolve.js';
+export { resolve } from './profile/resolve.js';
+export { serializeDocker } from './profile/serialize-docker.js';
+export type { SpoObject, SpoParseResult, SpoSerializeResult } from './profile/spo.js';
+export { parseSpo, serializeSpo } from './profile/spo.js';
+export { validateProfile } from './profile/validate.js';
+export { VERSION } from './version.js';
