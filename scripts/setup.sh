@@ -28,8 +28,11 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
   exit 2
 fi
 
+# A clean install from package-lock.json. (`npm ci` is not used: the npm 11 here writes lockfiles
+# without other platforms' optional packages, e.g. Biome's binaries, and `npm ci` then refuses them.
+# `npm install --no-save` installs exactly the locked versions and never rewrites the lockfile.)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install (from package-lock.json)" >&2
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
