@@ -8,7 +8,9 @@ function sourceCodes(dir: string, out = new Set<string>()): Set<string> {
     const p = join(dir, f);
     if (statSync(p).isDirectory()) sourceCodes(p, out);
     else if (p.endsWith('.ts'))
-      for (const m of readFileSync(p, 'utf8').matchAll(/(?:\.(?:error|warn|info|add)\(|code: |Error\(|'[a-z]+', )\s*'([a-z][a-z0-9]*(?:-[a-z0-9]+)+)'/g))
+      for (const m of readFileSync(p, 'utf8').matchAll(
+        /(?:\.(?:error|warn|info|add)\(|code: |Error\(|'[a-z]+', )\s*'([a-z][a-z0-9]*(?:-[a-z0-9]+)+)'/g,
+      ))
         out.add(m[1]!);
   }
   return out;
@@ -22,7 +24,9 @@ describe('docs/validation.md', () => {
     expect(codes.length).toBeGreaterThan(40);
   });
   it('documents every code of the broken-profile corpus', () => {
-    const manifest: { code: string }[] = JSON.parse(readFileSync('test/fixtures/broken/manifest.json', 'utf8'));
+    const manifest: { code: string }[] = JSON.parse(
+      readFileSync('test/fixtures/broken/manifest.json', 'utf8'),
+    );
     expect(manifest.map((m) => m.code).filter((c) => !doc.includes(`\`${c}\``))).toEqual([]);
   });
 });
