@@ -99,6 +99,13 @@ files.set(
     `/** Syscall names that libseccomp ${diff.libseccomp} cannot resolve on any architecture. */\n` +
     `export const LIBSECCOMP_UNKNOWN_NAMES: readonly string[] = [\n` +
     unknownToLibseccomp.map((n) => `  '${n}',`).join('\n') +
+    `\n];\n\n/** "arch:name" pairs where libseccomp ${diff.libseccomp} lacks a number the kernel table has. */\n` +
+    `export const LIBSECCOMP_ARCH_GAPS: readonly string[] = [\n` +
+    Object.entries(diff.differences['libseccomp-lacks-on-arch']?.names ?? {})
+      .flatMap(([n, arches]) => arches.map((a) => `${a}:${n}`))
+      .sort()
+      .map((x) => `  '${x}',`)
+      .join('\n') +
     `\n];\n`,
 );
 

@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 /** sysfence command line: the only code that prints or exits. */
 import { Command, CommanderError } from 'commander';
+import { BpfError } from '../bpf/errors.js';
 import { FileError } from '../exec/files.js';
+import { ToolError } from '../exec/run.js';
 import { ProfileError } from '../profile/profile-error.js';
 import { VERSION } from '../version.js';
+import { registerCompile } from './commands/compile.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDisasm } from './commands/disasm.js';
+import { registerEmu } from './commands/emu.js';
 import { registerExplain } from './commands/explain.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
 
@@ -30,6 +36,10 @@ program
 registerValidate(program, setExit);
 registerConvert(program, setExit);
 registerExplain(program, setExit);
+registerCompile(program, setExit);
+registerDisasm(program, setExit);
+registerEmu(program, setExit);
+registerVerify(program, setExit);
 registerDemo(program, setExit);
 for (const c of program.commands) c.exitOverride();
 
@@ -42,6 +52,14 @@ function report(e: unknown): number {
   if (e instanceof CliError) {
     err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
     if (e.hint) err(`    hint: ${e.hint}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof BpfError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof ToolError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}`);
     return EXIT_ERROR;
   }
   if (e instanceof FileError || e instanceof ProfileError) {

@@ -7,8 +7,16 @@
 import { findArch } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import type { Action, ActionKind } from './actions.js';
+import { ENOSYS } from './errno.js';
 import type { Profile } from './model.js';
-import { buildPolicy, type Condition, type PolicyOptions } from './policy.js';
+import {
+  abiDomains,
+  auditGroups,
+  buildPolicy,
+  type Condition,
+  type PolicyOptions,
+  stubApplies,
+} from './policy.js';
 import { ProfileError } from './profile-error.js';
 
 export interface SyscallCall {
@@ -25,6 +33,8 @@ export interface Verdict extends Action {
 }
 
 export interface EvaluateOptions extends PolicyOptions {
+  /** runc's ENOSYS stub: numbers above the highest the profile names get ENOSYS (see stubApplies). */
+  enosysStub?: boolean;
   /**
    * Action for an ABI the filter does not accept. sysfence's filters kill the process; libseccomp's
    * default is to kill the thread (runc does not change it). Default: KILL_PROCESS.
@@ -55,6 +65,29 @@ export function conditionHolds(c: Condition, arg: bigint, argBits: 32 | 64): boo
   }
 }
 
+/** The verdict for a raw seccomp_data: AUDIT_ARCH value, syscall number (as u32) and arguments. */
+export function evaluateData(
+  profile: Profile,
+  data: { arch: number; nr: number; args?: readonly bigint[] },
+  opts: EvaluateOptions = {},
+): Verdict {
+  const policy = buildPolicy(profile, opts);
+  const nr = data.nr >>> 0;
+  const group = auditGroups(policy).find((g) => g[0]!.auditArch === data.arch >>> 0);
+  const abi = group ? abiDomains(group).find((d) => nr >= d.start && nr <= d.end)?.abi : undefined;
+  const ap = abi ? policy.byArch.get(abi.id) : undefined;
+  if (!abi || !ap) return { kind: opts.badArchAction ?? 'KILL_PROCESS', data: 0, source: 'bad-arch' };
+  const s = ap.syscalls.get(nr);
+  if (s?.unconditional) return { ...s.unconditional.action, source: 'rule', rule: s.unconditional.rule };
+  for (const r of s?.conditional ?? []) {
+    if (r.conditions.every((c) => conditionHolds(c, data.args?.[c.index] ?? 0n, abi.argBits)))
+      return { ...r.action, source: 'rule', rule: r.rule };
+  }
+  if (opts.enosysStub && stubApplies(ap, nr)) return { kind: 'ERRNO', data: ENOSYS, source: 'default' };
+  return { ...ap.defaultAction, source: 'default' };
+}
+
+/** The verdict for a syscall made from an ABI (x32 numbers carry the x32 bit, as the kernel sees them). */
 export function evaluate(
   profile: Profile,
   arch: ArchId | ArchDef | string,
@@ -63,14 +96,7 @@ export function evaluate(
 ): Verdict {
   const def = typeof arch === 'string' ? findArch(arch) : arch;
   if (!def) throw new ProfileError('unknown-arch', '$', `unknown architecture "${String(arch)}"`);
-  const policy = buildPolicy(profile, opts);
-  const ap = policy.byArch.get(def.id);
-  if (!ap) return { kind: opts.badArchAction ?? 'KILL_PROCESS', data: 0, source: 'bad-arch' };
-  const s = ap.syscalls.get(call.nr);
-  if (s?.unconditional) return { ...s.unconditional.action, source: 'rule', rule: s.unconditional.rule };
-  for (const r of s?.conditional ?? []) {
-    if (r.conditions.every((c) => conditionHolds(c, call.args?.[c.index] ?? 0n, def.argBits)))
-      return { ...r.action, source: 'rule', rule: r.rule };
-  }
-  return { ...ap.defaultAction, source: 'default' };
+  const data: { arch: number; nr: number; args?: readonly bigint[] } = { arch: def.auditArch, nr: call.nr };
+  if (call.args) data.args = call.args;
+  return evaluateData(profile, data, opts);
 }

@@ -49,6 +49,8 @@ export interface SyscallPolicy {
 export interface ArchPolicy {
   arch: ArchDef;
   defaultAction: Action;
+  /** Highest syscall number the profile names on this ABI (for the ENOSYS stub), or -1. */
+  maxNamedNr: number;
   /** Per syscall number, sorted by number. Numbers absent here get the default action. */
   syscalls: Map<number, SyscallPolicy>;
 }
@@ -60,7 +62,10 @@ export interface ProfilePolicy {
 }
 
 export interface PolicyOptions {
-  /** The native ABI, used when the profile lists no architectures. Default: this machine's. */
+  /**
+   * The native ABI of the machine the filter is built on. runc's filter always contains it (libseccomp's
+   * seccomp_init adds it, runc never removes it), whatever the profile lists. Default: this machine's.
+   */
   nativeArch?: ArchId;
 }
 
@@ -119,6 +124,7 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
   const table = syscallTable(arch);
   const def = profileDefaultAction(p);
   const syscalls = new Map<number, SyscallPolicy>();
+  let maxNamedNr = -1;
   const add = (nr: number, conditions: Condition[], action: Action, rule: number) => {
     let s = syscalls.get(nr);
     if (!s) {
@@ -142,8 +148,9 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
       );
     const errno = rule.errnoRet ?? (rule.errno !== undefined ? errnoNumber(rule.errno) : undefined);
     const action = toAction(rule.action, errno);
-    if (sameAction(action, def)) return;
     const names = rule.name !== undefined ? [rule.name, ...(rule.names ?? [])] : (rule.names ?? []);
+    for (const n of names) maxNamedNr = Math.max(maxNamedNr, table.number(n) ?? -1);
+    if (sameAction(action, def)) return;
     const split = conditionsOf(rule, arch.argBits);
     for (const name of names) {
       const direct = table.number(name);
@@ -165,7 +172,7 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
     }
   });
   const sorted = new Map([...syscalls.entries()].sort((a, b) => a[0] - b[0]));
-  return { arch, defaultAction: def, syscalls: sorted };
+  return { arch, defaultAction: def, maxNamedNr, syscalls: sorted };
 }
 
 const cache = new WeakMap<Profile, Map<string, ProfilePolicy>>();
@@ -186,4 +193,52 @@ export function buildPolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy
   }
   perProfile.set(key, policy);
   return policy;
+}
+
+/**
+ * Which ABI of a group sharing one AUDIT_ARCH value (x86_64 and x32) a syscall number belongs to,
+ * as ranges over the whole 32-bit number space; `undefined` marks numbers the filter treats as a
+ * bad architecture. This is libseccomp's layout: with x86_64 alone, numbers at or above the x32
+ * bit are a bad architecture except -1 (which tracers use to skip a call); with x32 alone, numbers
+ * below it are; with both, the bit decides.
+ */
+export function abiDomains(
+  group: readonly ArchDef[],
+): Array<{ start: number; end: number; abi: ArchDef | undefined }> {
+  const split = group.find((a) => a.nrBit)?.nrBit?.bit;
+  if (group.length === 1 && !group[0]!.nrBit) return [{ start: 0, end: 0xffffffff, abi: group[0] }];
+  if (split === undefined)
+    throw new ProfileError(
+      'arch-group',
+      '$',
+      `ABIs ${group.map((a) => a.id).join(', ')} share an AUDIT_ARCH value without a numbering bit`,
+    );
+  const lower = group.find((a) => a.nrBit && !a.nrBit.set);
+  const upper = group.find((a) => a.nrBit?.set);
+  const out: Array<{ start: number; end: number; abi: ArchDef | undefined }> = [
+    { start: 0, end: split - 1, abi: lower },
+  ];
+  if (upper) out.push({ start: split, end: 0xffffffff, abi: upper });
+  else
+    out.push(
+      { start: split, end: 0xfffffffe, abi: undefined },
+      { start: 0xffffffff, end: 0xffffffff, abi: lower },
+    );
+  return out;
+}
+
+/** The ABIs of a policy grouped by AUDIT_ARCH value, in the policy's order. */
+export function auditGroups(policy: ProfilePolicy): ArchDef[][] {
+  const groups = new Map<number, ArchDef[]>();
+  for (const a of policy.arches) {
+    const g = groups.get(a.auditArch) ?? [];
+    g.push(a);
+    groups.set(a.auditArch, g);
+  }
+  return [...groups.values()];
+}
+
+/** The ENOSYS stub (runc's): a number above every number the profile names gets ENOSYS, not the default. */
+export function stubApplies(ap: ArchPolicy, nr: number): boolean {
+  return nr >>> 0 !== 0xffffffff && nr >>> 0 > ap.maxNamedNr && !ap.syscalls.has(nr >>> 0);
 }

@@ -62,6 +62,19 @@ function checkErrno(
 
 const ERRNO_ACTIONS = new Set(['SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE']);
 
+/** libseccomp (2.5.4, and so runc and crun) refuses ERRNO/TRACE data of MAX_ERRNO (4095) and above. */
+export const LIBSECCOMP_MAX_ERRNO = 4094;
+
+function checkRuntimeErrno(list: IssueList, path: string, action: string, errno: number | undefined): void {
+  if (errno === undefined || !ERRNO_ACTIONS.has(action) || errno <= LIBSECCOMP_MAX_ERRNO) return;
+  list.warn(
+    'errno-refused-by-libseccomp',
+    path,
+    `errno ${errno} is above ${LIBSECCOMP_MAX_ERRNO}: libseccomp refuses it (EINVAL), so runc and crun fail to start the container`,
+    'use an errno below 4095 (the kernel caps larger values at 4095 anyway)',
+  );
+}
+
 function checkFilter(list: IssueList, path: string, f: RuleFilter): void {
   f.caps?.forEach((c, i) => {
     if (!CAPABILITIES.includes(c)) {
@@ -113,6 +126,7 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
       'SCMP_ACT_NOTIFY cannot be the default action (libseccomp refuses it)',
     );
   checkErrno(list, root, p.defaultErrno, p.defaultErrnoRet, 'defaultErrno');
+  checkRuntimeErrno(list, `${root}.defaultErrnoRet`, p.defaultAction, p.defaultErrnoRet);
   if (p.defaultErrnoRet !== undefined && !ERRNO_ACTIONS.has(p.defaultAction))
     list.warn(
       'errno-ignored',
@@ -214,6 +228,7 @@ function checkRule(
     }
   });
   checkErrno(list, path, rule.errno, rule.errnoRet, 'errno');
+  checkRuntimeErrno(list, `${path}.errnoRet`, rule.action, rule.errnoRet);
   if ((rule.errnoRet !== undefined || rule.errno !== undefined) && !ERRNO_ACTIONS.has(rule.action))
     list.warn(
       'errno-ignored',

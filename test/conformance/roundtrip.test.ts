@@ -64,12 +64,20 @@ function normalise(v: unknown): unknown {
 }
 const canonicalText = (text: string) => `${JSON.stringify(normalise(JSON.parse(text)), null, '\t')}\n`;
 
+// Docker's own test fixture uses errnoRet 12345, which libseccomp refuses (EINVAL; the oracle
+// shows it): that one warning is expected and correct. Everything else validates with 0 issues.
+const EXPECTED_PROBLEMS: Record<string, string[]> = {
+  'docker-example.json': ['errno-refused-by-libseccomp $.syscalls[3].errnoRet'],
+};
+
 describe('Docker/OCI JSON round trip', () => {
   for (const f of PROFILES) {
-    it(`${f}: 0 errors, 0 warnings; serialize(parse(x)) == normalise(x) byte for byte`, () => {
+    it(`${f}: validates as expected; serialize(parse(x)) == normalise(x) byte for byte`, () => {
       const text = read(f);
       const r = loadProfileText(text);
-      expect(r.issues.filter((i) => i.severity !== 'info')).toEqual([]);
+      expect(r.issues.filter((i) => i.severity !== 'info').map((i) => `${i.code} ${i.path}`)).toEqual(
+        EXPECTED_PROBLEMS[f] ?? [],
+      );
       const out = serializeDocker(r.profiles[0]!.profile);
       expect(out).toBe(canonicalText(text));
       // and a second trip is the identity

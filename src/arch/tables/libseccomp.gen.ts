@@ -25,3 +25,9 @@ export const LIBSECCOMP_UNKNOWN_NAMES: readonly string[] = [
   'uprobe',
   'uretprobe',
 ];
+
+/** "arch:name" pairs where libseccomp 2.5.4 lacks a number the kernel table has. */
+export const LIBSECCOMP_ARCH_GAPS: readonly string[] = [
+  'arm:sync_file_range2',
+  'x32:map_shadow_stack',
+];

@@ -1,0 +1,87 @@
+/**
+ * The case set that proves a filter: for every ABI of the profile, every syscall number from 0
+ * to 64 past the table's end (in the ABI's own numbering), -1, the x32 range, a few far numbers;
+ * for syscalls with argument rules, the boundary values of every condition (value-1, value,
+ * value+1, masks, 0, 2^32-1, 2^32, 2^64-1 and the value with the other word flipped) crossed over
+ * the argument indices the syscall's rules use; and AUDIT_ARCH values the filter does not accept.
+ */
+import { ARCH_DEFS } from '../arch/defs.js';
+import { syscallTable } from '../arch/tables.js';
+import type { ProfilePolicy } from '../profile/policy.js';
+
+export interface Case {
+  arch: number;
+  nr: number;
+  args: bigint[];
+}
+
+const U64 = (1n << 64n) - 1n;
+const wrap = (v: bigint) => BigInt.asUintN(64, v);
+
+function boundaryValues(values: bigint[]): bigint[] {
+  const out = new Set<bigint>([0n, 1n, 0xffffffffn, 0x100000000n, U64, 0x7fffffffn, 0x80000000n]);
+  for (const v of values) {
+    for (const d of [-1n, 0n, 1n]) out.add(wrap(v + d));
+    out.add(wrap(v ^ 0xffffffff00000000n));
+    out.add(wrap(v | 0x100000000n));
+    out.add(wrap(~v));
+  }
+  return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Cap on argument combinations per syscall (the cross product is sampled beyond it, deterministically). */
+const MAX_COMBOS = 4096;
+
+export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
+  const seenArch = new Set<number>();
+  for (const a of policy.arches) {
+    const ap = policy.byArch.get(a.id)!;
+    const t = syscallTable(a);
+    const lo = a.nrBit?.set ? a.nrBit.bit : 0;
+    const numbers = new Set<number>();
+    for (let nr = lo; nr <= t.maxNr + 64; nr++) numbers.add(nr >>> 0);
+    for (const nr of [
+      0xffffffff,
+      0x7fffffff,
+      0x80000000,
+      0x3fffffff,
+      0x40000000,
+      0x40000000 + 1024,
+      t.maxNr + 1000,
+    ])
+      numbers.add(nr >>> 0);
+    if (a.nrBit) for (let nr = a.nrBit.bit; nr <= a.nrBit.bit + 600; nr++) numbers.add(nr);
+    for (const nr of [...numbers].sort((x, y) => x - y)) {
+      const s = ap.syscalls.get(nr);
+      if (!s || s.conditional.length === 0) {
+        yield { arch: a.auditArch, nr, args: [] };
+        continue;
+      }
+      const byIndex = new Map<number, bigint[]>();
+      for (const r of s.conditional)
+        for (const c of r.conditions) {
+          const list = byIndex.get(c.index) ?? [];
+          list.push(c.value, c.valueTwo, c.value & c.valueTwo, c.value | c.valueTwo);
+          byIndex.set(c.index, list);
+        }
+      const indices = [...byIndex.keys()].sort((x, y) => x - y);
+      const lists = indices.map((i) => boundaryValues(byIndex.get(i)!));
+      const total = lists.reduce((n, l) => n * l.length, 1);
+      const step = total > MAX_COMBOS ? Math.ceil(total / MAX_COMBOS) : 1;
+      for (let n = 0; n < total; n += step) {
+        const args = [0n, 0n, 0n, 0n, 0n, 0n];
+        let rest = n;
+        indices.forEach((idx, j) => {
+          const l = lists[j]!;
+          args[idx] = l[rest % l.length]!;
+          rest = Math.floor(rest / l.length);
+        });
+        yield { arch: a.auditArch, nr, args };
+      }
+    }
+    seenArch.add(a.auditArch);
+  }
+  // ABIs the filter does not accept, and a value no ABI has
+  for (const a of ARCH_DEFS) if (!seenArch.has(a.auditArch)) yield { arch: a.auditArch, nr: 0, args: [] };
+  yield { arch: 0x12345678, nr: 0, args: [] };
+}

@@ -1,0 +1,43 @@
+/** The one seam for child processes: run a tool, collect its output, say clearly when it is missing. */
+import { spawnSync } from 'node:child_process';
+
+export class ToolError extends Error {
+  constructor(
+    readonly code: string,
+    readonly tool: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runTool(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; hint?: string; timeoutMs?: number } = {},
+): RunResult {
+  const r = spawnSync(cmd, args, {
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 600_000,
+  });
+  if (r.error) {
+    const e = r.error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT')
+      throw new ToolError(
+        'tool-missing',
+        cmd,
+        `${cmd} is not installed${opts.hint ? ` (${opts.hint})` : ''}`,
+      );
+    throw new ToolError('tool-failed', cmd, `${cmd} could not run: ${e.message}`);
+  }
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
