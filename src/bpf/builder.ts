@@ -128,6 +128,18 @@ export class ProgramBuilder {
     });
     // label -> index in `code`, kept up to date as trampolines are inserted
     let labels = new Map(labelAt);
+    // "next instruction" targets become labels too, so that an inserted trampoline does not
+    // capture a fall-through
+    code.forEach((c, i) => {
+      if (c.ja !== undefined || (c.code & 0x07) !== BPF_JMP) return;
+      for (const side of ['jt', 'jf'] as const) {
+        if (c[side] === null) {
+          const name = `\u0002next${i}`;
+          labels.set(name, i + 1);
+          c[side] = name;
+        }
+      }
+    });
     for (let round = 0; round < 64; round++) {
       let changed = false;
       const next: Concrete[] = [];

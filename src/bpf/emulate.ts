@@ -35,7 +35,15 @@ export function seccompDataBytes(d: SeccompData, endian: 'little' | 'big'): Data
   return view;
 }
 
-export function emulate(p: Program, d: SeccompData, endian: 'little' | 'big' = 'little'): EmulationResult {
+/** Called before each instruction runs, with the accumulator and where it was last loaded from. */
+export type StepHook = (pc: number, a: number, lastLoad: number | undefined) => void;
+
+export function emulate(
+  p: Program,
+  d: SeccompData,
+  endian: 'little' | 'big' = 'little',
+  onStep?: StepHook,
+): EmulationResult {
   const data = seccompDataBytes(d, endian);
   const le = endian === 'little';
   const mem = new Uint32Array(op.BPF_MEMWORDS);
@@ -44,16 +52,19 @@ export function emulate(p: Program, d: SeccompData, endian: 'little' | 'big' = '
   let X = 0;
   let pc = 0;
   let steps = 0;
+  let lastLoad: number | undefined;
   const load = (off: number, size: number): number => {
     if (off < 0 || off + size > op.SECCOMP_DATA_SIZE)
       throw new BpfError('bpf-load', pc, `load of ${size} bytes at ${off} is outside seccomp_data`);
     loads.add(off);
+    lastLoad = off;
     return size === 4 ? data.getUint32(off, le) : size === 2 ? data.getUint16(off, le) : data.getUint8(off);
   };
   while (true) {
     const i = p[pc];
     if (!i) throw new BpfError('bpf-no-ret', pc, 'execution fell off the end of the program');
     steps++;
+    onStep?.(pc, A, lastLoad);
     const code = i.code;
     const k = i.k >>> 0;
     const size = op.BPF_SIZE(code) === op.BPF_W ? 4 : op.BPF_SIZE(code) === op.BPF_H ? 2 : 1;

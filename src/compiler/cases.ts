@@ -1,6 +1,7 @@
 /**
  * The case set that proves a filter: for every ABI of the profile, every syscall number from 0
- * to 64 past the table's end (in the ABI's own numbering), -1, the x32 range, a few far numbers;
+ * to 64 past the table's end (in the ABI's own numbering; sparse high blocks such as ARM's
+ * private calls by their numbers, neighbours and 64 past), -1, the x32 range, a few far numbers;
  * for syscalls with argument rules, the boundary values of every condition (value-1, value,
  * value+1, masks, 0, 2^32-1, 2^32, 2^64-1 and the value with the other word flipped) crossed over
  * the argument indices the syscall's rules use; and AUDIT_ARCH values the filter does not accept.
@@ -29,8 +30,8 @@ function boundaryValues(values: bigint[]): bigint[] {
   return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Cap on argument combinations per syscall (the cross product is sampled beyond it, deterministically). */
-const MAX_COMBOS = 4096;
+/** Up to this many combinations the full cross product is checked; beyond it, a covering sample. */
+const MAX_COMBOS = 256;
 
 export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
   const seenArch = new Set<number>();
@@ -39,7 +40,15 @@ export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
     const t = syscallTable(a);
     const lo = a.nrBit?.set ? a.nrBit.bit : 0;
     const numbers = new Set<number>();
-    for (let nr = lo; nr <= t.maxNr + 64; nr++) numbers.add(nr >>> 0);
+    // Every number from the ABI's base up to 64 past its last densely numbered syscall; numbers of
+    // sparse blocks far above (ARM's private calls at 0xf0000+) each with 2 neighbours and 64 past
+    // the block's end.
+    const nrs = t.entries.map(([, n]) => n).sort((x, y) => x - y);
+    let denseEnd = lo;
+    for (const n of nrs) if (n - denseEnd <= 4096) denseEnd = Math.max(denseEnd, n);
+    for (let nr = lo; nr <= denseEnd + 64; nr++) numbers.add(nr >>> 0);
+    for (const n of nrs) if (n > denseEnd) for (let d = -2; d <= 2; d++) numbers.add((n + d) >>> 0);
+    if (t.maxNr > denseEnd) for (let nr = t.maxNr + 1; nr <= t.maxNr + 64; nr++) numbers.add(nr >>> 0);
     for (const nr of [
       0xffffffff,
       0x7fffffff,
@@ -67,16 +76,31 @@ export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
       const indices = [...byIndex.keys()].sort((x, y) => x - y);
       const lists = indices.map((i) => boundaryValues(byIndex.get(i)!));
       const total = lists.reduce((n, l) => n * l.length, 1);
-      const step = total > MAX_COMBOS ? Math.ceil(total / MAX_COMBOS) : 1;
-      for (let n = 0; n < total; n += step) {
+      const emit = (pickIdx: (j: number) => number) => {
         const args = [0n, 0n, 0n, 0n, 0n, 0n];
-        let rest = n;
         indices.forEach((idx, j) => {
           const l = lists[j]!;
-          args[idx] = l[rest % l.length]!;
-          rest = Math.floor(rest / l.length);
+          args[idx] = l[pickIdx(j) % l.length]!;
         });
-        yield { arch: a.auditArch, nr, args };
+        return { arch: a.auditArch, nr, args };
+      };
+      if (total <= MAX_COMBOS) {
+        for (let n = 0; n < total; n++) {
+          let rest = n;
+          const digits = lists.map((l) => {
+            const d = rest % l.length;
+            rest = Math.floor(rest / l.length);
+            return d;
+          });
+          yield emit((j) => digits[j]!);
+        }
+      } else {
+        // every value of every index, each time with the other indices at rotating values
+        const longest = Math.max(...lists.map((l) => l.length));
+        for (let j0 = 0; j0 < lists.length; j0++)
+          for (let v = 0; v < lists[j0]!.length; v++)
+            for (let rot = 0; rot < 3; rot++) yield emit((j) => (j === j0 ? v : v * (j + 2) + rot * 5 + j));
+        for (let n = 0; n < longest; n++) yield emit((j) => n * (j + 1) + j);
       }
     }
     seenArch.add(a.auditArch);

@@ -15,6 +15,7 @@ import {
   buildPolicy,
   type Condition,
   type PolicyOptions,
+  type ProfilePolicy,
   stubApplies,
 } from './policy.js';
 import { ProfileError } from './profile-error.js';
@@ -61,9 +62,11 @@ export function conditionHolds(c: Condition, arg: bigint, argBits: 32 | 64): boo
     case 'SCMP_CMP_GT':
       return a > c.value;
     case 'SCMP_CMP_MASKED_EQ':
-      return (a & c.value) === c.valueTwo;
+      return (a & c.value) === (c.valueTwo & c.value);
   }
 }
+
+const domainCache = new WeakMap<ProfilePolicy, Map<number, ReturnType<typeof abiDomains>>>();
 
 /** The verdict for a raw seccomp_data: AUDIT_ARCH value, syscall number (as u32) and arguments. */
 export function evaluateData(
@@ -73,8 +76,12 @@ export function evaluateData(
 ): Verdict {
   const policy = buildPolicy(profile, opts);
   const nr = data.nr >>> 0;
-  const group = auditGroups(policy).find((g) => g[0]!.auditArch === data.arch >>> 0);
-  const abi = group ? abiDomains(group).find((d) => nr >= d.start && nr <= d.end)?.abi : undefined;
+  let domains = domainCache.get(policy);
+  if (!domains) {
+    domains = new Map(auditGroups(policy).map((g) => [g[0]!.auditArch, abiDomains(g)]));
+    domainCache.set(policy, domains);
+  }
+  const abi = domains.get(data.arch >>> 0)?.find((d) => nr >= d.start && nr <= d.end)?.abi;
   const ap = abi ? policy.byArch.get(abi.id) : undefined;
   if (!abi || !ap) return { kind: opts.badArchAction ?? 'KILL_PROCESS', data: 0, source: 'bad-arch' };
   const s = ap.syscalls.get(nr);

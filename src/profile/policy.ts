@@ -12,14 +12,16 @@
  * - on ABIs with socketcall/ipc, a rule for a multiplexed call (socket, semop, ...) is added to the
  *   direct syscall (when the ABI has one) and to the multiplexer with argument 0 replaced by
  *   `== sub-call` (libseccomp's abi_rule_add): conditions on argument 0 are lost there;
- * - on 32-bit ABIs and x32 only the low 32 bits of arguments and values are compared.
+ * - on 32-bit ABIs and x32 only the low 32 bits of arguments and values are compared;
+ * - SCMP_CMP_MASKED_EQ compares (arg & mask) == (valueTwo & mask) (libseccomp masks the datum), and
+ *   a mask of 0 drops the condition (a rule left without conditions is unconditional).
  */
 import { findArch, nativeArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { type Action, sameAction, toAction } from './actions.js';
 import { archFromScmp } from './arch-names.js';
 import { errnoNumber } from './errno.js';
-import type { Operator, Profile } from './model.js';
+import type { Operator, Profile, SyscallRule } from './model.js';
 import { ProfileError } from './profile-error.js';
 
 export interface Condition {
@@ -76,25 +78,24 @@ export function profileDefaultAction(p: Profile): Action {
 
 const mask32 = 0xffffffffn;
 
-function conditionsOf(
-  args: Profile['syscalls'] extends (infer R)[] | null | undefined ? R : never,
-  bits: 32 | 64,
-): Condition[][] {
-  const list =
-    (args as { args?: { index: number; op: Operator; value: bigint; valueTwo?: bigint }[] | null }).args ??
-    [];
+function conditionsOf(rule: SyscallRule, bits: 32 | 64): Condition[][] {
+  const list = rule.args ?? [];
   const cut = (v: bigint) => (bits === 32 ? v & mask32 : v);
+  // libseccomp compares (arg & mask) == (valueTwo & mask): the datum is masked too.
   const conds = list.map((a) => ({
     index: a.index,
     op: a.op,
     value: cut(a.value),
-    valueTwo: cut(a.valueTwo ?? 0n),
+    valueTwo: a.op === 'SCMP_CMP_MASKED_EQ' ? cut(a.valueTwo ?? 0n) & cut(a.value) : cut(a.valueTwo ?? 0n),
   }));
+  // libseccomp skips a MASKED_EQ whose mask (in the compared width) is 0: it always holds, and a
+  // rule left without conditions becomes unconditional.
+  const live = (cs: Condition[]) => cs.filter((c) => !(c.op === 'SCMP_CMP_MASKED_EQ' && c.value === 0n));
   const counts = new Map<number, number>();
   for (const c of conds) counts.set(c.index, (counts.get(c.index) ?? 0) + 1);
   // runc: if any index repeats, every condition becomes a rule of its own.
-  if ([...counts.values()].some((n) => n > 1)) return conds.map((c) => [c]);
-  return [conds];
+  if ([...counts.values()].some((n) => n > 1)) return conds.map((c) => live([c]));
+  return [live(conds)];
 }
 
 function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {

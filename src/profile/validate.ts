@@ -178,6 +178,14 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
       'SCMP_ACT_NOTIFY is used but listenerPath is not set; runc refuses to start',
     );
 
+  const listed = (p.architectures ?? []).map((a) => archFromScmp(a)).filter((a) => a !== undefined);
+  if (new Set(listed.map((a) => a.endian)).size > 1)
+    list.warn(
+      'mixed-endianness',
+      `${root}.architectures`,
+      `the list mixes little- and big-endian ABIs (${listed.map((a) => `${a.id}: ${a.endian}`).join(', ')}); libseccomp refuses such a filter (EDOM), so runc and crun fail to start`,
+      'list only ABIs with the host byte order, or use archMap',
+    );
   const targets = targetArches(p);
   const tables = (targets.length > 0 ? targets : ARCH_DEFS).map((a) => syscallTable(a));
   (p.syscalls ?? []).forEach((rule, i) => {
@@ -193,6 +201,7 @@ export function validateProfile(p: Profile, opts: ValidateOptions = {}): Issue[]
     );
   });
   checkConflicts(list, root, p);
+  checkMultiplexed(list, root, p, targets);
 
   const issues = list.items.map((i) => locate(i, opts.offsets ?? new Map(), opts.text));
   return sortIssues(issues);
@@ -236,6 +245,13 @@ function checkRule(
       `an errno is ignored with ${rule.action}`,
     );
   rule.args?.forEach((a, k) => {
+    if (a.op === 'SCMP_CMP_MASKED_EQ' && ((a.valueTwo ?? 0n) & ~a.value) !== 0n)
+      list.warn(
+        'masked-eq-outside-mask',
+        `${path}.args[${k}].valueTwo`,
+        `valueTwo 0x${(a.valueTwo ?? 0n).toString(16)} has bits outside the mask 0x${a.value.toString(16)}: libseccomp compares (arg & mask) == (valueTwo & mask), so those bits are ignored and the rule matches more than it says`,
+        'clear the bits of valueTwo that are not in the mask',
+      );
     if (a.op !== 'SCMP_CMP_MASKED_EQ' && a.valueTwo !== undefined && a.valueTwo !== 0n)
       list.warn(
         'valuetwo-ignored',
@@ -320,6 +336,43 @@ function checkConflicts(list: IssueList, root: string, p: Profile): void {
       }
       prev.push({ rule, index, args, action });
       byName.set(name, prev);
+    }
+  });
+}
+
+/**
+ * On ABIs with socketcall/ipc, libseccomp adds every rule for a multiplexed call (socket, semop, ...)
+ * to the multiplexer as a conditional rule (argument 0 == sub-call). An unconditional rule there
+ * no longer beats conditional ones: rules of different actions for one such call make libseccomp
+ * refuse the filter (EEXIST), and runc and crun fail to start.
+ */
+function checkMultiplexed(list: IssueList, root: string, p: Profile, targets: ArchDef[]): void {
+  const muxArches = targets.filter((a) => a.multiplexers.length > 0);
+  if (muxArches.length === 0) return;
+  const muxNames = new Set(muxArches.flatMap((a) => a.multiplexers.flatMap((m) => Object.keys(m.calls))));
+  const seen = new Map<
+    string,
+    { action: string; conditional: boolean; index: number; rule: SyscallRule }[]
+  >();
+  (p.syscalls ?? []).forEach((rule, index) => {
+    const action = actionKey(rule.action, rule.errnoRet);
+    const conditional = (rule.args ?? []).length > 0;
+    for (const name of ruleNames(rule)) {
+      if (!muxNames.has(name)) continue;
+      const prev = seen.get(name) ?? [];
+      const clash = prev.find(
+        (x) => x.action !== action && (x.conditional || conditional) && canCoexist(x.rule, rule),
+      );
+      if (clash)
+        list.warn(
+          'multiplexed-conflict',
+          `${root}.syscalls[${index}]`,
+          `"${name}" is multiplexed through ${muxArches[0]!.multiplexers.map((m) => m.syscall).join('/')} on ${muxArches.map((a) => a.id).join(', ')}: ` +
+            `its ${action} rule here and the ${clash.action} rule at syscalls[${clash.index}] become conflicting conditional rules there, and libseccomp refuses the filter (EEXIST)`,
+          'give every rule for this call the same action, or drop the multiplexing architectures',
+        );
+      prev.push({ action, conditional, index, rule });
+      seen.set(name, prev);
     }
   });
 }

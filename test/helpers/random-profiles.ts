@@ -1,0 +1,175 @@
+// Seeded random profiles for differential tests: all operators, repeated argument indices, several
+// architectures (little-endian ones: libseccomp refuses to mix byte orders with the x86_64 host),
+// every action. Per syscall, conditional rules share one action (libseccomp refuses
+// or reorders overlapping conditional rules with different actions; see docs/semantics.md).
+import { IPC, SOCKETCALL } from '../../src/arch/multiplexers.js';
+import type { ActionName, ArgCondition, Operator, Profile, SyscallRule } from '../../src/profile/model.js';
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ARCH_SETS = [
+  ['SCMP_ARCH_X86_64'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_MIPSEL'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_MIPSEL64N32'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_MIPSEL64'],
+];
+const ACTIONS: ActionName[] = [
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_KILL',
+  'SCMP_ACT_TRAP',
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_TRACE',
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_NOTIFY',
+];
+const DEFAULTS: ActionName[] = [
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_TRAP',
+  'SCMP_ACT_ERRNO',
+];
+const OPS: Operator[] = [
+  'SCMP_CMP_NE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_MASKED_EQ',
+];
+// names present on most ABIs, plus multiplexed socket/ipc calls and x86-only ones
+const NAMES = [
+  'read',
+  'write',
+  'openat',
+  'close',
+  'mmap',
+  'mprotect',
+  'ioctl',
+  'fcntl',
+  'socket',
+  'connect',
+  'bind',
+  'sendto',
+  'recvfrom',
+  'accept4',
+  'semop',
+  'shmget',
+  'msgsnd',
+  'clone',
+  'personality',
+  'prctl',
+  'getpid',
+  'kill',
+  'futex',
+  'epoll_wait',
+  'arch_prctl',
+  'socketcall',
+  'ipc',
+  'lseek',
+  'madvise',
+  'setsockopt',
+  'getsockopt',
+  'send',
+  'recv',
+  'unshare',
+  'mount',
+  'ptrace',
+  'exit_group',
+  'clock_gettime',
+  'pipe2',
+  'dup3',
+];
+
+const MULTIPLEXED = new Set([...Object.keys(SOCKETCALL.calls), ...Object.keys(IPC.calls)]);
+
+export function randomProfile(seed: number): Profile {
+  const r = mulberry32(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const value = (): bigint => {
+    switch (Math.floor(r() * 7)) {
+      case 0:
+        return BigInt(Math.floor(r() * 16));
+      case 1:
+        return BigInt(Math.floor(r() * 0x100000000));
+      case 2:
+        return 0xffffffffn - BigInt(Math.floor(r() * 3));
+      case 3:
+        return 0x100000000n + BigInt(Math.floor(r() * 3));
+      case 4:
+        return (1n << 64n) - 1n - BigInt(Math.floor(r() * 3));
+      case 5:
+        return (BigInt(Math.floor(r() * 0x100000000)) << 32n) | BigInt(Math.floor(r() * 0x100000000));
+      default:
+        return BigInt(1 << Math.floor(r() * 31));
+    }
+  };
+  const defaultAction = pick(DEFAULTS);
+  const profile: Profile = { defaultAction, architectures: [...pick(ARCH_SETS)], syscalls: [] };
+  if (defaultAction === 'SCMP_ACT_ERRNO') profile.defaultErrnoRet = pick([1, 38, 13]);
+  const used = new Set<string>();
+  const count = 3 + Math.floor(r() * 18);
+  for (let n = 0; n < count; n++) {
+    const name = pick(NAMES);
+    if (used.has(name)) continue;
+    used.add(name);
+    let action = pick(ACTIONS);
+    while (action === defaultAction) action = pick(ACTIONS);
+    const withErrno = (rule: SyscallRule): SyscallRule => {
+      if ((rule.action === 'SCMP_ACT_ERRNO' || rule.action === 'SCMP_ACT_TRACE') && r() < 0.7)
+        rule.errnoRet = Math.floor(r() * 200);
+      return rule;
+    };
+    const kind = r();
+    // socketcall/ipc carry the multiplexed calls' rules as conditional ones: their own rules stay
+    // unconditional here (overlapping conditional rules with different actions are outside the
+    // semantics libseccomp and sysfence share; validate warns about them)
+    if (kind < 0.35 || name === 'socketcall' || name === 'ipc') {
+      profile.syscalls!.push(withErrno({ names: [name], action }));
+      continue;
+    }
+    const rules = 1 + Math.floor(r() * 3);
+    const errno =
+      action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE' ? Math.floor(r() * 200) : undefined;
+    for (let k = 0; k < rules; k++) {
+      const args: ArgCondition[] = [];
+      const nconds = 1 + Math.floor(r() * 3);
+      for (let c = 0; c < nconds; c++) {
+        const op = pick(OPS);
+        const index = r() < 0.3 && args.length > 0 ? args[0]!.index : Math.floor(r() * 6);
+        const a: ArgCondition = { index, value: value(), op };
+        if (op === 'SCMP_CMP_MASKED_EQ') a.valueTwo = r() < 0.8 ? a.value & value() : value();
+        args.push(a);
+      }
+      const rule: SyscallRule = { names: [name], action, args };
+      if (errno !== undefined) rule.errnoRet = errno;
+      profile.syscalls!.push(rule);
+    }
+    // sometimes an unconditional rule for the same syscall too (it must win), except for calls that
+    // socketcall/ipc multiplex: there libseccomp turns it into a conditional rule and refuses the
+    // conflict (EEXIST; validate reports multiplexed-conflict)
+    if (kind > 0.9 && !MULTIPLEXED.has(name)) {
+      let other = pick(ACTIONS);
+      while (other === defaultAction) other = pick(ACTIONS);
+      profile.syscalls!.push(withErrno({ names: [name], action: other }));
+    }
+  }
+  return profile;
+}
