@@ -40,6 +40,9 @@ const pad4 = (n: number) => String(n).padStart(4, '0');
 function mnemonic(i: Instruction, pc: number): string | undefined {
   const { code, k } = i;
   const cls = op.BPF_CLASS(code);
+  // opcodes are 8-bit; only conditional jumps use jt/jf
+  if (code > 0xff) return undefined;
+  if ((cls !== op.BPF_JMP || op.BPF_OP(code) === op.BPF_JA) && (i.jt !== 0 || i.jf !== 0)) return undefined;
   switch (cls) {
     case op.BPF_LD: {
       const size = SIZE[op.BPF_SIZE(code)];
@@ -171,47 +174,62 @@ export function assemble(text: string): Instruction[] {
         );
       return off;
     };
-    let r: RegExpExecArray | null;
     const push = (code: number, k = 0, jt = 0, jf = 0) => out.push({ code, jt, jf, k: k >>> 0 });
-    if ((r = /^\.word\s+(\S+),\s*(\S+),\s*(\S+),\s*(\S+)$/.exec(s)))
-      push(num(r[1]!, pc), num(r[4]!, pc), num(r[2]!, pc), num(r[3]!, pc));
-    else if ((r = /^(ld|ldh|ldb) \[x \+ (\S+)\]$/.exec(s)))
-      push(op.BPF_LD | sizeOf(r[1]!) | op.BPF_IND, num(r[2]!, pc));
-    else if ((r = /^(ld|ldh|ldb) \[(\S+)\]$/.exec(s)))
-      push(op.BPF_LD | sizeOf(r[1]!) | op.BPF_ABS, num(r[2]!, pc));
-    else if (s === 'ld #len') push(op.BPF_LD | op.BPF_W | op.BPF_LEN);
-    else if (s === 'ldx #len') push(op.BPF_LDX | op.BPF_W | op.BPF_LEN);
-    else if ((r = /^ld (#\S+)$/.exec(s))) push(op.BPF_LD | op.BPF_IMM, num(r[1]!, pc));
-    else if ((r = /^ldx (#\S+)$/.exec(s))) push(op.BPF_LDX | op.BPF_IMM, num(r[1]!, pc));
-    else if ((r = /^ld M\[(\S+)\]$/.exec(s))) push(op.BPF_LD | op.BPF_MEM, num(r[1]!, pc));
-    else if ((r = /^ldx M\[(\S+)\]$/.exec(s))) push(op.BPF_LDX | op.BPF_MEM, num(r[1]!, pc));
-    else if ((r = /^ldxb 4\*\(\[(\S+)\]&0xf\)$/.exec(s)))
-      push(op.BPF_LDX | op.BPF_B | op.BPF_MSH, num(r[1]!, pc));
-    else if ((r = /^st M\[(\S+)\]$/.exec(s))) push(op.BPF_ST, num(r[1]!, pc));
-    else if ((r = /^stx M\[(\S+)\]$/.exec(s))) push(op.BPF_STX, num(r[1]!, pc));
-    else if (s === 'neg') push(op.BPF_ALU | op.BPF_NEG);
-    else if ((r = /^(add|sub|mul|div|or|and|lsh|rsh|mod|xor) (x|#\S+)$/.exec(s))) {
-      const o = Number(Object.entries(ALU).find(([, n]) => n === r![1])![0]);
-      if (r[2] === 'x') push(op.BPF_ALU | o | op.BPF_X);
-      else push(op.BPF_ALU | o | op.BPF_K, num(r[2]!, pc));
-    } else if ((r = /^ja (\S+)$/.exec(s))) push(op.BPF_JMP | op.BPF_JA, target(r[1]!));
-    else if ((r = /^(jeq|jgt|jge|jset) (x|#\S+),\s*(\S+),\s*(\S+)$/.exec(s))) {
-      const o = Number(Object.entries(JMP).find(([, n]) => n === r![1])![0]);
-      const jt = target(r[3]!);
-      const jf = target(r[4]!);
-      if (jt > 255 || jf > 255)
-        throw new BpfError(
-          'asm-jump-range',
-          pc,
-          `line ${lineNo + 1}: a conditional jump reaches at most 255 instructions`,
-        );
-      if (r[2] === 'x') push(op.BPF_JMP | o | op.BPF_X, 0, jt, jf);
-      else push(op.BPF_JMP | o | op.BPF_K, num(r[2]!, pc), jt, jf);
-    } else if ((r = /^ret (#\S+)$/.exec(s))) push(op.BPF_RET | op.BPF_K, num(r[1]!, pc));
-    else if (s === 'ret a') push(op.BPF_RET | op.BPF_A);
-    else if (s === 'tax') push(op.BPF_MISC | op.BPF_TAX);
-    else if (s === 'txa') push(op.BPF_MISC | op.BPF_TXA);
-    else throw new BpfError('asm-syntax', pc, `line ${lineNo + 1}: unknown instruction "${s}"`);
+    const aluOp = (name: string) => Number(Object.entries(ALU).find(([, n]) => n === name)![0]);
+    const jmpOp = (name: string) => Number(Object.entries(JMP).find(([, n]) => n === name)![0]);
+    const forms: [RegExp, (r: RegExpExecArray) => void][] = [
+      [
+        /^\.word\s+(\S+),\s*(\S+),\s*(\S+),\s*(\S+)$/,
+        (r) => push(num(r[1]!, pc), num(r[4]!, pc), num(r[2]!, pc), num(r[3]!, pc)),
+      ],
+      [/^(ld|ldh|ldb) \[x \+ (\S+)\]$/, (r) => push(op.BPF_LD | sizeOf(r[1]!) | op.BPF_IND, num(r[2]!, pc))],
+      [/^(ld|ldh|ldb) \[(\S+)\]$/, (r) => push(op.BPF_LD | sizeOf(r[1]!) | op.BPF_ABS, num(r[2]!, pc))],
+      [/^ld #len$/, () => push(op.BPF_LD | op.BPF_W | op.BPF_LEN)],
+      [/^ldx #len$/, () => push(op.BPF_LDX | op.BPF_W | op.BPF_LEN)],
+      [/^ld (#\S+)$/, (r) => push(op.BPF_LD | op.BPF_IMM, num(r[1]!, pc))],
+      [/^ldx (#\S+)$/, (r) => push(op.BPF_LDX | op.BPF_IMM, num(r[1]!, pc))],
+      [/^ld M\[(\S+)\]$/, (r) => push(op.BPF_LD | op.BPF_MEM, num(r[1]!, pc))],
+      [/^ldx M\[(\S+)\]$/, (r) => push(op.BPF_LDX | op.BPF_MEM, num(r[1]!, pc))],
+      [/^ldxb 4\*\(\[(\S+)\]&0xf\)$/, (r) => push(op.BPF_LDX | op.BPF_B | op.BPF_MSH, num(r[1]!, pc))],
+      [/^st M\[(\S+)\]$/, (r) => push(op.BPF_ST, num(r[1]!, pc))],
+      [/^stx M\[(\S+)\]$/, (r) => push(op.BPF_STX, num(r[1]!, pc))],
+      [/^neg$/, () => push(op.BPF_ALU | op.BPF_NEG)],
+      [
+        /^(add|sub|mul|div|or|and|lsh|rsh|mod|xor) (x|#\S+)$/,
+        (r) =>
+          r[2] === 'x'
+            ? push(op.BPF_ALU | aluOp(r[1]!) | op.BPF_X)
+            : push(op.BPF_ALU | aluOp(r[1]!) | op.BPF_K, num(r[2]!, pc)),
+      ],
+      [/^ja (\S+)$/, (r) => push(op.BPF_JMP | op.BPF_JA, target(r[1]!))],
+      [
+        /^(jeq|jgt|jge|jset) (x|#\S+),\s*(\S+),\s*(\S+)$/,
+        (r) => {
+          const jt = target(r[3]!);
+          const jf = target(r[4]!);
+          if (jt > 255 || jf > 255)
+            throw new BpfError(
+              'asm-jump-range',
+              pc,
+              `line ${lineNo + 1}: a conditional jump reaches at most 255 instructions`,
+            );
+          if (r[2] === 'x') push(op.BPF_JMP | jmpOp(r[1]!) | op.BPF_X, 0, jt, jf);
+          else push(op.BPF_JMP | jmpOp(r[1]!) | op.BPF_K, num(r[2]!, pc), jt, jf);
+        },
+      ],
+      [/^ret (#\S+)$/, (r) => push(op.BPF_RET | op.BPF_K, num(r[1]!, pc))],
+      [/^ret a$/, () => push(op.BPF_RET | op.BPF_A)],
+      [/^tax$/, () => push(op.BPF_MISC | op.BPF_TAX)],
+      [/^txa$/, () => push(op.BPF_MISC | op.BPF_TXA)],
+    ];
+    for (const [re, handle] of forms) {
+      const r = re.exec(s);
+      if (r) {
+        handle(r);
+        return;
+      }
+    }
+    throw new BpfError('asm-syntax', pc, `line ${lineNo + 1}: unknown instruction "${s}"`);
   });
   return out;
 }

@@ -17,6 +17,13 @@ import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
 
+// A closed pipe (`sysfence ... | head`) ends output quietly, not with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+
 let exitCode = 0;
 const setExit = (code: number) => {
   exitCode = code;

@@ -13,7 +13,6 @@
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { type BuiltProgram, ProgramBuilder } from '../bpf/builder.js';
-import type { Instruction } from '../bpf/instruction.js';
 import * as op from '../bpf/opcodes.js';
 import type { ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';

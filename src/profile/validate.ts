@@ -228,7 +228,11 @@ function checkRule(
         `unknown syscall "${n}": no architecture has it, and runc/crun drop names they cannot resolve without a word`,
         guess ? `did you mean "${guess}"?` : 'check the spelling against `sysfence explain`',
       );
-    } else if (!tables.some((t) => t.number(n) !== undefined)) {
+    } else if (
+      !tables.some(
+        (t) => t.number(n) !== undefined || t.arch.multiplexers.some((m) => m.calls[n] !== undefined),
+      )
+    ) {
       list.warn(
         'syscall-not-on-arch',
         p,
@@ -342,37 +346,36 @@ function checkConflicts(list: IssueList, root: string, p: Profile): void {
 
 /**
  * On ABIs with socketcall/ipc, libseccomp adds every rule for a multiplexed call (socket, semop, ...)
- * to the multiplexer as a conditional rule (argument 0 == sub-call). An unconditional rule there
- * no longer beats conditional ones: rules of different actions for one such call make libseccomp
- * refuse the filter (EEXIST), and runc and crun fail to start.
+ * to the multiplexer with argument 0 replaced by `== sub-call`. Two rules of different actions
+ * whose remaining conditions are then identical (an unconditional rule and one that only checked
+ * argument 0, say) make libseccomp refuse the filter (EEXIST): runc and crun fail to start.
  */
 function checkMultiplexed(list: IssueList, root: string, p: Profile, targets: ArchDef[]): void {
   const muxArches = targets.filter((a) => a.multiplexers.length > 0);
   if (muxArches.length === 0) return;
   const muxNames = new Set(muxArches.flatMap((a) => a.multiplexers.flatMap((m) => Object.keys(m.calls))));
-  const seen = new Map<
-    string,
-    { action: string; conditional: boolean; index: number; rule: SyscallRule }[]
-  >();
+  const seen = new Map<string, { action: string; index: number; rule: SyscallRule }>();
   (p.syscalls ?? []).forEach((rule, index) => {
     const action = actionKey(rule.action, rule.errnoRet);
-    const conditional = (rule.args ?? []).length > 0;
+    const args = rule.args ?? [];
+    const idx = args.map((a) => a.index);
+    // runc splits a rule that repeats an index into one rule per condition
+    const pieces = new Set(idx).size < idx.length ? args.map((a) => [a]) : [args];
     for (const name of ruleNames(rule)) {
       if (!muxNames.has(name)) continue;
-      const prev = seen.get(name) ?? [];
-      const clash = prev.find(
-        (x) => x.action !== action && (x.conditional || conditional) && canCoexist(x.rule, rule),
-      );
-      if (clash)
-        list.warn(
-          'multiplexed-conflict',
-          `${root}.syscalls[${index}]`,
-          `"${name}" is multiplexed through ${muxArches[0]!.multiplexers.map((m) => m.syscall).join('/')} on ${muxArches.map((a) => a.id).join(', ')}: ` +
-            `its ${action} rule here and the ${clash.action} rule at syscalls[${clash.index}] become conflicting conditional rules there, and libseccomp refuses the filter (EEXIST)`,
-          'give every rule for this call the same action, or drop the multiplexing architectures',
-        );
-      prev.push({ action, conditional, index, rule });
-      seen.set(name, prev);
+      for (const piece of pieces) {
+        const key = `${name}|${argsKey(piece.filter((a) => a.index !== 0))}`;
+        const prev = seen.get(key);
+        if (prev && prev.action !== action && canCoexist(prev.rule, rule))
+          list.warn(
+            'multiplexed-conflict',
+            `${root}.syscalls[${index}]`,
+            `"${name}" is multiplexed through socketcall/ipc on ${muxArches.map((a) => a.id).join(', ')}: with argument 0 replaced by the sub-call, ` +
+              `this ${action} rule and the ${prev.action} rule at syscalls[${prev.index}] become the same condition with different actions, and libseccomp refuses the filter (EEXIST)`,
+            'give these rules the same action, or drop the multiplexing architectures',
+          );
+        if (!prev) seen.set(key, { action, index, rule });
+      }
     }
   });
 }

@@ -197,3 +197,78 @@ describe('sysfence CLI', () => {
     }
   });
 });
+
+describe('sysfence compile / disasm / emu / verify', () => {
+  it('compile --format raw writes struct sock_filter bytes that disasm reads back', () => {
+    const out = join(tmp, 'docker.bpf');
+    const c = run([
+      'compile',
+      profile('docker-default.json'),
+      '--native-arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+      '--format',
+      'raw',
+      '-o',
+      out,
+    ]);
+    expect([c.code, c.stderr]).toEqual([
+      0,
+      `${profile('docker-default.json')}: 367 instructions; x86_64+x32: 161 ranges, depth 11; x86: 121 ranges, depth 8\n`,
+    ]);
+    expect(readFileSync(out).length).toBe(367 * 8);
+    const d = run(['disasm', out]);
+    expect([d.code, d.stdout.split('\n').slice(0, 2)]).toEqual([
+      0,
+      ['0000: ld [4]                             ; arch', '0001: jeq #0xc000003e, 0004, 0002'],
+    ]);
+  });
+
+  it('disasm exits 1 and names the instruction the kernel would refuse', () => {
+    const f = join(tmp, 'bad.bpf');
+    writeFileSync(f, Buffer.from([0x20, 0, 0, 0, 2, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]));
+    const r = run(['disasm', f]);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `${f}: error[bpf-load] instruction 0: load at offset 2 is outside seccomp_data or not 4-byte aligned\n`,
+    ]);
+  });
+
+  it('emu runs one call through a profile and agrees with evaluate', () => {
+    const r = run([
+      'emu',
+      profile('docker-default.json'),
+      'socket',
+      '40',
+      '1',
+      '0',
+      '--native-arch',
+      'x86_64',
+      '--arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+    ]);
+    expect([r.code, r.stdout]).toEqual([
+      0,
+      'x86_64 socket(40, 1, 0) -> ERRNO(1) (21 instructions, reads offsets 0,4,16,20); evaluate: ERRNO(1)\n',
+    ]);
+  });
+
+  it('verify prints the cases it checked; --against-libseccomp lists the explained differences', () => {
+    const r = run([
+      'verify',
+      profile('podman-default.json'),
+      '--native-arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+      '--against-libseccomp',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^.*podman-default\.json: 334 instructions, \d+ cases checked, 0 mismatches; libseccomp 2\.5\.4: 1145 instructions, \d+ cases, 2 differences \(0 unexplained\)\n {4}explained \(2 cases\): libseccomp has no number for map_shadow_stack on x32\n$/,
+    );
+  });
+});
