@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 want=()
 if [ "${1:-}" = "--test" ]; then
-  # libseccomp is the test oracle (never a run-time dependency)
-  want+=(seccomp python3-seccomp)
+  # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes
+  want+=(seccomp python3-seccomp gcc libc6-dev)
 fi
 
 missing=()

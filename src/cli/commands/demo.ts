@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { compile } from '../../compiler/compile.js';
+import { verifyProgram } from '../../compiler/verify.js';
 import { dataPath } from '../../knowledge/data-files.js';
 import { explainProfile, explainSyscall } from '../../profile/explain.js';
 import { resolve } from '../../profile/resolve.js';
@@ -40,8 +42,14 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
         const x = explainSyscall(name);
         out(`4. ${name}: ${x.summary ?? ''}; Docker: ${x.docker.verdict} (${x.docker.detail})`);
       }
+      const c = compile(oci, { nativeArch: 'x86_64' });
+      const v = verifyProgram(oci, c.instructions, { nativeArch: 'x86_64' });
       out(
-        'Next: sysfence explain <syscall>, sysfence validate <profile>, sysfence convert <profile> --to spo',
+        `5. compile for x86_64+x86+x32: ${c.instructions.length} BPF instructions (${c.groups.map((g) => `${g.arches.join('+')}: tree depth ${g.depth}`).join(', ')}); ` +
+          `verify: ${v.cases} cases, ${v.mismatches.length} mismatches against the reference semantics`,
+      );
+      out(
+        'Next: sysfence explain <syscall>, sysfence validate <profile>, sysfence compile <profile>, sysfence verify <profile>',
       );
       setExit(EXIT_OK);
     });
