@@ -17,7 +17,7 @@ import * as op from '../bpf/opcodes.js';
 import type { ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import { auditGroups, buildPolicy, type PolicyOptions } from '../profile/policy.js';
-import { emitCondition } from './args.js';
+import { emitBlock } from './block.js';
 import { retValue } from './ret.js';
 import { groupSegments, type Segment } from './segments.js';
 
@@ -107,11 +107,7 @@ function emitTree(
 function blockCost(v: Segment['verdict']): number {
   if (v.kind !== 'block') return 0;
   const scratch = new ProgramBuilder();
-  v.rules.forEach((r) => {
-    r.conditions.forEach((c) => {
-      emitCondition(scratch, v.arch, c, 'T', 'F');
-    });
-  });
+  emitBlock(scratch, v.arch, v.rules, 'F', () => 'T');
   scratch.label('T').label('F').ret(0);
   return scratch.build().instructions.length - 1;
 }
@@ -187,16 +183,7 @@ export function compile(profile: Profile, opts: CompileOptions = {}): CompiledFi
       emitted.add(v.key);
       b.label(blockLabels.get(v.key)!);
       b.comment(`${v.arch.id}: ${v.nrs.map((nr) => syscallTable(v.arch).name(nr) ?? String(nr)).join(', ')}`);
-      v.rules.forEach((r, ri) => {
-        const fail = ri === v.rules.length - 1 ? retLabel(v.fallback) : b.newLabel('N');
-        const pass = retLabel(retValue(r.action));
-        r.conditions.forEach((c, ci) => {
-          const next = ci === r.conditions.length - 1 ? pass : b.newLabel('C');
-          emitCondition(b, v.arch, c, next, fail);
-          if (next !== pass) b.label(next);
-        });
-        if (fail !== retLabel(v.fallback)) b.label(fail);
-      });
+      emitBlock(b, v.arch, v.rules, retLabel(v.fallback), (r) => retLabel(retValue(r.action)));
     }
     for (const [ret, l] of [...rets.entries()].sort((x, y) => (x[1] < y[1] ? -1 : 1))) b.label(l).ret(ret);
     stats.push({ arches: g.map((a: ArchDef) => a.id), ranges: segs.length, depth });

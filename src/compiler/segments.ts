@@ -70,7 +70,8 @@ export function groupSegments(
       raw.push({ start, end, verdict: { kind: 'ret', ret: def } });
     };
     let cursor = d.start;
-    for (const [nr, s] of ap.syscalls) {
+    for (const nr of ap.order) {
+      const s = ap.syscalls.get(nr)!;
       if (nr < d.start || nr > d.end) continue;
       fill(cursor, nr - 1);
       let v: Verdict;

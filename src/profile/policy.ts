@@ -53,8 +53,10 @@ export interface ArchPolicy {
   defaultAction: Action;
   /** Highest syscall number the profile names on this ABI (for the ENOSYS stub), or -1. */
   maxNamedNr: number;
-  /** Per syscall number, sorted by number. Numbers absent here get the default action. */
+  /** Per syscall number. Numbers absent here get the default action. */
   syscalls: Map<number, SyscallPolicy>;
+  /** The numbers of `syscalls`, ascending. */
+  order: number[];
 }
 
 export interface ProfilePolicy {
@@ -77,6 +79,8 @@ export function profileDefaultAction(p: Profile): Action {
 }
 
 const mask32 = 0xffffffffn;
+/** The shared empty rule list of unconditional syscalls (never pushed to). */
+const NO_RULES: ConditionalRule[] = [];
 
 function conditionsOf(rule: SyscallRule, bits: 32 | 64): Condition[][] {
   const list = rule.args ?? [];
@@ -129,14 +133,15 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
   const add = (nr: number, conditions: Condition[], action: Action, rule: number) => {
     let s = syscalls.get(nr);
     if (!s) {
-      s = { nr, conditional: [] };
+      s = { nr, conditional: NO_RULES };
       syscalls.set(nr, s);
     }
     if (s.unconditional) return;
     if (conditions.length === 0) {
       s.unconditional = { action, rule };
-      s.conditional = [];
+      s.conditional = NO_RULES;
     } else {
+      if (s.conditional === NO_RULES) s.conditional = [];
       s.conditional.push({ conditions, action, rule });
     }
   };
@@ -172,8 +177,8 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
       }
     }
   });
-  const sorted = new Map([...syscalls.entries()].sort((a, b) => a[0] - b[0]));
-  return { arch, defaultAction: def, maxNamedNr, syscalls: sorted };
+  const order = [...syscalls.keys()].sort((a, b) => a - b);
+  return { arch, defaultAction: def, maxNamedNr, syscalls, order };
 }
 
 const cache = new WeakMap<Profile, Map<string, ProfilePolicy>>();

@@ -3,7 +3,15 @@
 // every action. Per syscall, conditional rules share one action (libseccomp refuses
 // or reorders overlapping conditional rules with different actions; see docs/semantics.md).
 import { IPC, SOCKETCALL } from '../../src/arch/multiplexers.js';
-import type { ActionName, ArgCondition, Operator, Profile, SyscallRule } from '../../src/profile/model.js';
+import {
+  type ActionName,
+  ACTIONS as ALL_ACTIONS,
+  type ArgCondition,
+  OPERATORS,
+  type Operator,
+  type Profile,
+  type SyscallRule,
+} from '../../src/profile/model.js';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -26,17 +34,7 @@ const ARCH_SETS = [
   ['SCMP_ARCH_X86_64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_MIPSEL64N32'],
   ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_MIPSEL64'],
 ];
-const ACTIONS: ActionName[] = [
-  'SCMP_ACT_KILL_PROCESS',
-  'SCMP_ACT_KILL_THREAD',
-  'SCMP_ACT_KILL',
-  'SCMP_ACT_TRAP',
-  'SCMP_ACT_ERRNO',
-  'SCMP_ACT_TRACE',
-  'SCMP_ACT_ALLOW',
-  'SCMP_ACT_LOG',
-  'SCMP_ACT_NOTIFY',
-];
+const ACTIONS: readonly ActionName[] = ALL_ACTIONS;
 const DEFAULTS: ActionName[] = [
   'SCMP_ACT_ERRNO',
   'SCMP_ACT_ALLOW',
@@ -45,15 +43,7 @@ const DEFAULTS: ActionName[] = [
   'SCMP_ACT_TRAP',
   'SCMP_ACT_ERRNO',
 ];
-const OPS: Operator[] = [
-  'SCMP_CMP_NE',
-  'SCMP_CMP_LT',
-  'SCMP_CMP_LE',
-  'SCMP_CMP_EQ',
-  'SCMP_CMP_GE',
-  'SCMP_CMP_GT',
-  'SCMP_CMP_MASKED_EQ',
-];
+const OPS: readonly Operator[] = OPERATORS;
 // names present on most ABIs, plus multiplexed socket/ipc calls and x86-only ones
 const NAMES = [
   'read',

@@ -63,6 +63,43 @@ describe('compile', () => {
     );
   });
 
+  it("tests a run of single-condition rules on one argument as one value set (Docker's socket rules)", () => {
+    const p: Profile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [
+        { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 38n, op: 'SCMP_CMP_LT' }] },
+        { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 39n, op: 'SCMP_CMP_EQ' }] },
+        { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 40n, op: 'SCMP_CMP_GT' }] },
+      ],
+    };
+    const c = compile(p, opts);
+    // arg0 in [0,37] u {39} u [41, 2^64-1]: a high word other than 0 is in the set; then the low word
+    expect(disassemble(c.instructions, { comments: c.comments })).toBe(
+      [
+        '0000: ld [4]                             ; arch',
+        '0001: jeq #0xc000003e, 0003, 0002        ; AUDIT_ARCH_X86_64',
+        '0002: ret #0x80000000                    ; KILL_PROCESS',
+        '0003: ld [0]                             ; nr',
+        '0004: jge #0x2a, 0006, 0005',
+        '0005: jge #0x29, 0008, 0016',
+        '0006: jge #0xffffffff, 0016, 0007',
+        '0007: jge #0x40000000, 0015, 0016',
+        '0008: ld [20]                            ; args[0] high word; x86_64: socket',
+        '0009: jeq #0x0, 0010, 0014',
+        '0010: ld [16]                            ; args[0] low word',
+        '0011: jgt #0x25, 0012, 0014',
+        '0012: jeq #0x27, 0014, 0013',
+        '0013: jge #0x29, 0014, 0016',
+        '0014: ret #0x7fff0000                    ; ALLOW',
+        '0015: ret #0x80000000                    ; KILL_PROCESS',
+        '0016: ret #0x50001                       ; ERRNO(1)',
+        '',
+      ].join('\n'),
+    );
+    expect(verifyProgram(p, c.instructions, opts).mismatches).toEqual([]);
+  });
+
   it('proves itself on every reference profile, architecture set and option (emulate == evaluate)', () => {
     let cases = 0;
     for (const f of [
