@@ -16,7 +16,7 @@ import { type BuiltProgram, ProgramBuilder } from '../bpf/builder.js';
 import * as op from '../bpf/opcodes.js';
 import type { ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
-import { auditGroups, buildPolicy, type PolicyOptions } from '../profile/policy.js';
+import { auditGroups, computePolicy, type PolicyOptions } from '../profile/policy.js';
 import { emitBlock } from './block.js';
 import { retValue } from './ret.js';
 import { groupSegments, type Segment } from './segments.js';
@@ -113,7 +113,7 @@ function blockCost(v: Segment['verdict']): number {
 }
 
 export function compile(profile: Profile, opts: CompileOptions = {}): CompiledFilter {
-  const policy = buildPolicy(profile, opts);
+  const policy = computePolicy(profile, opts);
   const badArch = { kind: opts.badArchAction ?? 'KILL_PROCESS', data: 0 } as const;
   const b = new ProgramBuilder();
   const groups = auditGroups(policy);

@@ -114,15 +114,16 @@ function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
     if (!def) throw new ProfileError('unknown-arch', '$.architectures', `unknown architecture "${a}"`);
     return def;
   });
-  if (list.length > 0) return [...new Map(list.map((a) => [a.id, a])).values()];
+  // runc's filter always holds the native ABI: libseccomp's seccomp_init adds it and runc only
+  // adds the profile's architectures to it.
   const n = native ? findArch(native) : nativeArch();
   if (!n)
     throw new ProfileError(
       'unknown-arch',
       '$',
-      'the profile lists no architectures and this machine has none seccomp knows',
+      'this machine has no architecture seccomp knows: pass nativeArch',
     );
-  return [n];
+  return [...new Map([...list, n].map((a) => [a.id, a])).values()];
 }
 
 function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
@@ -177,8 +178,19 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
       }
     }
   });
-  const order = [...syscalls.keys()].sort((a, b) => a - b);
+  // every number here comes from the table, whose entries are sorted by number: walk them
+  // instead of sorting (which costs more than building the whole policy)
+  const order: number[] = [];
+  for (const [, nr] of table.entries) if (syscalls.has(nr) && order[order.length - 1] !== nr) order.push(nr);
   return { arch, defaultAction: def, maxNamedNr, syscalls, order };
+}
+
+/** The policy of a resolved profile, computed afresh (the compiler's path: no cache to fill). */
+export function computePolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy {
+  const arches = archesOf(p, opts.nativeArch);
+  const byArch = new Map<ArchId, ArchPolicy>();
+  for (const a of arches) byArch.set(a.id, buildArch(p, a));
+  return { arches, byArch };
 }
 
 const cache = new WeakMap<Profile, Map<string, ProfilePolicy>>();
@@ -189,10 +201,7 @@ export function buildPolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy
   let perProfile = cache.get(p);
   const hit = perProfile?.get(key);
   if (hit) return hit;
-  const arches = archesOf(p, opts.nativeArch);
-  const byArch = new Map<ArchId, ArchPolicy>();
-  for (const a of arches) byArch.set(a.id, buildArch(p, a));
-  const policy = { arches, byArch };
+  const policy = computePolicy(p, opts);
   if (!perProfile) {
     perProfile = new Map();
     cache.set(p, perProfile);

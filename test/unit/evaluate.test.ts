@@ -80,6 +80,8 @@ const noArches: Profile = {
   syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO' }],
 };
 const x86only = P([{ names: ['read'], action: 'SCMP_ACT_ALLOW' }], { architectures: ['SCMP_ARCH_X86_64'] });
+const i386only = P([{ names: ['read'], action: 'SCMP_ACT_ALLOW' }], { architectures: ['SCMP_ARCH_X86'] });
+const x32only: Profile = { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X32'], syscalls: [] };
 
 const rows: Row[] = [
   ['a conditional rule matches its value', personality, 'x86_64', 135, [8n], 'ALLOW'],
@@ -149,6 +151,30 @@ const rows: Row[] = [
   ['no architectures: any other ABI is a bad architecture', noArches, 'aarch64', 63, [], 'KILL_PROCESS'],
   ['an ABI outside the list is a bad architecture', x86only, 'x86', 3, [], 'KILL_PROCESS'],
   ['x32 calls on an x86_64-only filter are a bad architecture', x86only, 'x32', X32 + 0, [], 'KILL_PROCESS'],
+  [
+    '-1 (a tracer skipping a call) on an x86_64-only filter is not a bad architecture',
+    x86only,
+    'x86_64',
+    -1,
+    [],
+    'ERRNO(38)',
+  ],
+  [
+    'runc always keeps the native ABI: an x86-only profile still filters x86_64 calls by its rules',
+    i386only,
+    'x86_64',
+    0,
+    [],
+    'ALLOW',
+  ],
+  [
+    'an x32-only profile on an x86_64 host: x86_64 numbers follow the native ABI',
+    x32only,
+    'x86_64',
+    0,
+    [],
+    'ERRNO(1)',
+  ],
 ];
 
 describe('evaluate (reference semantics)', () => {
