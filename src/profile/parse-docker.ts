@@ -3,8 +3,9 @@
  * path, line:column). Semantic checks (syscall names, conflicts) live in validate.ts.
  */
 
-import { type Issue, IssueList, sortIssues } from './issues.js';
-import { type JsonEntry, type JsonNode, JsonSyntaxError, parseJson, positionAt } from './json-source.js';
+import { type Issue, sortIssues } from './issues.js';
+import { locate, Reader } from './json-reader.js';
+import { type JsonNode, JsonSyntaxError, parseJson, positionAt } from './json-source.js';
 import {
   ACTIONS,
   type ActionName,
@@ -53,107 +54,6 @@ export interface ParseResult {
   offsets: Map<string, number>;
   /** Path prefix of the profile inside the document (`$` or `$.linux.seccomp` for an OCI config). */
   root: string;
-}
-
-const kindName = (n: JsonNode): string => (n.kind === 'null' ? 'null' : n.kind);
-
-class Reader {
-  readonly issues = new IssueList();
-  readonly offsets = new Map<string, number>();
-
-  at(path: string, node: JsonNode): void {
-    this.offsets.set(path, node.offset);
-  }
-
-  fields(
-    path: string,
-    node: JsonNode & { kind: 'object' },
-    known: readonly string[],
-    what: string,
-  ): Map<string, JsonEntry> {
-    const out = new Map<string, JsonEntry>();
-    for (const e of node.entries) {
-      const p = `${path}.${e.key}`;
-      this.offsets.set(p, e.value.offset);
-      if (out.has(e.key)) {
-        this.offsets.set(`${p}#dup`, e.keyOffset);
-        this.issues.error(
-          'duplicate-key',
-          `${p}#dup`,
-          `"${e.key}" appears twice in ${what}; Docker keeps only the last one`,
-          'remove one of them',
-        );
-      }
-      if (!known.includes(e.key)) {
-        this.offsets.set(`${p}#key`, e.keyOffset);
-        const guess = closest(e.key, known);
-        this.issues.error(
-          'unknown-field',
-          `${p}#key`,
-          `unknown field "${e.key}" in ${what}; runtimes ignore it silently`,
-          guess ? `did you mean "${guess}"?` : `known fields: ${known.join(', ')}`,
-        );
-        continue;
-      }
-      out.set(e.key, e);
-    }
-    return out;
-  }
-
-  typeError(path: string, node: JsonNode, expected: string): void {
-    this.issues.error('wrong-type', path, `expected ${expected}, found ${kindName(node)}`);
-  }
-
-  string(path: string, node: JsonNode | undefined): string | undefined {
-    if (!node) return undefined;
-    if (node.kind !== 'string') {
-      this.typeError(path, node, 'a string');
-      return undefined;
-    }
-    return node.value;
-  }
-
-  strings(path: string, node: JsonNode | undefined, allowNull = false): string[] | null | undefined {
-    if (!node) return undefined;
-    if (node.kind === 'null' && allowNull) return null;
-    if (node.kind !== 'array') {
-      this.typeError(path, node, 'an array of strings');
-      return undefined;
-    }
-    const out: string[] = [];
-    node.items.forEach((item, i) => {
-      const p = `${path}[${i}]`;
-      this.at(p, item);
-      const s = this.string(p, item);
-      if (s !== undefined) out.push(s);
-    });
-    return out;
-  }
-
-  /** An exact unsigned integer (bigint); reports wrong types and range. */
-  uint(
-    path: string,
-    node: JsonNode | undefined,
-    max: bigint,
-    what: string,
-    code: string,
-  ): bigint | undefined {
-    if (!node) return undefined;
-    if (node.kind !== 'number') {
-      this.typeError(path, node, `an integer (${what})`);
-      return undefined;
-    }
-    if (!/^-?\d+$/.test(node.text)) {
-      this.issues.error('wrong-type', path, `${what} must be an integer, found ${node.text}`);
-      return undefined;
-    }
-    const v = BigInt(node.text);
-    if (v < 0n || v > max) {
-      this.issues.error(code, path, `${what} ${node.text} is outside 0..${max}`);
-      return undefined;
-    }
-    return v;
-  }
 }
 
 function parseFilter(r: Reader, path: string, node: JsonNode): RuleFilter | undefined {
@@ -411,19 +311,4 @@ function finish(
 ): ParseResult {
   const issues = r.issues.items.map((i) => locate(i, r.offsets, text));
   return { profile, issues: sortIssues(issues), offsets: r.offsets, root };
-}
-
-/** Adds line:column to an issue from the offset of its path (or the nearest enclosing path). */
-export function locate(issue: Issue, offsets: Map<string, number>, text: string | undefined): Issue {
-  if (text === undefined || issue.position) return issue;
-  let p = issue.path;
-  while (p.length > 0) {
-    const off = offsets.get(p);
-    if (off !== undefined)
-      return { ...issue, position: positionAt(text, off), path: issue.path.replace(/#(key|dup)$/, '') };
-    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['), p.lastIndexOf('#'));
-    if (cut <= 0) break;
-    p = p.slice(0, cut);
-  }
-  return { ...issue, path: issue.path.replace(/#(key|dup)$/, '') };
 }

@@ -4,9 +4,10 @@
  */
 import { Document, isMap, isScalar, isSeq, type Node, parseAllDocuments, Scalar } from 'yaml';
 import { type Issue, IssueList, sortIssues } from './issues.js';
+import { locate } from './json-reader.js';
 import { type JsonEntry, type JsonNode, positionAt } from './json-source.js';
 import type { Profile } from './model.js';
-import { locate, parseDockerNode } from './parse-docker.js';
+import { parseDockerNode } from './parse-docker.js';
 import { closest } from './suggest.js';
 
 export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1';

@@ -9,8 +9,8 @@ import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.j
 import { CAPABILITIES } from './capabilities.js';
 import { ERRNO_NAMES, errnoNumber } from './errno.js';
 import { type Issue, IssueList, sortIssues } from './issues.js';
+import { locate } from './json-reader.js';
 import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
-import { locate } from './parse-docker.js';
 import { checkConflicts, checkMultiplexed } from './rule-conflicts.js';
 import { closest } from './suggest.js';
 
