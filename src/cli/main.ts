@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDisasm } from './commands/disasm.js';
 import { registerEmu } from './commands/emu.js';
 import { registerExplain } from './commands/explain.js';
+import { registerImport } from './commands/import.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT_ERROR } from './errors.js';
@@ -47,6 +48,7 @@ registerCompile(program, setExit);
 registerDisasm(program, setExit);
 registerEmu(program, setExit);
 registerVerify(program, setExit);
+registerImport(program, setExit);
 registerDemo(program, setExit);
 for (const c of program.commands) c.exitOverride();
 

@@ -52,3 +52,22 @@ export function readStdinText(): string {
     throw new FileError('stdin-unreadable', '<stdin>', `cannot read standard input: ${(e as Error).message}`);
   }
 }
+
+/** The lines of a file of any size, streamed. */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  const { createReadStream } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const failed = new Promise<never>((_, reject) =>
+    stream.on('error', (e) =>
+      reject(new FileError('file-unreadable', path, `cannot read ${path}: ${e.message}`)),
+    ),
+  );
+  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  const it = rl[Symbol.asyncIterator]();
+  while (true) {
+    const r = await Promise.race([it.next(), failed]);
+    if (r.done) return;
+    yield r.value;
+  }
+}

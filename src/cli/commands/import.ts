@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { findArch, nativeArch } from '../../arch/tables.js';
+import { writeOutput } from '../../exec/files.js';
+import { importLogs } from '../../recorders/import.js';
+import { serializeRecording } from '../../recorders/recording.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { err, progress } from '../output.js';
+
+export function registerImport(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('import')
+    .description(
+      'read existing traces (strace logs: -f, -ff, -t/-tt/-ttt/-r, -T, -y, -k, -X, -e, -c/-C) into a recording',
+    )
+    .argument('<file...>', 'log files (streamed, any size)')
+    .option('--format <fmt>', 'auto | strace (more formats are coming)', 'auto')
+    .option('--arch <arch>', 'ABI of the traced processes (default: this machine)')
+    .option('--strict', 'any line that cannot be read is an error (exit 1)')
+    .option('-o, --output <file>', 'write the recording here instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Lines that cannot be read are reported on stderr with file:line and a code, and counted in the
+recording; --strict makes them fatal. Every syscall is kept, also unknown numbers
+(as syscall_0x1b9).
+
+Examples:
+  strace -f -o app.log -- ./app && sysfence import app.log -o app.rec.json
+  sysfence import --arch x86_64 trace.*`,
+    )
+    .action(async (files: string[], opts: Record<string, string | boolean | undefined>) => {
+      if (opts.format !== 'auto' && opts.format !== 'strace')
+        throw new CliError(
+          'bad-option',
+          `unknown --format "${String(opts.format)}" (this version reads strace logs)`,
+        );
+      const arch = opts.arch ? findArch(String(opts.arch)) : nativeArch();
+      if (!arch)
+        throw new CliError('unknown-arch', `unknown architecture "${String(opts.arch ?? process.arch)}"`);
+      progress(`importing ${files.length} file${files.length === 1 ? '' : 's'}...`);
+      const rec = await importLogs(files, { arch });
+      for (const m of rec.malformed.samples)
+        err(`${m.where}: ${opts.strict ? 'error' : 'warning'}[${m.code}] ${JSON.stringify(m.text)}`);
+      if (rec.malformed.count > rec.malformed.samples.length)
+        err(`... and ${rec.malformed.count - rec.malformed.samples.length} more`);
+      const text = serializeRecording(rec);
+      if (opts.output) writeOutput(String(opts.output), text);
+      else process.stdout.write(text);
+      const summary = Object.entries(rec.syscalls)
+        .map(
+          ([abi, m]) =>
+            `${abi}: ${Object.keys(m ?? {}).length} syscalls, ${Object.values(m ?? {}).reduce((n, s) => n + s.count, 0)} calls`,
+        )
+        .join('; ');
+      err(
+        `imported ${summary || 'no syscalls'}; ${rec.malformed.count} unreadable line${rec.malformed.count === 1 ? '' : 's'}`,
+      );
+      setExit(opts.strict && rec.malformed.count > 0 ? EXIT_FINDINGS : EXIT_OK);
+    });
+}

@@ -1,0 +1,185 @@
+/**
+ * strace output -> calls, line by line (a stream: no file is held in memory). Handles `-f` pid
+ * prefixes ("123 " and "[pid 123] "), `-ff` files (the pid from the file name), `-t/-tt/-ttt/-r`
+ * timestamps, `-T` durations, `-y/-yy` annotations, `-X raw|verbose`, `-e` filtered logs,
+ * `<unfinished ...>` / `<... resumed>` (counted once), signals, exits, personality switches
+ * ("[ Process PID=N runs in 32 bit mode. ]"), `-k` stack lines, and `-c`/`-C` summary tables.
+ * Every line it cannot read is reported with file:line and a code, never dropped silently.
+ */
+import { syscallTable } from '../arch/tables.js';
+import type { ArchDef, ArchId } from '../arch/types.js';
+import type { RecordingBuilder } from './recording.js';
+
+const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)/;
+const TIME = /^(?:(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?|(\d+\.\d+))\s+/;
+const CALL = /^([a-z_][a-z0-9_]*)\(/;
+const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>/;
+const PERSONALITY = /^\[ Process PID=(\d+) runs in (64 bit|32 bit|x32) mode\. \]$/;
+const SUMMARY_HEADER = /^% time\s+seconds\s+usecs\/call\s+calls\s+errors\s+syscall/;
+const SUMMARY_ROW = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\S+)\s*$/;
+const SUMMARY_MODE = /^System call usage summary for (32 bit|x32|64 bit) mode:$/;
+
+export interface StraceOptions {
+  /** The ABI of the traced processes until a personality line says otherwise. */
+  arch: ArchDef;
+  /** The pid of lines without a pid prefix (from an `-ff` file name), if known. */
+  filePid?: number;
+}
+
+/** Parser state for one input; feed it lines in order. */
+export class StraceReader {
+  private readonly abiOf = new Map<number, ArchId>();
+  private readonly exeOf = new Map<number, string>();
+  private readonly pending = new Map<number, string>();
+  private lastStats: { stack?: string[]; count: number } | undefined;
+  private collectingStack = false;
+  private summary = false;
+  private summaryAbi: ArchId;
+  private sawCalls = false;
+  private relative = 0;
+
+  constructor(
+    private readonly rec: RecordingBuilder,
+    private readonly file: string,
+    private readonly opts: StraceOptions,
+  ) {
+    this.summaryAbi = opts.arch.id;
+  }
+
+  private abiName(mode: string): ArchId {
+    // personality lines come from an x86_64 strace: 32 bit is i386, x32 is x32
+    if (this.opts.arch.id === 'x86_64') return mode === '32 bit' ? 'x86' : mode === 'x32' ? 'x32' : 'x86_64';
+    return this.opts.arch.id;
+  }
+
+  line(raw: string, lineNo: number): void {
+    const where = `${this.file}:${lineNo}`;
+    const text = raw.replace(/\r$/, '');
+    if (text.trim() === '') return;
+    if (text.startsWith(' > ')) {
+      // -k: a stack frame of the previous call
+      if (this.collectingStack && this.lastStats) {
+        this.lastStats.stack ??= [];
+        this.lastStats.stack.push(text.slice(3).trim());
+      }
+      return;
+    }
+    this.collectingStack = false;
+    const trimmed = text.trimStart();
+    if (SUMMARY_HEADER.test(trimmed)) {
+      this.summary = true;
+      return;
+    }
+    const mode = SUMMARY_MODE.exec(trimmed);
+    if (mode) {
+      this.summaryAbi = this.abiName(mode[1]!);
+      return;
+    }
+    if (this.summary) {
+      if (/^-+\s/.test(trimmed) || /^-+$/.test(trimmed)) return;
+      const row = SUMMARY_ROW.exec(trimmed);
+      if (row) {
+        if (row[3] === 'total') {
+          this.summary = false;
+          return;
+        }
+        // with -C the calls were already counted line by line; the table would count them twice
+        if (!this.sawCalls) this.rec.call(this.summaryAbi, row[3]!, { where }, Number(row[1]));
+        return;
+      }
+      this.summary = false;
+    }
+    if (trimmed.startsWith('strace: ')) return; // strace's own messages (attach/detach, ...)
+    const pers = PERSONALITY.exec(trimmed);
+    if (pers) {
+      this.abiOf.set(Number(pers[1]), this.abiName(pers[2]!));
+      return;
+    }
+    let rest = trimmed;
+    let pid = this.opts.filePid;
+    const p = PREFIX.exec(rest);
+    if (p) {
+      pid = Number(p[1] ?? p[2]);
+      rest = rest.slice(p[0].length);
+    }
+    let time: number | undefined;
+    const t = TIME.exec(rest);
+    if (t) {
+      if (t[5] !== undefined) {
+        const v = Number(t[5]);
+        // -r prints the time since the previous line; -ttt an absolute epoch time
+        if (v < 1e6) {
+          this.relative += v;
+          time = this.relative;
+        } else time = v;
+      } else time = Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3]) + (t[4] ? Number(`0.${t[4]}`) : 0);
+      rest = rest.slice(t[0].length);
+    }
+    if (rest.startsWith('--- ') || rest.startsWith('+++ ')) return; // signals and exits
+    const abi = (pid !== undefined ? this.abiOf.get(pid) : undefined) ?? this.opts.arch.id;
+    const exe = pid !== undefined ? this.exeOf.get(pid) : undefined;
+    const resumed = RESUMED.exec(rest);
+    if (resumed) {
+      const name = resumed[1]!;
+      if (pid !== undefined && this.pending.get(pid) === name) {
+        this.pending.delete(pid);
+        this.afterCall(name, rest, pid);
+      } else {
+        // the start of the call is not in this log: count it here
+        this.record(abi, name, pid, exe, where, time);
+        this.afterCall(name, rest, pid);
+      }
+      return;
+    }
+    const call = CALL.exec(rest);
+    if (call) {
+      const name = call[1]!;
+      this.record(abi, name, pid, exe, where, time);
+      if (/<unfinished \.\.\.>\s*$/.test(rest)) {
+        if (pid !== undefined) this.pending.set(pid, name);
+      } else this.afterCall(name, rest, pid);
+      return;
+    }
+    this.rec.malformed(where, 'strace-unrecognized-line', text);
+  }
+
+  private record(
+    abi: ArchId,
+    name: string,
+    pid: number | undefined,
+    exe: string | undefined,
+    where: string,
+    time: number | undefined,
+  ): void {
+    this.sawCalls = true;
+    const def = syscallTable(abi);
+    let n = name;
+    // strace prints syscall_0x1b9 for numbers it has no name for
+    const hex = /^syscall_0x([0-9a-f]+)$/.exec(name);
+    if (hex)
+      n = def.name(Number.parseInt(hex[1]!, 16) + (def.arch.nrBit?.set ? def.arch.nrBit.bit : 0)) ?? name;
+    const site: { pid?: number; executable?: string; where: string; time?: number } = { where };
+    if (pid !== undefined) site.pid = pid;
+    if (exe !== undefined) site.executable = exe;
+    if (time !== undefined) site.time = time;
+    this.lastStats = this.rec.call(abi, n, site);
+    this.collectingStack = this.lastStats.stack === undefined && this.lastStats.count === 1;
+  }
+
+  /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
+  private afterCall(name: string, rest: string, pid: number | undefined): void {
+    if (pid === undefined) return;
+    const ret = /\)\s+=\s+(-?\d+)/.exec(rest);
+    if (!ret) return;
+    const value = Number(ret[1]);
+    if ((name === 'execve' || name === 'execveat') && value === 0) {
+      const path = /^execve(?:at)?\((?:[^,]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(rest);
+      if (path) this.exeOf.set(pid, path[1]!);
+    } else if ((name === 'clone' || name === 'clone3' || name === 'fork' || name === 'vfork') && value > 0) {
+      const exe = this.exeOf.get(pid);
+      if (exe !== undefined) this.exeOf.set(value, exe);
+      const abi = this.abiOf.get(pid);
+      if (abi !== undefined) this.abiOf.set(value, abi);
+    }
+  }
+}
