@@ -53,21 +53,36 @@ export function readStdinText(): string {
   }
 }
 
-/** The lines of a file of any size, streamed. */
-export async function* readLines(path: string): AsyncGenerator<string> {
-  const { createReadStream } = await import('node:fs');
-  const { createInterface } = await import('node:readline');
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const failed = new Promise<never>((_, reject) =>
-    stream.on('error', (e) =>
-      reject(new FileError('file-unreadable', path, `cannot read ${path}: ${e.message}`)),
-    ),
-  );
-  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  const it = rl[Symbol.asyncIterator]();
-  while (true) {
-    const r = await Promise.race([it.next(), failed]);
-    if (r.done) return;
-    yield r.value;
+/**
+ * The lines of a file of any size, streamed in 4 MiB chunks: each step yields the complete lines
+ * of one chunk (one await per chunk, not per line: several times faster than node:readline).
+ */
+export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
+  const { open } = await import('node:fs/promises');
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    const decoder = new TextDecoder('utf-8');
+    let carry = '';
+    while (true) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
+      const lines = text.split('\n');
+      carry = lines.pop() ?? '';
+      yield lines;
+    }
+    carry += decoder.decode();
+    if (carry !== '') yield [carry];
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
+  } finally {
+    await fh.close();
   }
 }

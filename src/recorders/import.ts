@@ -1,7 +1,7 @@
 /** `sysfence import`: logs of other tools -> a Recording. */
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { readLines } from '../exec/files.js';
+import { readLineBatches } from '../exec/files.js';
 import { type Recording, RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
 
@@ -25,7 +25,7 @@ export async function importLogs(files: string[], opts: ImportOptions): Promise<
       ff ? { arch: opts.arch, filePid: Number(ff[1]) } : { arch: opts.arch },
     );
     let n = 0;
-    for await (const line of readLines(file)) reader.line(line, ++n);
+    for await (const batch of readLineBatches(file)) for (const line of batch) reader.line(line, ++n);
   }
   return rec.build();
 }

@@ -32,7 +32,8 @@ export interface Recording {
 export interface CallSite {
   pid?: number;
   executable?: string;
-  where?: string;
+  /** Where the call was seen (or a function giving it: only called for a syscall's first call). */
+  where?: string | (() => string);
   time?: number;
   stack?: string[];
 }
@@ -59,7 +60,7 @@ export class RecordingBuilder {
     let s = byName[name];
     if (!s) {
       s = { count: 0, pids: [], executables: [] };
-      if (site.where !== undefined) s.first = site.where;
+      if (site.where !== undefined) s.first = typeof site.where === 'function' ? site.where() : site.where;
       if (site.time !== undefined) s.firstTime = site.time;
       if (site.stack) s.stack = site.stack;
       byName[name] = s;

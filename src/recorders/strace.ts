@@ -17,6 +17,7 @@ const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>/;
 const PERSONALITY = /^\[ Process PID=(\d+) runs in (64 bit|32 bit|x32) mode\. \]$/;
 const SUMMARY_HEADER = /^% time\s+seconds\s+usecs\/call\s+calls\s+errors\s+syscall/;
 const SUMMARY_ROW = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\S+)\s*$/;
+const FOLLOWED = new Set(['execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork']);
 const SUMMARY_MODE = /^System call usage summary for (32 bit|x32|64 bit) mode:$/;
 
 export interface StraceOptions {
@@ -53,8 +54,7 @@ export class StraceReader {
   }
 
   line(raw: string, lineNo: number): void {
-    const where = `${this.file}:${lineNo}`;
-    const text = raw.replace(/\r$/, '');
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
     if (text.startsWith(' > ')) {
       // -k: a stack frame of the previous call
@@ -66,11 +66,12 @@ export class StraceReader {
     }
     this.collectingStack = false;
     const trimmed = text.trimStart();
-    if (SUMMARY_HEADER.test(trimmed)) {
+    const c0 = trimmed.charCodeAt(0);
+    if (c0 === 37 /* % */ && SUMMARY_HEADER.test(trimmed)) {
       this.summary = true;
       return;
     }
-    const mode = SUMMARY_MODE.exec(trimmed);
+    const mode = c0 === 83 /* S */ ? SUMMARY_MODE.exec(trimmed) : null;
     if (mode) {
       this.summaryAbi = this.abiName(mode[1]!);
       return;
@@ -84,13 +85,14 @@ export class StraceReader {
           return;
         }
         // with -C the calls were already counted line by line; the table would count them twice
-        if (!this.sawCalls) this.rec.call(this.summaryAbi, row[3]!, { where }, Number(row[1]));
+        if (!this.sawCalls)
+          this.rec.call(this.summaryAbi, row[3]!, { where: `${this.file}:${lineNo}` }, Number(row[1]));
         return;
       }
       this.summary = false;
     }
     if (trimmed.startsWith('strace: ')) return; // strace's own messages (attach/detach, ...)
-    const pers = PERSONALITY.exec(trimmed);
+    const pers = c0 === 91 /* [ */ ? PERSONALITY.exec(trimmed) : null;
     if (pers) {
       this.abiOf.set(Number(pers[1]), this.abiName(pers[2]!));
       return;
@@ -126,7 +128,7 @@ export class StraceReader {
         this.afterCall(name, rest, pid);
       } else {
         // the start of the call is not in this log: count it here
-        this.record(abi, name, pid, exe, where, time);
+        this.record(abi, name, pid, exe, lineNo, time);
         this.afterCall(name, rest, pid);
       }
       return;
@@ -134,13 +136,13 @@ export class StraceReader {
     const call = CALL.exec(rest);
     if (call) {
       const name = call[1]!;
-      this.record(abi, name, pid, exe, where, time);
-      if (/<unfinished \.\.\.>\s*$/.test(rest)) {
+      this.record(abi, name, pid, exe, lineNo, time);
+      if (rest.trimEnd().endsWith('<unfinished ...>')) {
         if (pid !== undefined) this.pending.set(pid, name);
       } else this.afterCall(name, rest, pid);
       return;
     }
-    this.rec.malformed(where, 'strace-unrecognized-line', text);
+    this.rec.malformed(`${this.file}:${lineNo}`, 'strace-unrecognized-line', text);
   }
 
   private record(
@@ -148,7 +150,7 @@ export class StraceReader {
     name: string,
     pid: number | undefined,
     exe: string | undefined,
-    where: string,
+    lineNo: number,
     time: number | undefined,
   ): void {
     this.sawCalls = true;
@@ -158,7 +160,10 @@ export class StraceReader {
     const hex = /^syscall_0x([0-9a-f]+)$/.exec(name);
     if (hex)
       n = def.name(Number.parseInt(hex[1]!, 16) + (def.arch.nrBit?.set ? def.arch.nrBit.bit : 0)) ?? name;
-    const site: { pid?: number; executable?: string; where: string; time?: number } = { where };
+    // the location string is only built for the first call of a syscall (the only one kept)
+    const site: { pid?: number; executable?: string; where?: () => string; time?: number } = {
+      where: () => `${this.file}:${lineNo}`,
+    };
     if (pid !== undefined) site.pid = pid;
     if (exe !== undefined) site.executable = exe;
     if (time !== undefined) site.time = time;
@@ -168,7 +173,7 @@ export class StraceReader {
 
   /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
   private afterCall(name: string, rest: string, pid: number | undefined): void {
-    if (pid === undefined) return;
+    if (pid === undefined || !FOLLOWED.has(name)) return;
     const ret = /\)\s+=\s+(-?\d+)/.exec(rest);
     if (!ret) return;
     const value = Number(ret[1]);
