@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 want=()
 if [ "${1:-}" = "--test" ]; then
-  # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes
-  want+=(seccomp python3-seccomp gcc libc6-dev)
+  # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
+  # strace records the live generate test
+  want+=(seccomp python3-seccomp gcc libc6-dev strace)
 fi
 
 missing=()

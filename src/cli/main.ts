@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDisasm } from './commands/disasm.js';
 import { registerEmu } from './commands/emu.js';
 import { registerExplain } from './commands/explain.js';
+import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
@@ -49,6 +50,7 @@ registerDisasm(program, setExit);
 registerEmu(program, setExit);
 registerVerify(program, setExit);
 registerImport(program, setExit);
+registerGenerate(program, setExit);
 registerDemo(program, setExit);
 for (const c of program.commands) c.exitOverride();
 

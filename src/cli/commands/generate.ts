@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { findArch } from '../../arch/tables.js';
+import { encode } from '../../bpf/encode.js';
+import { compile } from '../../compiler/compile.js';
+import { readText, writeOutput } from '../../exec/files.js';
+import { type DefaultDeny, generate } from '../../profile/generate.js';
+import { resolve } from '../../profile/resolve.js';
+import { serializeDocker } from '../../profile/serialize-docker.js';
+import { serializeSpo } from '../../profile/spo.js';
+import { normalize, RECORDING_VERSION, type Recording } from '../../recorders/recording.js';
+import { CliError, EXIT_OK } from '../errors.js';
+import { err, formatIssue } from '../output.js';
+
+function readRecording(file: string): Recording {
+  let r: Recording;
+  try {
+    r = JSON.parse(readText(file)) as Recording;
+  } catch (e) {
+    if (e instanceof SyntaxError)
+      throw new CliError('recording-syntax', `${file} is not JSON: ${e.message}`, file);
+    throw e;
+  }
+  if (r?.version !== RECORDING_VERSION || typeof r.syscalls !== 'object')
+    throw new CliError(
+      'recording-version',
+      `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
+      file,
+      'make it with `sysfence import` or `sysfence record`',
+    );
+  return normalize(r);
+}
+
+export function registerGenerate(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('generate')
+    .description('turn recordings into an allow-list profile (ENOSYS for everything not seen)')
+    .argument('<recording...>', 'recordings from `sysfence import` (or `record`)')
+    .option('--deny <how>', 'what unrecorded calls get: enosys (default) | eperm | kill', 'enosys')
+    .option(
+      '--companions',
+      'also allow the companion ABIs (x86_64: x86, x32; aarch64: arm) through an archMap',
+    )
+    .option('--format <fmt>', 'docker | spo | bpf (raw filter for the first recorded ABI)', 'docker')
+    .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .addHelpText(
+      'after',
+      `
+ENOSYS, not EPERM, is the default denial: glibc and libuv fall back from clone3, faccessat2,
+openat2, io_uring ... only on ENOSYS. exit, exit_group, rt_sigreturn (sigreturn on 32-bit ABIs)
+and restart_syscall are added when they follow from what was recorded; stderr says which and why.
+
+Examples:
+  sysfence import app.log -o app.rec.json && sysfence generate app.rec.json -o app.json
+  sysfence generate --companions --deny eperm a.rec.json b.rec.json`,
+    )
+    .action((files: string[], opts: Record<string, string | boolean | undefined>) => {
+      const deny = String(opts.deny);
+      if (!['enosys', 'eperm', 'kill'].includes(deny))
+        throw new CliError('bad-option', `--deny must be enosys, eperm or kill, not ${deny}`);
+      const g = generate(files.map(readRecording), {
+        deny: deny as DefaultDeny,
+        companions: opts.companions === true,
+      });
+      for (const i of g.implied) err(`added ${i.name}: ${i.because}`);
+      for (const u of g.unnamed)
+        err(
+          `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
+        );
+      let out: string | Uint8Array;
+      const format = String(opts.format);
+      if (format === 'docker') out = serializeDocker(g.profile);
+      else if (format === 'spo') {
+        const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
+        const p = g.profile.archMap
+          ? resolve(g.profile, { arch: findArch(first ?? 'x86_64')!, kernelVersion: '6.1' })
+          : g.profile;
+        const s = serializeSpo([{ name: String(opts.name), profile: p }]);
+        for (const i of s.issues) err(formatIssue(String(opts.output ?? '<output>'), i, process.stderr));
+        out = s.text;
+      } else if (format === 'bpf') {
+        const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
+        const native = findArch(first ?? 'x86_64')!;
+        const p = g.profile.archMap ? resolve(g.profile, { arch: native, kernelVersion: '6.1' }) : g.profile;
+        out = encode(compile(p, { nativeArch: native.id }).instructions);
+        if (!opts.output && process.stdout.isTTY)
+          throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
+      } else throw new CliError('bad-option', `unknown --format "${format}" (docker, spo or bpf)`);
+      if (opts.output) writeOutput(String(opts.output), out);
+      else process.stdout.write(out);
+      setExit(EXIT_OK);
+    });
+}
