@@ -60,6 +60,11 @@ export function emulate(
     lastLoad = off;
     return size === 4 ? data.getUint32(off, le) : size === 2 ? data.getUint16(off, le) : data.getUint8(off);
   };
+  const finish = (ret: number): EmulationResult => ({
+    ret: ret >>> 0,
+    steps,
+    loads: [...loads].sort((a, b) => a - b),
+  });
   while (true) {
     const i = p[pc];
     if (!i) throw new BpfError('bpf-no-ret', pc, 'execution fell off the end of the program');
@@ -127,11 +132,12 @@ export function emulate(
             A = Math.imul(A, v) >>> 0;
             break;
           case op.BPF_DIV:
-            if (v === 0) return { ret: 0, steps, loads: [...loads].sort((a, b) => a - b) };
+            // division by zero ends the program with 0, as in the kernel's interpreter
+            if (v === 0) return finish(0);
             A = Math.floor(A / v) >>> 0;
             break;
           case op.BPF_MOD:
-            if (v === 0) return { ret: 0, steps, loads: [...loads].sort((a, b) => a - b) };
+            if (v === 0) return finish(0);
             A = (A % v) >>> 0;
             break;
           case op.BPF_OR:
@@ -183,11 +189,7 @@ export function emulate(
         continue;
       }
       case op.BPF_RET:
-        return {
-          ret: (op.BPF_RVAL(code) === op.BPF_A ? A : k) >>> 0,
-          steps,
-          loads: [...loads].sort((a, b) => a - b),
-        };
+        return finish(op.BPF_RVAL(code) === op.BPF_A ? A : k);
       case op.BPF_MISC:
         if (op.BPF_MISCOP(code) === op.BPF_TAX) X = A;
         else A = X;

@@ -21,8 +21,6 @@ export function readProfile(file: string, format?: ProfileFormat): ReadProfileRe
   return { ...loadProfileText(text, format), file: file === '-' ? '<stdin>' : file, text };
 }
 
-export const isProblem = (i: Issue): boolean => i.severity !== 'info';
-
 /** The one profile of a file, refusing files with errors (they would be misread downstream). */
 export function requireOneProfile(r: ReadProfileResult, allowWarnings = true) {
   const errors = r.issues.filter(

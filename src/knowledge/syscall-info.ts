@@ -21,9 +21,3 @@ export function syscallRisk(name: string): { capability: string | undefined; ris
   }
   return risks.get(name);
 }
-
-/** All names with a risk note, sorted. */
-export function riskyNames(): string[] {
-  syscallRisk('');
-  return [...(risks?.keys() ?? [])].sort();
-}

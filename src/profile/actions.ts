@@ -40,11 +40,6 @@ export function sameAction(a: Action, b: Action): boolean {
   return a.kind === b.kind && a.data === b.data;
 }
 
-/** The OCI spelling of an action kind. */
-export function actionName(kind: ActionKind): ActionName {
-  return `SCMP_ACT_${kind}` as ActionName;
-}
-
 /** Strictness order the kernel applies across stacked filters (highest first). */
 export const ACTION_PRECEDENCE: readonly ActionKind[] = [
   'KILL_PROCESS',

@@ -48,11 +48,6 @@ export function sortIssues(issues: Issue[]): Issue[] {
   );
 }
 
-/** Errors and warnings count as issues; info lines are notes. */
-export function countsAsProblem(issue: Issue): boolean {
-  return issue.severity !== 'info';
-}
-
 export function formatLocation(file: string, issue: Issue): string {
   const pos = issue.position ? `:${issue.position.line}:${issue.position.column}` : '';
   return `${file}${pos}`;

@@ -188,22 +188,3 @@ export function parseJson(text: string): JsonNode {
   if (i < n) fail(`unexpected ${describe()} after the end of the JSON value`);
   return root;
 }
-
-/** Converts a parsed node to plain data (numbers that are exact integers become bigint when large). */
-export function toPlain(node: JsonNode): unknown {
-  switch (node.kind) {
-    case 'object':
-      return Object.fromEntries(node.entries.map((e) => [e.key, toPlain(e.value)]));
-    case 'array':
-      return node.items.map(toPlain);
-    case 'string':
-    case 'boolean':
-      return node.value;
-    case 'null':
-      return null;
-    case 'number':
-      return /^-?\d+$/.test(node.text) && !Number.isSafeInteger(Number(node.text))
-        ? BigInt(node.text)
-        : Number(node.text);
-  }
-}

@@ -100,11 +100,6 @@ export function normalize(r: Recording): Recording {
   return { version: r.version, sources: [...r.sources], syscalls, malformed: r.malformed };
 }
 
-/** The set of syscall names per ABI. */
-export function syscallSet(r: Recording): Partial<Record<ArchId, string[]>> {
-  return Object.fromEntries(Object.entries(r.syscalls).map(([abi, m]) => [abi, Object.keys(m ?? {}).sort()]));
-}
-
 export function serializeRecording(r: Recording): string {
   return `${JSON.stringify(normalize(r), null, 2)}\n`;
 }
