@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 want=()
 if [ "${1:-}" = "--test" ]; then
   # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
-  # strace records the live generate test
-  want+=(seccomp python3-seccomp gcc libc6-dev strace)
+  # strace and bpftrace are the recording backends; gcc-multilib builds the 32-bit test workload
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace)
 fi
 
 missing=()

@@ -14,6 +14,7 @@ import { registerEmu } from './commands/emu.js';
 import { registerExplain } from './commands/explain.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerRecord } from './commands/record.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT_ERROR } from './errors.js';
@@ -51,6 +52,7 @@ registerEmu(program, setExit);
 registerVerify(program, setExit);
 registerImport(program, setExit);
 registerGenerate(program, setExit);
+registerRecord(program, setExit);
 registerDemo(program, setExit);
 for (const c of program.commands) c.exitOverride();
 

@@ -10,7 +10,7 @@ import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import type { Recording } from '../recorders/recording.js';
 import { ENOSYS, EPERM } from './errno.js';
-import type { Profile } from './model.js';
+import type { ArgCondition, Profile, SyscallRule } from './model.js';
 
 export type DefaultDeny = 'enosys' | 'eperm' | 'kill';
 
@@ -19,7 +19,13 @@ export interface GenerateOptions {
   deny?: DefaultDeny;
   /** Add the companion ABIs (x86_64: x86 and x32; aarch64: arm; ...) through an archMap. */
   companions?: boolean;
+  /** Argument rules from recorded values, where they make a tight, safe rule (see argRules). */
+  args?: boolean;
 }
+
+/** At most this many allowed values (or value combinations) per syscall become rules. */
+export const MAX_ARG_VALUES = 8;
+const MAX_ARG_COMBINATIONS = 16;
 
 export interface GenerateResult {
   profile: Profile;
@@ -27,6 +33,9 @@ export interface GenerateResult {
   implied: { name: string; because: string }[];
   /** Calls that cannot be written into a profile (numbers no table names), said, not dropped silently. */
   unnamed: { abi: ArchId; name: string; count: number }[];
+  /** With `args`: the argument rules written, and why other recorded arguments got none. */
+  argRules: { name: string; indexes: number[]; rules: number }[];
+  argSkipped: { name: string; index: number; why: string }[];
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -78,8 +87,80 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       subArchitectures: a.companions.length > 0 ? a.companions.map((c) => archById(c).scmp) : null,
     }));
   } else if (recorded.length > 0) profile.architectures = recorded.map((a) => a.scmp);
+  const argRules: GenerateResult['argRules'] = [];
+  const argSkipped: GenerateResult['argSkipped'] = [];
+  const conditional: SyscallRule[] = [];
+  if (opts.args)
+    for (const name of [...names].sort()) {
+      const plan = argPlan(recordings, name, argSkipped);
+      if (!plan) continue;
+      names.delete(name);
+      let combos: ArgCondition[][] = [[]];
+      for (const [index, values] of plan)
+        combos = combos.flatMap((c) =>
+          values.map((v) => [...c, { index, value: v, op: 'SCMP_CMP_EQ' as const }]),
+        );
+      for (const args of combos) conditional.push({ names: [name], action: 'SCMP_ACT_ALLOW', args });
+      argRules.push({ name, indexes: plan.map(([i]) => i), rules: combos.length });
+    }
   const sorted = [...names].sort();
   profile.syscalls = sorted.length > 0 ? [{ names: sorted, action: 'SCMP_ACT_ALLOW' }] : [];
+  profile.syscalls.push(...conditional);
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed };
+  return { profile, implied, unnamed, argRules, argSkipped };
+}
+
+/**
+ * The argument conditions for `name`: per index, the values every recording saw, when they make a
+ * tight and safe rule: every call's value known (not symbolic, not missing), non-negative below
+ * 2^31 (so sign extension of an int argument cannot make the kernel's 64-bit value differ), at
+ * most MAX_ARG_VALUES of them. Indexes are combined (their values' product, a superset of what was
+ * seen) while that stays within MAX_ARG_COMBINATIONS; otherwise the first eligible index alone.
+ */
+function argPlan(
+  recordings: readonly Recording[],
+  name: string,
+  skipped: GenerateResult['argSkipped'],
+): [number, bigint[]][] | undefined {
+  const byIndex = new Map<number, Set<string>>();
+  let seen = false;
+  for (const r of recordings)
+    for (const calls of Object.values(r.syscalls)) {
+      const s = calls?.[name];
+      if (!s) continue;
+      // a recording of this call without argument values cannot vouch for any restriction
+      if (!s.args) return undefined;
+      seen = true;
+      for (const [index, values] of Object.entries(s.args)) {
+        const set = byIndex.get(Number(index)) ?? new Set<string>();
+        for (const v of Object.keys(values)) set.add(v);
+        byIndex.set(Number(index), set);
+      }
+    }
+  if (!seen) return undefined;
+  const eligible: [number, bigint[]][] = [];
+  for (const index of [...byIndex.keys()].sort((a, b) => a - b)) {
+    const values = [...byIndex.get(index)!];
+    const why = values.includes('?')
+      ? 'some values were not numbers in the trace'
+      : values.some((v) => BigInt(v) >= 2n ** 31n)
+        ? 'values >= 2^31 (an int argument may be sign-extended in the register)'
+        : values.length > MAX_ARG_VALUES
+          ? `${values.length} distinct values (more than ${MAX_ARG_VALUES})`
+          : undefined;
+    if (why) skipped.push({ name, index, why });
+    else eligible.push([index, values.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))]);
+  }
+  if (eligible.length === 0) return undefined;
+  const chosen: [number, bigint[]][] = [];
+  let product = 1;
+  for (const e of eligible) {
+    if (chosen.length > 0 && product * e[1].length > MAX_ARG_COMBINATIONS) {
+      skipped.push({ name, index: e[0], why: 'combined with the other arguments, too many rules' });
+      continue;
+    }
+    chosen.push(e);
+    product *= e[1].length;
+  }
+  return chosen;
 }

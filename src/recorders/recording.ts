@@ -17,6 +17,12 @@ export interface SyscallStats {
   executables: string[];
   /** The user-space stack of the first call (strace -k), innermost frame first. */
   stack?: string[];
+  /**
+   * Observed values of the arguments a profile can check (see ARG_SPECS), when asked for:
+   * argument index -> value (unsigned decimal, or "?" when the trace showed it symbolically or
+   * not at all) -> count.
+   */
+  args?: Record<string, Record<string, number>>;
 }
 
 export interface Recording {
@@ -36,6 +42,8 @@ export interface CallSite {
   where?: string | (() => string);
   time?: number;
   stack?: string[];
+  /** Argument index -> value ("?" when unknown), for the calls ARG_SPECS lists. */
+  args?: [number, string][];
 }
 
 const MAX_PIDS = 64;
@@ -71,7 +79,14 @@ export class RecordingBuilder {
       s.pids.push(site.pid);
     if (site.executable !== undefined && !s.executables.includes(site.executable))
       s.executables.push(site.executable);
+    if (site.args) addArgs(s, site.args, count);
     return s;
+  }
+
+  /** Argument values seen for a call already recorded (a backend that counts them apart). */
+  argValues(abi: ArchId, name: string, index: number, value: string, count: number): void {
+    const s = this.rec.syscalls[abi]?.[name];
+    if (s) addArgs(s, [[index, value]], count);
   }
 
   malformed(where: string, code: string, text: string): void {
@@ -85,6 +100,29 @@ export class RecordingBuilder {
   }
 }
 
+function addArgs(s: SyscallStats, args: readonly [number, string][], count: number): void {
+  s.args ??= {};
+  for (const [index, value] of args) {
+    const byValue = (s.args[String(index)] ??= {});
+    byValue[value] = (byValue[value] ?? 0) + count;
+  }
+}
+
+function sortArgs(a: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const index of Object.keys(a).sort()) {
+    const values = a[index]!;
+    const sorted: Record<string, number> = {};
+    // numeric order, "?" last
+    for (const v of Object.keys(values).sort((x, y) =>
+      x === '?' ? 1 : y === '?' ? -1 : BigInt(x) < BigInt(y) ? -1 : BigInt(x) > BigInt(y) ? 1 : 0,
+    ))
+      sorted[v] = values[v]!;
+    out[index] = sorted;
+  }
+  return out;
+}
+
 /** Sorted keys and lists: the same recording always serialises to the same bytes. */
 export function normalize(r: Recording): Recording {
   const syscalls: Recording['syscalls'] = {};
@@ -94,6 +132,7 @@ export function normalize(r: Recording): Recording {
     for (const name of Object.keys(src).sort()) {
       const s = src[name]!;
       out[name] = { ...s, pids: [...s.pids].sort((a, b) => a - b), executables: [...s.executables].sort() };
+      if (s.args) out[name].args = sortArgs(s.args);
     }
     syscalls[abi] = out;
   }
@@ -102,4 +141,42 @@ export function normalize(r: Recording): Recording {
 
 export function serializeRecording(r: Recording): string {
   return `${JSON.stringify(normalize(r), null, 2)}\n`;
+}
+
+/** Several recordings as one: counts add up, first/last times and sites are kept, lists united. */
+export function mergeRecordings(recs: readonly Recording[]): Recording {
+  const b = new RecordingBuilder();
+  const out = b.build();
+  for (const r of recs) {
+    out.sources.push(...r.sources);
+    out.malformed.count += r.malformed.count;
+    for (const m of r.malformed.samples)
+      if (out.malformed.samples.length < MAX_SAMPLES) out.malformed.samples.push(m);
+    for (const [abi, calls] of Object.entries(r.syscalls) as [ArchId, Record<string, SyscallStats>][]) {
+      const into = (out.syscalls[abi] ??= {});
+      for (const [name, s] of Object.entries(calls)) {
+        const t = into[name];
+        if (!t) {
+          into[name] = structuredClone(s);
+          continue;
+        }
+        t.count += s.count;
+        if (t.first === undefined && s.first !== undefined) t.first = s.first;
+        if (s.firstTime !== undefined && (t.firstTime === undefined || s.firstTime < t.firstTime))
+          t.firstTime = s.firstTime;
+        if (s.lastTime !== undefined && (t.lastTime === undefined || s.lastTime > t.lastTime))
+          t.lastTime = s.lastTime;
+        for (const p of s.pids) if (!t.pids.includes(p) && t.pids.length < MAX_PIDS) t.pids.push(p);
+        for (const e of s.executables) if (!t.executables.includes(e)) t.executables.push(e);
+        if (t.stack === undefined && s.stack !== undefined) t.stack = [...s.stack];
+        for (const [index, values] of Object.entries(s.args ?? {}))
+          for (const [v, n] of Object.entries(values)) {
+            t.args ??= {};
+            const byValue = (t.args[index] ??= {});
+            byValue[v] = (byValue[v] ?? 0) + n;
+          }
+      }
+    }
+  }
+  return normalize(out);
 }

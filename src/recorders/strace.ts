@@ -6,9 +6,10 @@
  * ("[ Process PID=N runs in 32 bit mode. ]"), `-k` stack lines, and `-c`/`-C` summary tables.
  * Every line it cannot read is reported with file:line and a code, never dropped silently.
  */
-import { syscallTable } from '../arch/tables.js';
+import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
-import type { RecordingBuilder } from './recording.js';
+import { argIndexes } from './arg-specs.js';
+import type { CallSite, RecordingBuilder } from './recording.js';
 
 const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)/;
 const TIME = /^(?:(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?|(\d+\.\d+))\s+/;
@@ -25,6 +26,53 @@ export interface StraceOptions {
   arch: ArchDef;
   /** The pid of lines without a pid prefix (from an `-ff` file name), if known. */
   filePid?: number;
+  /** Record the values of checkable arguments (ARG_SPECS); symbolic values are kept as "?". */
+  args?: boolean;
+}
+
+/**
+ * The top-level arguments of a call line ("name(a, {b, c}, [d]) = 0"), as text. Stops at the
+ * closing parenthesis or the end of an unfinished line.
+ */
+export function splitArgs(rest: string): string[] {
+  const open = rest.indexOf('(');
+  const out: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let start = open + 1;
+  for (let i = open + 1; i < rest.length; i++) {
+    const c = rest[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === '"') quote = false;
+      continue;
+    }
+    if (c === '"') quote = true;
+    else if (c === '{' || c === '[' || c === '(') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === ')') {
+      if (depth === 0) {
+        out.push(rest.slice(start, i).trim());
+        return out;
+      }
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      out.push(rest.slice(start, i).trim());
+      start = i + 1;
+    } else if (c === '<' && depth === 0 && rest.startsWith('<unfinished ...>', i)) {
+      const last = rest.slice(start, i).trim();
+      if (last !== '') out.push(last);
+      return out;
+    }
+  }
+  return out;
+}
+
+/** A numeric argument as an unsigned decimal string; "?" for symbolic or negative values. */
+export function argValue(text: string | undefined): string {
+  if (text === undefined) return '?';
+  if (/^0x[0-9a-f]+$/i.test(text) || /^[0-9]+$/.test(text)) return BigInt(text).toString();
+  return '?';
 }
 
 /** Parser state for one input; feed it lines in order. */
@@ -119,6 +167,11 @@ export class StraceReader {
       rest = rest.slice(t[0].length);
     }
     if (rest.startsWith('--- ') || rest.startsWith('+++ ')) return; // signals and exits
+    const persAfterPid = rest.charCodeAt(0) === 91 /* [ */ ? PERSONALITY.exec(rest) : null;
+    if (persAfterPid) {
+      this.abiOf.set(Number(persAfterPid[1]), this.abiName(persAfterPid[2]!));
+      return;
+    }
     const abi = (pid !== undefined ? this.abiOf.get(pid) : undefined) ?? this.opts.arch.id;
     const exe = pid !== undefined ? this.exeOf.get(pid) : undefined;
     const resumed = RESUMED.exec(rest);
@@ -129,7 +182,7 @@ export class StraceReader {
         this.afterCall(name, rest, pid);
       } else {
         // the start of the call is not in this log: count it here
-        this.record(abi, name, pid, exe, lineNo, time);
+        this.record(abi, name, pid, exe, lineNo, time, undefined);
         this.afterCall(name, rest, pid);
       }
       return;
@@ -137,7 +190,7 @@ export class StraceReader {
     const call = CALL.exec(rest);
     if (call) {
       const name = call[1]!;
-      this.record(abi, name, pid, exe, lineNo, time);
+      this.record(abi, name, pid, exe, lineNo, time, rest);
       if (rest.trimEnd().endsWith('<unfinished ...>')) {
         if (pid !== undefined) this.pending.set(pid, name);
       } else this.afterCall(name, rest, pid);
@@ -173,9 +226,10 @@ export class StraceReader {
     if (c !== 40 /* ( */) return false;
     const name = raw.slice(start, i);
     if (FOLLOWED.has(name) || name.startsWith('syscall_')) return false;
+    if (this.opts.args && argIndexes(this.opts.arch, name).length > 0) return false;
     this.collectingStack = false;
     const abi = this.abiOf.get(pid) ?? this.opts.arch.id;
-    this.record(abi, name, pid, this.exeOf.get(pid), lineNo, undefined);
+    this.record(abi, name, pid, this.exeOf.get(pid), lineNo, undefined, undefined);
     if (raw.trimEnd().endsWith('<unfinished ...>')) this.pending.set(pid, name);
     return true;
   }
@@ -187,6 +241,8 @@ export class StraceReader {
     exe: string | undefined,
     lineNo: number,
     time: number | undefined,
+    /** The call's text from its name on, when arguments are to be recorded. */
+    text: string | undefined,
   ): void {
     this.sawCalls = true;
     let n = name;
@@ -197,9 +253,15 @@ export class StraceReader {
       n = def.name(Number.parseInt(hex[1]!, 16) + (def.arch.nrBit?.set ? def.arch.nrBit.bit : 0)) ?? name;
     }
     // the location string is only built for the first call of a syscall (the only one kept)
-    const site: { pid?: number; executable?: string; where?: () => string; time?: number } = {
-      where: () => `${this.file}:${lineNo}`,
-    };
+    const site: CallSite = { where: () => `${this.file}:${lineNo}` };
+    if (this.opts.args) {
+      const indexes = argIndexes(abi === this.opts.arch.id ? this.opts.arch : archById(abi), n);
+      if (indexes.length > 0) {
+        // a call resumed from a line not in this log has no arguments to show
+        const args = text === undefined ? [] : splitArgs(text);
+        site.args = indexes.map((i) => [i, argValue(args[i])]);
+      }
+    }
     if (pid !== undefined) site.pid = pid;
     if (exe !== undefined) site.executable = exe;
     if (time !== undefined) site.time = time;
@@ -210,7 +272,8 @@ export class StraceReader {
   /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
   private afterCall(name: string, rest: string, pid: number | undefined): void {
     if (pid === undefined || !FOLLOWED.has(name)) return;
-    const ret = /\)\s+=\s+(-?\d+)/.exec(rest);
+    // results are decimal, or hex under -e raw=...
+    const ret = /\)\s+=\s+(-?\d+|0x[0-9a-f]+)/.exec(rest);
     if (!ret) return;
     const value = Number(ret[1]);
     if ((name === 'execve' || name === 'execveat') && value === 0) {

@@ -3,7 +3,7 @@ import { findArch } from '../../arch/tables.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
 import { readText, writeOutput } from '../../exec/files.js';
-import { type DefaultDeny, generate } from '../../profile/generate.js';
+import { type DefaultDeny, type GenerateResult, generate } from '../../profile/generate.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
@@ -11,7 +11,7 @@ import { normalize, RECORDING_VERSION, type Recording } from '../../recorders/re
 import { CliError, EXIT_OK } from '../errors.js';
 import { err, formatIssue } from '../output.js';
 
-function readRecording(file: string): Recording {
+export function readRecording(file: string): Recording {
   let r: Recording;
   try {
     r = JSON.parse(readText(file)) as Recording;
@@ -30,6 +30,44 @@ function readRecording(file: string): Recording {
   return normalize(r);
 }
 
+/** A generated profile in the asked format (docker | spo | bpf); problems go to stderr. */
+export function renderProfile(
+  g: GenerateResult,
+  format: string,
+  name: string,
+  output: string | undefined,
+): string | Uint8Array {
+  if (format === 'docker') return serializeDocker(g.profile);
+  const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
+  const native = findArch(first ?? 'x86_64')!;
+  const p = g.profile.archMap ? resolve(g.profile, { arch: native, kernelVersion: '6.1' }) : g.profile;
+  if (format === 'spo') {
+    const s = serializeSpo([{ name, profile: p }]);
+    for (const i of s.issues) err(formatIssue(output ?? '<output>', i, process.stderr));
+    return s.text;
+  }
+  if (format === 'bpf') {
+    if (!output && process.stdout.isTTY)
+      throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
+    return encode(compile(p, { nativeArch: native.id }).instructions);
+  }
+  throw new CliError('bad-option', `unknown --format "${format}" (docker, spo or bpf)`);
+}
+
+/** Says on stderr what generate added and what it could not write. */
+export function reportGenerated(g: GenerateResult): void {
+  for (const i of g.implied) err(`added ${i.name}: ${i.because}`);
+  for (const a of g.argRules)
+    err(
+      `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
+    );
+  for (const s of g.argSkipped) err(`no argument rule for ${s.name} argument ${s.index}: ${s.why}`);
+  for (const u of g.unnamed)
+    err(
+      `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
+    );
+}
+
 export function registerGenerate(program: Command, setExit: (code: number) => void): void {
   program
     .command('generate')
@@ -39,6 +77,10 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
     .option(
       '--companions',
       'also allow the companion ABIs (x86_64: x86, x32; aarch64: arm) through an archMap',
+    )
+    .option(
+      '--args',
+      'argument rules from recorded values (record --args), where they make a tight, safe rule',
     )
     .option('--format <fmt>', 'docker | spo | bpf (raw filter for the first recorded ABI)', 'docker')
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
@@ -61,31 +103,10 @@ Examples:
       const g = generate(files.map(readRecording), {
         deny: deny as DefaultDeny,
         companions: opts.companions === true,
+        args: opts.args === true,
       });
-      for (const i of g.implied) err(`added ${i.name}: ${i.because}`);
-      for (const u of g.unnamed)
-        err(
-          `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
-        );
-      let out: string | Uint8Array;
-      const format = String(opts.format);
-      if (format === 'docker') out = serializeDocker(g.profile);
-      else if (format === 'spo') {
-        const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
-        const p = g.profile.archMap
-          ? resolve(g.profile, { arch: findArch(first ?? 'x86_64')!, kernelVersion: '6.1' })
-          : g.profile;
-        const s = serializeSpo([{ name: String(opts.name), profile: p }]);
-        for (const i of s.issues) err(formatIssue(String(opts.output ?? '<output>'), i, process.stderr));
-        out = s.text;
-      } else if (format === 'bpf') {
-        const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
-        const native = findArch(first ?? 'x86_64')!;
-        const p = g.profile.archMap ? resolve(g.profile, { arch: native, kernelVersion: '6.1' }) : g.profile;
-        out = encode(compile(p, { nativeArch: native.id }).instructions);
-        if (!opts.output && process.stdout.isTTY)
-          throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
-      } else throw new CliError('bad-option', `unknown --format "${format}" (docker, spo or bpf)`);
+      reportGenerated(g);
+      const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);
       if (opts.output) writeOutput(String(opts.output), out);
       else process.stdout.write(out);
       setExit(EXIT_OK);

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { findArch, nativeArch } from '../../arch/tables.js';
+import { writeOutput } from '../../exec/files.js';
+import { type DefaultDeny, generate } from '../../profile/generate.js';
+import { type Backend, record } from '../../recorders/record.js';
+import { serializeRecording } from '../../recorders/recording.js';
+import { exitStatus } from '../../recorders/workload.js';
+import { CliError } from '../errors.js';
+import { err } from '../output.js';
+import { renderProfile, reportGenerated } from './generate.js';
+
+export function registerRecord(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('record')
+    .description(
+      'run a command and record every syscall of it (threads, children, exec), then generate its profile',
+    )
+    .argument('<command...>', 'the command to run, after --')
+    .option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace', 'auto')
+    .option('-o, --output <file>', 'write the generated profile here')
+    .option('--recording <file>', 'write the recording here (for `generate`, `check`, `merge`)')
+    .option('--format <fmt>', 'profile format: docker | spo | bpf', 'docker')
+    .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
+    .option(
+      '--args',
+      'also record argument values (socket families, ioctl requests, ...) and write argument rules',
+    )
+    .option('--deny <how>', 'what unrecorded calls get: enosys (default) | eperm | kill', 'enosys')
+    .option('--companions', 'also allow the companion ABIs (x86_64: x86, x32)')
+    .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)')
+    .option('--keep-strace-log <file>', "strace backend: also keep strace's raw log")
+    .addHelpText(
+      'after',
+      `
+The command's input, output and exit status pass through unchanged; sysfence's own messages go to
+stderr. eBPF (bpftrace) needs root and tracefs; it counts in the kernel for the workload's cgroup
+only. strace needs nothing but is slower (ptrace stops every call).
+
+Examples:
+  sudo sysfence record -o ls.json -- ls -la /
+  sysfence record --backend strace --recording app.rec.json -- ./app --serve`,
+    )
+    .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
+      const backend = String(opts.backend);
+      if (!['auto', 'ebpf', 'strace'].includes(backend))
+        throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
+      const deny = String(opts.deny);
+      if (!['enosys', 'eperm', 'kill'].includes(deny))
+        throw new CliError('bad-option', `--deny must be enosys, eperm or kill, not ${deny}`);
+      const arch = nativeArch() ?? findArch('x86_64')!;
+      const ro: Parameters<typeof record>[0] = {
+        backend: backend as Backend | 'auto',
+        command,
+        arch,
+        args: opts.args === true,
+        note: (m) => err(`sysfence: ${m}`),
+      };
+      if (opts.mapKeys !== undefined) {
+        const n = Number(opts.mapKeys);
+        if (!Number.isInteger(n) || n < 1024)
+          throw new CliError(
+            'bad-option',
+            `--map-keys must be an integer >= 1024, not ${String(opts.mapKeys)}`,
+          );
+        ro.mapKeys = n;
+      }
+      if (opts.keepStraceLog) ro.keepLog = String(opts.keepStraceLog);
+      const r = await record(ro);
+      if (opts.recording) writeOutput(String(opts.recording), serializeRecording(r.recording));
+      const counts = Object.entries(r.recording.syscalls).map(
+        ([abi, m]) =>
+          `${abi}: ${Object.keys(m ?? {}).length} syscalls, ${Object.values(m ?? {}).reduce((n, s) => n + s.count, 0)} calls`,
+      );
+      err(
+        `sysfence: recorded with ${r.backend}${r.ebpf ? ` (attached in ${r.ebpf.startupMs.toFixed(0)} ms, scoped by ${r.ebpf.scope})` : ''}: ${counts.join('; ') || 'no syscalls'}`,
+      );
+      if (opts.output) {
+        const g = generate([r.recording], {
+          deny: deny as DefaultDeny,
+          companions: opts.companions === true,
+          args: opts.args === true,
+        });
+        reportGenerated(g);
+        writeOutput(
+          String(opts.output),
+          renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),
+        );
+        err(`sysfence: wrote ${String(opts.output)}`);
+      } else if (!opts.recording) err('sysfence: nothing written: give -o PROFILE and/or --recording FILE');
+      setExit(exitStatus(r.exit));
+    });
+}

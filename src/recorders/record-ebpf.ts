@@ -1,0 +1,321 @@
+/**
+ * The eBPF backend: bpftrace counts syscalls in the kernel per (process, ABI, number, comm), for
+ * the workload only. Scoping is by cgroup v2 (a fresh cgroup the workload is moved into before
+ * its first syscall; children stay in it whatever they do), or, where no cgroup v2 hierarchy is
+ * mounted, by process tree (sched_process_fork). Never by process name.
+ *
+ * Start order: the workload is started as `sh -c 'kill -STOP $$; exec "$@"'`, so it stops itself
+ * before running anything of its own; it is moved into the cgroup, bpftrace is started and
+ * reports that every probe is attached (BEGIN fires after attachment), and only then is the
+ * workload continued. Its first recorded call is the execve of the command.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { archById, syscallTable } from '../arch/tables.js';
+import type { ArchDef, ArchId } from '../arch/types.js';
+import { ToolError } from '../exec/run.js';
+import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
+import type { RecordingBuilder } from './recording.js';
+import type { WorkloadExit } from './workload.js';
+
+export interface EbpfRecordOptions {
+  arch: ArchDef;
+  command: readonly string[];
+  args: boolean;
+  /** Entries per map (BPFTRACE_MAP_KEYS_MAX); a full map is reported, never hidden. */
+  mapKeys?: number;
+  /** Where cgroup v2 is mounted (found in /proc/self/mountinfo when not given; null: none). */
+  cgroup2?: string | null;
+  note?: (message: string) => void;
+}
+
+export interface EbpfStats {
+  /** From starting bpftrace until every probe was attached. */
+  startupMs: number;
+  scope: 'cgroup' | 'process-tree';
+  mapKeys: number;
+}
+
+const WRAPPER = 'kill -STOP $$; exec "$@"';
+const DEFAULT_MAP_KEYS = 65536;
+
+/** The mount point of the cgroup v2 hierarchy (unified, or hybrid's /sys/fs/cgroup/unified). */
+export function findCgroup2(): string | null {
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const parts = line.split(' ');
+      const dash = parts.indexOf('-');
+      if (dash > 0 && parts[dash + 1] === 'cgroup2') return parts[4] ?? null;
+    }
+  } catch {
+    // no /proc: no cgroups either
+  }
+  return null;
+}
+
+/** The expression for "this task runs a compat (32-bit) ABI" on the native architecture. */
+function compatExpr(arch: ArchDef): string {
+  if (arch.id === 'x86_64') return '(curtask->thread_info.status & 2)'; // TS_COMPAT
+  if (arch.id === 'aarch64') return '((curtask->thread_info.flags >> 22) & 1)'; // TIF_32BIT
+  return '0';
+}
+
+/** The bpftrace program for a workload scoped by `filter` ("cgroup == N" or a tid map). */
+export function bpftraceProgram(arch: ArchDef, scope: EbpfStats['scope'], id: string, args: boolean): string {
+  const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
+  const lines = [
+    scope === 'cgroup' ? 'BEGIN { printf("READY\\n"); }' : `BEGIN { @tree[${id}] = 1; printf("READY\\n"); }`,
+    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[pid, ${compatExpr(arch)}, args->id, comm] = count(); }`,
+    `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count(); }`,
+  ];
+  if (scope === 'process-tree')
+    lines.push(
+      'tracepoint:sched:sched_process_fork /@tree[args->parent_pid]/ { @tree[args->child_pid] = 1; }',
+    );
+  if (args) {
+    const t = syscallTable(arch);
+    const tests: string[] = [];
+    for (const name of ARG_SPEC_NAMES) {
+      const nr = t.number(name);
+      if (nr === undefined) continue;
+      for (const i of argIndexes(arch, name))
+        tests.push(`if (args->id == ${nr}) { @a[${nr}, ${i}, args->args[${i}]] = count(); }`);
+    }
+    lines.push(
+      `tracepoint:raw_syscalls:sys_enter /${filter} && ${compatExpr(arch)} == 0/ { ${tests.join(' ')} }`,
+    );
+  }
+  lines.push(scope === 'process-tree' ? 'END { clear(@tree); }' : 'END { }');
+  return `${lines.join('\n')}\n`;
+}
+
+function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (check()) res();
+      else if (Date.now() - start > timeoutMs) rej(new ToolError('record-timeout', 'sysfence', what));
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+}
+
+function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
+  }
+}
+
+interface MapDump {
+  [map: string]: Record<string, number>;
+}
+
+/** Runs the workload under bpftrace; fills `rec`. */
+export async function recordWithEbpf(
+  rec: RecordingBuilder,
+  o: EbpfRecordOptions,
+): Promise<{ exit: WorkloadExit; stats: EbpfStats }> {
+  const mapKeys = o.mapKeys ?? DEFAULT_MAP_KEYS;
+  const cg2 = o.cgroup2 === undefined ? findCgroup2() : o.cgroup2;
+  const scope: EbpfStats['scope'] = cg2 ? 'cgroup' : 'process-tree';
+  let cgDir: string | undefined;
+  let tracer: ChildProcess | undefined;
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  const workload = spawn('/bin/sh', ['-c', WRAPPER, 'sysfence-workload', ...o.command], { stdio: 'inherit' });
+  const workloadExit = new Promise<WorkloadExit>((res) =>
+    workload.on('exit', (code, signal) => res({ code, signal })),
+  );
+  try {
+    const pid = workload.pid;
+    if (pid === undefined)
+      throw new ToolError('tool-failed', 'sh', 'could not start /bin/sh for the workload');
+    await waitFor(() => isStopped(pid), 10_000, 'the workload did not reach its start point');
+    let id = String(pid);
+    if (cg2) {
+      cgDir = join(cg2, `sysfence-${process.pid}-${pid}`);
+      try {
+        mkdirSync(cgDir);
+        writeFileSync(join(cgDir, 'cgroup.procs'), String(pid));
+      } catch (e) {
+        throw new ToolError(
+          'cgroup-unwritable',
+          'sysfence',
+          `cannot create a cgroup for the workload under ${cg2}: ${(e as Error).message} (run as root)`,
+        );
+      }
+      id = String(statSync(cgDir, { bigint: true }).ino);
+    }
+    const program = bpftraceProgram(o.arch, scope, id, o.args);
+    const started = performance.now();
+    tracer = spawn('bpftrace', ['-f', 'json', '-e', program], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: Ctrl-C reaches the workload, not the tracer
+      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(mapKeys), BPFTRACE_STRLEN: '200' },
+    });
+    const t = tracer;
+    let stdout = '';
+    let stderr = '';
+    t.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    t.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const tracerExit = new Promise<number | null>((res, rej) => {
+      t.on('error', (e) =>
+        rej(new ToolError('tool-missing', 'bpftrace', `bpftrace could not start: ${e.message}`)),
+      );
+      t.on('exit', (code) => res(code));
+    });
+    let tracerDone = false;
+    void tracerExit.then(
+      () => {
+        tracerDone = true;
+      },
+      () => {
+        tracerDone = true;
+      },
+    );
+    await waitFor(() => stdout.includes('"READY\\n"') || tracerDone, 60_000, 'bpftrace did not attach');
+    if (tracerDone) {
+      await tracerExit;
+      throw new ToolError('tool-failed', 'bpftrace', `bpftrace failed: ${tracerMessages(stderr).join('; ')}`);
+    }
+    const startupMs = performance.now() - started;
+    process.kill(pid, 'SIGCONT');
+    const exit = await workloadExit;
+    if (cgDir) {
+      const dir = cgDir;
+      const populated = () => readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+      if (populated())
+        o.note?.('the workload left processes running: recording until they exit (Ctrl-C stops)');
+      let interrupted = false;
+      const stop = () => {
+        interrupted = true;
+      };
+      process.on('SIGINT', stop);
+      await waitFor(() => interrupted || !populated(), 2 ** 31 - 1, '').finally(() =>
+        process.off('SIGINT', stop),
+      );
+    }
+    process.kill(t.pid!, 'SIGINT');
+    await tracerExit;
+    for (const m of tracerMessages(stderr)) o.note?.(`bpftrace: ${m}`);
+    const maps = parseMaps(stdout);
+    fill(rec, o.arch, maps, pid, mapKeys);
+    return { exit, stats: { startupMs, scope, mapKeys } };
+  } finally {
+    process.off('SIGINT', ignore);
+    if (tracer && tracer.exitCode === null && tracer.signalCode === null) tracer.kill('SIGKILL');
+    if (workload.exitCode === null && workload.signalCode === null && isStopped(workload.pid ?? 0))
+      workload.kill('SIGKILL');
+    if (cgDir && existsSync(cgDir)) {
+      try {
+        rmdirSync(cgDir);
+      } catch {
+        o.note?.(`left ${cgDir} in place: processes of the workload still run in it`);
+      }
+    }
+  }
+}
+
+/** bpftrace's stderr without the lines that do not matter (RLIMIT_MEMLOCK on kernels >= 5.11). */
+function tracerMessages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.includes('RLIMIT_MEMLOCK'));
+}
+
+export function parseMaps(stdout: string): MapDump {
+  const maps: MapDump = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const o = JSON.parse(line) as { type: string; data: Record<string, Record<string, number>> };
+    if (o.type !== 'map') continue;
+    for (const [name, entries] of Object.entries(o.data)) maps[name] = entries;
+  }
+  return maps;
+}
+
+/** Splits "a,b,c,rest" into the first `n` fields and the rest (which may contain commas). */
+function splitKey(key: string, n: number): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const comma = key.indexOf(',', start);
+    out.push(key.slice(start, comma));
+    start = comma + 1;
+  }
+  out.push(key.slice(start));
+  return out;
+}
+
+function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr: number } {
+  if (compat) {
+    const companion = native.companions.find((c) => archById(c).bits === 32 && !archById(c).nrBit);
+    return { abi: companion ?? native.id, nr };
+  }
+  for (const c of native.companions) {
+    const bit = archById(c).nrBit;
+    if (bit?.set && (nr & bit.bit) !== 0) return { abi: c, nr };
+  }
+  return { abi: native.id, nr };
+}
+
+function fill(
+  rec: RecordingBuilder,
+  arch: ArchDef,
+  maps: MapDump,
+  wrapperPid: number,
+  mapKeys: number,
+): void {
+  const execs = new Map<number, string[]>();
+  for (const key of Object.keys(maps['@e'] ?? {})) {
+    const [pid, file] = splitKey(key, 1);
+    const list = execs.get(Number(pid)) ?? [];
+    list.push(file!);
+    execs.set(Number(pid), list);
+  }
+  const allExecs = [...execs.values()].flat();
+  const exeFor = (pid: number, comm: string): string => {
+    const match = (f: string) => basename(f).slice(0, 15) === comm;
+    const own = execs.get(pid) ?? [];
+    const hit = own.find(match) ?? allExecs.find(match);
+    if (hit) return hit;
+    if (pid === wrapperPid && comm === 'sh') return '/bin/sh';
+    return own.length === 1 ? own[0]! : `[${comm}]`;
+  };
+  const calls = maps['@c'] ?? {};
+  const entries = Object.entries(calls);
+  if (entries.length >= mapKeys)
+    throw new ToolError(
+      'map-overflow',
+      'bpftrace',
+      `the syscall map is full (${mapKeys} entries): calls were lost; record again with --map-keys ${mapKeys * 4}`,
+    );
+  const sorted = entries
+    .map(([key, count]) => {
+      const [pid, compat, nr, comm] = splitKey(key, 3);
+      return { pid: Number(pid), compat: compat !== '0', nr: Number(nr), comm: comm!, count };
+    })
+    .sort((a, b) => a.pid - b.pid || a.nr - b.nr || (a.comm < b.comm ? -1 : a.comm > b.comm ? 1 : 0));
+  for (const e of sorted) {
+    const { abi, nr } = abiOf(arch, e.compat, e.nr);
+    const name = syscallTable(abi).name(nr) ?? `syscall_0x${(nr >>> 0).toString(16)}`;
+    rec.call(abi, name, { pid: e.pid, executable: exeFor(e.pid, e.comm) }, e.count);
+  }
+  const t = syscallTable(arch);
+  for (const [key, count] of Object.entries(maps['@a'] ?? {})) {
+    const [nr, index, value] = key.split(',');
+    const name = t.name(Number(nr));
+    if (name === undefined) continue;
+    rec.argValues(arch.id, name, Number(index), BigInt.asUintN(64, BigInt(value!)).toString(), count);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The ptrace backend: one `strace -f` process writing into a FIFO that is parsed as a stream (no
+ * log file grows on disk). Arguments are printed raw (hex numbers: cheap for strace to format,
+ * exact for argument rules), except execve/execveat whose path names the executable.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ArchDef } from '../arch/types.js';
+import { readLineBatches } from '../exec/files.js';
+import { runTool, ToolError } from '../exec/run.js';
+import type { RecordingBuilder } from './recording.js';
+import { StraceReader } from './strace.js';
+import type { WorkloadExit } from './workload.js';
+
+export interface StraceRecordOptions {
+  arch: ArchDef;
+  command: readonly string[];
+  args: boolean;
+  /** Also keep strace's raw log here (for bug reports); by default nothing is written. */
+  keepLog?: string;
+}
+
+export const STRACE_FLAGS = [
+  '-f',
+  // keep "[ Process PID=N runs in 32 bit mode. ]" (which -q would hide), drop attach/exit chatter
+  '-e',
+  'quiet=attach,exit,path-resolution',
+  '-e',
+  'signal=none',
+  '-e',
+  'raw=!execve,execveat',
+];
+
+export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOptions): Promise<WorkloadExit> {
+  if (runTool('sh', ['-c', 'command -v strace']).status !== 0)
+    throw new ToolError(
+      'tool-missing',
+      'strace',
+      'strace is not installed: apt-get install strace (or use --backend ebpf)',
+    );
+  const dir = mkdtempSync(join(tmpdir(), 'sysfence-strace-'));
+  const fifo = join(dir, 'trace');
+  runTool('mkfifo', ['-m', '600', fifo]);
+  const where = o.keepLog ?? 'strace';
+  rec.source('strace', o.command.join(' '));
+  const reader = new StraceReader(rec, where, { arch: o.arch, args: o.args });
+  const child = spawn('strace', [...STRACE_FLAGS, '-o', fifo, '--', ...o.command], { stdio: 'inherit' });
+  const exited = new Promise<WorkloadExit>((res, rej) => {
+    child.on('error', (e) =>
+      rej(new ToolError('tool-failed', 'strace', `strace could not start: ${e.message}`)),
+    );
+    child.on('exit', (code, signal) => {
+      // strace never opened the FIFO (bad arguments, ...): open its write end so the reader ends
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // no reader waiting: nothing to unblock
+      }
+      res({ code, signal });
+    });
+  });
+  // SIGINT goes to the whole foreground group (strace and the workload); sysfence keeps going
+  // to read the rest of the trace and write the recording.
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  try {
+    let n = 0;
+    let keep: import('node:fs').WriteStream | undefined;
+    if (o.keepLog) keep = (await import('node:fs')).createWriteStream(o.keepLog);
+    for await (const batch of readLineBatches(fifo)) {
+      for (const line of batch) reader.line(line, ++n);
+      if (keep) keep.write(`${batch.join('\n')}\n`);
+    }
+    keep?.end();
+    return await exited;
+  } finally {
+    process.off('SIGINT', ignore);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
