@@ -100,12 +100,15 @@ export class RecordingBuilder {
   }
 }
 
+function addValue(to: Record<string, Record<string, number>>, index: string, value: string, n: number): void {
+  const byValue = to[index] ?? {};
+  byValue[value] = (byValue[value] ?? 0) + n;
+  to[index] = byValue;
+}
+
 function addArgs(s: SyscallStats, args: readonly [number, string][], count: number): void {
   s.args ??= {};
-  for (const [index, value] of args) {
-    const byValue = (s.args[String(index)] ??= {});
-    byValue[value] = (byValue[value] ?? 0) + count;
-  }
+  for (const [index, value] of args) addValue(s.args, String(index), value, count);
 }
 
 function sortArgs(a: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
@@ -153,7 +156,8 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
     for (const m of r.malformed.samples)
       if (out.malformed.samples.length < MAX_SAMPLES) out.malformed.samples.push(m);
     for (const [abi, calls] of Object.entries(r.syscalls) as [ArchId, Record<string, SyscallStats>][]) {
-      const into = (out.syscalls[abi] ??= {});
+      const into = out.syscalls[abi] ?? {};
+      out.syscalls[abi] = into;
       for (const [name, s] of Object.entries(calls)) {
         const t = into[name];
         if (!t) {
@@ -172,8 +176,7 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
         for (const [index, values] of Object.entries(s.args ?? {}))
           for (const [v, n] of Object.entries(values)) {
             t.args ??= {};
-            const byValue = (t.args[index] ??= {});
-            byValue[v] = (byValue[v] ?? 0) + n;
+            addValue(t.args, index, v, n);
           }
       }
     }
