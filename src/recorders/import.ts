@@ -1,31 +1,81 @@
-/** `sysfence import`: logs of other tools -> a Recording. */
+/** `sysfence import`: logs of other tools -> a Recording. Any number of files, any size, any mix. */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { readLineBatches } from '../exec/files.js';
+import { FileError, readLineBatches } from '../exec/files.js';
+import { AuditReader } from './audit.js';
+import { BpftraceDumpReader } from './bpftrace-dump.js';
 import { type Recording, RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
+import { SysdigReader } from './sysdig.js';
 
-export type ImportFormat = 'strace';
+export const IMPORT_FORMATS = ['strace', 'strace-summary', 'sysdig', 'falco', 'audit', 'bpftrace'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportOptions {
   arch: ArchDef;
   format?: ImportFormat | 'auto';
+  /** strace logs: record checkable argument values (for `generate --args`). */
+  args?: boolean;
+}
+
+interface LineReader {
+  line(text: string, lineNo: number): void;
+  skipped?: number;
+}
+
+function head(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new FileError('file-unreadable', file, `cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The format of a log, from its first lines. */
+export function detectFormat(text: string): ImportFormat {
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, 50);
+  if (lines.some((l) => /\btype=(?:1326|SECCOMP|1300|SYSCALL)\b/.test(l))) return 'audit';
+  if (lines.some((l) => /^@[A-Za-z_0-9]*\[/.test(l.trim()) || l.startsWith('{"type": "map"')))
+    return 'bpftrace';
+  if (lines.some((l) => /^\d+ \S+ \d+ .+ \(\d+(?::\d+)?\) [<>] [a-z_0-9]+/.test(l))) return 'sysdig';
+  if (lines.some((l) => /(?:evt\.type|evt_type|syscall\.type)[=:]/.test(l))) return 'falco';
+  if (lines.length > 0 && lines.every((l) => /^[a-z_][a-z_0-9]*$/.test(l.trim()))) return 'sysdig';
+  return 'strace';
 }
 
 /** Imports files into one Recording (lines are streamed; any size). */
 export async function importLogs(files: string[], opts: ImportOptions): Promise<Recording> {
   const rec = new RecordingBuilder();
   for (const file of files) {
-    rec.source('strace', file);
-    // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
-    const ff = /\.(\d+)$/.exec(basename(file));
-    const reader = new StraceReader(
-      rec,
-      file,
-      ff ? { arch: opts.arch, filePid: Number(ff[1]) } : { arch: opts.arch },
-    );
+    const format = !opts.format || opts.format === 'auto' ? detectFormat(head(file)) : opts.format;
+    let reader: LineReader;
+    if (format === 'audit') reader = new AuditReader(rec, file);
+    else if (format === 'bpftrace') reader = new BpftraceDumpReader(rec, file, opts.arch);
+    else if (format === 'sysdig' || format === 'falco') reader = new SysdigReader(rec, file, opts.arch);
+    else {
+      // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
+      const ff = /\.(\d+)$/.exec(basename(file));
+      reader = new StraceReader(rec, file, {
+        arch: opts.arch,
+        ...(ff ? { filePid: Number(ff[1]) } : {}),
+        ...(opts.args ? { args: true } : {}),
+      });
+    }
     let n = 0;
     for await (const batch of readLineBatches(file)) for (const line of batch) reader.line(line, ++n);
+    rec.source(format, file, reader.skipped);
   }
   return rec.build();
 }

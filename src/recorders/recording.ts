@@ -27,8 +27,11 @@ export interface SyscallStats {
 
 export interface Recording {
   version: typeof RECORDING_VERSION;
-  /** What produced it: "strace", "strace-summary", ... and the inputs. */
-  sources: { format: string; file: string }[];
+  /**
+   * What produced it ("strace", "ebpf", "audit", ...) and the input; `skipped`: lines that were
+   * not syscall events (other audit records, context switches, ...), counted, not read.
+   */
+  sources: { format: string; file: string; skipped?: number }[];
   /** ABI -> syscall name -> stats. Unknown numbers appear as "syscall_0x1b9". */
   syscalls: Partial<Record<ArchId, Record<string, SyscallStats>>>;
   /** Lines that could not be read, counted, with the first few for the report. */
@@ -58,8 +61,8 @@ export class RecordingBuilder {
     malformed: { count: 0, samples: [] },
   };
 
-  source(format: string, file: string): void {
-    this.rec.sources.push({ format, file });
+  source(format: string, file: string, skipped?: number): void {
+    this.rec.sources.push(skipped ? { format, file, skipped } : { format, file });
   }
 
   call(abi: ArchId, name: string, site: CallSite = {}, count = 1): SyscallStats {

@@ -80,6 +80,8 @@ export class StraceReader {
   private readonly abiOf = new Map<number, ArchId>();
   private readonly exeOf = new Map<number, string>();
   private readonly pending = new Map<number, string>();
+  /** The start of an unfinished execve/clone/... whose result decides what follows. */
+  private readonly pendingText = new Map<number, string>();
   private lastStats: { stack?: string[]; count: number } | undefined;
   private collectingStack = false;
   private summary = false;
@@ -179,7 +181,10 @@ export class StraceReader {
       const name = resumed[1]!;
       if (pid !== undefined && this.pending.get(pid) === name) {
         this.pending.delete(pid);
-        this.afterCall(name, rest, pid);
+        const start = this.pendingText.get(pid);
+        this.pendingText.delete(pid);
+        // "execve("/bin/x", ... <unfinished ...>" + "<... execve resumed>) = 0"
+        this.afterCall(name, start !== undefined ? `${start}${rest.slice(resumed[0].length)}` : rest, pid);
       } else {
         // the start of the call is not in this log: count it here
         this.record(abi, name, pid, exe, lineNo, time, undefined);
@@ -192,7 +197,11 @@ export class StraceReader {
       const name = call[1]!;
       this.record(abi, name, pid, exe, lineNo, time, rest);
       if (rest.trimEnd().endsWith('<unfinished ...>')) {
-        if (pid !== undefined) this.pending.set(pid, name);
+        if (pid !== undefined) {
+          this.pending.set(pid, name);
+          if (FOLLOWED.has(name))
+            this.pendingText.set(pid, rest.trimEnd().slice(0, -'<unfinished ...>'.length));
+        }
       } else this.afterCall(name, rest, pid);
       return;
     }

@@ -10,6 +10,7 @@ import { findArch } from '../../src/arch/tables.js';
 import { ebpfProblems, record } from '../../src/recorders/record.js';
 import type { Recording } from '../../src/recorders/recording.js';
 import { haveTool, requirement } from '../helpers/tools.js';
+import { EXPECTED_32, EXPECTED_64 } from '../helpers/workload.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'record');
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -31,45 +32,6 @@ const skip =
 const ebpfSkip =
   skip ??
   requirement(ebpfProblems(x86_64).length === 0, `eBPF recording (${ebpfProblems(x86_64).join('; ')})`);
-
-/** The calls the workload makes itself: every `syscall(SYS_x` in its source. */
-function direct(file: string): string[] {
-  const src = readFileSync(join(fixtures, file), 'utf8');
-  return [...new Set([...src.matchAll(/syscall\(SYS_([a-z0-9_]+)/g)].map((m) => m[1]!))].sort();
-}
-
-// What static glibc 2.36 adds on its own. x86_64: start-up (arch_prctl, brk, set_tid_address,
-// set_robust_list, rseq, prlimit64), pthread_create (clone3, rt_sigprocmask, and mmap/mprotect
-// which the workload makes anyway), fork (clone), sigaction (rt_sigaction), return from the
-// handler (rt_sigreturn) and the thread's end (exit). i386: start-up (set_thread_area, brk,
-// set_tid_address, set_robust_list, rseq, ugetrlimit, readlink of /proc/self/exe, getrandom,
-// mprotect) and exit_group.
-const RUNTIME_64 = [
-  'arch_prctl',
-  'brk',
-  'clone',
-  'clone3',
-  'exit',
-  'prlimit64',
-  'rseq',
-  'rt_sigaction',
-  'rt_sigprocmask',
-  'rt_sigreturn',
-  'set_robust_list',
-  'set_tid_address',
-];
-const RUNTIME_32 = [
-  'brk',
-  'exit_group',
-  'getrandom',
-  'mprotect',
-  'readlink',
-  'rseq',
-  'set_robust_list',
-  'set_thread_area',
-  'set_tid_address',
-  'ugetrlimit',
-];
 
 let dir = '';
 beforeAll(() => {
@@ -99,12 +61,10 @@ async function run(backend: 'ebpf' | 'strace'): Promise<Recording> {
 }
 
 function checkComplete(rec: Recording): void {
-  const expected64 = [...new Set([...direct('workload.c'), ...RUNTIME_64])].sort();
-  const expected32 = [...new Set([...direct('workload32.c'), ...RUNTIME_32])].sort();
-  expect(expected64.length).toBeGreaterThanOrEqual(60);
+  expect(EXPECTED_64.length).toBeGreaterThanOrEqual(60);
   expect(Object.keys(rec.syscalls).sort()).toEqual(['x86', 'x86_64']);
-  expect(Object.keys(rec.syscalls.x86_64!)).toEqual(expected64);
-  expect(Object.keys(rec.syscalls.x86!)).toEqual(expected32);
+  expect(Object.keys(rec.syscalls.x86_64!)).toEqual(EXPECTED_64);
+  expect(Object.keys(rec.syscalls.x86!)).toEqual(EXPECTED_32);
   const s = rec.syscalls.x86_64!;
   const workload = join(dir, 'workload');
   // who made what: the forked child, the exec'd child and the main process are different pids

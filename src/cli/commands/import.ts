@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
-import { importLogs } from '../../recorders/import.js';
+import { IMPORT_FORMATS, type ImportFormat, importLogs } from '../../recorders/import.js';
 import { serializeRecording } from '../../recorders/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, progress } from '../output.js';
@@ -10,10 +10,11 @@ export function registerImport(program: Command, setExit: (code: number) => void
   program
     .command('import')
     .description(
-      'read existing traces (strace logs: -f, -ff, -t/-tt/-ttt/-r, -T, -y, -k, -X, -e, -c/-C) into a recording',
+      'read existing traces (strace, sysdig, falco, kernel audit SECCOMP/SYSCALL records, bpftrace map dumps) into a recording',
     )
     .argument('<file...>', 'log files (streamed, any size)')
-    .option('--format <fmt>', 'auto | strace (more formats are coming)', 'auto')
+    .option('--format <fmt>', `auto (per file, from its first lines) | ${IMPORT_FORMATS.join(' | ')}`, 'auto')
+    .option('--args', 'strace logs: record checkable argument values (for generate --args)')
     .option('--arch <arch>', 'ABI of the traced processes (default: this machine)')
     .option('--strict', 'any line that cannot be read is an error (exit 1)')
     .option('-o, --output <file>', 'write the recording here instead of stdout')
@@ -24,25 +25,38 @@ Lines that cannot be read are reported on stderr with file:line and a code, and 
 recording; --strict makes them fatal. Every syscall is kept, also unknown numbers
 (as syscall_0x1b9).
 
+Formats: strace (-f, -ff, -t/-tt/-ttt/-r, -T, -y, -k, -X raw|verbose, -e, unfinished/resumed,
+personality switches, -c/-C tables); sysdig (default and -pc lines, -p"%evt.type"); falco alerts
+whose output has evt.type (text or JSON); kernel audit SECCOMP/SYSCALL records (audit.log, dmesg,
+journalctl -k, ausearch -i); bpftrace map dumps (@[args->id], @[probe], @[comm, args->id], text or
+-f json).
+
 Examples:
   strace -f -o app.log -- ./app && sysfence import app.log -o app.rec.json
+  dmesg | grep type=1326 > denied.txt && sysfence import denied.txt
   sysfence import --arch x86_64 trace.*`,
     )
     .action(async (files: string[], opts: Record<string, string | boolean | undefined>) => {
-      if (opts.format !== 'auto' && opts.format !== 'strace')
-        throw new CliError(
-          'bad-option',
-          `unknown --format "${String(opts.format)}" (this version reads strace logs)`,
-        );
+      const format = String(opts.format);
+      if (format !== 'auto' && !(IMPORT_FORMATS as readonly string[]).includes(format))
+        throw new CliError('bad-option', `unknown --format "${format}" (auto, ${IMPORT_FORMATS.join(', ')})`);
       const arch = opts.arch ? findArch(String(opts.arch)) : nativeArch();
       if (!arch)
         throw new CliError('unknown-arch', `unknown architecture "${String(opts.arch ?? process.arch)}"`);
       progress(`importing ${files.length} file${files.length === 1 ? '' : 's'}...`);
-      const rec = await importLogs(files, { arch });
+      const rec = await importLogs(files, {
+        arch,
+        format: format as ImportFormat | 'auto',
+        args: opts.args === true,
+      });
       for (const m of rec.malformed.samples)
         err(`${m.where}: ${opts.strict ? 'error' : 'warning'}[${m.code}] ${JSON.stringify(m.text)}`);
       if (rec.malformed.count > rec.malformed.samples.length)
         err(`... and ${rec.malformed.count - rec.malformed.samples.length} more`);
+      for (const s of rec.sources)
+        err(
+          `${s.file}: read as ${s.format}${s.skipped ? ` (${s.skipped} lines were not syscall events: skipped)` : ''}`,
+        );
       const text = serializeRecording(rec);
       if (opts.output) writeOutput(String(opts.output), text);
       else process.stdout.write(text);

@@ -1,0 +1,116 @@
+/**
+ * sysdig and falco text output -> calls.
+ * * sysdig's default line: `%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir
+ *   %evt.type %evt.info`, also with containers (`-pc`: `... %container.name (%container.id)
+ *   %proc.name (%thread.tid:%thread.vtid) ...`). A call is its enter event (`>`); an exit event
+ *   (`<`) counts only when its enter is not in the log. Events that are not syscalls (switch,
+ *   procexit, signaldeliver, ...) are skipped and counted; `drop` events mean sysdig lost events
+ *   and are reported as malformed (they are a hole in the trace, not a call).
+ * * `sysdig -p"%evt.type"` (one name per line). Without the direction, enter and exit events both
+ *   print: the set is exact, the counts are events (about twice the calls).
+ * * falco alerts (text or JSON output) whose output carries the event type (evt.type=openat,
+ *   evt_type=openat or syscall=openat); the alert's other lines are counted as skipped.
+ * sysdig names generic events `syscall` with `ID=n nativeID=n`: the native number is named with
+ * the ABI's table.
+ */
+import { syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
+import type { RecordingBuilder } from './recording.js';
+
+const DEFAULT =
+  /^\d+ (\S+) \d+ (?:(?:\S+) \([0-9a-f]+\) )?(.+?) \((\d+)(?::\d+)?\) ([<>]) ([a-z_0-9]+)(?: (.*))?$/;
+const TYPE_ONLY = /^[a-z_][a-z_0-9]*$/;
+const FALCO_FIELD =
+  /(?:^|[\s(,{"])(?:evt\.type|evt_type|syscall\.type|syscall)["]?[=:]\s*"?([a-z_][a-z_0-9]*)/;
+const NOT_SYSCALLS = new Set([
+  'switch',
+  'procexit',
+  'signaldeliver',
+  'page_fault',
+  'notification',
+  'container',
+  'cpu_hotplug',
+  'infra',
+  'meta',
+  'pluginevent',
+  'sysdigevent',
+  'procinfo',
+  'k8s',
+  'mesos',
+  'tracer',
+  'asyncevent',
+]);
+
+export class SysdigReader {
+  skipped = 0;
+  private readonly pending = new Map<number, string>();
+
+  constructor(
+    private readonly rec: RecordingBuilder,
+    private readonly file: string,
+    private readonly arch: ArchDef,
+  ) {}
+
+  line(raw: string, lineNo: number): void {
+    const text = raw.trim();
+    if (text === '') return;
+    const where = `${this.file}:${lineNo}`;
+    const m = DEFAULT.exec(text);
+    if (m) {
+      const [, , proc, tid, dir, type, info] = m;
+      this.event(type!, info ?? '', Number(tid), proc!, dir === '>', where, text);
+      return;
+    }
+    if (TYPE_ONLY.test(text)) {
+      if (NOT_SYSCALLS.has(text)) this.skipped++;
+      else this.rec.call(this.arch.id, text, { where });
+      return;
+    }
+    const f = FALCO_FIELD.exec(text);
+    if (f) {
+      this.rec.call(this.arch.id, f[1]!, { where });
+      return;
+    }
+    // falco's own start-up and rule-loading lines
+    if (/^(?:\d{2}:\d{2}:\d{2}|\w{3} \w{3} +\d+ )/.test(text) || text.startsWith('Falco ')) {
+      this.skipped++;
+      return;
+    }
+    this.rec.malformed(where, 'sysdig-unrecognized-line', text);
+  }
+
+  private event(
+    type: string,
+    info: string,
+    tid: number,
+    proc: string,
+    enter: boolean,
+    where: string,
+    text: string,
+  ): void {
+    if (type === 'drop') {
+      this.rec.malformed(
+        where,
+        'sysdig-dropped-events',
+        `${text} (sysdig lost events here: the trace has a hole)`,
+      );
+      return;
+    }
+    if (NOT_SYSCALLS.has(type)) {
+      this.skipped++;
+      return;
+    }
+    let name = type;
+    if (type === 'syscall') {
+      const native = /nativeID=(\d+)/.exec(info);
+      const n = native ? Number(native[1]) : Number.NaN;
+      name = Number.isNaN(n) ? 'syscall' : (syscallTable(this.arch).name(n) ?? `syscall_0x${n.toString(16)}`);
+    }
+    if (enter) this.pending.set(tid, name);
+    else if (this.pending.get(tid) === name) {
+      this.pending.delete(tid);
+      return;
+    }
+    this.rec.call(this.arch.id, name, { where, pid: tid, executable: proc });
+  }
+}
