@@ -9,7 +9,8 @@ want=()
 if [ "${1:-}" = "--test" ]; then
   # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
   # strace and bpftrace are the recording backends; gcc-multilib builds the 32-bit test workload
-  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace)
+  # docker.io, runc and crun run the container tests (runtime sets, recording containers)
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun)
 fi
 
 missing=()
@@ -37,3 +38,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+
+if [ "${1:-}" = "--test" ] && [ "$(id -u)" -eq 0 ]; then
+  bash scripts/start-dockerd.sh
+fi

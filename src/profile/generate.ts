@@ -8,6 +8,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import type { RuntimeSet } from '../knowledge/runtime-sets.js';
 import type { Recording } from '../recorders/recording.js';
 import { ENOSYS, EPERM } from './errno.js';
 import type { ArgCondition, Profile, SyscallRule } from './model.js';
@@ -21,6 +22,8 @@ export interface GenerateOptions {
   companions?: boolean;
   /** Argument rules from recorded values, where they make a tight, safe rule (see argRules). */
   args?: boolean;
+  /** The container runtime's own calls after it installs the filter (knowledge/runtime-sets). */
+  runtime?: RuntimeSet;
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -63,6 +66,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     names.add(name);
     implied.push({ name, because });
   };
+  for (const r of opts.runtime?.syscalls ?? []) imply(r.name, r.because);
   if (names.size > 0) {
     imply('exit_group', 'every process ends with it, and strace -c and perf never list it');
     imply('exit', 'every thread ends with it');

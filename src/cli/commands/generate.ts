@@ -3,6 +3,7 @@ import { findArch } from '../../arch/tables.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
 import { readText, writeOutput } from '../../exec/files.js';
+import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../../knowledge/runtime-sets.js';
 import { type DefaultDeny, type GenerateResult, generate } from '../../profile/generate.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
@@ -28,6 +29,13 @@ export function readRecording(file: string): Recording {
       'make it with `sysfence import` or `sysfence record`',
     );
   return normalize(r);
+}
+
+export function runtimeOption(value: unknown): RuntimeSet {
+  const v = String(value ?? 'none');
+  if (!(RUNTIMES as readonly string[]).includes(v))
+    throw new CliError('bad-option', `--for must be one of ${RUNTIMES.join(', ')}, not ${v}`);
+  return runtimeSet(v as Runtime);
 }
 
 /** A generated profile in the asked format (docker | spo | bpf); problems go to stderr. */
@@ -56,7 +64,9 @@ export function renderProfile(
 
 /** Says on stderr what generate added and what it could not write. */
 export function reportGenerated(g: GenerateResult): void {
-  for (const i of g.implied) err(`added ${i.name}: ${i.because}`);
+  const byReason = new Map<string, string[]>();
+  for (const i of g.implied) byReason.set(i.because, [...(byReason.get(i.because) ?? []), i.name]);
+  for (const [because, names] of byReason) err(`added ${names.join(', ')}: ${because}`);
   for (const a of g.argRules)
     err(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
@@ -82,6 +92,11 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
       '--args',
       'argument rules from recorded values (record --args), where they make a tight, safe rule',
     )
+    .option(
+      '--for <runtime>',
+      `add what the container runtime calls after installing the filter: ${RUNTIMES.join(' | ')}`,
+      'none',
+    )
     .option('--format <fmt>', 'docker | spo | bpf (raw filter for the first recorded ABI)', 'docker')
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
     .option('-o, --output <file>', 'write here instead of stdout')
@@ -104,6 +119,7 @@ Examples:
         deny: deny as DefaultDeny,
         companions: opts.companions === true,
         args: opts.args === true,
+        runtime: runtimeOption(opts.for),
       });
       reportGenerated(g);
       const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);

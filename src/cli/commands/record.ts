@@ -7,7 +7,7 @@ import { serializeRecording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
-import { renderProfile, reportGenerated } from './generate.js';
+import { renderProfile, reportGenerated, runtimeOption } from './generate.js';
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
   program
@@ -41,6 +41,7 @@ Examples:
   sysfence record --backend strace --recording app.rec.json -- ./app --serve`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
+      runtimeOption(opts.for); // a bad --for is said before the workload runs
       const backend = String(opts.backend);
       if (!['auto', 'ebpf', 'strace'].includes(backend))
         throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
@@ -79,6 +80,7 @@ Examples:
           deny: deny as DefaultDeny,
           companions: opts.companions === true,
           args: opts.args === true,
+          runtime: runtimeOption(opts.for),
         });
         reportGenerated(g);
         writeOutput(

@@ -1,0 +1,121 @@
+// The runtime sets (data/runtime-sets.json, measured by scripts/measure-runtime-sets.mjs) proven
+// on the runtimes installed here: a container whose workload only calls exit_group starts under
+// exactly {exit_group} + the runtime's set, and does not start without the set.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ociRunCommand } from '../../src/exec/runtimes.js';
+import { type Runtime, runtimeSet } from '../../src/knowledge/runtime-sets.js';
+import { generate } from '../../src/profile/generate.js';
+import { serializeDocker } from '../../src/profile/serialize-docker.js';
+import { RecordingBuilder } from '../../src/recorders/recording.js';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const skip =
+  process.arch !== 'x64'
+    ? 'the sets were measured on x86_64'
+    : (requirement(process.getuid?.() === 0, 'root (containers)') ??
+      requirement(haveTool('gcc'), 'gcc') ??
+      requirement(docker, 'a running Docker engine (scripts/start-dockerd.sh)') ??
+      requirement(haveTool('runc', ['--version']), 'runc') ??
+      requirement(haveTool('crun', ['--version']), 'crun'));
+
+const IMAGE = 'sysfence/exit-only:test';
+let dir = '';
+
+function profileFor(runtime: Runtime): string {
+  const b = new RecordingBuilder();
+  b.call('x86_64', 'exit_group');
+  const g = generate([b.build()], { runtime: runtimeSet(runtime) });
+  return serializeDocker(g.profile);
+}
+
+beforeAll(() => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'sysfence-rt-'));
+  writeFileSync(
+    join(dir, 'exit.c'),
+    'void _start(void) { __asm__ volatile("mov $231, %eax\\n xor %edi, %edi\\n syscall"); }\n',
+  );
+  mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true });
+  execFileSync('gcc', [
+    '-O2',
+    '-static',
+    '-nostdlib',
+    '-o',
+    join(dir, 'bundle', 'rootfs', 'exit'),
+    join(dir, 'exit.c'),
+  ]);
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      `tar -C '${join(dir, 'bundle', 'rootfs')}' -c exit | docker import -c 'ENTRYPOINT ["/exit"]' - ${IMAGE}`,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  execFileSync('runc', ['spec'], { cwd: join(dir, 'bundle') });
+});
+
+afterAll(() => {
+  if (skip) return;
+  spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function runDocker(profile: string, nnp: boolean): number | null {
+  const f = join(dir, 'profile.json');
+  writeFileSync(f, profile);
+  const args = ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${f}`];
+  if (nnp) args.push('--security-opt', 'no-new-privileges');
+  return spawnSync('docker', [...args, IMAGE], { stdio: 'ignore' }).status;
+}
+
+let n = 0;
+function runOci(runtime: 'runc' | 'crun', profile: string, nnp: boolean): number | null {
+  const bundle = join(dir, 'bundle');
+  const base = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  const p = JSON.parse(profile);
+  // an OCI config carries the resolved filter: the same names, no Docker-only fields
+  const c = {
+    ...base,
+    root: { path: 'rootfs', readonly: true },
+    process: { ...base.process, args: ['/exit'], terminal: false, noNewPrivileges: nnp },
+    linux: { ...base.linux, seccomp: { ...p, architectures: ['SCMP_ARCH_X86_64'] } },
+  };
+  const cfgDir = join(dir, `b${n++}`);
+  mkdirSync(cfgDir);
+  execFileSync('cp', ['-a', join(bundle, 'rootfs'), cfgDir]);
+  writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(c));
+  const [cmd, args] = ociRunCommand(runtime, cfgDir, `sysfence-rt-${process.pid}-${n}`);
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 60_000 });
+  spawnSync(runtime, ['delete', '-f', `sysfence-rt-${process.pid}-${n}`], { stdio: 'ignore' });
+  return r.status;
+}
+
+describe.skipIf(skip !== undefined)('runtime sets: start with the set, no start without it', () => {
+  for (const nnp of [false, true]) {
+    it(`docker (no_new_privileges ${nnp})`, () => {
+      for (let i = 0; i < 3; i++) expect(runDocker(profileFor('docker'), nnp)).toBe(0);
+      expect(runDocker(profileFor('none'), nnp)).not.toBe(0);
+    });
+    for (const rt of ['runc', 'crun'] as const)
+      it(`${rt} (no_new_privileges ${nnp})`, () => {
+        for (let i = 0; i < 3; i++) expect(runOci(rt, profileFor(rt), nnp)).toBe(0);
+        expect(runOci(rt, profileFor('none'), nnp)).not.toBe(0);
+      });
+  }
+
+  it('the sets are data with the runtime and version they were measured on', () => {
+    const d = runtimeSet('docker');
+    expect(d.source).toMatch(/^measured with docker engine \S+, runc version \S+ on Linux/);
+    expect(d.syscalls.map((s) => s.name)).toContain('execve');
+    expect(runtimeSet('podman').source).toMatch(/^podman runs crun: measured with crun version/);
+    expect(runtimeSet('none').syscalls).toEqual([]);
+  });
+});
