@@ -61,9 +61,7 @@ function bundleConfig(nnp) {
 function runtimeCalls() {
   const b = new RecordingBuilder();
   const reader = new AuditReader(b, 'kmsg');
-  out('dmesg', [])
-    .split('\n')
-    .forEach((l, i) => reader.line(l, i + 1));
+  for (const [i, l] of out('dmesg', []).split('\n').entries()) reader.line(l, i + 1);
   const rec = b.build();
   if (rec.malformed.count > 0) throw new Error(`kmsg lost records: ${JSON.stringify(rec.malformed.samples)}`);
   const calls = rec.syscalls.x86_64 ?? {};

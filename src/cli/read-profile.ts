@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
 import { readStdinText, readText } from '../exec/files.js';
-import type { Issue } from '../profile/issues.js';
 import { type LoadResult, loadProfileText, type ProfileFormat } from '../profile/load.js';
 import { CliError } from './errors.js';
 
