@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=()
+# the demo records with bpftrace (or strace without root) and runs under the profile with bubblewrap
+want=(bubblewrap strace bpftrace)
 if [ "${1:-}" = "--test" ]; then
   # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
   # strace and bpftrace are the recording backends; gcc-multilib builds the 32-bit test workload

@@ -130,3 +130,22 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
     }
   });
 });
+
+const demoSkip = ebpfSkip ?? requirement(haveTool('bwrap', ['--version']), 'bubblewrap');
+describe.skipIf(demoSkip !== undefined)('the demo', () => {
+  it('records the demo server, runs it under its profile, and shows the fence holding', () => {
+    const r = spawnSync('node', [BIN, 'demo', '--dir', join(dir, 'demo')], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[1]).toMatch(
+      /^1\. record \(eBPF, bpftrace\) node demo\/http-server\.mjs: it served 6 requests \(4 x 200, 2 x 404\), exit 0; \d+ distinct syscalls/,
+    );
+    expect(lines[4]).toBe(
+      '4. run under the profile (bubblewrap --seccomp): it served 6 requests (4 x 200, 2 x 404), exit 0',
+    );
+    expect(lines[5]).toMatch(
+      /^5\. the fence holds: the same profile without socket: it failed: Error: listen ENOSYS/,
+    );
+  });
+});

@@ -1,56 +1,130 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { nativeArch } from '../../arch/tables.js';
+import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
 import { verifyProgram } from '../../compiler/verify.js';
-import { dataPath } from '../../knowledge/data-files.js';
-import { explainProfile, explainSyscall } from '../../profile/explain.js';
-import { resolve } from '../../profile/resolve.js';
+import { runUnderFilter } from '../../exec/enforce.js';
+import { writeOutput } from '../../exec/files.js';
+import { referenceProfile } from '../../knowledge/reference-profiles.js';
+import { explainProfile } from '../../profile/explain.js';
+import { generate } from '../../profile/generate.js';
+import type { Profile } from '../../profile/model.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
-import { EXIT_OK } from '../errors.js';
-import { out, style } from '../output.js';
-import { readProfile, requireOneProfile } from '../read-profile.js';
+import { record } from '../../recorders/record.js';
+import { serializeRecording } from '../../recorders/recording.js';
+import { exitStatus, type WorkloadExit } from '../../recorders/workload.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { err, out, style } from '../output.js';
+
+/** The built-in workload: a small HTTP server on Node.js that answers its own six requests. */
+export const DEMO_WORKLOAD = fileURLToPath(new URL('../../../demo/http-server.mjs', import.meta.url));
+
+interface Served {
+  served: { path: string; status: number; bytes: number }[];
+  failed: string | null;
+}
+
+function readServed(file: string): Served {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Served;
+  } catch {
+    return { served: [], failed: 'it wrote no report' };
+  }
+}
+
+function describe(s: Served, exit: WorkloadExit): string {
+  const byStatus = new Map<number, number>();
+  for (const r of s.served) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+  const statuses = [...byStatus].map(([status, n]) => `${n} x ${status}`).join(', ');
+  const what = s.failed ? `it failed: ${s.failed}` : `it served ${s.served.length} requests (${statuses})`;
+  return `${what}, exit ${exitStatus(exit)}`;
+}
 
 /**
- * The built-in demo. Until recording exists it validates, converts and explains Docker's default
- * profile; the README's first command stays `npm run demo` as the demo grows.
+ * The built-in demo: record the demo server, generate its profile, prove the filter, run the
+ * server under it, and show that the fence holds when one call it needs is taken away.
  */
 export function registerDemo(program: Command, setExit: (code: number) => void): void {
   program
     .command('demo')
-    .description("a short tour on a built-in workload (today: Docker's default profile)")
-    .action(() => {
-      const file = dataPath('profiles/docker-default.json');
-      out(style.bold("sysfence demo: Docker's default seccomp profile"));
-      const r = readProfile(file);
-      const e = r.issues.filter((i) => i.severity === 'error').length;
-      const w = r.issues.filter((i) => i.severity === 'warning').length;
+    .description('record a small HTTP server, generate its profile, and run it under the profile')
+    .option('--backend <b>', 'auto | ebpf | strace', 'auto')
+    .option('--dir <dir>', 'where the recording and profile are written', join(tmpdir(), 'sysfence-demo'))
+    .action(async (opts: { backend: 'auto' | 'ebpf' | 'strace'; dir: string }) => {
+      const arch = nativeArch();
+      if (!arch) throw new Error(`no syscall table for ${process.arch}`);
+      const dir = opts.dir;
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const command = [process.execPath, DEMO_WORKLOAD];
+      out(style.bold('sysfence demo: record a small HTTP server, fence it, run it again'));
+
+      const servedFile = join(dir, 'served.json');
+      const r = await record({
+        backend: opts.backend,
+        arch,
+        command: [...command, servedFile],
+        note: (m) => err(`sysfence: ${m}`),
+      });
+      const calls = r.recording.syscalls[arch.id] ?? {};
+      const total = Object.values(calls).reduce((n, s) => n + s.count, 0);
+      writeOutput(join(dir, 'http-server.rec.json'), serializeRecording(r.recording));
       out(
-        `1. validate: ${e} errors, ${w} warnings in ${(r.profiles[0]?.profile.syscalls ?? []).length} rules`,
+        `1. record (${r.backend === 'ebpf' ? 'eBPF, bpftrace' : 'ptrace, strace'}) node demo/http-server.mjs: ` +
+          `${describe(readServed(servedFile), r.exit)}; ${Object.keys(calls).length} distinct syscalls, ${total} calls on ${arch.id}`,
       );
-      const { profile } = requireOneProfile(r);
-      const oci = resolve(profile, { arch: 'x86_64', kernelVersion: '6.1' });
-      const names = new Set((oci.syscalls ?? []).flatMap((s) => s.names ?? []));
+
+      const g = generate([r.recording], {});
+      const profile = g.profile;
+      const allowed = (profile.syscalls ?? []).flatMap((s) => s.names ?? []);
+      const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]
+        ?.allowed;
+      writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
       out(
-        `2. convert --to oci (x86_64, Docker's default capabilities, kernel 6.1): ${oci.syscalls?.length} rules naming ${names.size} syscalls, ` +
-          `${serializeDocker(oci).length} bytes, architectures ${oci.architectures?.join(', ')}`,
+        `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
+          `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
+          `everything else gets ERRNO(ENOSYS); ${join(dir, 'http-server.json')}`,
       );
-      const rows = explainProfile(profile, { arches: ['x86_64', 'x86', 'aarch64'] });
-      for (const row of rows)
-        out(
-          `3. explain on ${row.arch}: ${row.allowed} syscalls allowed unconditionally, ${row.conditional} by argument, default ${row.defaultAction}`,
-        );
-      for (const name of ['clone3', 'mount', 'io_uring_setup']) {
-        const x = explainSyscall(name);
-        out(`4. ${name}: ${x.summary ?? ''}; Docker: ${x.docker.verdict} (${x.docker.detail})`);
-      }
-      const c = compile(oci, { nativeArch: 'x86_64' });
-      const v = verifyProgram(oci, c.instructions, { nativeArch: 'x86_64' });
+
+      const c = compile(profile, { nativeArch: arch.id });
+      const v = verifyProgram(profile, c.instructions, { nativeArch: arch.id });
       out(
-        `5. compile for x86_64+x86+x32: ${c.instructions.length} BPF instructions (${c.groups.map((g) => `${g.arches.join('+')}: tree depth ${g.depth}`).join(', ')}); ` +
-          `verify: ${v.cases} cases, ${v.mismatches.length} mismatches against the reference semantics`,
+        `3. compile: ${c.instructions.length} BPF instructions; verify: ${v.cases} cases, ${v.mismatches.length} mismatches against the reference semantics`,
       );
+
+      const runWith = async (p: Profile, file: string) => {
+        rmSync(file, { force: true });
+        const bpf = encode(compile(p, { nativeArch: arch.id }).instructions);
+        const exit = await runUnderFilter({ filter: bpf, command: [...command, file] });
+        return { exit, served: readServed(file) };
+      };
+      const fenced = await runWith(profile, join(dir, 'served-fenced.json'));
+      out(`4. run under the profile (bubblewrap --seccomp): ${describe(fenced.served, fenced.exit)}`);
+
+      const without: Profile = {
+        ...profile,
+        syscalls: (profile.syscalls ?? []).map((s) => ({
+          ...s,
+          names: (s.names ?? []).filter((n) => n !== 'socket'),
+        })),
+      };
+      const broken = await runWith(without, join(dir, 'served-without-socket.json'));
+      const holds = broken.served.failed !== null || exitStatus(broken.exit) !== 0;
+      out(`5. the fence holds: the same profile without socket: ${describe(broken.served, broken.exit)}`);
       out(
-        'Next: sysfence explain <syscall>, sysfence validate <profile>, sysfence compile <profile>, sysfence verify <profile>',
+        'Next: sysfence record -o app.json -- YOUR COMMAND; sysfence explain app.json; sysfence verify app.json',
       );
-      setExit(EXIT_OK);
+      const ok =
+        exitStatus(r.exit) === 0 &&
+        v.mismatches.length === 0 &&
+        exitStatus(fenced.exit) === 0 &&
+        fenced.served.failed === null &&
+        holds;
+      if (!ok) err(style.red('the demo did not go as it should: see the lines above'));
+      setExit(ok ? EXIT_OK : EXIT_FINDINGS);
     });
 }

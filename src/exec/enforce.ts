@@ -1,0 +1,50 @@
+/**
+ * Running a command under a compiled seccomp filter. Node cannot install a filter on a child
+ * itself, so the filter goes through bubblewrap (`bwrap --seccomp FD`), which loads it right
+ * before it execs the command: the profile must allow that execve (a recording of the command
+ * always holds it).
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkloadExit } from '../recorders/workload.js';
+import { ToolError } from './run.js';
+
+export interface EnforceOptions {
+  /** The raw filter (sock_filter array, native byte order), as `compile --format raw` writes. */
+  filter: Uint8Array;
+  command: readonly string[];
+  /** What the command's stdio is (default: inherited). */
+  stdio?: 'inherit' | 'ignore';
+}
+
+export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
+  const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
+  const file = join(dir, 'filter.bpf');
+  writeFileSync(file, o.filter);
+  const fd = openSync(file, 'r');
+  try {
+    const s = o.stdio ?? 'inherit';
+    const child = spawn('bwrap', ['--dev-bind', '/', '/', '--seccomp', '3', '--', ...o.command], {
+      stdio: [s, s, s, fd],
+    });
+    return await new Promise<WorkloadExit>((res, rej) => {
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        rej(
+          e.code === 'ENOENT'
+            ? new ToolError(
+                'tool-missing',
+                'bwrap',
+                'bubblewrap is not installed (apt-get install bubblewrap)',
+              )
+            : new ToolError('tool-failed', 'bwrap', `bwrap could not start: ${e.message}`),
+        ),
+      );
+      child.on('exit', (code, signal) => res({ code, signal }));
+    });
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
