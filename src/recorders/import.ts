@@ -9,7 +9,8 @@ import { type Recording, RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
 import { SysdigReader } from './sysdig.js';
 
-export const IMPORT_FORMATS = ['strace', 'strace-summary', 'sysdig', 'falco', 'audit', 'bpftrace'] as const;
+/** Formats `--format` accepts (strace-summary, a -c/-C table, is read by the strace reader). */
+export const IMPORT_FORMATS = ['strace-summary', 'strace', 'sysdig', 'falco', 'audit', 'bpftrace'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportOptions {
