@@ -28,7 +28,7 @@ const time = (f) => {
 };
 const ours = [];
 const awk = [];
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < Number(process.env.REPS ?? 5); i++) {
   ours.push(
     time(() =>
       execFileSync(
@@ -53,6 +53,28 @@ for (let i = 0; i < 3; i++) {
   );
 }
 const rec = JSON.parse(readFileSync(join(dir, 'rec.json'), 'utf8'));
+// correct results, not only fast ones: every count is the fixture's count times the copies
+execFileSync(
+  'node',
+  [
+    join(root, 'dist', 'cli', 'main.js'),
+    'import',
+    '--arch',
+    'x86_64',
+    '-o',
+    join(dir, 'one.json'),
+    join(root, 'test', 'fixtures', 'strace', 'f.log'),
+  ],
+  { stdio: 'ignore' },
+);
+const one = JSON.parse(readFileSync(join(dir, 'one.json'), 'utf8')).syscalls.x86_64;
+const wrong = Object.entries(rec.syscalls.x86_64).filter(
+  ([n, s]) => s.count !== one[n]?.count * parts.length,
+);
+if (wrong.length > 0 || Object.keys(one).length !== Object.keys(rec.syscalls.x86_64).length)
+  throw new Error(
+    `import counts differ from ${parts.length} x the fixture: ${wrong.map(([n]) => n).join(', ')}`,
+  );
 const awkNames = readFileSync(join(dir, 'awk.txt'), 'utf8').trim().split('\n').length;
 console.log(`log: ${mb.toFixed(0)} MB (${parts.length} copies of test/fixtures/strace/f.log)`);
 console.log(

@@ -2,7 +2,19 @@
  * The Security Profiles Operator's SeccompProfile object (security-profiles-operator.x-k8s.io/v1):
  * parse (YAML, one or more documents) and serialise (deterministic YAML).
  */
-import { Document, isMap, isScalar, isSeq, type Node, parseAllDocuments, Scalar } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node } from 'yaml';
+
+/**
+ * The yaml package, loaded on first use: it is most of the CLI's start-up time, and most
+ * commands never read or write YAML.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
+
 import { type Issue, IssueList, sortIssues } from './issues.js';
 import { locate } from './json-reader.js';
 import { type JsonEntry, type JsonNode, positionAt } from './json-source.js';
@@ -66,6 +78,7 @@ export interface SpoParseResult {
 function toJsonNode(node: Node | null | undefined, fallback: number): JsonNode {
   const offset = node?.range?.[0] ?? fallback;
   if (!node) return { kind: 'null', offset };
+  const { isMap, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     const entries: JsonEntry[] = node.items.map((pair) => {
       const k = pair.key as Node | null;
@@ -91,7 +104,7 @@ export function parseSpo(text: string): SpoParseResult {
   const issues: Issue[] = [];
   const objects: SpoObject[] = [];
   const offsetsList: Map<string, number>[] = [];
-  const docs = parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: false });
+  const docs = yaml().parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, di) => {
     const base = `$[${di}]`;
@@ -279,6 +292,7 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
       metadata.annotations = Object.fromEntries(
         Object.entries(o.annotations).sort(([a], [b]) => (a < b ? -1 : 1)),
       );
+    const { Document, Scalar } = yaml();
     const doc = new Document({ apiVersion: SPO_API_VERSION, kind: SPO_KIND, metadata, spec });
     // Keep the profile's own strings plain and numbers exact.
     return doc.toString({ lineWidth: 0, indentSeq: false, defaultStringType: Scalar.PLAIN });

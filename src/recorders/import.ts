@@ -2,7 +2,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { FileError, readLineBatches } from '../exec/files.js';
+import { FileError, readLineBatches, readLineChunks } from '../exec/files.js';
 import { AuditReader } from './audit.js';
 import { BpftraceDumpReader } from './bpftrace-dump.js';
 import { type Recording, RecordingBuilder } from './recording.js';
@@ -61,20 +61,23 @@ export async function importLogs(files: string[], opts: ImportOptions): Promise<
   const rec = new RecordingBuilder();
   for (const file of files) {
     const format = !opts.format || opts.format === 'auto' ? detectFormat(head(file)) : opts.format;
-    let reader: LineReader;
-    if (format === 'audit') reader = new AuditReader(rec, file);
-    else if (format === 'bpftrace') reader = new BpftraceDumpReader(rec, file, opts.arch);
-    else if (format === 'sysdig' || format === 'falco') reader = new SysdigReader(rec, file, opts.arch);
-    else {
+    let n = 0;
+    if (format === 'strace' || format === 'strace-summary') {
       // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
       const ff = /\.(\d+)$/.exec(basename(file));
-      reader = new StraceReader(rec, file, {
+      const reader = new StraceReader(rec, file, {
         arch: opts.arch,
         ...(ff ? { filePid: Number(ff[1]) } : {}),
         ...(opts.args ? { args: true } : {}),
       });
+      for await (const chunk of readLineChunks(file)) n = reader.bytes(chunk, 0, chunk.length, n);
+      rec.source(format, file);
+      continue;
     }
-    let n = 0;
+    let reader: LineReader;
+    if (format === 'audit') reader = new AuditReader(rec, file);
+    else if (format === 'bpftrace') reader = new BpftraceDumpReader(rec, file, opts.arch);
+    else reader = new SysdigReader(rec, file, opts.arch);
     for await (const batch of readLineBatches(file)) for (const line of batch) reader.line(line, ++n);
     rec.source(format, file, reader.skipped);
   }

@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
@@ -56,18 +56,24 @@ export function findCgroup2(): string | null {
 
 /** The expression for "this task runs a compat (32-bit) ABI" on the native architecture. */
 function compatExpr(arch: ArchDef): string {
-  if (arch.id === 'x86_64') return '(curtask->thread_info.status & 2)'; // TS_COMPAT
+  if (arch.id === 'x86_64') return '((curtask->thread_info.status >> 1) & 1)'; // TS_COMPAT
   if (arch.id === 'aarch64') return '((curtask->thread_info.flags >> 22) & 1)'; // TIF_32BIT
   return '0';
 }
 
-/** The bpftrace program for a workload scoped by `filter` ("cgroup == N" or a tid map). */
+/**
+ * The bpftrace program for a workload scoped by `filter` ("cgroup == N" or a tid map). The hot
+ * path is one per-CPU count on one 8-byte key, pid << 32 | compat << 31 | syscall number (x32
+ * numbers carry bit 30): no comm, no strings. Which program a process runs comes from the rare
+ * events: exec (pid, file) and fork (child, parent).
+ */
 export function bpftraceProgram(arch: ArchDef, scope: EbpfStats['scope'], id: string, args: boolean): string {
   const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
   const lines = [
     scope === 'cgroup' ? 'BEGIN { printf("READY\\n"); }' : `BEGIN { @tree[${id}] = 1; printf("READY\\n"); }`,
-    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[pid, ${compatExpr(arch)}, args->id, comm] = count(); }`,
+    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[((uint64)pid << 32) | ((uint64)${compatExpr(arch)} << 31) | ((uint64)args->id & 0x7fffffff)] = count(); }`,
     `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count(); }`,
+    `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count(); }`,
   ];
   if (scope === 'process-tree')
     lines.push(
@@ -277,20 +283,29 @@ function fill(
   mapKeys: number,
 ): void {
   const execs = new Map<number, string[]>();
-  for (const key of Object.keys(maps['@e'] ?? {})) {
+  for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
     const [pid, file] = splitKey(key, 1);
     const list = execs.get(Number(pid)) ?? [];
     list.push(file!);
     execs.set(Number(pid), list);
   }
-  const allExecs = [...execs.values()].flat();
-  const exeFor = (pid: number, comm: string): string => {
-    const match = (f: string) => basename(f).slice(0, 15) === comm;
-    const own = execs.get(pid) ?? [];
-    const hit = own.find(match) ?? allExecs.find(match);
-    if (hit) return hit;
-    if (pid === wrapperPid && comm === 'sh') return '/bin/sh';
-    return own.length === 1 ? own[0]! : `[${comm}]`;
+  const parent = new Map<number, number>();
+  for (const key of Object.keys(maps['@f'] ?? {})) {
+    const [child, by] = key.split(',').map(Number);
+    if (child !== by) parent.set(child!, by!);
+  }
+  // a process runs what it exec'd; one that never exec'd runs what its parent ran
+  const exeOf = (pid: number): string[] => {
+    for (
+      let p: number | undefined = pid, hops = 0;
+      p !== undefined && hops < 1000;
+      p = parent.get(p), hops++
+    ) {
+      const own = execs.get(p);
+      if (own) return own;
+      if (p === wrapperPid) return ['/bin/sh'];
+    }
+    return [];
   };
   const calls = maps['@c'] ?? {};
   const entries = Object.entries(calls);
@@ -302,14 +317,17 @@ function fill(
     );
   const sorted = entries
     .map(([key, count]) => {
-      const [pid, compat, nr, comm] = splitKey(key, 3);
-      return { pid: Number(pid), compat: compat !== '0', nr: Number(nr), comm: comm!, count };
+      const k = BigInt(key);
+      return { pid: Number(k >> 32n), compat: ((k >> 31n) & 1n) === 1n, nr: Number(k & 0x7fffffffn), count };
     })
-    .sort((a, b) => a.pid - b.pid || a.nr - b.nr || (a.comm < b.comm ? -1 : a.comm > b.comm ? 1 : 0));
+    .sort((a, b) => a.pid - b.pid || a.nr - b.nr || Number(a.compat) - Number(b.compat));
   for (const e of sorted) {
     const { abi, nr } = abiOf(arch, e.compat, e.nr);
-    const name = syscallTable(abi).name(nr) ?? `syscall_0x${(nr >>> 0).toString(16)}`;
-    rec.call(abi, name, { pid: e.pid, executable: exeFor(e.pid, e.comm) }, e.count);
+    const name =
+      nr === 0x7fffffff ? 'syscall_-1' : (syscallTable(abi).name(nr) ?? `syscall_0x${nr.toString(16)}`);
+    const exes = exeOf(e.pid);
+    rec.call(abi, name, exes.length > 0 ? { pid: e.pid, executable: exes[0]! } : { pid: e.pid }, e.count);
+    for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);
   }
   const t = syscallTable(arch);
   for (const [key, count] of Object.entries(maps['@a'] ?? {})) {

@@ -9,7 +9,7 @@
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { argIndexes } from './arg-specs.js';
-import type { CallSite, RecordingBuilder } from './recording.js';
+import type { CallSite, RecordingBuilder, SyscallStats } from './recording.js';
 
 const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)/;
 const TIME = /^(?:(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?|(\d+\.\d+))\s+/;
@@ -75,8 +75,29 @@ export function argValue(text: string | undefined): string {
   return '?';
 }
 
-/** Parser state for one input; feed it lines in order. */
+/** A syscall name met by the byte path: its bytes (to check a hash hit) and its stats per ABI. */
+interface NameEntry {
+  bytes: Uint8Array;
+  name: string;
+  /** Lines with this name take the full path (syscall_0x.., argument capture). */
+  slow: boolean;
+  /** execve/clone/fork...: its result changes what follows (a process's program, a child). */
+  follow: boolean;
+  stats: Map<ArchId, SyscallStats>;
+  /** The last ABI this name was counted on, and its stats (most logs have one ABI). */
+  lastAbi: ArchId | undefined;
+  lastStats: SyscallStats | undefined;
+  /** The last (pid, executable) added to lastStats: repeats skip the list checks. */
+  lastPid: number;
+  lastExe: string | undefined;
+}
+
+/** Parser state for one input; feed it lines (or byte chunks of whole lines) in order. */
 export class StraceReader {
+  private readonly names = new Map<number, NameEntry[]>();
+  private cachePid = -1;
+  private cacheAbi: ArchId;
+  private cacheExe: string | undefined;
   private readonly abiOf = new Map<number, ArchId>();
   private readonly exeOf = new Map<number, string>();
   private readonly pending = new Map<number, string>();
@@ -95,6 +116,196 @@ export class StraceReader {
     private readonly opts: StraceOptions,
   ) {
     this.summaryAbi = opts.arch.id;
+    this.cacheAbi = opts.arch.id;
+  }
+
+  /**
+   * Whole lines in `buf[start, end)` (each ending in a newline, the last one may not), numbered
+   * from `lineNo` + 1; returns the number of the last line. The bulk of a `strace -f` log is
+   * "PID name(...": those lines are read from the bytes, with no string made; every other line
+   * is decoded and read by line().
+   */
+  bytes(buf: Buffer, start: number, end: number, lineNo: number): number {
+    let n = lineNo;
+    let s = start;
+    while (s < end) {
+      let e = buf.indexOf(10, s);
+      if (e < 0 || e > end) e = end;
+      n++;
+      if (this.summary || !this.fastBytes(buf, s, e, n)) this.line(buf.toString('utf8', s, e), n);
+      s = e + 1;
+    }
+    return n;
+  }
+
+  private fastBytes(b: Buffer, s: number, e: number, lineNo: number): boolean {
+    let i = s;
+    let pid = 0;
+    let c = 0;
+    while (i < e) {
+      c = b[i]!;
+      if (c < 48 || c > 57) break;
+      pid = pid * 10 + (c - 48);
+      i++;
+    }
+    if (i === s || i >= e || c !== 32) return false;
+    while (i < e && b[i] === 32) i++;
+    c = b[i] ?? 0;
+    if (c === 60 /* < */) return this.fastResumed(b, i, e, pid);
+    // "+++ exited with 0 +++", "--- SIGCHLD {...} ---": nothing to count
+    if ((c === 43 || c === 45) && b[i + 1] === c && b[i + 2] === c && b[i + 3] === 32) {
+      this.collectingStack = false;
+      return true;
+    }
+    const ns = i;
+    if (!((c >= 97 && c <= 122) || c === 95)) return false;
+    let h = 0;
+    while (i < e) {
+      c = b[i]!;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) {
+        h = (Math.imul(h, 31) + c) | 0;
+        i++;
+      } else break;
+    }
+    if (c !== 40 /* ( */) return false;
+    const entry = this.entry(b, ns, i, h);
+    if (entry.slow) return false;
+    if (pid !== this.cachePid) {
+      this.cachePid = pid;
+      this.cacheAbi = this.abiOf.get(pid) ?? this.opts.arch.id;
+      this.cacheExe = this.exeOf.get(pid);
+    }
+    const abi = this.cacheAbi;
+    let st = abi === entry.lastAbi ? entry.lastStats : entry.stats.get(abi);
+    if (st === undefined) {
+      // the first call of this name on this ABI (in this input) goes through the builder
+      this.record(abi, entry.name, pid, this.cacheExe, lineNo, undefined, undefined);
+      st = this.lastStats as SyscallStats;
+      entry.stats.set(abi, st);
+      entry.lastPid = pid;
+      entry.lastExe = this.cacheExe;
+    } else {
+      this.sawCalls = true;
+      st.count++;
+      this.collectingStack = false;
+      const exe = this.cacheExe;
+      if (st !== entry.lastStats || pid !== entry.lastPid || exe !== entry.lastExe) {
+        const pids = st.pids;
+        if (pids.length < 64 && !pids.includes(pid)) pids.push(pid);
+        if (exe !== undefined && !st.executables.includes(exe)) st.executables.push(exe);
+        entry.lastPid = pid;
+        entry.lastExe = exe;
+      }
+    }
+    entry.lastAbi = abi;
+    entry.lastStats = st;
+    // "<unfinished ...>" at the end: the call resumes on a later line of the same pid
+    let last = e - 1;
+    if (b[last] === 13) last--;
+    const unfinished = b[last] === 62 /* > */ && b[last - 1] === 46 && b[last - 15] === 60; /* < */
+    if (unfinished) this.pending.set(pid, entry.name);
+    if (entry.follow) {
+      if (unfinished) this.pendingText.set(pid, b.toString('utf8', ns, last - 15));
+      else this.followResult(entry.name, b, ns, e, pid);
+    }
+    return true;
+  }
+
+  /**
+   * What an execve or clone/fork line's result means, read from the bytes: `start` is where the
+   * call's text starts ("execve(" or the start kept from its unfinished line), the result is the
+   * number after the last " = ".
+   */
+  private followResult(
+    name: string,
+    b: Buffer,
+    start: number,
+    e: number,
+    pid: number,
+    startText?: string,
+  ): void {
+    const eq = b.lastIndexOf(' = ', e);
+    if (eq < start) return;
+    let i = eq + 3;
+    let value = 0;
+    let digits = 0;
+    if (b[i] === 48 && b[i + 1] === 120 /* 0x */) {
+      i += 2;
+      for (; i < e; i++, digits++) {
+        const c = b[i]!;
+        const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+        if (d < 0) break;
+        value = value * 16 + d;
+      }
+    } else
+      for (; i < e; i++, digits++) {
+        const c = b[i]!;
+        if (c < 48 || c > 57) break;
+        value = value * 10 + (c - 48);
+      }
+    if (digits === 0) return; // -1 (failed), ? (no return)
+    this.cachePid = -1;
+    if (name === 'execve' || name === 'execveat') {
+      if (value !== 0) return;
+      const text = startText ?? b.toString('utf8', start, eq);
+      const path = /^execve(?:at)?\((?:[^,"]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(text);
+      if (path) this.exeOf.set(pid, path[1]!);
+    } else if (value > 0) {
+      const exe = this.exeOf.get(pid);
+      if (exe !== undefined) this.exeOf.set(value, exe);
+      const abi = this.abiOf.get(pid);
+      if (abi !== undefined) this.abiOf.set(value, abi);
+    }
+  }
+
+  /** "PID <... name resumed>...": ends a pending call of that pid (counted at its start). */
+  private fastResumed(b: Buffer, i: number, e: number, pid: number): boolean {
+    // "<... " then the name then " resumed>"
+    if (b[i + 1] !== 46 || b[i + 2] !== 46 || b[i + 3] !== 46 || b[i + 4] !== 32) return false;
+    const pending = this.pending.get(pid);
+    if (pending === undefined) return false;
+    const ns = i + 5;
+    const len = pending.length;
+    if (ns + len + 9 > e) return false;
+    for (let k = 0; k < len; k++) if (b[ns + k] !== pending.charCodeAt(k)) return false;
+    if (b[ns + len] !== 32 || b[ns + len + 1] !== 114 /* r */) return false;
+    this.pending.delete(pid);
+    this.collectingStack = false;
+    if (FOLLOWED.has(pending)) {
+      const startText = this.pendingText.get(pid);
+      this.pendingText.delete(pid);
+      this.followResult(pending, b, ns, e, pid, startText ?? '');
+    }
+    return true;
+  }
+
+  private entry(b: Buffer, start: number, end: number, h: number): NameEntry {
+    const list = this.names.get(h);
+    const len = end - start;
+    if (list)
+      for (const x of list) {
+        if (x.bytes.length !== len) continue;
+        let k = 0;
+        while (k < len && x.bytes[k] === b[start + k]) k++;
+        if (k === len) return x;
+      }
+    const name = b.toString('latin1', start, end);
+    const x: NameEntry = {
+      bytes: Uint8Array.from(b.subarray(start, end)),
+      name,
+      follow: FOLLOWED.has(name),
+      slow:
+        name.startsWith('syscall_') ||
+        (this.opts.args === true && argIndexes(this.opts.arch, name).length > 0),
+      stats: new Map(),
+      lastAbi: undefined,
+      lastStats: undefined,
+      lastPid: -1,
+      lastExe: undefined,
+    };
+    if (list) list.push(x);
+    else this.names.set(h, [x]);
+    return x;
   }
 
   private abiName(mode: string): ArchId {
@@ -146,6 +357,7 @@ export class StraceReader {
     const pers = c0 === 91 /* [ */ ? PERSONALITY.exec(trimmed) : null;
     if (pers) {
       this.abiOf.set(Number(pers[1]), this.abiName(pers[2]!));
+      this.cachePid = -1;
       return;
     }
     let rest = trimmed;
@@ -172,6 +384,7 @@ export class StraceReader {
     const persAfterPid = rest.charCodeAt(0) === 91 /* [ */ ? PERSONALITY.exec(rest) : null;
     if (persAfterPid) {
       this.abiOf.set(Number(persAfterPid[1]), this.abiName(persAfterPid[2]!));
+      this.cachePid = -1;
       return;
     }
     const abi = (pid !== undefined ? this.abiOf.get(pid) : undefined) ?? this.opts.arch.id;
@@ -281,6 +494,7 @@ export class StraceReader {
   /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
   private afterCall(name: string, rest: string, pid: number | undefined): void {
     if (pid === undefined || !FOLLOWED.has(name)) return;
+    this.cachePid = -1; // the process's executable or a child's ABI may change here
     // results are decimal, or hex under -e raw=...
     const ret = /\)\s+=\s+(-?\d+|0x[0-9a-f]+)/.exec(rest);
     if (!ret) return;
