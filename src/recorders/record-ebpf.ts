@@ -80,20 +80,37 @@ export function bpftraceProgram(arch: ArchDef, scope: EbpfStats['scope'], id: st
       'tracepoint:sched:sched_process_fork /@tree[args->parent_pid]/ { @tree[args->child_pid] = 1; }',
     );
   if (args) {
+    // one probe per syscall whose arguments are wanted, on its own syscalls:sys_enter_NAME
+    // tracepoint (native ABI only), reading the arguments by the names in its format file
     const t = syscallTable(arch);
-    const tests: string[] = [];
     for (const name of ARG_SPEC_NAMES) {
       const nr = t.number(name);
-      if (nr === undefined) continue;
-      for (const i of argIndexes(arch, name))
-        tests.push(`if (args->id == ${nr}) { @a[${nr}, ${i}, args->args[${i}]] = count(); }`);
+      const fields = tracepointFields(name);
+      if (nr === undefined || !fields) continue;
+      const reads = argIndexes(arch, name)
+        .filter((i) => fields[i] !== undefined)
+        .map((i) => `@a[${nr}, ${i}, (uint64)args->${fields[i]}] = count();`);
+      if (reads.length > 0)
+        lines.push(`tracepoint:syscalls:sys_enter_${name} /${filter}/ { ${reads.join(' ')} }`);
     }
-    lines.push(
-      `tracepoint:raw_syscalls:sys_enter /${filter} && ${compatExpr(arch)} == 0/ { ${tests.join(' ')} }`,
-    );
   }
   lines.push(scope === 'process-tree' ? 'END { clear(@tree); }' : 'END { }');
   return `${lines.join('\n')}\n`;
+}
+
+/** The argument names of syscalls:sys_enter_NAME, in order (undefined: no such tracepoint). */
+function tracepointFields(name: string): string[] | undefined {
+  for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    try {
+      const format = readFileSync(`${root}/events/syscalls/sys_enter_${name}/format`, 'utf8');
+      return [...format.matchAll(/field:[^;]*?\b([a-z_0-9]+);\toffset/g)]
+        .map((m) => m[1]!)
+        .filter((f) => !f.startsWith('common_') && f !== '__syscall_nr');
+    } catch {
+      // not under this root
+    }
+  }
+  return undefined;
 }
 
 function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -210,7 +227,18 @@ export async function recordWithEbpf(
         process.off('SIGINT', stop),
       );
     }
-    process.kill(t.pid!, 'SIGINT');
+    // bpftrace prints its maps on SIGINT. Seen here: a SIGINT that arrives right after a very
+    // short workload is sometimes not acted on, so it is sent again until bpftrace ends.
+    for (let i = 0; i < 15 && !tracerDone; i++) {
+      process.kill(t.pid!, 'SIGINT');
+      await Promise.race([tracerExit, new Promise((r) => setTimeout(r, 2000))]);
+    }
+    if (!tracerDone)
+      throw new ToolError(
+        'tracer-stuck',
+        'bpftrace',
+        'bpftrace did not stop within 30 s of SIGINT: the counts are lost',
+      );
     await tracerExit;
     for (const m of tracerMessages(stderr)) o.note?.(`bpftrace: ${m}`);
     const maps = parseMaps(stdout);

@@ -1,13 +1,18 @@
 // The completeness suite: a workload with a known set of syscalls (threads, a forked child, an
 // exec'd child, a signal handler, a 32-bit child, a failing call) recorded by both backends; each
 // must report exactly that set plus the listed start-up/thread/exit calls of static glibc.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
+import { encode } from '../../src/bpf/encode.js';
+import { compile } from '../../src/compiler/compile.js';
+import { runUnderFilter } from '../../src/exec/enforce.js';
+import { generate } from '../../src/profile/generate.js';
 import { ebpfProblems, record } from '../../src/recorders/record.js';
+import { findCgroup2 } from '../../src/recorders/record-ebpf.js';
 import type { Recording } from '../../src/recorders/recording.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 import { EXPECTED_32, EXPECTED_64 } from '../helpers/workload.js';
@@ -147,5 +152,96 @@ describe.skipIf(demoSkip !== undefined)('the demo', () => {
     expect(lines[5]).toMatch(
       /^5\. the fence holds: the same profile without socket: it failed: Error: listen ENOSYS/,
     );
+  });
+});
+
+describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', () => {
+  it('--args records exact argument values with both backends, and the profile with argument rules runs the workload', async () => {
+    const seen: unknown[] = [];
+    for (const backend of ['ebpf', 'strace'] as const) {
+      const scratch = mkdtempSync(join(dir, `args-${backend}-`));
+      const r = await record({
+        backend,
+        arch: x86_64,
+        args: true,
+        command: [join(dir, 'workload'), scratch],
+      });
+      const s = r.recording.syscalls.x86_64!;
+      expect(s.socketpair!.args).toEqual({ '0': { '1': 1 }, '1': { '1': 1 } }); // AF_UNIX, SOCK_STREAM
+      expect(s.kill!.args).toEqual({ '1': { '10': 1 } }); // SIGUSR1
+      expect(s.personality!.args).toEqual({ '0': { '4294967295': 1 } });
+      expect(s.mprotect!.args!['2']!['1']).toBeGreaterThanOrEqual(1); // PROT_READ (the workload, glibc)
+      seen.push(
+        Object.fromEntries(
+          Object.entries(s)
+            .filter(([, v]) => v.args)
+            .map(([n, v]) => [n, v.args]),
+        ),
+      );
+      const g = generate([r.recording], { args: true });
+      expect(g.argRules.map((a) => a.name)).toEqual(
+        expect.arrayContaining(['kill', 'socketpair', 'prctl', 'fcntl']),
+      );
+      const filter = encode(compile(g.profile, { nativeArch: 'x86_64' }).instructions);
+      const again = mkdtempSync(join(dir, `args-run-${backend}-`));
+      const exit = await runUnderFilter({ filter, command: [join(dir, 'workload'), again], stdio: 'ignore' });
+      expect(exit).toEqual({ code: 0, signal: null });
+    }
+    // the two backends saw the same values, as many times
+    expect(seen[0]).toEqual(seen[1]);
+  });
+
+  it('--backend ebpf without privileges fails with the reasons; auto falls back to strace and says why', () => {
+    const asNobody = (backend: string) =>
+      spawnSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'node',
+          BIN,
+          'record',
+          '--backend',
+          backend,
+          '--',
+          'true',
+        ],
+        { encoding: 'utf8' },
+      );
+    const e = asNobody('ebpf');
+    expect(e.status).toBe(2);
+    expect(e.stderr).toContain(
+      'error[ebpf-unavailable]: the eBPF backend cannot run here: eBPF needs root (or CAP_BPF + CAP_PERFMON)',
+    );
+    const a = asNobody('auto');
+    expect(a.status).toBe(0);
+    expect(a.stderr).toContain(
+      'sysfence: recording with strace (ptrace): eBPF is not available: eBPF needs root',
+    );
+  });
+
+  it('Ctrl-C: the workload gets it, the recording is still written, nothing is left behind', async () => {
+    const out = join(dir, 'interrupted.json');
+    // as a terminal does: SIGINT to the whole foreground process group (sysfence and the workload)
+    const child = spawn(
+      'node',
+      [BIN, 'record', '--backend', 'ebpf', '--recording', out, '--', 'sleep', '3600'],
+      {
+        detached: true,
+        stdio: 'ignore',
+      },
+    );
+    // once `sleep 3600` runs (after bpftrace attached and the workload was let go)
+    for (let i = 0; i < 400 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, 'SIGINT');
+    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    expect(status).toBe(130); // sleep's death by SIGINT, passed through
+    const rec = JSON.parse(readFileSync(out, 'utf8')) as Recording;
+    expect(Object.keys(rec.syscalls.x86_64!)).toContain('execve');
+    const left = readdirSync(findCgroup2()!).filter((d) => d.startsWith(`sysfence-${child.pid}-`));
+    expect(left).toEqual([]);
+    expect(spawnSync('pgrep', ['-f', 'bpftrace -f json']).status).toBe(1);
   });
 });

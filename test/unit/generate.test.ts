@@ -79,4 +79,78 @@ describe('generate', () => {
     ]);
     expect(g.unnamed).toEqual([{ abi: 'x86', name: 'syscall_0xfff', count: 3 }]);
   });
+
+  it('--args: rules from small exact sets of numbers, none where a value is symbolic, large or too varied', () => {
+    const b = new RecordingBuilder();
+    b.call('x86_64', 'socket', {
+      args: [
+        [0, '1'],
+        [1, '524289'],
+        [2, '0'],
+      ],
+    });
+    b.call('x86_64', 'socket', {
+      args: [
+        [0, '2'],
+        [1, '1'],
+        [2, '0'],
+      ],
+    });
+    b.call('x86_64', 'personality', { args: [[0, '4294967295']] });
+    b.call('x86_64', 'ioctl', { args: [[1, '?']] });
+    for (let v = 0; v < 9; v++) b.call('x86_64', 'fcntl', { args: [[1, String(v)]] });
+    b.call('x86_64', 'read');
+    const g = generate([b.build()], { args: true });
+    expect(
+      g.profile.syscalls!.map((r) => [r.names, (r.args ?? []).map((a) => [a.index, a.value, a.op])]),
+    ).toEqual([
+      [['exit', 'exit_group', 'fcntl', 'ioctl', 'personality', 'read'], []],
+      [
+        ['socket'],
+        [
+          [0, 1n, 'SCMP_CMP_EQ'],
+          [1, 1n, 'SCMP_CMP_EQ'],
+          [2, 0n, 'SCMP_CMP_EQ'],
+        ],
+      ],
+      [
+        ['socket'],
+        [
+          [0, 1n, 'SCMP_CMP_EQ'],
+          [1, 524289n, 'SCMP_CMP_EQ'],
+          [2, 0n, 'SCMP_CMP_EQ'],
+        ],
+      ],
+      [
+        ['socket'],
+        [
+          [0, 2n, 'SCMP_CMP_EQ'],
+          [1, 1n, 'SCMP_CMP_EQ'],
+          [2, 0n, 'SCMP_CMP_EQ'],
+        ],
+      ],
+      [
+        ['socket'],
+        [
+          [0, 2n, 'SCMP_CMP_EQ'],
+          [1, 524289n, 'SCMP_CMP_EQ'],
+          [2, 0n, 'SCMP_CMP_EQ'],
+        ],
+      ],
+    ]);
+    expect(g.argRules).toEqual([{ name: 'socket', indexes: [0, 1, 2], rules: 4 }]);
+    expect(g.argSkipped).toEqual([
+      { name: 'fcntl', index: 1, why: '9 distinct values (more than 8)' },
+      { name: 'ioctl', index: 1, why: 'some values were not numbers in the trace' },
+      {
+        name: 'personality',
+        index: 0,
+        why: 'values >= 2^31 (an int argument may be sign-extended in the register)',
+      },
+    ]);
+    // a recording of the same call without argument values vouches for no restriction
+    const plain = new RecordingBuilder();
+    plain.call('x86_64', 'socket');
+    expect(generate([b.build(), plain.build()], { args: true }).argRules).toEqual([]);
+  });
 });
