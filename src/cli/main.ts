@@ -6,17 +6,6 @@ import { FileError } from '../exec/files.js';
 import { ToolError } from '../exec/run.js';
 import { ProfileError } from '../profile/profile-error.js';
 import { VERSION } from '../version.js';
-import { registerCompile } from './commands/compile.js';
-import { registerConvert } from './commands/convert.js';
-import { registerDemo } from './commands/demo.js';
-import { registerDisasm } from './commands/disasm.js';
-import { registerEmu } from './commands/emu.js';
-import { registerExplain } from './commands/explain.js';
-import { registerGenerate } from './commands/generate.js';
-import { registerImport } from './commands/import.js';
-import { registerRecord } from './commands/record.js';
-import { registerValidate } from './commands/validate.js';
-import { registerVerify } from './commands/verify.js';
 import { CliError, EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
 
@@ -43,18 +32,23 @@ program
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-registerValidate(program, setExit);
-registerConvert(program, setExit);
-registerExplain(program, setExit);
-registerCompile(program, setExit);
-registerDisasm(program, setExit);
-registerEmu(program, setExit);
-registerVerify(program, setExit);
-registerImport(program, setExit);
-registerGenerate(program, setExit);
-registerRecord(program, setExit);
-registerDemo(program, setExit);
-for (const c of program.commands) c.exitOverride();
+type Register = (program: Command, setExit: (code: number) => void) => void;
+/** Commands in help order, each loaded only when needed (start-up time matters for `import`). */
+const COMMANDS: [string, () => Promise<Register>][] = [
+  ['validate', async () => (await import('./commands/validate.js')).registerValidate],
+  ['convert', async () => (await import('./commands/convert.js')).registerConvert],
+  ['explain', async () => (await import('./commands/explain.js')).registerExplain],
+  ['compile', async () => (await import('./commands/compile.js')).registerCompile],
+  ['disasm', async () => (await import('./commands/disasm.js')).registerDisasm],
+  ['emu', async () => (await import('./commands/emu.js')).registerEmu],
+  ['verify', async () => (await import('./commands/verify.js')).registerVerify],
+  ['import', async () => (await import('./commands/import.js')).registerImport],
+  ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
+  ['record', async () => (await import('./commands/record.js')).registerRecord],
+  ['demo', async () => (await import('./commands/demo.js')).registerDemo],
+];
+// `sysfence import ...` needs only `import`; help, unknown commands and no command need them all
+const invoked = COMMANDS.find(([name]) => name === process.argv[2]);
 
 function report(e: unknown): number {
   if (e instanceof CommanderError) {
@@ -87,6 +81,8 @@ function report(e: unknown): number {
 }
 
 try {
+  for (const [, load] of invoked ? [invoked] : COMMANDS) (await load())(program, setExit);
+  for (const c of program.commands) c.exitOverride();
   await program.parseAsync(process.argv);
   process.exitCode = exitCode;
 } catch (e) {
