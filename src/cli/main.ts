@@ -45,6 +45,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['import', async () => (await import('./commands/import.js')).registerImport],
   ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
   ['record', async () => (await import('./commands/record.js')).registerRecord],
+  ['run', async () => (await import('./commands/run.js')).registerRun],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],
 ];
 // `sysfence import ...` needs only `import`; help, unknown commands and no command need them all

@@ -1,5 +1,5 @@
 /**
- * The eBPF backend: bpftrace counts syscalls in the kernel per (process, ABI, number, comm), for
+ * The eBPF backend: bpftrace counts syscalls in the kernel per (process, ABI, number), for
  * the workload only. Scoping is by cgroup v2 (a fresh cgroup the workload is moved into before
  * its first syscall; children stay in it whatever they do), or, where no cgroup v2 hierarchy is
  * mounted, by process tree (sched_process_fork). Never by process name.
@@ -28,6 +28,13 @@ export interface EbpfRecordOptions {
   /** Where cgroup v2 is mounted (found in /proc/self/mountinfo when not given; null: none). */
   cgroup2?: string | null;
   note?: (message: string) => void;
+  /**
+   * Also record calls stopped before they ran (a seccomp filter's ERRNO/TRACE/...): those reach
+   * raw_syscalls:sys_exit but never sys_enter. Written to `denials`.
+   */
+  denials?: RecordingBuilder;
+  /** A file descriptor the workload gets as its fd 3 (a filter for `bwrap --seccomp 3`). */
+  fd3?: number;
 }
 
 export interface EbpfStats {
@@ -54,6 +61,10 @@ export function findCgroup2(): string | null {
   return null;
 }
 
+/** The per-call key: pid << 32 | compat << 31 | number (x32 numbers carry bit 30). */
+const KEY = (arch: ArchDef) =>
+  `((uint64)pid << 32) | ((uint64)${compatExpr(arch)} << 31) | ((uint64)args->id & 0x7fffffff)`;
+
 /** The expression for "this task runs a compat (32-bit) ABI" on the native architecture. */
 function compatExpr(arch: ArchDef): string {
   if (arch.id === 'x86_64') return '((curtask->thread_info.status >> 1) & 1)'; // TS_COMPAT
@@ -67,17 +78,28 @@ function compatExpr(arch: ArchDef): string {
  * numbers carry bit 30): no comm, no strings. Which program a process runs comes from the rare
  * events: exec (pid, file) and fork (child, parent).
  */
-export function bpftraceProgram(arch: ArchDef, scope: EbpfStats['scope'], id: string, args: boolean): string {
+export function bpftraceProgram(
+  arch: ArchDef,
+  scope: EbpfStats['scope'],
+  id: string,
+  args: boolean,
+  denials = false,
+): string {
   const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
   const lines = [
     scope === 'cgroup' ? 'BEGIN { printf("READY\\n"); }' : `BEGIN { @tree[${id}] = 1; printf("READY\\n"); }`,
-    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[((uint64)pid << 32) | ((uint64)${compatExpr(arch)} << 31) | ((uint64)args->id & 0x7fffffff)] = count(); }`,
+    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
     `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count(); }`,
     `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count(); }`,
   ];
   if (scope === 'process-tree')
     lines.push(
       'tracepoint:sched:sched_process_fork /@tree[args->parent_pid]/ { @tree[args->child_pid] = 1; }',
+    );
+  if (denials)
+    // a call that exits without having entered was stopped before it ran (by seccomp)
+    lines.push(
+      `tracepoint:raw_syscalls:sys_exit /${filter}/ { if (@in[tid]) { delete(@in[tid]); } else { @d[${KEY(arch)}] = count(); } }`,
     );
   if (args) {
     // one probe per syscall whose arguments are wanted, on its own syscalls:sys_enter_NAME
@@ -94,7 +116,11 @@ export function bpftraceProgram(arch: ArchDef, scope: EbpfStats['scope'], id: st
         lines.push(`tracepoint:syscalls:sys_enter_${name} /${filter}/ { ${reads.join(' ')} }`);
     }
   }
-  lines.push(scope === 'process-tree' ? 'END { clear(@tree); }' : 'END { }');
+  const clears = [
+    ...(scope === 'process-tree' ? ['clear(@tree);'] : []),
+    ...(denials ? ['clear(@in);'] : []),
+  ];
+  lines.push(`END { ${clears.join(' ')} }`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -150,7 +176,9 @@ export async function recordWithEbpf(
   let tracer: ChildProcess | undefined;
   const ignore = () => {};
   process.on('SIGINT', ignore);
-  const workload = spawn('/bin/sh', ['-c', WRAPPER, 'sysfence-workload', ...o.command], { stdio: 'inherit' });
+  const workload = spawn('/bin/sh', ['-c', WRAPPER, 'sysfence-workload', ...o.command], {
+    stdio: o.fd3 === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', o.fd3],
+  });
   const workloadExit = new Promise<WorkloadExit>((res) =>
     workload.on('exit', (code, signal) => res({ code, signal })),
   );
@@ -174,7 +202,7 @@ export async function recordWithEbpf(
       }
       id = String(statSync(cgDir, { bigint: true }).ino);
     }
-    const program = bpftraceProgram(o.arch, scope, id, o.args);
+    const program = bpftraceProgram(o.arch, scope, id, o.args, o.denials !== undefined);
     const started = performance.now();
     tracer = spawn('bpftrace', ['-f', 'json', '-e', program], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -242,7 +270,15 @@ export async function recordWithEbpf(
     await tracerExit;
     for (const m of tracerMessages(stderr)) o.note?.(`bpftrace: ${m}`);
     const maps = parseMaps(stdout);
-    fill(rec, o.arch, maps, pid, mapKeys);
+    fill(rec, o.arch, maps, pid, mapKeys, '@c');
+    if (o.denials) {
+      // the stopped wrapper's kill() returns after the probes attached: not a denial
+      const d = maps['@d'] ?? {};
+      const key = String((BigInt(pid) << 32n) | BigInt(syscallTable(o.arch).number('kill') ?? -1));
+      if ((d[key] ?? 0) > 1) d[key]! -= 1;
+      else delete d[key];
+      fill(o.denials, o.arch, maps, pid, mapKeys, '@d');
+    }
     return { exit, stats: { startupMs, scope, mapKeys } };
   } finally {
     process.off('SIGINT', ignore);
@@ -309,6 +345,7 @@ function fill(
   maps: MapDump,
   wrapperPid: number,
   mapKeys: number,
+  map: '@c' | '@d',
 ): void {
   const execs = new Map<number, string[]>();
   for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
@@ -335,7 +372,7 @@ function fill(
     }
     return [];
   };
-  const calls = maps['@c'] ?? {};
+  const calls = maps[map] ?? {};
   const entries = Object.entries(calls);
   if (entries.length >= mapKeys)
     throw new ToolError(
@@ -357,6 +394,7 @@ function fill(
     rec.call(abi, name, exes.length > 0 ? { pid: e.pid, executable: exes[0]! } : { pid: e.pid }, e.count);
     for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);
   }
+  if (map === '@d') return;
   const t = syscallTable(arch);
   for (const [key, count] of Object.entries(maps['@a'] ?? {})) {
     const [nr, index, value] = key.split(',');

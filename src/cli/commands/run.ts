@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { findArch, nativeArch } from '../../arch/tables.js';
+import { writeOutput } from '../../exec/files.js';
+import { learn, runUnderProfile } from '../../exec/run-profile.js';
+import { resolve } from '../../profile/resolve.js';
+import { serializeDocker } from '../../profile/serialize-docker.js';
+import { ebpfProblems } from '../../recorders/record.js';
+import { exitStatus } from '../../recorders/workload.js';
+import { CliError } from '../errors.js';
+import { err } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+
+export function registerRun(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a command under a profile and report every call the profile denied')
+    .argument('<command...>', 'the command to run, after --')
+    .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
+    .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap')
+    .option('--learn', 'write the profile with the unexpected denials allowed (to -o, or stdout)')
+    .option('-o, --output <file>', 'with --learn: where the updated profile goes')
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+The command's output and exit status pass through; the denial report goes to stderr. A denial the
+profile makes by an explicit rule (say, mount) is shown as expected; one that only the default
+action made is a finding. Seeing denials uses eBPF (root, bpftrace): a denied call reaches
+raw_syscalls:sys_exit without passing sys_enter. A call killed by the filter ends the process
+with SIGSYS instead.
+
+Examples:
+  sudo sysfence run --profile app.json -- ./app --serve
+  sudo sysfence run --profile app.json --learn -o app.next.json -- ./app --selftest`,
+    )
+    .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
+      if (opts.via !== 'bwrap')
+        throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
+      const arch = nativeArch() ?? findArch('x86_64')!;
+      const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
+      if (problems.length > 0)
+        throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
+      const file = String(opts.profile);
+      const original = requireOneProfile(readProfile(file)).profile;
+      const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
+      const r = await runUnderProfile({ profile, arch, command, note: (m) => err(`sysfence: ${m}`) });
+      const findings = r.denials.filter((d) => !d.expected);
+      if (r.denials.length === 0) err('sysfence: no call was denied');
+      for (const d of r.denials)
+        err(
+          `sysfence: ${d.expected ? 'expected' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
+        );
+      if (r.exit.signal === 'SIGSYS') err('sysfence: the workload was killed by its filter (SIGSYS)');
+      if (opts.learn) {
+        const l = learn(original, r.denials);
+        for (const name of l.added) err(`+ allow ${name}`);
+        if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
+        const text = serializeDocker(l.profile);
+        if (opts.output) writeOutput(String(opts.output), text);
+        else process.stdout.write(text);
+      } else if (findings.length > 0)
+        err(
+          `sysfence: ${findings.length} finding${findings.length === 1 ? '' : 's'}; --learn proposes the profile that allows them`,
+        );
+      setExit(exitStatus(r.exit));
+    });
+}

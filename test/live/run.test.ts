@@ -1,0 +1,104 @@
+// `run`: a workload under a profile, with every denied call reported; the closed loop record ->
+// enforce -> observe -> learn on the completeness workload (test/fixtures/record).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findArch } from '../../src/arch/tables.js';
+import { runUnderProfile } from '../../src/exec/run-profile.js';
+import { generate } from '../../src/profile/generate.js';
+import type { Profile } from '../../src/profile/model.js';
+import { parseDockerProfile } from '../../src/profile/parse-docker.js';
+import { serializeDocker } from '../../src/profile/serialize-docker.js';
+import { ebpfProblems, record } from '../../src/recorders/record.js';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const x86_64 = findArch('x86_64')!;
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveTool('gcc'), 'gcc') ??
+      requirement(haveTool('bwrap', ['--version']), 'bubblewrap') ??
+      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+
+let dir = '';
+let full: Profile;
+beforeAll(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'sysfence-run-test-'));
+  const src = join(import.meta.dirname, '..', 'fixtures', 'record', 'workload.c');
+  execFileSync('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'workload'), src]);
+  const r = await record({
+    backend: 'ebpf',
+    arch: x86_64,
+    command: [join(dir, 'workload'), mkdtempSync(join(dir, 's-'))],
+  });
+  full = generate([r.recording]).profile;
+});
+
+const workload = () => [join(dir, 'workload'), mkdtempSync(join(dir, 's-'))];
+const without = (p: Profile, name: string): Profile => ({
+  ...p,
+  syscalls: (p.syscalls ?? []).map((r) => ({ ...r, names: (r.names ?? []).filter((n) => n !== name) })),
+});
+
+describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
+  it('under its own generated profile the workload runs with no denial', async () => {
+    const r = await runUnderProfile({ profile: full, arch: x86_64, command: workload() });
+    expect(r.exit).toEqual({ code: 0, signal: null });
+    expect(r.denials).toEqual([]);
+  });
+
+  it('a profile missing one needed call: the denial names it, with count and executable', async () => {
+    // getcpu is called once, in the signal handler; ENOSYS there does not stop the workload
+    const r = await runUnderProfile({ profile: without(full, 'getcpu'), arch: x86_64, command: workload() });
+    expect(r.exit).toEqual({ code: 0, signal: null });
+    expect(r.denials.map(({ pids, ...d }) => ({ ...d, pids: pids.length }))).toEqual([
+      {
+        abi: 'x86_64',
+        name: 'getcpu',
+        count: 1,
+        pids: 1,
+        executables: [join(dir, 'workload')],
+        expected: false,
+        verdict: 'ERRNO(38) by default',
+      },
+    ]);
+  });
+
+  it('a denial the profile makes by an explicit rule is expected, not a finding', async () => {
+    const p = without(full, 'getcpu');
+    p.syscalls!.push({ names: ['getcpu'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 });
+    const r = await runUnderProfile({ profile: p, arch: x86_64, command: workload() });
+    expect(r.denials.map((d) => [d.name, d.expected, d.verdict])).toEqual([
+      ['getcpu', true, `ERRNO(1) by rule ${p.syscalls!.length - 1}`],
+    ]);
+  });
+
+  it('--learn proposes exactly the missing call, and the learned profile runs clean', () => {
+    const before = join(dir, 'without-getcpu.json');
+    const after = join(dir, 'learned.json');
+    writeFileSync(before, serializeDocker(without(full, 'getcpu')));
+    const r = spawnSync(
+      'node',
+      [BIN, 'run', '--profile', before, '--learn', '-o', after, '--', ...workload()],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(
+      /sysfence: DENIED x86_64 getcpu: 1 call, ERRNO\(38\) by default; pid \d+ \(.*workload\)/,
+    );
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('+ '))).toEqual(['+ allow getcpu']);
+    const learned = parseDockerProfile(readFileSync(after, 'utf8')).profile!;
+    expect(learned.syscalls!.at(-1)).toEqual({ names: ['getcpu'], action: 'SCMP_ACT_ALLOW' });
+    const again = spawnSync('node', [BIN, 'run', '--profile', after, '--', ...workload()], {
+      encoding: 'utf8',
+    });
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain('sysfence: no call was denied');
+  });
+});
