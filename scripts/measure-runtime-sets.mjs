@@ -26,19 +26,9 @@ const dir = mkdtempSync(join(tmpdir(), 'sysfence-measure-'));
 const out = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
 
 // the workload: exit_group(0) and nothing else
-writeFileSync(
-  join(dir, 'exit.c'),
-  'void _start(void) { __asm__ volatile("mov $231, %eax\\n xor %edi, %edi\\n syscall"); }\n',
-);
 mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true });
-execFileSync('gcc', [
-  '-O2',
-  '-static',
-  '-nostdlib',
-  '-o',
-  join(dir, 'bundle', 'rootfs', 'exit'),
-  join(dir, 'exit.c'),
-]);
+const exitOnly = join(root, 'test', 'fixtures', 'record', 'exit-only.c');
+execFileSync('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'bundle', 'rootfs', 'exit'), exitOnly]);
 const logProfile = { defaultAction: 'SCMP_ACT_LOG', architectures: ['SCMP_ARCH_X86_64'] };
 writeFileSync(join(dir, 'log.json'), JSON.stringify(logProfile));
 const ratelimit = readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8').trim();

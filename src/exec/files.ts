@@ -53,10 +53,18 @@ export function readStdinText(): string {
   }
 }
 
+async function openForReading(path: string) {
+  const { open } = await import('node:fs/promises');
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * The lines of a file of any size, streamed in 4 MiB chunks: each step yields the complete lines
  * of one chunk (one await per chunk, not per line: several times faster than node:readline).
- * `pauseMs`: for pipes, wait this long after a short read (see below).
  */
 export async function* readLineBatches(
   path: string,
@@ -76,9 +84,6 @@ export async function* readLineBatches(
     while (true) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
-      // A pipe: a reader blocked in read() is woken by every write (strace writes each line);
-      // pausing between reads lets lines collect in the pipe and saves the writer those wakeups.
-      if (opts.pauseMs && bytesRead < buf.length) await new Promise((r) => setTimeout(r, opts.pauseMs));
       const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
@@ -96,16 +101,11 @@ export async function* readLineBatches(
 
 /**
  * A file of any size as byte chunks of whole lines (4 MiB reads; a line cut by a read is carried
- * into the next chunk). For readers that scan bytes without making a string per line.
+ * into the next chunk). For readers that scan bytes without making a string per line. `pauseMs`:
+ * for pipes, wait this long after a short read (see below).
  */
-export async function* readLineChunks(path: string): AsyncGenerator<Buffer> {
-  const { open } = await import('node:fs/promises');
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
-  }
+export async function* readLineChunks(path: string, opts: { pauseMs?: number } = {}): AsyncGenerator<Buffer> {
+  const fh = await openForReading(path);
   const size = 4 << 20;
   // two buffers: the next read runs (in libuv's pool) while the caller scans the current chunk
   let bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
@@ -121,6 +121,10 @@ export async function* readLineChunks(path: string): AsyncGenerator<Buffer> {
         if (filled > 0) yield buf.subarray(0, filled);
         break;
       }
+      // A pipe: a reader blocked in read() is woken by every write (strace writes each line);
+      // pausing after a short read lets lines collect in the pipe and saves the writer those wakeups.
+      if (opts.pauseMs && bytesRead < buf.length - carry)
+        await new Promise((r) => setTimeout(r, opts.pauseMs));
       const lastNl = buf.lastIndexOf(10, filled - 1);
       const other = 1 - which;
       if (lastNl < 0) {

@@ -8,7 +8,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { readLineBatches } from '../exec/files.js';
+import { readLineChunks } from '../exec/files.js';
 import { runTool, ToolError } from '../exec/run.js';
 import type { RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
@@ -70,9 +70,9 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
     let keep: import('node:fs').WriteStream | undefined;
     if (o.keepLog) keep = (await import('node:fs')).createWriteStream(o.keepLog);
     // 5 ms between short reads: the pipe (64 KiB) holds ~25 ms of strace's fastest output
-    for await (const batch of readLineBatches(fifo, { pauseMs: 5 })) {
-      for (const line of batch) reader.line(line, ++n);
-      if (keep) keep.write(`${batch.join('\n')}\n`);
+    for await (const chunk of readLineChunks(fifo, { pauseMs: 5 })) {
+      n = reader.bytes(chunk, 0, chunk.length, n);
+      if (keep) keep.write(Buffer.concat([chunk, Buffer.from('\n')]));
     }
     keep?.end();
     return await exited;

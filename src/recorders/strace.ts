@@ -315,7 +315,6 @@ export class StraceReader {
   }
 
   line(raw: string, lineNo: number): void {
-    if (!this.summary && this.fastCall(raw, lineNo)) return;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
     if (text.startsWith(' > ')) {
@@ -419,41 +418,6 @@ export class StraceReader {
       return;
     }
     this.rec.malformed(`${this.file}:${lineNo}`, 'strace-unrecognized-line', text);
-  }
-
-  /**
-   * The bulk of `strace -f -o` logs is "PID name(...": read those without regular expressions or
-   * intermediate strings. Anything else (and calls whose results are followed) takes the full path.
-   */
-  private fastCall(raw: string, lineNo: number): boolean {
-    const n = raw.length;
-    let i = 0;
-    let pid = 0;
-    while (i < n) {
-      const c = raw.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      pid = pid * 10 + (c - 48);
-      i++;
-    }
-    if (i === 0 || i >= n || raw.charCodeAt(i) !== 32) return false;
-    while (i < n && raw.charCodeAt(i) === 32) i++;
-    const start = i;
-    let c = raw.charCodeAt(i);
-    if (!((c >= 97 && c <= 122) || c === 95)) return false;
-    while (i < n) {
-      c = raw.charCodeAt(i);
-      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) i++;
-      else break;
-    }
-    if (c !== 40 /* ( */) return false;
-    const name = raw.slice(start, i);
-    if (FOLLOWED.has(name) || name.startsWith('syscall_')) return false;
-    if (this.opts.args && argIndexes(this.opts.arch, name).length > 0) return false;
-    this.collectingStack = false;
-    const abi = this.abiOf.get(pid) ?? this.opts.arch.id;
-    this.record(abi, name, pid, this.exeOf.get(pid), lineNo, undefined, undefined);
-    if (raw.trimEnd().endsWith('<unfinished ...>')) this.pending.set(pid, name);
-    return true;
   }
 
   private record(

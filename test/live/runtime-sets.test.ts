@@ -36,19 +36,9 @@ function profileFor(runtime: Runtime): string {
 beforeAll(() => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'sysfence-rt-'));
-  writeFileSync(
-    join(dir, 'exit.c'),
-    'void _start(void) { __asm__ volatile("mov $231, %eax\\n xor %edi, %edi\\n syscall"); }\n',
-  );
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true });
-  execFileSync('gcc', [
-    '-O2',
-    '-static',
-    '-nostdlib',
-    '-o',
-    join(dir, 'bundle', 'rootfs', 'exit'),
-    join(dir, 'exit.c'),
-  ]);
+  const exitOnly = join(import.meta.dirname, '..', 'fixtures', 'record', 'exit-only.c');
+  execFileSync('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'bundle', 'rootfs', 'exit'), exitOnly]);
   execFileSync(
     'sh',
     [
