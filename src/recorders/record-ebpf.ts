@@ -84,13 +84,18 @@ export function bpftraceProgram(
   id: string,
   args: boolean,
   denials = false,
+  afterExec = false,
 ): string {
   const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
+  // containers: bit 62 of the key says the process runs the workload (it or an ancestor exec'd
+  // inside the cgroup); calls before that are the runtime setting the container up
+  const gen = afterExec ? ' | ((uint64)@g[pid] << 62)' : '';
   const lines = [
-    scope === 'cgroup' ? 'BEGIN { printf("READY\\n"); }' : `BEGIN { @tree[${id}] = 1; printf("READY\\n"); }`,
-    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
-    `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count(); }`,
-    `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count(); }`,
+    // (@g[0] gives the map its type before the first probe that reads it)
+    `BEGIN { ${scope === 'cgroup' ? '' : `@tree[${id}] = 1; `}${afterExec ? '@g[0] = (uint64)0; ' : ''}printf("READY\\n"); }`,
+    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}${gen}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
+    `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count();${afterExec ? ' @g[pid] = 1;' : ''} }`,
+    `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count();${afterExec ? ' @g[args->child_pid] = @g[pid];' : ''} }`,
   ];
   if (scope === 'process-tree')
     lines.push(
@@ -173,7 +178,7 @@ export async function recordWithEbpf(
   const cg2 = o.cgroup2 === undefined ? findCgroup2() : o.cgroup2;
   const scope: EbpfStats['scope'] = cg2 ? 'cgroup' : 'process-tree';
   let cgDir: string | undefined;
-  let tracer: ChildProcess | undefined;
+  let tracer: Tracer | undefined;
   const ignore = () => {};
   process.on('SIGINT', ignore);
   const workload = spawn('/bin/sh', ['-c', WRAPPER, 'sysfence-workload', ...o.command], {
@@ -203,42 +208,7 @@ export async function recordWithEbpf(
       id = String(statSync(cgDir, { bigint: true }).ino);
     }
     const program = bpftraceProgram(o.arch, scope, id, o.args, o.denials !== undefined);
-    const started = performance.now();
-    tracer = spawn('bpftrace', ['-f', 'json', '-e', program], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group: Ctrl-C reaches the workload, not the tracer
-      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(mapKeys), BPFTRACE_STRLEN: '200' },
-    });
-    const t = tracer;
-    let stdout = '';
-    let stderr = '';
-    t.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    t.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const tracerExit = new Promise<number | null>((res, rej) => {
-      t.on('error', (e) =>
-        rej(new ToolError('tool-missing', 'bpftrace', `bpftrace could not start: ${e.message}`)),
-      );
-      t.on('exit', (code) => res(code));
-    });
-    let tracerDone = false;
-    void tracerExit.then(
-      () => {
-        tracerDone = true;
-      },
-      () => {
-        tracerDone = true;
-      },
-    );
-    await waitFor(() => stdout.includes('"READY\\n"') || tracerDone, 60_000, 'bpftrace did not attach');
-    if (tracerDone) {
-      await tracerExit;
-      throw new ToolError('tool-failed', 'bpftrace', `bpftrace failed: ${tracerMessages(stderr).join('; ')}`);
-    }
-    const startupMs = performance.now() - started;
+    tracer = await startTracer(program, mapKeys);
     process.kill(pid, 'SIGCONT');
     const exit = await workloadExit;
     if (cgDir) {
@@ -255,21 +225,7 @@ export async function recordWithEbpf(
         process.off('SIGINT', stop),
       );
     }
-    // bpftrace prints its maps on SIGINT. Seen here: a SIGINT that arrives right after a very
-    // short workload is sometimes not acted on, so it is sent again until bpftrace ends.
-    for (let i = 0; i < 15 && !tracerDone; i++) {
-      process.kill(t.pid!, 'SIGINT');
-      await Promise.race([tracerExit, new Promise((r) => setTimeout(r, 2000))]);
-    }
-    if (!tracerDone)
-      throw new ToolError(
-        'tracer-stuck',
-        'bpftrace',
-        'bpftrace did not stop within 30 s of SIGINT: the counts are lost',
-      );
-    await tracerExit;
-    for (const m of tracerMessages(stderr)) o.note?.(`bpftrace: ${m}`);
-    const maps = parseMaps(stdout);
+    const maps = await tracer.stop(o.note);
     fill(rec, o.arch, maps, pid, mapKeys, '@c');
     if (o.denials) {
       // the stopped wrapper's kill() returns after the probes attached: not a denial
@@ -279,10 +235,10 @@ export async function recordWithEbpf(
       else delete d[key];
       fill(o.denials, o.arch, maps, pid, mapKeys, '@d');
     }
-    return { exit, stats: { startupMs, scope, mapKeys } };
+    return { exit, stats: { startupMs: tracer.startupMs, scope, mapKeys } };
   } finally {
     process.off('SIGINT', ignore);
-    if (tracer && tracer.exitCode === null && tracer.signalCode === null) tracer.kill('SIGKILL');
+    tracer?.kill();
     if (workload.exitCode === null && workload.signalCode === null && isStopped(workload.pid ?? 0))
       workload.kill('SIGKILL');
     if (cgDir && existsSync(cgDir)) {
@@ -293,6 +249,72 @@ export async function recordWithEbpf(
       }
     }
   }
+}
+
+export interface Tracer {
+  /** From starting bpftrace until every probe was attached. */
+  startupMs: number;
+  /** SIGINT (repeated: see below), then the maps bpftrace printed. */
+  stop(note?: (m: string) => void): Promise<MapDump>;
+  /** Ends bpftrace at once if it still runs (error paths). */
+  kill(): void;
+}
+
+/** Starts bpftrace on `program` (which prints READY in BEGIN) and waits until it is attached. */
+export async function startTracer(program: string, mapKeys: number): Promise<Tracer> {
+  const started = performance.now();
+  const t = spawn('bpftrace', ['-f', 'json', '-e', program], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: Ctrl-C reaches the workload, not the tracer
+    env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(mapKeys), BPFTRACE_STRLEN: '200' },
+  });
+  let stdout = '';
+  let stderr = '';
+  t.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  t.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  let done = false;
+  const exited = new Promise<number | null>((res, rej) => {
+    t.on('error', (e) =>
+      rej(new ToolError('tool-missing', 'bpftrace', `bpftrace could not start: ${e.message}`)),
+    );
+    t.on('exit', (code) => res(code));
+  });
+  const settle = () => {
+    done = true;
+  };
+  void exited.then(settle, settle);
+  await waitFor(() => stdout.includes('"READY\\n"') || done, 60_000, 'bpftrace did not attach');
+  if (done) {
+    await exited;
+    throw new ToolError('tool-failed', 'bpftrace', `bpftrace failed: ${tracerMessages(stderr).join('; ')}`);
+  }
+  return {
+    startupMs: performance.now() - started,
+    async stop(note) {
+      // bpftrace prints its maps on SIGINT. Seen here: a SIGINT that arrives right after a very
+      // short workload is sometimes not acted on, so it is sent again until bpftrace ends.
+      for (let i = 0; i < 15 && !done; i++) {
+        process.kill(t.pid!, 'SIGINT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      if (!done)
+        throw new ToolError(
+          'tracer-stuck',
+          'bpftrace',
+          'bpftrace did not stop within 30 s of SIGINT: the counts are lost',
+        );
+      await exited;
+      for (const m of tracerMessages(stderr)) note?.(`bpftrace: ${m}`);
+      return parseMaps(stdout);
+    },
+    kill() {
+      if (!done) t.kill('SIGKILL');
+    },
+  };
 }
 
 /** bpftrace's stderr without the lines that do not matter (RLIMIT_MEMLOCK on kernels >= 5.11). */
@@ -339,13 +361,15 @@ function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr:
   return { abi: native.id, nr };
 }
 
-function fill(
+export function fill(
   rec: RecordingBuilder,
   arch: ArchDef,
   maps: MapDump,
   wrapperPid: number,
   mapKeys: number,
   map: '@c' | '@d',
+  onlyWorkload = false,
+  skipped = { count: 0 },
 ): void {
   const execs = new Map<number, string[]>();
   for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
@@ -383,10 +407,20 @@ function fill(
   const sorted = entries
     .map(([key, count]) => {
       const k = BigInt(key);
-      return { pid: Number(k >> 32n), compat: ((k >> 31n) & 1n) === 1n, nr: Number(k & 0x7fffffffn), count };
+      return {
+        pid: Number((k >> 32n) & 0x3fffffffn),
+        compat: ((k >> 31n) & 1n) === 1n,
+        nr: Number(k & 0x7fffffffn),
+        workload: ((k >> 62n) & 1n) === 1n,
+        count,
+      };
     })
     .sort((a, b) => a.pid - b.pid || a.nr - b.nr || Number(a.compat) - Number(b.compat));
   for (const e of sorted) {
+    if (onlyWorkload && !e.workload) {
+      skipped.count += e.count;
+      continue;
+    }
     const { abi, nr } = abiOf(arch, e.compat, e.nr);
     const name =
       nr === 0x7fffffff ? 'syscall_-1' : (syscallTable(abi).name(nr) ?? `syscall_0x${nr.toString(16)}`);

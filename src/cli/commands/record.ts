@@ -2,12 +2,60 @@ import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
 import { type DefaultDeny, generate } from '../../profile/generate.js';
-import { type Backend, record } from '../../recorders/record.js';
-import { serializeRecording } from '../../recorders/recording.js';
+import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
+import { recordContainer } from '../../recorders/record-docker.js';
+import { RecordingBuilder, serializeRecording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { renderProfile, reportGenerated, runtimeOption } from './generate.js';
+
+async function recordDocker(
+  runArgs: string[],
+  opts: Record<string, string | boolean | undefined>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  const arch = nativeArch() ?? findArch('x86_64')!;
+  if (opts.backend === 'strace')
+    throw new CliError(
+      'bad-option',
+      '--docker records with eBPF only (strace cannot follow the runtime into the container)',
+    );
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
+  if (problems.length > 0)
+    throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
+  const b = new RecordingBuilder();
+  b.source('ebpf-docker', runArgs.join(' '));
+  const r = await recordContainer(b, {
+    arch,
+    runArgs,
+    note: (m) => err(`sysfence: ${m}`),
+    ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
+  });
+  const recording = b.build();
+  if (opts.recording) writeOutput(String(opts.recording), serializeRecording(recording));
+  const calls = recording.syscalls[arch.id] ?? {};
+  err(
+    `sysfence: recorded container ${r.containerId.slice(0, 12)} (attached in ${r.startupMs.toFixed(0)} ms): ${Object.keys(calls).length} syscalls, ${Object.values(calls).reduce((n, s) => n + s.count, 0)} calls by the workload; ${r.runtimeSetupCalls} calls of the runtime before the workload's exec are left to the runtime set`,
+  );
+  if (opts.output) {
+    // a container profile needs what the runtime calls after installing it
+    const g = generate([recording], {
+      deny: String(opts.deny) as DefaultDeny,
+      companions: opts.companions === true,
+      runtime: runtimeOption(opts.for === 'none' ? 'docker' : opts.for),
+    });
+    reportGenerated(g);
+    writeOutput(
+      String(opts.output),
+      renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),
+    );
+    err(
+      `sysfence: wrote ${String(opts.output)}; run it with: docker run --security-opt seccomp=${String(opts.output)} ...`,
+    );
+  }
+  setExit(exitStatus(r.exit));
+}
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
   program
@@ -26,8 +74,17 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       'also record argument values (socket families, ioctl requests, ...) and write argument rules',
     )
     .option('--deny <how>', 'what unrecorded calls get: enosys (default) | eperm | kill', 'enosys')
+    .option(
+      '--for <runtime>',
+      'add what the container runtime calls after installing the filter: docker | runc | crun | podman | none (--docker: docker)',
+      'none',
+    )
     .option('--companions', 'also allow the companion ABIs (x86_64: x86, x32)')
     .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)')
+    .option(
+      '--docker',
+      'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
+    )
     .option('--keep-strace-log <file>', "strace backend: also keep strace's raw log")
     .addHelpText(
       'after',
@@ -42,6 +99,7 @@ Examples:
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
       runtimeOption(opts.for); // a bad --for is said before the workload runs
+      if (opts.docker) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
       if (!['auto', 'ebpf', 'strace'].includes(backend))
         throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);

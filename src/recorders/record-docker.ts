@@ -1,0 +1,104 @@
+/**
+ * `record --docker`: record exactly one Docker container. The container is created with its own
+ * cgroup parent (`--cgroup-parent`), and its cgroup v2 leaf is made before it starts, so its id
+ * is known to the eBPF program before the runtime's first step inside it: every process of the
+ * container, no host process, no other container. The runtime's own calls before it execs the
+ * workload are not part of the profile (the filter is not installed yet for most of them); the
+ * runtime set (`--for docker`) stands for those made after the filter is installed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ArchDef } from '../arch/types.js';
+import { ToolError } from '../exec/run.js';
+import { bpftraceProgram, fill, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
+import type { RecordingBuilder } from './recording.js';
+import type { WorkloadExit } from './workload.js';
+
+export interface DockerRecordOptions {
+  arch: ArchDef;
+  /** `docker run` options, the image and its command, as the user wrote them. */
+  runArgs: readonly string[];
+  mapKeys?: number;
+  note?: (m: string) => void;
+}
+
+export interface DockerRecordResult {
+  exit: WorkloadExit;
+  containerId: string;
+  startupMs: number;
+  /** Calls the runtime made in the container before the workload's exec (not recorded). */
+  runtimeSetupCalls: number;
+}
+
+function docker(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8' });
+  if (r.error) throw new ToolError('tool-missing', 'docker', `docker is not installed: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+export async function recordContainer(
+  rec: RecordingBuilder,
+  o: DockerRecordOptions,
+): Promise<DockerRecordResult> {
+  const info = docker(['info', '--format', '{{.CgroupDriver}} {{.CgroupVersion}}']);
+  if (info.status !== 0)
+    throw new ToolError(
+      'docker-unavailable',
+      'docker',
+      `the Docker engine does not answer (${info.stderr.split('\n')[0] ?? ''}): start dockerd, and run as root or in the docker group`,
+    );
+  const [driver] = info.stdout.split(' ');
+  const cg2 = findCgroup2();
+  if (!cg2)
+    throw new ToolError(
+      'cgroup2-missing',
+      'sysfence',
+      'record --docker needs a cgroup v2 hierarchy (unified, or hybrid with /sys/fs/cgroup/unified): this host has cgroup v1 only',
+    );
+  // cgroupfs: PARENT/ID; systemd: PARENT.slice/docker-ID.scope
+  const parent = driver === 'systemd' ? `sysfence${process.pid}.slice` : `sysfence-${process.pid}`;
+  const created = docker([
+    'create',
+    '--cgroup-parent',
+    driver === 'systemd' ? parent : `/${parent}`,
+    ...o.runArgs,
+  ]);
+  if (created.status !== 0)
+    throw new ToolError('docker-create-failed', 'docker', `docker create failed: ${created.stderr}`);
+  const id = created.stdout.split('\n').at(-1)!;
+  const leaf = join(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id);
+  let tracer: Tracer | undefined;
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  try {
+    mkdirSync(leaf, { recursive: true });
+    const cgid = String(statSync(leaf, { bigint: true }).ino);
+    const mapKeys = o.mapKeys ?? 65536;
+    tracer = await startTracer(bpftraceProgram(o.arch, 'cgroup', cgid, false, false, true), mapKeys);
+    // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
+    const started = spawn('docker', ['start', '--attach', id], { stdio: 'inherit' });
+    const exit = await new Promise<WorkloadExit>((res) =>
+      started.on('exit', (code, signal) => res({ code, signal })),
+    );
+    // the container's processes are gone when its cgroup is empty (runc also removes it)
+    const populated = () =>
+      existsSync(join(leaf, 'cgroup.procs')) &&
+      readFileSync(join(leaf, 'cgroup.procs'), 'utf8').trim() !== '';
+    for (let i = 0; i < 200 && populated(); i++) await new Promise((r) => setTimeout(r, 50));
+    const maps = await tracer.stop(o.note);
+    const skipped = { count: 0 };
+    fill(rec, o.arch, maps, -1, mapKeys, '@c', true, skipped);
+    return { exit, containerId: id, startupMs: tracer.startupMs, runtimeSetupCalls: skipped.count };
+  } finally {
+    process.off('SIGINT', ignore);
+    tracer?.kill();
+    docker(['rm', '--force', id]);
+    for (const dir of [leaf, join(cg2, parent)])
+      try {
+        if (existsSync(dir)) rmdirSync(dir);
+      } catch {
+        o.note?.(`left ${dir} in place: it still holds processes`);
+      }
+  }
+}

@@ -1,0 +1,117 @@
+// `record --docker`: one container recorded (and only it), its profile runs the same container,
+// and the container does not start when the runtime set is taken out of the profile.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findArch } from '../../src/arch/tables.js';
+import { generate } from '../../src/profile/generate.js';
+import { serializeDocker } from '../../src/profile/serialize-docker.js';
+import { ebpfProblems } from '../../src/recorders/record.js';
+import type { Recording } from '../../src/recorders/recording.js';
+import { requirement } from '../helpers/tools.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const x86_64 = findArch('x86_64')!;
+const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const skip =
+  process.arch !== 'x64'
+    ? 'the runtime sets were measured on x86_64'
+    : (requirement(docker, 'a running Docker engine (scripts/start-dockerd.sh)') ??
+      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+
+const IMAGE = 'sysfence/shell:test';
+const CMD = ['sh', '-c', 'ls /; cat /etc/hostname'];
+let dir = '';
+
+beforeAll(() => {
+  if (skip) return;
+  // an image of the host's own sh, ls and cat with their libraries (no registry here)
+  dir = mkdtempSync(join(tmpdir(), 'sysfence-docker-'));
+  const root = join(dir, 'root');
+  for (const bin of ['/bin/sh', '/bin/ls', '/bin/cat']) {
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    execFileSync('cp', [bin, join(root, 'bin')]);
+    const libs = execFileSync('ldd', [bin], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
+    for (const lib of libs) {
+      mkdirSync(join(root, dirname(lib)), { recursive: true });
+      execFileSync('cp', ['-L', lib, join(root, lib)]);
+    }
+  }
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc', 'hostname'), 'sysfence-image\n');
+  execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker import - ${IMAGE}`], { stdio: 'ignore' });
+});
+
+afterAll(() => {
+  if (skip) return;
+  spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (profile: string) =>
+  spawnSync(
+    'docker',
+    ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${profile}`, IMAGE, ...CMD],
+    {
+      encoding: 'utf8',
+    },
+  );
+
+describe.skipIf(skip !== undefined)('record --docker', () => {
+  it('records the container, and its profile runs it; without the runtime set it does not start', () => {
+    const profile = join(dir, 'profile.json');
+    const recFile = join(dir, 'rec.json');
+    const r = spawnSync(
+      'node',
+      [
+        BIN,
+        'record',
+        '--docker',
+        '-o',
+        profile,
+        '--recording',
+        recFile,
+        '--',
+        '--network',
+        'none',
+        IMAGE,
+        ...CMD,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^bin\n[\s\S]*\netc\n[\s\S]*\n[0-9a-f]{12}\n$/); // ls /, then the container's hostname
+    const rec = JSON.parse(readFileSync(recFile, 'utf8')) as Recording;
+    const calls = rec.syscalls.x86_64!;
+    // the workload's programs only: no runc, no dockerd, no host process
+    expect([...new Set(Object.values(calls).flatMap((s) => s.executables))].sort()).toEqual([
+      '/bin/cat',
+      '/bin/ls',
+      '/bin/sh',
+    ]);
+    expect(Object.keys(calls)).toEqual(expect.arrayContaining(['getdents64', 'execve', 'openat', 'write']));
+    expect(Object.keys(calls)).not.toContain('mount'); // the runtime's set-up is not the workload's
+
+    const ok = run(profile);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('etc\n');
+
+    const bare = join(dir, 'bare.json');
+    writeFileSync(bare, serializeDocker(generate([rec]).profile)); // the same, without --for docker
+    const broken = run(bare);
+    expect(broken.status).not.toBe(0);
+  });
+
+  it('says clearly what is missing', () => {
+    const r = spawnSync('node', [BIN, 'record', '--docker', '--backend', 'strace', '--', IMAGE, 'true'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('error[bad-option]: --docker records with eBPF only');
+    const c = spawnSync('node', [BIN, 'record', '--docker', '--', 'no-such-image:1'], { encoding: 'utf8' });
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/error\[docker-create-failed\]: docker create failed: .*no-such-image/);
+  });
+});
