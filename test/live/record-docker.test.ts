@@ -5,11 +5,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { findArch } from '../../src/arch/tables.js';
 import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import type { Recording } from '../../src/recorders/recording.js';
+import { spoValidator } from '../helpers/schemas.js';
 import { requirement } from '../helpers/tools.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -93,6 +95,16 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     ]);
     expect(Object.keys(calls)).toEqual(expect.arrayContaining(['getdents64', 'execve', 'openat', 'write']));
     expect(Object.keys(calls)).not.toContain('mount'); // the runtime's set-up is not the workload's
+
+    // Kubernetes: the SPO object validates against the CRD, the snippet points at the profile
+    const spo = parse(readFileSync(join(dir, 'profile.spo.yaml'), 'utf8'));
+    const validate = spoValidator();
+    expect(validate(spo), JSON.stringify(validate.errors)).toBe(true);
+    expect(spo.metadata.name).toBe('profile');
+    expect(spo.spec.syscalls[0].names).toEqual(JSON.parse(readFileSync(profile, 'utf8')).syscalls[0].names);
+    expect(parse(readFileSync(join(dir, 'profile.securitycontext.yaml'), 'utf8'))).toEqual({
+      securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/profile.json' } },
+    });
 
     const ok = run(profile);
     expect(ok.status).toBe(0);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
@@ -46,12 +48,27 @@ async function recordDocker(
       runtime: runtimeOption(opts.for === 'none' ? 'docker' : opts.for),
     });
     reportGenerated(g);
+    const out = String(opts.output);
+    writeOutput(out, renderProfile(g, String(opts.format), String(opts.name), out));
+    err(`sysfence: wrote ${out}; run it with: docker run --security-opt seccomp=${out} ...`);
+    // for Kubernetes: the same profile as an SPO SeccompProfile, and the securityContext that
+    // points a pod at it as a Localhost profile (the file copied to the nodes' seccomp root)
+    const base = basename(out).replace(/\.(json|ya?ml)$/, '');
+    const name =
+      opts.name === 'sysfence-generated'
+        ? base.toLowerCase().replace(/[^a-z0-9-]+/g, '-')
+        : String(opts.name);
+    const stem = out.replace(/\.(json|ya?ml)$/, '');
+    writeOutput(`${stem}.spo.yaml`, renderProfile(g, 'spo', name, `${stem}.spo.yaml`));
     writeOutput(
-      String(opts.output),
-      renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),
+      `${stem}.securitycontext.yaml`,
+      `# the pod (or container) securityContext for a Localhost profile: copy ${basename(out)} to\n` +
+        `# /var/lib/kubelet/seccomp/profiles/ on every node (or let the Security Profiles Operator\n` +
+        `# install ${basename(stem)}.spo.yaml and use localhostProfile: operator/<namespace>/${name}.json)\n` +
+        `securityContext:\n  seccompProfile:\n    type: Localhost\n    localhostProfile: profiles/${basename(out)}\n`,
     );
     err(
-      `sysfence: wrote ${String(opts.output)}; run it with: docker run --security-opt seccomp=${String(opts.output)} ...`,
+      `sysfence: also wrote ${stem}.spo.yaml (SeccompProfile) and ${stem}.securitycontext.yaml (Kubernetes)`,
     );
   }
   setExit(exitStatus(r.exit));
@@ -99,6 +116,10 @@ Examples:
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
       runtimeOption(opts.for); // a bad --for is said before the workload runs
+      // and so is an output that cannot be written: the workload's run would be lost
+      for (const f of [opts.output, opts.recording])
+        if (typeof f === 'string' && !existsSync(dirname(resolvePath(f))))
+          throw new CliError('file-unwritable', `cannot write ${f}: its directory does not exist`, f);
       if (opts.docker) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
       if (!['auto', 'ebpf', 'strace'].includes(backend))
