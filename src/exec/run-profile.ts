@@ -16,6 +16,7 @@ import { compile } from '../compiler/compile.js';
 import { evaluate } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
 import { resolveCommand } from '../recorders/record.js';
+import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
 import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
@@ -62,36 +63,61 @@ export async function runUnderProfile(o: {
       fd3: fd,
       ...(o.note ? { note: o.note } : {}),
     });
-    const denials: Denial[] = [];
-    for (const [abi, calls] of Object.entries(denied.build().syscalls) as [
-      ArchId,
-      Recording['syscalls'][ArchId],
-    ][]) {
-      const t = syscallTable(abi);
-      for (const [name, s] of Object.entries(calls ?? {})) {
-        const nr = t.number(name);
-        const v = nr === undefined ? undefined : evaluate(o.profile, abi, { nr });
-        // allowed by the profile yet stopped: bwrap's own filter or the runtime, not this profile
-        if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) continue;
-        const verdict = v
-          ? `${v.kind === 'ERRNO' ? `ERRNO(${v.data})` : v.kind} ${v.source === 'rule' ? `by rule ${v.rule}` : 'by default'}`
-          : 'unknown number';
-        denials.push({
-          abi,
-          name,
-          count: s.count,
-          pids: s.pids,
-          executables: s.executables,
-          expected: v?.source === 'rule',
-          verdict,
-        });
-      }
-    }
-    return { exit: r.exit, denials, recording: rec.build() };
+    return { exit: r.exit, denials: explainDenials(o.profile, denied.build()), recording: rec.build() };
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's. */
+export function explainDenials(profile: Profile, denied: Recording): Denial[] {
+  const denials: Denial[] = [];
+  for (const [abi, calls] of Object.entries(denied.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
+    const t = syscallTable(abi);
+    for (const [name, s] of Object.entries(calls ?? {})) {
+      const nr = t.number(name);
+      const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
+      // allowed by the profile yet stopped: another filter (bwrap's, the runtime's), not this one
+      if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) continue;
+      const verdict = v
+        ? `${v.kind === 'ERRNO' ? `ERRNO(${v.data})` : v.kind} ${v.source === 'rule' ? `by rule ${v.rule}` : 'by default'}`
+        : 'unknown number';
+      denials.push({
+        abi,
+        name,
+        count: s.count,
+        pids: s.pids,
+        executables: s.executables,
+        expected: v?.source === 'rule',
+        verdict,
+      });
+    }
+  }
+  return denials;
+}
+
+/**
+ * A container under a profile (Docker's `--security-opt seccomp=`), recorded by record-docker:
+ * the workload's denials, explained against `resolved` (the profile as dockerd resolves it here).
+ */
+export async function runContainerUnderProfile(o: {
+  profileFile: string;
+  resolved: Profile;
+  arch: ArchDef;
+  runArgs: readonly string[];
+  note?: (m: string) => void;
+}): Promise<RunResult> {
+  const rec = new RecordingBuilder();
+  const denied = new RecordingBuilder();
+  const r = await recordContainer(rec, {
+    arch: o.arch,
+    runArgs: o.runArgs,
+    seccompFile: o.profileFile,
+    denials: denied,
+    ...(o.note ? { note: o.note } : {}),
+  });
+  return { exit: r.exit, denials: explainDenials(o.resolved, denied.build()), recording: rec.build() };
 }
 
 /** The profile with the unexpected denials allowed: one added rule, nothing else changed. */

@@ -21,6 +21,10 @@ export interface DockerRecordOptions {
   runArgs: readonly string[];
   mapKeys?: number;
   note?: (m: string) => void;
+  /** Run the container under this Docker profile file (`--security-opt seccomp=FILE`). */
+  seccompFile?: string;
+  /** Also record the calls the filter stopped (see record-ebpf: exit without enter). */
+  denials?: RecordingBuilder;
 }
 
 export interface DockerRecordResult {
@@ -62,6 +66,7 @@ export async function recordContainer(
     'create',
     '--cgroup-parent',
     driver === 'systemd' ? parent : `/${parent}`,
+    ...(o.seccompFile ? ['--security-opt', `seccomp=${o.seccompFile}`] : []),
     ...o.runArgs,
   ]);
   if (created.status !== 0)
@@ -75,7 +80,10 @@ export async function recordContainer(
     mkdirSync(leaf, { recursive: true });
     const cgid = String(statSync(leaf, { bigint: true }).ino);
     const mapKeys = o.mapKeys ?? 65536;
-    tracer = await startTracer(bpftraceProgram(o.arch, 'cgroup', cgid, false, false, true), mapKeys);
+    tracer = await startTracer(
+      bpftraceProgram(o.arch, 'cgroup', cgid, false, o.denials !== undefined, true),
+      mapKeys,
+    );
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
     const started = spawn('docker', ['start', '--attach', id], { stdio: 'inherit' });
     const exit = await new Promise<WorkloadExit>((res) =>
@@ -89,6 +97,9 @@ export async function recordContainer(
     const maps = await tracer.stop(o.note);
     const skipped = { count: 0 };
     fill(rec, o.arch, maps, -1, mapKeys, '@c', true, skipped);
+    // the workload's denials: runc init joins the cgroup in the middle of a call, whose return
+    // would look like one (a runtime set that misses a call shows as a container that fails)
+    if (o.denials) fill(o.denials, o.arch, maps, -1, mapKeys, '@d', true);
     return { exit, containerId: id, startupMs: tracer.startupMs, runtimeSetupCalls: skipped.count };
   } finally {
     process.off('SIGINT', ignore);

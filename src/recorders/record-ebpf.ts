@@ -104,7 +104,7 @@ export function bpftraceProgram(
   if (denials)
     // a call that exits without having entered was stopped before it ran (by seccomp)
     lines.push(
-      `tracepoint:raw_syscalls:sys_exit /${filter}/ { if (@in[tid]) { delete(@in[tid]); } else { @d[${KEY(arch)}] = count(); } }`,
+      `tracepoint:raw_syscalls:sys_exit /${filter}/ { if (@in[tid]) { delete(@in[tid]); } else { @d[${KEY(arch)}${gen}] = count(); } }`,
     );
   if (args) {
     // one probe per syscall whose arguments are wanted, on its own syscalls:sys_enter_NAME

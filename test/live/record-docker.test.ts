@@ -116,6 +116,47 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     expect(broken.status).not.toBe(0);
   });
 
+  it('run --docker: a profile missing one call the workload needs: the denial names it, --learn proposes it', () => {
+    const profile = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8'));
+    profile.syscalls[0].names = profile.syscalls[0].names.filter((n: string) => n !== 'fadvise64');
+    const missing = join(dir, 'missing.json');
+    writeFileSync(missing, JSON.stringify(profile));
+    const learned = join(dir, 'learned.json');
+    const r = spawnSync(
+      'node',
+      [
+        BIN,
+        'run',
+        '--docker',
+        '--profile',
+        missing,
+        '--learn',
+        '-o',
+        learned,
+        '--',
+        '--network',
+        'none',
+        IMAGE,
+        ...CMD,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0); // cat goes on without its fadvise64 hint
+    expect(r.stderr).toMatch(
+      /sysfence: DENIED x86_64 fadvise64: 1 call, ERRNO\(38\) by default; pid \d+ \(\/bin\/cat\)/,
+    );
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('+ '))).toEqual(['+ allow fadvise64']);
+    const again = spawnSync(
+      'node',
+      [BIN, 'run', '--docker', '--profile', learned, '--', '--network', 'none', IMAGE, ...CMD],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain('sysfence: no call was denied');
+  });
+
   it('says clearly what is missing', () => {
     const r = spawnSync('node', [BIN, 'record', '--docker', '--backend', 'strace', '--', IMAGE, 'true'], {
       encoding: 'utf8',

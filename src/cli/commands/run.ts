@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
-import { learn, runUnderProfile } from '../../exec/run-profile.js';
+import { learn, runContainerUnderProfile, runUnderProfile } from '../../exec/run-profile.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
@@ -17,6 +17,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .argument('<command...>', 'the command to run, after --')
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
     .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap')
+    .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
     .option('--learn', 'write the profile with the unexpected denials allowed (to -o, or stdout)')
     .option('-o, --output <file>', 'with --learn: where the updated profile goes')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
@@ -34,7 +35,7 @@ Examples:
   sudo sysfence run --profile app.json --learn -o app.next.json -- ./app --selftest`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
-      if (opts.via !== 'bwrap')
+      if (opts.via !== 'bwrap' && !opts.docker)
         throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
       const arch = nativeArch() ?? findArch('x86_64')!;
       const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
@@ -43,7 +44,16 @@ Examples:
       const file = String(opts.profile);
       const original = requireOneProfile(readProfile(file)).profile;
       const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
-      const r = await runUnderProfile({ profile, arch, command, note: (m) => err(`sysfence: ${m}`) });
+      const note = (m: string) => err(`sysfence: ${m}`);
+      const r = opts.docker
+        ? await runContainerUnderProfile({
+            profileFile: file,
+            resolved: profile,
+            arch,
+            runArgs: command,
+            note,
+          })
+        : await runUnderProfile({ profile, arch, command, note });
       const findings = r.denials.filter((d) => !d.expected);
       if (r.denials.length === 0) err('sysfence: no call was denied');
       for (const d of r.denials)
