@@ -25,6 +25,10 @@ export interface DockerRecordOptions {
   seccompFile?: string;
   /** Also record the calls the filter stopped (see record-ebpf: exit without enter). */
   denials?: RecordingBuilder;
+  /** Stop the container (docker stop: SIGTERM, then SIGKILL after 10 s) after this many seconds. */
+  durationSeconds?: number;
+  /** Stop the container when sysfence receives this signal (e.g. SIGUSR1 from a test driver). */
+  untilSignal?: NodeJS.Signals;
 }
 
 export interface DockerRecordResult {
@@ -86,9 +90,22 @@ export async function recordContainer(
     );
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
     const started = spawn('docker', ['start', '--attach', id], { stdio: 'inherit' });
+    const stopContainer = (why: string) => {
+      o.note?.(`${why}: stopping the container`);
+      spawn('docker', ['stop', id], { stdio: 'ignore' });
+    };
+    const timer =
+      o.durationSeconds !== undefined
+        ? setTimeout(() => stopContainer(`${o.durationSeconds} s recorded`), o.durationSeconds * 1000)
+        : undefined;
+    const onSignal = () => stopContainer(`${o.untilSignal} received`);
+    if (o.untilSignal) process.on(o.untilSignal, onSignal);
     const exit = await new Promise<WorkloadExit>((res) =>
       started.on('exit', (code, signal) => res({ code, signal })),
-    );
+    ).finally(() => {
+      if (timer) clearTimeout(timer);
+      if (o.untilSignal) process.off(o.untilSignal, onSignal);
+    });
     // the container's processes are gone when its cgroup is empty (runc also removes it)
     const populated = () =>
       existsSync(join(leaf, 'cgroup.procs')) &&

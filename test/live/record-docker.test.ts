@@ -1,6 +1,6 @@
 // `record --docker`: one container recorded (and only it), its profile runs the same container,
 // and the container does not start when the runtime set is taken out of the profile.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,7 @@ beforeAll(() => {
   // an image of the host's own sh, ls and cat with their libraries (no registry here)
   dir = mkdtempSync(join(tmpdir(), 'sysfence-docker-'));
   const root = join(dir, 'root');
-  for (const bin of ['/bin/sh', '/bin/ls', '/bin/cat']) {
+  for (const bin of ['/bin/sh', '/bin/ls', '/bin/cat', '/bin/sleep']) {
     mkdirSync(join(root, 'bin'), { recursive: true });
     execFileSync('cp', [bin, join(root, 'bin')]);
     const libs = execFileSync('ldd', [bin], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
@@ -155,6 +155,70 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     );
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('sysfence: no call was denied');
+  });
+
+  it('--duration and --until-signal stop a long-running container and keep its recording', async () => {
+    const rec1 = join(dir, 'duration.json');
+    const t0 = Date.now();
+    const r = spawnSync(
+      'node',
+      [
+        BIN,
+        'record',
+        '--docker',
+        '--duration',
+        '2',
+        '--recording',
+        rec1,
+        '--',
+        '--network',
+        'none',
+        '--stop-timeout',
+        '1',
+        IMAGE,
+        'sleep',
+        '3600',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(r.stderr).toContain('sysfence: 2 s recorded: stopping the container');
+    expect(r.status).toBe(137); // sleep, as pid 1, ignores SIGTERM: docker stop kills it
+    const calls = (JSON.parse(readFileSync(rec1, 'utf8')) as Recording).syscalls.x86_64!;
+    // sleep's own calls; its execve is the runtime's (left to the runtime set)
+    expect(Object.keys(calls)).toContain('clock_nanosleep');
+    expect(Object.keys(calls)).not.toContain('execve');
+
+    const rec2 = join(dir, 'signal.json');
+    const child = spawn(
+      'node',
+      [
+        BIN,
+        'record',
+        '--docker',
+        '--until-signal',
+        'USR1',
+        '--recording',
+        rec2,
+        '--',
+        '--network',
+        'none',
+        '--stop-timeout',
+        '1',
+        IMAGE,
+        'sleep',
+        '3600',
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 200 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    child.kill('SIGUSR1');
+    const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    expect(status).toBe(137);
+    expect(Object.keys((JSON.parse(readFileSync(rec2, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
+      'clock_nanosleep',
+    );
   });
 
   it('says clearly what is missing', () => {

@@ -12,6 +12,21 @@ import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { renderProfile, reportGenerated, runtimeOption } from './generate.js';
 
+function durationOption(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError('bad-option', `--duration takes seconds (> 0), not ${String(v)}`);
+  return n;
+}
+
+function signalOption(v: unknown): NodeJS.Signals {
+  const name = String(v).toUpperCase();
+  const sig = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+  if (!['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGTERM'].includes(sig))
+    throw new CliError('bad-option', `--until-signal takes USR1, USR2, HUP or TERM, not ${String(v)}`);
+  return sig;
+}
+
 async function recordDocker(
   runArgs: string[],
   opts: Record<string, string | boolean | undefined>,
@@ -33,6 +48,8 @@ async function recordDocker(
     runArgs,
     note: (m) => err(`sysfence: ${m}`),
     ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
+    ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
+    ...(opts.untilSignal !== undefined ? { untilSignal: signalOption(opts.untilSignal) } : {}),
   });
   const recording = b.build();
   if (opts.recording) writeOutput(String(opts.recording), serializeRecording(recording));
@@ -102,6 +119,11 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       '--docker',
       'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
     )
+    .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
+    .option(
+      '--until-signal <sig>',
+      '--docker: stop the container when sysfence gets this signal (USR1, USR2, HUP, TERM)',
+    )
     .option('--keep-strace-log <file>', "strace backend: also keep strace's raw log")
     .addHelpText(
       'after',
@@ -120,6 +142,11 @@ Examples:
       for (const f of [opts.output, opts.recording])
         if (typeof f === 'string' && !existsSync(dirname(resolvePath(f))))
           throw new CliError('file-unwritable', `cannot write ${f}: its directory does not exist`, f);
+      if (!opts.docker && (opts.duration !== undefined || opts.untilSignal !== undefined))
+        throw new CliError(
+          'bad-option',
+          '--duration and --until-signal stop a container: use them with --docker',
+        );
       if (opts.docker) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
       if (!['auto', 'ebpf', 'strace'].includes(backend))
