@@ -155,6 +155,7 @@ export class StraceReader {
     // "+++ exited with 0 +++", "--- SIGCHLD {...} ---": nothing to count
     if ((c === 43 || c === 45) && b[i + 1] === c && b[i + 2] === c && b[i + 3] === 32) {
       this.collectingStack = false;
+      if (c === 43) this.ended(pid); // "+++ exited ..." / "+++ killed by ..."
       return true;
     }
     const ns = i;
@@ -250,12 +251,7 @@ export class StraceReader {
       const text = startText ?? b.toString('utf8', start, eq);
       const path = /^execve(?:at)?\((?:[^,"]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(text);
       if (path) this.exeOf.set(pid, path[1]!);
-    } else if (value > 0) {
-      const exe = this.exeOf.get(pid);
-      if (exe !== undefined) this.exeOf.set(value, exe);
-      const abi = this.abiOf.get(pid);
-      if (abi !== undefined) this.abiOf.set(value, abi);
-    }
+    } else if (value > 0) this.inherit(pid, value);
   }
 
   /** "PID <... name resumed>...": ends a pending call of that pid (counted at its start). */
@@ -277,6 +273,27 @@ export class StraceReader {
       this.followResult(pending, b, ns, e, pid, startText ?? '');
     }
     return true;
+  }
+
+  /**
+   * A new child runs its parent's program on its parent's ABI, unless its own lines (an execve, a
+   * personality switch) came first: with -f the child often runs before the parent's clone returns.
+   */
+  private inherit(parent: number, child: number): void {
+    const exe = this.exeOf.get(parent);
+    if (exe !== undefined && !this.exeOf.has(child)) this.exeOf.set(child, exe);
+    const abi = this.abiOf.get(parent);
+    if (abi !== undefined && !this.abiOf.has(child)) this.abiOf.set(child, abi);
+    this.cachePid = -1;
+  }
+
+  /** The process (or thread) ended: its pid may be reused by an unrelated one. */
+  private ended(pid: number): void {
+    this.exeOf.delete(pid);
+    this.abiOf.delete(pid);
+    this.pending.delete(pid);
+    this.pendingText.delete(pid);
+    this.cachePid = -1;
   }
 
   private entry(b: Buffer, start: number, end: number, h: number): NameEntry {
@@ -379,7 +396,11 @@ export class StraceReader {
       } else time = Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3]) + (t[4] ? Number(`0.${t[4]}`) : 0);
       rest = rest.slice(t[0].length);
     }
-    if (rest.startsWith('--- ') || rest.startsWith('+++ ')) return; // signals and exits
+    if (rest.startsWith('+++ ')) {
+      if (pid !== undefined) this.ended(pid); // exits
+      return;
+    }
+    if (rest.startsWith('--- ')) return; // signals
     const persAfterPid = rest.charCodeAt(0) === 91 /* [ */ ? PERSONALITY.exec(rest) : null;
     if (persAfterPid) {
       this.abiOf.set(Number(persAfterPid[1]), this.abiName(persAfterPid[2]!));
@@ -466,11 +487,7 @@ export class StraceReader {
     if ((name === 'execve' || name === 'execveat') && value === 0) {
       const path = /^execve(?:at)?\((?:[^,]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(rest);
       if (path) this.exeOf.set(pid, path[1]!);
-    } else if ((name === 'clone' || name === 'clone3' || name === 'fork' || name === 'vfork') && value > 0) {
-      const exe = this.exeOf.get(pid);
-      if (exe !== undefined) this.exeOf.set(value, exe);
-      const abi = this.abiOf.get(pid);
-      if (abi !== undefined) this.abiOf.set(value, abi);
-    }
+    } else if ((name === 'clone' || name === 'clone3' || name === 'fork' || name === 'vfork') && value > 0)
+      this.inherit(pid, value);
   }
 }

@@ -116,4 +116,26 @@ describe('strace import', () => {
       `${join(dir, 'w.c')}:1: error[strace-unrecognized-line] "#include <pthread.h>"`,
     );
   });
+
+  it("a child that execs before its parent's clone returns keeps its own program and ABI", () => {
+    const b = new RecordingBuilder();
+    const r = new StraceReader(b, 'race.log', { arch: x86_64 });
+    const lines = [
+      '100 execve("/usr/bin/parent", ["parent"], 0x7ffc /* 1 var */) = 0',
+      '100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>',
+      '101 execve("/usr/bin/child32", ["child32"], 0x7ffc /* 1 var */) = 0',
+      '[ Process PID=101 runs in 32 bit mode. ]',
+      '100 <... clone resumed>) = 101',
+      '101 getuid32() = 0',
+      '100 getpid() = 100',
+      '101 +++ exited with 0 +++',
+      '101 getpid() = 101',
+    ];
+    for (const [i, l] of lines.entries()) r.bytes(Buffer.from(l), 0, l.length, i);
+    const rec = b.build();
+    expect(rec.syscalls.x86!.getuid32!.executables).toEqual(['/usr/bin/child32']);
+    expect(rec.syscalls.x86_64!.getpid!.executables).toEqual(['/usr/bin/parent']);
+    // pid 101 ended; a new process with that pid is a stranger: its own ABI, no program known
+    expect(rec.syscalls.x86_64!.getpid!.pids).toEqual([100, 101]);
+  });
 });
