@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:f
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
-import { bpftraceProgram, fill, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
+import { fill } from './ebpf-maps.js';
+import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 

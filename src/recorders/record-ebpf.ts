@@ -16,6 +16,7 @@ import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
+import { fill, type MapDump, parseMaps } from './ebpf-maps.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
@@ -163,10 +164,6 @@ function isStopped(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-interface MapDump {
-  [map: string]: Record<string, number>;
 }
 
 /** Runs the workload under bpftrace; fills `rec`. */
@@ -323,117 +320,4 @@ function tracerMessages(stderr: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.includes('RLIMIT_MEMLOCK'));
-}
-
-export function parseMaps(stdout: string): MapDump {
-  const maps: MapDump = {};
-  for (const line of stdout.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const o = JSON.parse(line) as { type: string; data: Record<string, Record<string, number>> };
-    if (o.type !== 'map') continue;
-    for (const [name, entries] of Object.entries(o.data)) maps[name] = entries;
-  }
-  return maps;
-}
-
-/** Splits "a,b,c,rest" into the first `n` fields and the rest (which may contain commas). */
-function splitKey(key: string, n: number): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = 0; i < n; i++) {
-    const comma = key.indexOf(',', start);
-    out.push(key.slice(start, comma));
-    start = comma + 1;
-  }
-  out.push(key.slice(start));
-  return out;
-}
-
-function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr: number } {
-  if (compat) {
-    const companion = native.companions.find((c) => archById(c).bits === 32 && !archById(c).nrBit);
-    return { abi: companion ?? native.id, nr };
-  }
-  for (const c of native.companions) {
-    const bit = archById(c).nrBit;
-    if (bit?.set && (nr & bit.bit) !== 0) return { abi: c, nr };
-  }
-  return { abi: native.id, nr };
-}
-
-export function fill(
-  rec: RecordingBuilder,
-  arch: ArchDef,
-  maps: MapDump,
-  wrapperPid: number,
-  mapKeys: number,
-  map: '@c' | '@d',
-  onlyWorkload = false,
-  skipped = { count: 0 },
-): void {
-  const execs = new Map<number, string[]>();
-  for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
-    const [pid, file] = splitKey(key, 1);
-    const list = execs.get(Number(pid)) ?? [];
-    list.push(file!);
-    execs.set(Number(pid), list);
-  }
-  const parent = new Map<number, number>();
-  for (const key of Object.keys(maps['@f'] ?? {})) {
-    const [child, by] = key.split(',').map(Number);
-    if (child !== by) parent.set(child!, by!);
-  }
-  // a process runs what it exec'd; one that never exec'd runs what its parent ran
-  const exeOf = (pid: number): string[] => {
-    for (
-      let p: number | undefined = pid, hops = 0;
-      p !== undefined && hops < 1000;
-      p = parent.get(p), hops++
-    ) {
-      const own = execs.get(p);
-      if (own) return own;
-      if (p === wrapperPid) return ['/bin/sh'];
-    }
-    return [];
-  };
-  const calls = maps[map] ?? {};
-  const entries = Object.entries(calls);
-  if (entries.length >= mapKeys)
-    throw new ToolError(
-      'map-overflow',
-      'bpftrace',
-      `the syscall map is full (${mapKeys} entries): calls were lost; record again with --map-keys ${mapKeys * 4}`,
-    );
-  const sorted = entries
-    .map(([key, count]) => {
-      const k = BigInt(key);
-      return {
-        pid: Number((k >> 32n) & 0x3fffffffn),
-        compat: ((k >> 31n) & 1n) === 1n,
-        nr: Number(k & 0x7fffffffn),
-        workload: ((k >> 62n) & 1n) === 1n,
-        count,
-      };
-    })
-    .sort((a, b) => a.pid - b.pid || a.nr - b.nr || Number(a.compat) - Number(b.compat));
-  for (const e of sorted) {
-    if (onlyWorkload && !e.workload) {
-      skipped.count += e.count;
-      continue;
-    }
-    const { abi, nr } = abiOf(arch, e.compat, e.nr);
-    const name =
-      nr === 0x7fffffff ? 'syscall_-1' : (syscallTable(abi).name(nr) ?? `syscall_0x${nr.toString(16)}`);
-    const exes = exeOf(e.pid);
-    rec.call(abi, name, exes.length > 0 ? { pid: e.pid, executable: exes[0]! } : { pid: e.pid }, e.count);
-    for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);
-  }
-  if (map === '@d') return;
-  const t = syscallTable(arch);
-  for (const [key, count] of Object.entries(maps['@a'] ?? {})) {
-    const [nr, index, value] = key.split(',');
-    const name = t.name(Number(nr));
-    if (name === undefined) continue;
-    rec.argValues(arch.id, name, Number(index), BigInt.asUintN(64, BigInt(value!)).toString(), count);
-  }
 }
