@@ -66,17 +66,8 @@ async function openForReading(path: string) {
  * The lines of a file of any size, streamed in 4 MiB chunks: each step yields the complete lines
  * of one chunk (one await per chunk, not per line: several times faster than node:readline).
  */
-export async function* readLineBatches(
-  path: string,
-  opts: { pauseMs?: number } = {},
-): AsyncGenerator<string[]> {
-  const { open } = await import('node:fs/promises');
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
-  }
+export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
+  const fh = await openForReading(path);
   try {
     const buf = Buffer.allocUnsafe(4 << 20);
     const decoder = new TextDecoder('utf-8');

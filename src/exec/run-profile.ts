@@ -20,6 +20,7 @@ import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
 import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
+import { findOnPath, ToolError } from './run.js';
 
 export interface Denial {
   abi: ArchId;
@@ -54,10 +55,17 @@ export async function runUnderProfile(o: {
   try {
     const rec = new RecordingBuilder();
     const denied = new RecordingBuilder();
-    const command = ['bwrap', '--dev-bind', '/', '/', '--seccomp', '3', '--', ...resolveCommand(o.command)];
+    const bwrap = findOnPath('bwrap');
+    if (bwrap === undefined)
+      throw new ToolError(
+        'tool-missing',
+        'bwrap',
+        'bubblewrap is not installed (apt-get install bubblewrap)',
+      );
+    const command = [bwrap, '--dev-bind', '/', '/', '--seccomp', '3', '--', ...resolveCommand(o.command)];
     const r = await recordWithEbpf(rec, {
       arch: o.arch,
-      command: resolveCommand(command),
+      command,
       args: false,
       denials: denied,
       fd3: fd,

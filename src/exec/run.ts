@@ -1,5 +1,21 @@
 /** The one seam for child processes: run a tool, collect its output, say clearly when it is missing. */
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Where execvp would find `tool` (an executable file in PATH), or undefined. */
+export function findOnPath(tool: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const p = join(dir === '' ? '.' : dir, tool);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
 
 export class ToolError extends Error {
   constructor(

@@ -9,11 +9,11 @@
  * reports that every probe is attached (BEGIN fires after attachment), and only then is the
  * workload continued. Its first recorded call is the execve of the command.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { archById, syscallTable } from '../arch/tables.js';
-import type { ArchDef, ArchId } from '../arch/types.js';
+import { syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
 import { fill, type MapDump, parseMaps } from './ebpf-maps.js';

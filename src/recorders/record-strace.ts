@@ -4,12 +4,12 @@
  * exact for argument rules), except execve/execveat whose path names the executable.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { readLineChunks } from '../exec/files.js';
-import { runTool, ToolError } from '../exec/run.js';
+import { findOnPath, runTool, ToolError } from '../exec/run.js';
 import type { RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
 import type { WorkloadExit } from './workload.js';
@@ -34,7 +34,7 @@ export const STRACE_FLAGS = [
 ];
 
 export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOptions): Promise<WorkloadExit> {
-  if (runTool('sh', ['-c', 'command -v strace']).status !== 0)
+  if (findOnPath('strace') === undefined)
     throw new ToolError(
       'tool-missing',
       'strace',
@@ -67,8 +67,7 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
   process.on('SIGINT', ignore);
   try {
     let n = 0;
-    let keep: import('node:fs').WriteStream | undefined;
-    if (o.keepLog) keep = (await import('node:fs')).createWriteStream(o.keepLog);
+    const keep = o.keepLog ? createWriteStream(o.keepLog) : undefined;
     // 5 ms between short reads: the pipe (64 KiB) holds ~25 ms of strace's fastest output
     for await (const chunk of readLineChunks(fifo, { pauseMs: 5 })) {
       n = reader.bytes(chunk, 0, chunk.length, n);

@@ -3,10 +3,10 @@
  * exec'd programs, with eBPF (bpftrace) or ptrace (strace). `auto` picks eBPF when it can work
  * here and says why not otherwise.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { runTool, ToolError } from '../exec/run.js';
+import { findOnPath, runTool, ToolError } from '../exec/run.js';
 import { type EbpfStats, recordWithEbpf } from './record-ebpf.js';
 import { recordWithStrace } from './record-strace.js';
 import { type Recording, RecordingBuilder } from './recording.js';
@@ -34,18 +34,6 @@ export interface RecordResult {
   ebpf?: EbpfStats;
 }
 
-export function onPath(tool: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
-
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -67,7 +55,8 @@ const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
  */
 export function ebpfProblems(arch: ArchDef, note?: (m: string) => void): string[] {
   const problems: string[] = [];
-  if (!onPath('bpftrace')) problems.push('bpftrace is not installed (apt-get install bpftrace)');
+  if (findOnPath('bpftrace') === undefined)
+    problems.push('bpftrace is not installed (apt-get install bpftrace)');
   const caps = effectiveCaps();
   const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
   const privileged = has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
@@ -92,15 +81,8 @@ export function resolveCommand(command: readonly string[]): string[] {
   if (prog === undefined)
     throw new ToolError('no-command', 'sysfence', 'nothing to record: give a command after --');
   if (prog.includes('/')) return [...command];
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const p = join(dir === '' ? '.' : dir, prog);
-    try {
-      accessSync(p, constants.X_OK);
-      if (statSync(p).isFile()) return [p, ...rest];
-    } catch {
-      // not here
-    }
-  }
+  const found = findOnPath(prog);
+  if (found !== undefined) return [found, ...rest];
   throw new ToolError('command-not-found', prog, `${prog}: command not found in PATH`);
 }
 
