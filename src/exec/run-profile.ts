@@ -15,11 +15,13 @@ import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
 import { evaluate } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
+import { serializeDocker } from '../profile/serialize-docker.js';
 import { resolveCommand } from '../recorders/record.js';
 import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
 import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
+import { watchKernelLog } from './kernel-log.js';
 import { findOnPath, ToolError } from './run.js';
 
 export interface Denial {
@@ -36,7 +38,10 @@ export interface Denial {
 
 export interface RunResult {
   exit: WorkloadExit;
+  /** Calls the filter denied: returned an error (seen by eBPF) or killed (seen in the kernel log). */
   denials: Denial[];
+  /** Why calls the filter killed could not be listed (no dmesg, auditd owns the records), if so. */
+  killLogProblem?: string;
   /** Every call that ran (for `check`, reports, and learning). */
   recording: Recording;
 }
@@ -63,6 +68,7 @@ export async function runUnderProfile(o: {
         'bubblewrap is not installed (apt-get install bubblewrap)',
       );
     const command = [bwrap, '--dev-bind', '/', '/', '--seccomp', '3', '--', ...resolveCommand(o.command)];
+    const log = await watchKernelLog();
     const r = await recordWithEbpf(rec, {
       arch: o.arch,
       command,
@@ -71,11 +77,37 @@ export async function runUnderProfile(o: {
       fd3: fd,
       ...(o.note ? { note: o.note } : {}),
     });
-    return { exit: r.exit, denials: explainDenials(o.profile, denied.build()), recording: rec.build() };
+    return result(o.profile, r.exit, rec, denied, await log.stop(r.pids));
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function result(
+  profile: Profile,
+  exit: WorkloadExit,
+  rec: RecordingBuilder,
+  denied: RecordingBuilder,
+  log: { killed: Recording; problem?: string },
+): RunResult {
+  // a call KILL_PROCESS stopped also reaches sys_exit (the kernel rolls the call back and exits
+  // through signal delivery), so eBPF saw it as well: the kernel log's record stands for it
+  const errored = denied.build();
+  for (const [abi, calls] of Object.entries(log.killed.syscalls) as [ArchId, Recording['syscalls'][ArchId]][])
+    for (const [name, k] of Object.entries(calls ?? {})) {
+      const e = errored.syscalls[abi]?.[name];
+      if (!e) continue;
+      e.count -= Math.min(e.count, k.count);
+      if (e.count === 0) delete errored.syscalls[abi]![name];
+    }
+  const r: RunResult = {
+    exit,
+    denials: [...explainDenials(profile, errored), ...explainDenials(profile, log.killed)],
+    recording: rec.build(),
+  };
+  if (log.problem !== undefined) r.killLogProblem = log.problem;
+  return r;
 }
 
 /** Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's. */
@@ -110,7 +142,8 @@ export function explainDenials(profile: Profile, denied: Recording): Denial[] {
  * the workload's denials, explained against `resolved` (the profile as dockerd resolves it here).
  */
 export async function runContainerUnderProfile(o: {
-  profileFile: string;
+  /** The profile as written (dockerd resolves it itself; it gets Docker's JSON of it). */
+  profile: Profile;
   resolved: Profile;
   arch: ArchDef;
   runArgs: readonly string[];
@@ -118,14 +151,22 @@ export async function runContainerUnderProfile(o: {
 }): Promise<RunResult> {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
-  const r = await recordContainer(rec, {
-    arch: o.arch,
-    runArgs: o.runArgs,
-    seccompFile: o.profileFile,
-    denials: denied,
-    ...(o.note ? { note: o.note } : {}),
-  });
-  return { exit: r.exit, denials: explainDenials(o.resolved, denied.build()), recording: rec.build() };
+  const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
+  try {
+    const file = join(dir, 'profile.json');
+    writeFileSync(file, serializeDocker(o.profile));
+    const log = await watchKernelLog();
+    const r = await recordContainer(rec, {
+      arch: o.arch,
+      runArgs: o.runArgs,
+      seccompFile: file,
+      denials: denied,
+      ...(o.note ? { note: o.note } : {}),
+    });
+    return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The profile with the unexpected denials allowed: one added rule, nothing else changed. */

@@ -36,6 +36,15 @@ function splitKey(key: string, n: number): string[] {
   return out;
 }
 
+/** Every process the program saw: callers (@c, @d) and forked children (@f). */
+export function pidsSeen(maps: MapDump): Set<number> {
+  const pids = new Set<number>();
+  for (const map of ['@c', '@d'])
+    for (const key of Object.keys(maps[map] ?? {})) pids.add(Number((BigInt(key) >> 32n) & 0x3fffffffn));
+  for (const key of Object.keys(maps['@f'] ?? {})) for (const p of key.split(',')) pids.add(Number(p));
+  return pids;
+}
+
 function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr: number } {
   if (compat) {
     const companion = native.companions.find((c) => archById(c).bits === 32 && !archById(c).nrBit);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:f
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
-import { fill } from './ebpf-maps.js';
+import { fill, pidsSeen } from './ebpf-maps.js';
 import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
@@ -38,6 +38,8 @@ export interface DockerRecordResult {
   startupMs: number;
   /** Calls the runtime made in the container before the workload's exec (not recorded). */
   runtimeSetupCalls: number;
+  /** Every process of the container the recorder saw (host pids). */
+  pids: Set<number>;
 }
 
 function docker(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -118,7 +120,13 @@ export async function recordContainer(
     // the workload's denials: runc init joins the cgroup in the middle of a call, whose return
     // would look like one (a runtime set that misses a call shows as a container that fails)
     if (o.denials) fill(o.denials, o.arch, maps, -1, mapKeys, '@d', true);
-    return { exit, containerId: id, startupMs: tracer.startupMs, runtimeSetupCalls: skipped.count };
+    return {
+      exit,
+      containerId: id,
+      startupMs: tracer.startupMs,
+      runtimeSetupCalls: skipped.count,
+      pids: pidsSeen(maps),
+    };
   } finally {
     process.off('SIGINT', ignore);
     tracer?.kill();

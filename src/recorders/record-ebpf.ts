@@ -16,7 +16,7 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
-import { fill, type MapDump, parseMaps } from './ebpf-maps.js';
+import { fill, type MapDump, parseMaps, pidsSeen } from './ebpf-maps.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
@@ -170,7 +170,7 @@ function isStopped(pid: number): boolean {
 export async function recordWithEbpf(
   rec: RecordingBuilder,
   o: EbpfRecordOptions,
-): Promise<{ exit: WorkloadExit; stats: EbpfStats }> {
+): Promise<{ exit: WorkloadExit; stats: EbpfStats; pids: Set<number> }> {
   const mapKeys = o.mapKeys ?? DEFAULT_MAP_KEYS;
   const cg2 = o.cgroup2 === undefined ? findCgroup2() : o.cgroup2;
   const scope: EbpfStats['scope'] = cg2 ? 'cgroup' : 'process-tree';
@@ -232,7 +232,7 @@ export async function recordWithEbpf(
       else delete d[key];
       fill(o.denials, o.arch, maps, pid, mapKeys, '@d');
     }
-    return { exit, stats: { startupMs: tracer.startupMs, scope, mapKeys } };
+    return { exit, stats: { startupMs: tracer.startupMs, scope, mapKeys }, pids: pidsSeen(maps) };
   } finally {
     process.off('SIGINT', ignore);
     tracer?.kill();

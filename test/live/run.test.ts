@@ -101,4 +101,43 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('sysfence: no call was denied');
   });
+
+  it('--default-action kill: the killed call comes from the kernel log, named, in --report JSON', () => {
+    const file = join(dir, 'without-getcpu-kill.json');
+    const report = join(dir, 'report.json');
+    writeFileSync(file, serializeDocker(without(full, 'getcpu')));
+    const r = spawnSync(
+      'node',
+      [BIN, 'run', '--profile', file, '--default-action', 'kill', '--report', report, '--', ...workload()],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(128 + 31);
+    expect(r.stderr).toContain('sysfence: the workload was killed by its filter (SIGSYS)');
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    // bubblewrap exits 128+n when its child dies of signal n
+    expect(j.exit).toEqual({ code: 159, signal: null, status: 159 });
+    expect(j.defaultAction).toBe('SCMP_ACT_KILL_PROCESS');
+    expect(j.killLogProblem).toBeNull();
+    expect(
+      j.denials.map((d: { name: string; count: number; verdict: string; expected: boolean }) => [
+        d.name,
+        d.count,
+        d.verdict,
+        d.expected,
+      ]),
+    ).toEqual([['getcpu', 1, 'KILL_PROCESS by default', false]]);
+    expect(j.findings).toBe(1);
+  });
+
+  it('--default-action rejects what it does not know, with the choices', () => {
+    const r = spawnSync(
+      'node',
+      [BIN, 'run', '--profile', 'x.json', '--default-action', 'deny', '--', 'true'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--default-action takes enosys, eperm, kill, log, not deny');
+  });
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
 import { learn, runContainerUnderProfile, runUnderProfile } from '../../exec/run-profile.js';
+import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
@@ -9,6 +10,25 @@ import { exitStatus } from '../../recorders/workload.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+
+const DEFAULT_ACTIONS: Record<string, Pick<Profile, 'defaultAction' | 'defaultErrnoRet'>> = {
+  enosys: { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38 },
+  eperm: { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1 },
+  kill: { defaultAction: 'SCMP_ACT_KILL_PROCESS' },
+  log: { defaultAction: 'SCMP_ACT_LOG' },
+};
+
+/** `--default-action`: checked before anything runs; then applied to the profile as read. */
+function defaultActionOption(how: string | undefined): (p: Profile) => Profile {
+  if (how === undefined) return (p) => p;
+  const d = DEFAULT_ACTIONS[how];
+  if (!d)
+    throw new CliError(
+      'bad-option',
+      `--default-action takes ${Object.keys(DEFAULT_ACTIONS).join(', ')}, not ${how}`,
+    );
+  return ({ defaultErrnoRet: _, ...rest }) => ({ ...rest, ...d });
+}
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
   program
@@ -21,6 +41,11 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .option('--learn', 'write the profile with the unexpected denials allowed (to -o, or stdout)')
     .option('-o, --output <file>', 'with --learn: where the updated profile goes')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .option(
+      '--default-action <how>',
+      "replace the profile's default action for this run: enosys | eperm | kill (KILL_PROCESS) | log",
+    )
+    .option('--report <file>', 'also write the run (exit status, every denial) as JSON here')
     .addHelpText(
       'after',
       `
@@ -42,12 +67,13 @@ Examples:
       if (problems.length > 0)
         throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
       const file = String(opts.profile);
-      const original = requireOneProfile(readProfile(file)).profile;
+      const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
+      const original = setDefault(requireOneProfile(readProfile(file)).profile);
       const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
       const note = (m: string) => err(`sysfence: ${m}`);
       const r = opts.docker
         ? await runContainerUnderProfile({
-            profileFile: file,
+            profile: original,
             resolved: profile,
             arch,
             runArgs: command,
@@ -60,7 +86,32 @@ Examples:
         err(
           `sysfence: ${d.expected ? 'expected' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
         );
-      if (r.exit.signal === 'SIGSYS') err('sysfence: the workload was killed by its filter (SIGSYS)');
+      // bubblewrap passes its child's signal death on as 128+n
+      if (exitStatus(r.exit) === 128 + 31) err('sysfence: the workload was killed by its filter (SIGSYS)');
+      if (r.killLogProblem) err(`sysfence: warning: ${r.killLogProblem}`);
+      if (opts.report)
+        writeOutput(
+          String(opts.report),
+          `${JSON.stringify(
+            {
+              sysfenceRun: 1,
+              profile: file,
+              defaultAction: original.defaultAction,
+              exit: { code: r.exit.code, signal: r.exit.signal, status: exitStatus(r.exit) },
+              denials: r.denials,
+              findings: findings.length,
+              killLogProblem: r.killLogProblem ?? null,
+              calls: Object.fromEntries(
+                Object.entries(r.recording.syscalls).map(([abi, calls]) => [
+                  abi,
+                  Object.keys(calls ?? {}).length,
+                ]),
+              ),
+            },
+            null,
+            2,
+          )}\n`,
+        );
       if (opts.learn) {
         const l = learn(original, r.denials);
         for (const name of l.added) err(`+ allow ${name}`);
