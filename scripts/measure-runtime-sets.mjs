@@ -34,7 +34,7 @@ writeFileSync(join(dir, 'log.json'), JSON.stringify(logProfile));
 const ratelimit = readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8').trim();
 writeFileSync('/proc/sys/kernel/printk_ratelimit', '0'); // every record reaches kmsg
 
-function bundleConfig(nnp) {
+function bundleConfig(nnp, uid) {
   rmSync(join(dir, 'bundle', 'config.json'), { force: true });
   execFileSync('runc', ['spec'], { cwd: join(dir, 'bundle') });
   const c = JSON.parse(readFileSync(join(dir, 'bundle', 'config.json'), 'utf8'));
@@ -42,6 +42,7 @@ function bundleConfig(nnp) {
   c.process.args = ['/exit'];
   c.process.terminal = false;
   c.process.noNewPrivileges = nnp;
+  c.process.user = { uid, gid: uid };
   c.root = { path: 'rootfs', readonly: true };
   c.linux.seccomp = logProfile;
   writeFileSync(join(dir, 'bundle', 'config.json'), JSON.stringify(c, null, 2));
@@ -68,9 +69,10 @@ function runtimeCalls() {
 }
 
 const runtimes = {
-  docker: (nnp) => {
+  docker: (nnp, uid) => {
     const args = ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${join(dir, 'log.json')}`];
     if (nnp) args.push('--security-opt', 'no-new-privileges');
+    args.push('--user', `${uid}:${uid}`);
     return ['docker', [...args, 'sysfence/exit:measure']];
   },
   runc: () => ociRunCommand('runc', join(dir, 'bundle'), `sysfence-measure-${process.pid}`),
@@ -97,25 +99,32 @@ try {
     },
   );
   for (const [name, command] of Object.entries(runtimes)) {
-    const byNnp = {};
-    for (const nnp of [false, true]) {
-      bundleConfig(nnp);
+    const bySetting = {};
+    // root and an unprivileged user (runc chowns the stdio to it after the filter is in place)
+    for (const [nnp, uid] of [
+      [false, 0],
+      [true, 0],
+      [false, 65534],
+      [true, 65534],
+    ]) {
+      const setting = `no_new_privileges=${nnp} uid=${uid}`;
+      bundleConfig(nnp, uid);
       const seen = new Set();
       for (let i = 0; i < runs; i++) {
         execFileSync('dmesg', ['-C']);
-        const [cmd, args] = command(nnp);
+        const [cmd, args] = command(nnp, uid);
         const r = spawnSync(cmd, args, { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
         spawnSync('sleep', ['0.3']);
         for (const c of runtimeCalls()) seen.add(c);
       }
-      byNnp[String(nnp)] = [...seen].sort();
-      console.error(`${name} no_new_privileges=${nnp}: ${byNnp[String(nnp)].join(' ')}`);
+      bySetting[setting] = [...seen].sort();
+      console.error(`${name} ${setting}: ${bySetting[setting].join(' ')}`);
     }
     result[name] = {
       measuredWith: versions[name](),
-      noNewPrivileges: { false: byNnp.false, true: byNnp.true },
-      syscalls: [...new Set([...byNnp.false, ...byNnp.true])].sort(),
+      bySetting,
+      syscalls: [...new Set(Object.values(bySetting).flat())].sort(),
     };
   }
 } finally {

@@ -11,7 +11,8 @@ if [ "${1:-}" = "--test" ]; then
   # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
   # strace and bpftrace are the recording backends; gcc-multilib builds the 32-bit test workload
   # docker.io, runc and crun run the container tests (runtime sets, recording containers)
-  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun)
+  # debootstrap builds the real-workload image (bench/workloads/build-image.sh)
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap)
 fi
 
 missing=()

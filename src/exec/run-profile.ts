@@ -120,8 +120,20 @@ export function explainDenials(profile: Profile, denied: Recording): Denial[] {
       const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
       // allowed by the profile yet stopped: another filter (bwrap's, the runtime's), not this one
       if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) continue;
+      // a rule that denies exactly like the default is dropped from the policy (as runc does), yet
+      // it says the profile means the denial (the probed calls' ENOSYS rule, for one)
+      const rule =
+        v?.source === 'rule'
+          ? v.rule
+          : (profile.syscalls ?? []).findIndex(
+              (r) =>
+                (r.names ?? []).includes(name) &&
+                !r.args?.length &&
+                r.action !== 'SCMP_ACT_ALLOW' &&
+                r.action !== 'SCMP_ACT_LOG',
+            );
       const verdict = v
-        ? `${v.kind === 'ERRNO' ? `ERRNO(${v.data})` : v.kind} ${v.source === 'rule' ? `by rule ${v.rule}` : 'by default'}`
+        ? `${v.kind === 'ERRNO' ? `ERRNO(${v.data})` : v.kind} ${rule !== undefined && rule >= 0 ? `by rule ${rule}` : 'by default'}`
         : 'unknown number';
       denials.push({
         abi,
@@ -129,7 +141,7 @@ export function explainDenials(profile: Profile, denied: Recording): Denial[] {
         count: s.count,
         pids: s.pids,
         executables: s.executables,
-        expected: v?.source === 'rule',
+        expected: rule !== undefined && rule >= 0,
         verdict,
       });
     }

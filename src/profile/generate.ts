@@ -8,6 +8,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
 import type { Recording } from '../recorders/recording.js';
 import { ENOSYS, EPERM } from './errno.js';
@@ -24,6 +25,12 @@ export interface GenerateOptions {
   args?: boolean;
   /** The container runtime's own calls after it installs the filter (knowledge/runtime-sets). */
   runtime?: RuntimeSet;
+  /**
+   * Deny the calls libraries probe (knowledge/probed-calls) with ENOSYS by an explicit rule, whatever
+   * the default action (default true): runtimes that ignore defaultErrnoRet (Docker 20.10) and
+   * `--deny eperm|kill` would otherwise break the libraries' fallbacks.
+   */
+  probed?: boolean;
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -39,6 +46,8 @@ export interface GenerateResult {
   /** With `args`: the argument rules written, and why other recorded arguments got none. */
   argRules: { name: string; indexes: number[]; rules: number }[];
   argSkipped: { name: string; index: number; why: string }[];
+  /** The probed calls given an explicit ERRNO(ENOSYS) rule. */
+  enosys: string[];
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -110,8 +119,24 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   const sorted = [...names].sort();
   profile.syscalls = sorted.length > 0 ? [{ names: sorted, action: 'SCMP_ACT_ALLOW' }] : [];
   profile.syscalls.push(...conditional);
+  const allowedSomehow = new Set([...names, ...argRules.map((r) => r.name)]);
+  const enosys =
+    opts.probed === false
+      ? []
+      : ENOSYS_PROBED.map((p) => p.name)
+          .filter(
+            (n) => !allowedSomehow.has(n) && recorded.some((a) => syscallTable(a).number(n) !== undefined),
+          )
+          .sort();
+  if (enosys.length > 0)
+    profile.syscalls.push({
+      names: enosys,
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: ENOSYS,
+      comment: 'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
+    });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed, argRules, argSkipped };
+  return { profile, implied, unnamed, argRules, argSkipped, enosys };
 }
 
 /**

@@ -56,6 +56,50 @@ describe('generate', () => {
     expect(loadProfileText(text).issues).toEqual([]);
   });
 
+  it('the calls libraries probe get ERRNO(ENOSYS) by an explicit rule, whatever the default', async () => {
+    const rec = await importLogs([join(fixtures, 'c.log')], { arch: findArch('x86_64')! });
+    // c.log has clone3 and getrandom: allowed, so not in the rule
+    const probed = [
+      'close_range',
+      'copy_file_range',
+      'epoll_pwait2',
+      'execveat',
+      'faccessat2',
+      'fchmodat2',
+      'fsopen',
+      'futex_waitv',
+      'io_uring_setup',
+      'landlock_create_ruleset',
+      'map_shadow_stack',
+      'membarrier',
+      'memfd_create',
+      'mount_setattr',
+      'open_tree',
+      'openat2',
+      'pidfd_getfd',
+      'pidfd_open',
+      'pidfd_send_signal',
+      'preadv2',
+      'pwritev2',
+      'renameat2',
+      'statx',
+    ];
+    for (const deny of ['enosys', 'eperm', 'kill'] as const) {
+      const g = generate([rec], { deny });
+      expect(g.enosys).toEqual(probed);
+      expect(g.profile.syscalls!.slice(1)).toEqual([
+        {
+          names: probed,
+          action: 'SCMP_ACT_ERRNO',
+          errnoRet: 38,
+          comment:
+            'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
+        },
+      ]);
+    }
+    expect(generate([rec], { probed: false }).profile.syscalls!.length).toBe(1);
+  });
+
   it('--deny and --companions', async () => {
     const rec = await importLogs([join(fixtures, 'f.log')], { arch: findArch('x86_64')! });
     expect(generate([rec], { deny: 'kill' }).profile.defaultAction).toBe('SCMP_ACT_KILL_PROCESS');
@@ -100,7 +144,7 @@ describe('generate', () => {
     b.call('x86_64', 'ioctl', { args: [[1, '?']] });
     for (let v = 0; v < 9; v++) b.call('x86_64', 'fcntl', { args: [[1, String(v)]] });
     b.call('x86_64', 'read');
-    const g = generate([b.build()], { args: true });
+    const g = generate([b.build()], { args: true, probed: false });
     expect(
       g.profile.syscalls!.map((r) => [r.names, (r.args ?? []).map((a) => [a.index, a.value, a.op])]),
     ).toEqual([

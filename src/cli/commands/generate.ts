@@ -72,6 +72,10 @@ export function reportGenerated(g: GenerateResult): void {
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
     );
   for (const s of g.argSkipped) err(`no argument rule for ${s.name} argument ${s.index}: ${s.why}`);
+  if (g.enosys.length > 0)
+    err(
+      `ERRNO(ENOSYS) by an explicit rule: ${g.enosys.join(', ')}: libraries fall back from these only on ENOSYS (--no-probed to leave them to the default)`,
+    );
   for (const u of g.unnamed)
     err(
       `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
@@ -97,6 +101,10 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
       `add what the container runtime calls after installing the filter: ${RUNTIMES.join(' | ')}`,
       'none',
     )
+    .option(
+      '--no-probed',
+      'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
+    )
     .option('--format <fmt>', 'docker | spo | bpf (raw filter for the first recorded ABI)', 'docker')
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
     .option('-o, --output <file>', 'write here instead of stdout')
@@ -120,6 +128,7 @@ Examples:
         companions: opts.companions === true,
         args: opts.args === true,
         runtime: runtimeOption(opts.for),
+        probed: opts.probed !== false,
       });
       reportGenerated(g);
       const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);

@@ -43,9 +43,11 @@ async function recordDocker(
     throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
   const b = new RecordingBuilder();
   b.source('ebpf-docker', runArgs.join(' '));
+  const denied = new RecordingBuilder();
   const r = await recordContainer(b, {
     arch,
     runArgs,
+    denials: denied,
     note: (m) => err(`sysfence: ${m}`),
     ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
     ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
@@ -57,6 +59,13 @@ async function recordDocker(
   err(
     `sysfence: recorded container ${r.containerId.slice(0, 12)} (attached in ${r.startupMs.toFixed(0)} ms): ${Object.keys(calls).length} syscalls, ${Object.values(calls).reduce((n, s) => n + s.count, 0)} calls by the workload; ${r.runtimeSetupCalls} calls of the runtime before the workload's exec are left to the runtime set`,
   );
+  // the container ran under its own filter (Docker's default unless the run options say otherwise):
+  // what that filter denied is not in the recording, and the new profile denies it too
+  for (const [abi, cs] of Object.entries(denied.build().syscalls))
+    for (const [name, s] of Object.entries(cs ?? {}))
+      err(
+        `sysfence: note: the container's own filter denied ${abi} ${name} (${s.count} call${s.count === 1 ? '' : 's'}, ${s.executables.join(', ') || `pid ${s.pids.join(', ')}`}); it stays denied`,
+      );
   if (opts.output) {
     // a container profile needs what the runtime calls after installing it
     const g = generate([recording], {
