@@ -46,6 +46,9 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
   ['record', async () => (await import('./commands/record.js')).registerRecord],
   ['run', async () => (await import('./commands/run.js')).registerRun],
+  ['merge', async () => (await import('./commands/merge.js')).registerMerge],
+  ['diff', async () => (await import('./commands/diff.js')).registerDiff],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],
 ];
 // `sysfence import ...` needs only `import`; help, unknown commands and no command need them all

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { findArch, nativeArch } from '../../arch/tables.js';
+import { readText, writeOutput } from '../../exec/files.js';
+import { importLogs } from '../../recorders/import.js';
+import { ebpfProblems, record } from '../../recorders/record.js';
+import { mergeRecordings, type Recording } from '../../recorders/recording.js';
+import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
+import { VERSION } from '../../version.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { err, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { readRecording } from './generate.js';
+
+const FORMATS = ['text', 'json', 'junit', 'sarif'];
+
+/** A sysfence recording (JSON with "version") or a log any importer reads (strace, audit, ...). */
+async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findArch>>): Promise<Recording> {
+  if (file.endsWith('.json')) {
+    const head = readText(file).slice(0, 4096);
+    if (/"version"\s*:/.test(head) && /"syscalls"\s*:/.test(readText(file))) return readRecording(file);
+  }
+  return importLogs([file], { arch, format: 'auto', args: true });
+}
+
+export function registerCheck(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('check')
+    .description('would the profile deny anything this trace shows? (a CI gate against syscall drift)')
+    .argument('[inputs...]', 'recordings or logs (strace, audit, sysdig, bpftrace), or after --: a command to record')
+    .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
+    .option('--format <fmt>', `${FORMATS.join(' | ')}`, 'text')
+    .option('-o, --output <file>', 'write the report here (stdout by default)')
+    .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
+    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+Every recorded call is judged as the filter would: allowed, DENIED (verdict, count, processes,
+first stack when the trace has one) or depends (argument rules the trace has no values for).
+Exit status: 1 when a call would be denied, 0 otherwise, 2 on error.
+
+Examples:
+  sysfence check --profile web.json web.rec.json
+  sysfence check --profile web.json --format junit -o check.xml -- npm test
+  sysfence check --profile web.json --format sarif -o check.sarif strace.log`,
+    )
+    .action(async (inputs: string[], opts: Record<string, string | undefined>) => {
+      const format = opts.format ?? 'text';
+      if (!FORMATS.includes(format))
+        throw new CliError('bad-option', `--format must be ${FORMATS.join(', ')}, not ${format}`);
+      const arch = nativeArch() ?? findArch('x86_64')!;
+      const profileFile = String(opts.profile);
+      const profile = requireOneProfile(readProfile(profileFile)).profile;
+      if (inputs.length === 0)
+        throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
+      let rec: Recording;
+      if (process.argv.includes('--')) {
+        const backend = opts.backend ?? 'auto';
+        if (!['auto', 'ebpf', 'strace'].includes(backend))
+          throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
+        if (backend === 'ebpf' && ebpfProblems(arch).length > 0)
+          throw new CliError('ebpf-unavailable', `eBPF cannot run here: ${ebpfProblems(arch).join('; ')}`);
+        const r = await record({
+          backend: backend as 'auto',
+          command: inputs,
+          arch,
+          args: true,
+          note: (m) => err(`sysfence: ${m}`),
+        });
+        rec = r.recording;
+      } else rec = mergeRecordings(await Promise.all(inputs.map((f) => readTrace(f, arch))));
+      const kernelVersion = opts.kernel ?? '6.1';
+      const caps = opts.capabilities?.split(',').filter((c) => c !== '');
+      const r = checkRecording(profile, rec, { kernelVersion, ...(caps ? { capabilities: caps } : {}) });
+      const text =
+        format === 'json'
+          ? toJsonText({ profile: profileFile, denied: r.denied.length, depends: r.depends.length, items: r.items })
+          : format === 'junit'
+            ? formatCheckJunit(r, profileFile)
+            : format === 'sarif'
+              ? formatCheckSarif(r, profileFile, VERSION)
+              : formatCheckText(r, profileFile);
+      if (opts.output) {
+        writeOutput(opts.output, text);
+        err(formatCheckText({ ...r, items: r.items }, profileFile).trimEnd().split('\n').at(-1)!);
+      } else process.stdout.write(text);
+      if (rec.malformed.count > 0)
+        err(`sysfence: warning: ${rec.malformed.count} trace lines could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})`);
+      setExit(r.denied.length > 0 ? EXIT_FINDINGS : EXIT_OK);
+    });
+}

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { diffProfiles, formatDiffMarkdown, formatDiffText } from '../../review/diff.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { out, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { parseResolveOptions } from './resolve-options.js';
+
+export function registerDiff(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('diff')
+    .description('semantic diff of two profiles: which verdicts changed, per architecture and syscall')
+    .argument('<old>', 'the profile before (Docker/OCI JSON or SPO YAML)')
+    .argument('<new>', 'the profile after')
+    .option('--format <fmt>', 'text | json | markdown', 'text')
+    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+Both profiles are resolved and built into the policy the filter enforces, so reordering,
+regrouping or rewriting rules shows no change. Argument rules are compared on the boundary values
+of every constant either side uses; a change is shown with argument values that witness it.
+Exit status: 0 when NEW allows nothing that OLD denied, 1 when it allows more, 2 on error.
+
+Examples:
+  sysfence diff web.json web.next.json
+  sysfence diff --format markdown main.json pr.json >> "$GITHUB_STEP_SUMMARY"`,
+    )
+    .action((oldFile: string, newFile: string, opts: Record<string, string | undefined>) => {
+      const format = opts.format ?? 'text';
+      if (!['text', 'json', 'markdown'].includes(format))
+        throw new CliError('bad-option', `--format must be text, json or markdown, not ${format}`);
+      const r = parseResolveOptions({ capabilities: opts.capabilities, kernel: opts.kernel });
+      const a = requireOneProfile(readProfile(oldFile)).profile;
+      const b = requireOneProfile(readProfile(newFile)).profile;
+      const d = diffProfiles(a, b, {
+        ...(r.capabilities ? { capabilities: r.capabilities } : {}),
+        ...(r.kernelVersion ? { kernelVersion: r.kernelVersion } : {}),
+      });
+      if (format === 'json') out(toJsonText({ old: oldFile, new: newFile, ...d }).trimEnd());
+      else if (format === 'markdown') out(formatDiffMarkdown(d).trimEnd());
+      else out(formatDiffText(d).trimEnd());
+      setExit(d.allowsMore ? EXIT_FINDINGS : EXIT_OK);
+    });
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { writeOutput } from '../../exec/files.js';
+import { serializeDocker } from '../../profile/serialize-docker.js';
+import { diffProfiles } from '../../review/diff.js';
+import { mergeProfiles } from '../../review/merge.js';
+import { CliError, EXIT_OK } from '../errors.js';
+import { err } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+
+export function registerMerge(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('merge')
+    .description('the least profile that allows everything any input allows')
+    .argument('<profiles...>', 'two or more profiles (Docker/OCI JSON or SPO YAML)')
+    .option('-o, --output <file>', 'write the merged profile here instead of stdout')
+    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+Per architecture and syscall: allowed by any input -> allowed; allowed for some argument values
+-> every input's allowing argument rules; denied by all -> the least strict denial (ERRNO before
+TRAP before KILL, ENOSYS first). Each conflict and how it was resolved goes to stderr. The inputs'
+includes/excludes are resolved for --capabilities and --kernel. The result is checked: it must
+allow everything each input allows.
+
+Example:
+  sysfence merge web.json worker.json cron.json -o app.json`,
+    )
+    .action((files: string[], opts: Record<string, string | undefined>) => {
+      if (files.length < 2) throw new CliError('no-input', 'merge takes two or more profiles');
+      const inputs = files.map((f) => ({ name: f, profile: requireOneProfile(readProfile(f)).profile }));
+      const caps = opts.capabilities?.split(',').filter((c) => c !== '');
+      const o = { kernelVersion: opts.kernel ?? '6.1', ...(caps ? { capabilities: caps } : {}) };
+      const m = mergeProfiles(inputs, o);
+      for (const c of m.conflicts) err(`sysfence: conflict: ${c}`);
+      for (const i of inputs) {
+        const lost = diffProfiles(i.profile, m.profile, o).changes.filter((c) => c.allowsLess);
+        if (lost.length > 0)
+          throw new CliError(
+            'merge-incomplete',
+            `the merged profile denies what ${i.name} allows: ${lost.map((c) => `${c.arch} ${c.name}`).join(', ')}`,
+            i.name,
+          );
+      }
+      const text = serializeDocker(m.profile);
+      if (opts.output) writeOutput(opts.output, text);
+      else process.stdout.write(text);
+      setExit(EXIT_OK);
+    });
+}

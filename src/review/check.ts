@@ -1,0 +1,211 @@
+/**
+ * check: would a profile deny anything a trace shows? Every recorded call is judged through the
+ * profile's verdict table (as the filter behaves): allowed, denied (with the verdict, count,
+ * processes and first stack), or depends (argument rules the recording has no values for, or
+ * recorded values that get different verdicts). Calls without a name on their ABI are listed, not
+ * dropped.
+ */
+import { syscallTable } from '../arch/tables.js';
+import type { ArchId } from '../arch/types.js';
+import { formatAction } from '../profile/actions.js';
+import type { Profile } from '../profile/model.js';
+import type { Recording } from '../recorders/recording.js';
+import { allows, type ReviewOptions, verdictFor, verdictTable } from './verdicts.js';
+
+export interface CheckItem {
+  abi: ArchId;
+  name: string;
+  count: number;
+  status: 'allowed' | 'denied' | 'depends' | 'unnamed';
+  verdict: string;
+  pids: number[];
+  executables: string[];
+  first?: string;
+  stack?: string[];
+}
+
+export interface CheckResult {
+  items: CheckItem[];
+  denied: CheckItem[];
+  depends: CheckItem[];
+  unnamed: CheckItem[];
+}
+
+export function checkRecording(profile: Profile, rec: Recording, o: ReviewOptions = {}): CheckResult {
+  const items: CheckItem[] = [];
+  for (const [abi, calls] of Object.entries(rec.syscalls).sort() as [
+    ArchId,
+    Recording['syscalls'][ArchId],
+  ][]) {
+    const t = syscallTable(abi);
+    const table = verdictTable(profile, t.arch, o);
+    const byNr = new Map(table.calls.map((c) => [c.nr, c]));
+    for (const [name, s] of Object.entries(calls ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const base = {
+        abi,
+        name,
+        count: s.count,
+        pids: s.pids,
+        executables: s.executables,
+        ...(s.first !== undefined ? { first: s.first } : {}),
+        ...(s.stack !== undefined ? { stack: s.stack } : {}),
+      };
+      const hex = /^syscall_0x([0-9a-f]+)$/.exec(name);
+      const nr = hex ? Number.parseInt(hex[1]!, 16) : t.number(name);
+      const c = nr === undefined ? undefined : byNr.get(nr);
+      if (!c) {
+        items.push({ ...base, status: 'unnamed', verdict: `no syscall of ${abi} is called ${name}` });
+        continue;
+      }
+      const v = c.verdict;
+      if (v.kind === 'fixed') {
+        items.push({
+          ...base,
+          status: allows(v.action) ? 'allowed' : 'denied',
+          verdict: `${formatAction(v.action)} by ${v.by === 'rule' ? 'a rule' : v.by === 'default' ? 'default' : 'the bad-arch action (ABI not in the filter)'}`,
+        });
+        continue;
+      }
+      // argument rules: judge the recorded values (each index's values, crossed), if there are any
+      const indexes = [...new Set(v.rules.flatMap((r) => r.conditions.map((k) => k.index)))].sort();
+      const values = indexes.map((i) =>
+        Object.keys(s.args?.[String(i)] ?? {})
+          .filter((x) => x !== '?')
+          .map((x) => BigInt(x)),
+      );
+      if (values.some((vs) => vs.length === 0)) {
+        items.push({
+          ...base,
+          status: 'depends',
+          verdict: `depends on argument${indexes.length === 1 ? '' : 's'} ${indexes.join(', ')}, which the recording does not have (record --args)`,
+        });
+        continue;
+      }
+      let combos: bigint[][] = [[0n, 0n, 0n, 0n, 0n, 0n]];
+      indexes.forEach((idx, k) => {
+        combos = combos.flatMap((cmb) =>
+          values[k]!.map((x) => {
+            const n = [...cmb];
+            n[idx] = x;
+            return n;
+          }),
+        );
+      });
+      const verdicts = combos.slice(0, 4096).map((a) => verdictFor(v, a, t.arch.argBits));
+      const denied = verdicts.filter((a) => !allows(a));
+      const status =
+        denied.length === 0 ? 'allowed' : denied.length === verdicts.length ? 'denied' : 'depends';
+      items.push({
+        ...base,
+        status,
+        verdict:
+          status === 'allowed'
+            ? 'ALLOW for every recorded argument value'
+            : `${formatAction(denied[0]!)} for ${status === 'denied' ? 'every' : 'some'} recorded argument value`,
+      });
+    }
+  }
+  return {
+    items,
+    denied: items.filter((i) => i.status === 'denied'),
+    depends: items.filter((i) => i.status === 'depends'),
+    unnamed: items.filter((i) => i.status === 'unnamed'),
+  };
+}
+
+const xml = (s: string) =>
+  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+function who(i: CheckItem): string {
+  return [
+    `${i.count} call${i.count === 1 ? '' : 's'}`,
+    i.executables.length ? `by ${i.executables.join(', ')}` : i.pids.length ? `pid ${i.pids.join(', ')}` : '',
+    i.first ? `first at ${i.first}` : '',
+  ]
+    .filter((x) => x !== '')
+    .join(', ');
+}
+
+export function formatCheckText(r: CheckResult, profileFile: string): string {
+  const out: string[] = [];
+  for (const i of [...r.denied, ...r.depends, ...r.unnamed]) {
+    const tag = i.status === 'denied' ? 'DENIED' : i.status === 'depends' ? 'depends' : 'unnamed';
+    out.push(`${tag} ${i.abi} ${i.name}: ${i.verdict}; ${who(i)}`);
+    if (i.stack?.length) out.push(...i.stack.slice(0, 8).map((f) => `    at ${f}`));
+  }
+  const allowed = r.items.filter((i) => i.status === 'allowed').length;
+  out.push(
+    `${profileFile}: ${r.items.length} recorded syscall${r.items.length === 1 ? '' : 's'}: ${allowed} allowed, ${r.denied.length} denied, ${r.depends.length} depend on arguments, ${r.unnamed.length} unnamed`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+export function formatCheckJunit(r: CheckResult, profileFile: string): string {
+  const cases = r.items.map((i) => {
+    const head = `    <testcase classname="${xml(`sysfence.check.${i.abi}`)}" name="${xml(i.name)}">`;
+    if (i.status === 'allowed') return `${head}</testcase>`;
+    const body = xml([i.verdict, who(i), ...(i.stack ?? []).map((f) => `at ${f}`)].join('\n'));
+    if (i.status === 'denied')
+      return `${head}\n      <failure message="${xml(`${i.name} is denied: ${i.verdict}`)}" type="syscall-denied">${body}</failure>\n    </testcase>`;
+    return `${head}\n      <system-out>${xml(`${i.status}: `)}${body}</system-out>\n    </testcase>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="sysfence check" tests="${r.items.length}" failures="${r.denied.length}">
+  <testsuite name="${xml(`sysfence check ${profileFile}`)}" tests="${r.items.length}" failures="${r.denied.length}" errors="0" skipped="0">
+${cases.join('\n')}
+  </testsuite>
+</testsuites>
+`;
+}
+
+export function formatCheckSarif(r: CheckResult, profileFile: string, version: string): string {
+  const level = { denied: 'error', depends: 'warning', unnamed: 'warning', allowed: 'none' } as const;
+  const results = [...r.denied, ...r.depends, ...r.unnamed].map((i) => {
+    const where = i.first ? /^(.*):(\d+)$/.exec(i.first) : null;
+    return {
+      ruleId: `syscall-${i.status}`,
+      level: level[i.status],
+      message: { text: `${i.abi} ${i.name}: ${i.verdict}; ${who(i)}` },
+      locations: [
+        where
+          ? {
+              physicalLocation: {
+                artifactLocation: { uri: where[1] },
+                region: { startLine: Number(where[2]) },
+              },
+            }
+          : { physicalLocation: { artifactLocation: { uri: profileFile } } },
+      ],
+      properties: { abi: i.abi, syscall: i.name, count: i.count, executables: i.executables, pids: i.pids },
+    };
+  });
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'sysfence',
+            version,
+            rules: [
+              {
+                id: 'syscall-denied',
+                shortDescription: { text: 'The profile denies a call the workload makes' },
+              },
+              {
+                id: 'syscall-depends',
+                shortDescription: {
+                  text: 'The verdict depends on argument values the trace does not settle',
+                },
+              },
+              { id: 'syscall-unnamed', shortDescription: { text: 'A recorded call has no name on its ABI' } },
+            ],
+          },
+        },
+        results,
+      },
+    ],
+  };
+  return `${JSON.stringify(sarif, null, 2)}\n`;
+}
