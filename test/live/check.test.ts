@@ -1,0 +1,113 @@
+// `check`: a workload gains a syscall after its profile was generated; the gate catches it.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveTool('gcc'), 'gcc') ?? requirement(haveTool('strace', ['-V']), 'strace'));
+
+// version 2 of the program also asks the kernel its name (uname), which version 1 never did
+const SOURCE = `#include <stdio.h>
+#include <sys/utsname.h>
+int main(void) {
+  puts("release");
+#ifdef V2
+  struct utsname u;
+  if (uname(&u) != 0) return 3;
+#endif
+  return 0;
+}
+`;
+
+let dir = '';
+beforeAll(() => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'sysfence-check-'));
+  writeFileSync(join(dir, 'app.c'), SOURCE);
+  execFileSync('gcc', ['-O1', '-o', join(dir, 'v1'), join(dir, 'app.c')]);
+  execFileSync('gcc', ['-O1', '-DV2', '-o', join(dir, 'v2'), join(dir, 'app.c')]);
+  // the profile of version 1 (strace backend: the recording keeps file:line of the first call)
+  const r = spawnSync(
+    'node',
+    [
+      BIN,
+      'record',
+      '--backend',
+      'strace',
+      '-o',
+      join(dir, 'app.json'),
+      '--recording',
+      join(dir, 'v1.rec.json'),
+      '--',
+      join(dir, 'v1'),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(r.stderr);
+});
+
+const check = (...args: string[]) =>
+  spawnSync('node', [BIN, 'check', '--profile', join(dir, 'app.json'), ...args], { encoding: 'utf8' });
+
+describe.skipIf(skip !== undefined)('check: the CI gate', () => {
+  it('version 1 passes its own profile (exit 0)', () => {
+    const r = check(join(dir, 'v1.rec.json'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(
+      /: \d+ recorded syscalls: \d+ allowed, 0 denied, 0 depend on arguments, 0 unnamed\n$/,
+    );
+  });
+
+  it('version 2, recorded by check itself: uname is named, with count and executable (exit 1)', () => {
+    const r = check('--backend', 'strace', '-o', join(dir, 'v2.txt'), '--', join(dir, 'v2'));
+    expect(r.status).toBe(1);
+    const text = readFileSync(join(dir, 'v2.txt'), 'utf8');
+    // the recording's first sighting: the line of strace's stream
+    expect(text.split('\n').filter((l) => l.startsWith('DENIED'))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^DENIED x86_64 uname: ERRNO\\(38\\) by default; 1 call, by ${join(dir, 'v2')}, first at strace:\\d+$`),
+      ),
+    ]);
+  });
+
+  it('junit and sarif name the same call for CI systems; a strace log is read directly', () => {
+    const log = join(dir, 'v2.strace');
+    execFileSync('strace', ['-f', '-o', log, join(dir, 'v2')]);
+    const junit = check('--format', 'junit', log);
+    expect(junit.status).toBe(1);
+    expect(junit.stdout).toContain('failures="1"');
+    expect(junit.stdout.match(/<failure message="([^"]*)"/g)).toEqual([
+      '<failure message="uname is denied: ERRNO(38) by default"',
+    ]);
+    const sarif = check('--format', 'sarif', log);
+    expect(sarif.status).toBe(1);
+    const s = JSON.parse(sarif.stdout);
+    expect(s.version).toBe('2.1.0');
+    expect(
+      s.runs[0].results.map(
+        (x: {
+          ruleId: string;
+          level: string;
+          properties: { syscall: string };
+          locations: {
+            physicalLocation: { artifactLocation: { uri: string }; region?: { startLine: number } };
+          }[];
+        }) => [
+          x.ruleId,
+          x.level,
+          x.properties.syscall,
+          x.locations[0]!.physicalLocation.artifactLocation.uri,
+        ],
+      ),
+    ).toEqual([['syscall-denied', 'error', 'uname', log]]);
+    // the region points at the strace line of the first uname
+    const line = s.runs[0].results[0].locations[0].physicalLocation.region.startLine;
+    expect(readFileSync(log, 'utf8').split('\n')[line - 1]).toMatch(/uname\(/);
+  });
+});
