@@ -47,6 +47,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['record', async () => (await import('./commands/record.js')).registerRecord],
   ['run', async () => (await import('./commands/run.js')).registerRun],
   ['merge', async () => (await import('./commands/merge.js')).registerMerge],
+  ['lint', async () => (await import('./commands/lint.js')).registerLint],
   ['diff', async () => (await import('./commands/diff.js')).registerDiff],
   ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],

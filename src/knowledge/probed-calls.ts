@@ -8,22 +8,19 @@
  * generated profile on Docker 20.10 exits with "Can't initialize Background Jobs" because clone3
  * got EPERM; with the explicit rule glibc falls back to clone and it serves.
  *
- * A call is listed when a widely used library or runtime is known to probe it this way.
+ * A call is listed when a widely used library or runtime is known to probe it this way; calls
+ * whose users take EPERM as "unsupported" too (copy_file_range in coreutils and Go, io_uring in
+ * libuv) are not listed.
  */
 export const ENOSYS_PROBED: readonly { name: string; who: string }[] = [
   { name: 'clone3', who: 'glibc >= 2.34 pthread_create, fork and posix_spawn fall back to clone' },
   { name: 'close_range', who: 'glibc closefrom, posix_spawn and systemd fall back to close loops' },
-  { name: 'copy_file_range', who: 'coreutils cp and Go io.Copy fall back to read/write' },
-  { name: 'epoll_pwait2', who: 'libuv and glibc users fall back to epoll_pwait' },
   { name: 'execveat', who: 'glibc fexecve falls back to execve of /proc/self/fd' },
   { name: 'faccessat2', who: 'glibc >= 2.33 faccessat falls back to faccessat' },
   { name: 'fchmodat2', who: 'glibc >= 2.39 fchmodat(AT_SYMLINK_NOFOLLOW) falls back to O_PATH' },
   { name: 'fsopen', who: 'util-linux mount >= 2.39 falls back to mount(2)' },
-  { name: 'futex_waitv', who: 'Wine and game runtimes fall back to futex' },
   { name: 'getrandom', who: 'OpenSSL and older glibc fall back to /dev/urandom' },
-  { name: 'io_uring_setup', who: 'libuv >= 1.45 and liburing users fall back to thread pools' },
   { name: 'landlock_create_ruleset', who: 'Landlock users run without the sandbox on ENOSYS' },
-  { name: 'map_shadow_stack', who: 'glibc shadow-stack (CET) support runs without it' },
   { name: 'membarrier', who: 'liburcu and the .NET runtime fall back to signals' },
   { name: 'memfd_create', who: 'systemd, Mesa and Go fall back to temporary files' },
   { name: 'mount_setattr', who: 'util-linux mount >= 2.39, runc and crun fall back to remounts' },
@@ -34,6 +31,5 @@ export const ENOSYS_PROBED: readonly { name: string; who: string }[] = [
   { name: 'pidfd_send_signal', who: 'Go >= 1.23 os.Process and systemd fall back to kill' },
   { name: 'preadv2', who: 'glibc preadv2 with no flags falls back to preadv' },
   { name: 'pwritev2', who: 'glibc pwritev2 with no flags falls back to pwritev' },
-  { name: 'renameat2', who: 'glibc renameat2 with no flags falls back to renameat' },
   { name: 'statx', who: 'glibc (32-bit ABIs), Rust std and coreutils fall back to fstatat' },
 ];

@@ -13,11 +13,20 @@ export function syscallSummary(name: string): string | undefined {
   return summaries.get(name) ?? summaries.get(name.replace(/(64|32|_time64)$/, ''));
 }
 
-export function syscallRisk(name: string): { capability: string | undefined; risk: string } | undefined {
+function loadRisks(): Map<string, { capability: string | undefined; risk: string }> {
   if (!risks) {
     risks = new Map();
     for (const [n, cap, why] of readTsv('syscall-risks.tsv'))
       if (n && cap && why) risks.set(n, { capability: cap === '-' ? undefined : cap, risk: why });
   }
-  return risks.get(name);
+  return risks;
+}
+
+export function syscallRisk(name: string): { capability: string | undefined; risk: string } | undefined {
+  return loadRisks().get(name);
+}
+
+/** Every syscall data/syscall-risks.tsv calls risky, sorted. */
+export function riskyNames(): string[] {
+  return [...loadRisks().keys()].sort();
 }

@@ -71,7 +71,9 @@ describe.skipIf(skip !== undefined)('check: the CI gate', () => {
     // the recording's first sighting: the line of strace's stream
     expect(text.split('\n').filter((l) => l.startsWith('DENIED'))).toEqual([
       expect.stringMatching(
-        new RegExp(`^DENIED x86_64 uname: ERRNO\\(38\\) by default; 1 call, by ${join(dir, 'v2')}, first at strace:\\d+$`),
+        new RegExp(
+          `^DENIED x86_64 uname: ERRNO\\(38\\) by default; 1 call, by ${join(dir, 'v2')}, first at strace:\\d+$`,
+        ),
       ),
     ]);
   });

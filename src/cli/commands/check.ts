@@ -26,12 +26,18 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
   program
     .command('check')
     .description('would the profile deny anything this trace shows? (a CI gate against syscall drift)')
-    .argument('[inputs...]', 'recordings or logs (strace, audit, sysdig, bpftrace), or after --: a command to record')
+    .argument(
+      '[inputs...]',
+      'recordings or logs (strace, audit, sysdig, bpftrace), or after --: a command to record',
+    )
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
     .option('--format <fmt>', `${FORMATS.join(' | ')}`, 'text')
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
-    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
@@ -75,7 +81,12 @@ Examples:
       const r = checkRecording(profile, rec, { kernelVersion, ...(caps ? { capabilities: caps } : {}) });
       const text =
         format === 'json'
-          ? toJsonText({ profile: profileFile, denied: r.denied.length, depends: r.depends.length, items: r.items })
+          ? toJsonText({
+              profile: profileFile,
+              denied: r.denied.length,
+              depends: r.depends.length,
+              items: r.items,
+            })
           : format === 'junit'
             ? formatCheckJunit(r, profileFile)
             : format === 'sarif'
@@ -83,10 +94,17 @@ Examples:
               : formatCheckText(r, profileFile);
       if (opts.output) {
         writeOutput(opts.output, text);
-        err(formatCheckText({ ...r, items: r.items }, profileFile).trimEnd().split('\n').at(-1)!);
+        err(
+          formatCheckText({ ...r, items: r.items }, profileFile)
+            .trimEnd()
+            .split('\n')
+            .at(-1)!,
+        );
       } else process.stdout.write(text);
       if (rec.malformed.count > 0)
-        err(`sysfence: warning: ${rec.malformed.count} trace lines could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})`);
+        err(
+          `sysfence: warning: ${rec.malformed.count} trace lines could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})`,
+        );
       setExit(r.denied.length > 0 ? EXIT_FINDINGS : EXIT_OK);
     });
 }

@@ -12,7 +12,10 @@ export function registerDiff(program: Command, setExit: (code: number) => void):
     .argument('<old>', 'the profile before (Docker/OCI JSON or SPO YAML)')
     .argument('<new>', 'the profile after')
     .option('--format <fmt>', 'text | json | markdown', 'text')
-    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',

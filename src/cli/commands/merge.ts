@@ -13,7 +13,10 @@ export function registerMerge(program: Command, setExit: (code: number) => void)
     .description('the least profile that allows everything any input allows')
     .argument('<profiles...>', 'two or more profiles (Docker/OCI JSON or SPO YAML)')
     .option('-o, --output <file>', 'write the merged profile here instead of stdout')
-    .option('--capabilities <caps>', "comma-separated capabilities the container runs with (default: Docker's)")
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',

@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import type { Issue } from '../../profile/issues.js';
+import { locate } from '../../profile/json-reader.js';
+import { parseDockerProfile } from '../../profile/parse-docker.js';
+import { type Finding, type LintSeverity, lintProfile } from '../../review/lint.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { out, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { parseResolveOptions } from './resolve-options.js';
+
+const RANK: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
+
+export interface LocatedFinding extends Finding {
+  line?: number;
+  column?: number;
+}
+
+/** validate's issues and lint's findings, located in the file when it is Docker JSON. */
+export function lintFile(
+  file: string,
+  o: { capabilities?: readonly string[]; kernelVersion?: string } = {},
+): LocatedFinding[] {
+  const r = readProfile(file);
+  const p = requireOneProfile(r).profile;
+  const fromValidate: LocatedFinding[] = r.issues.map((i) => ({
+    code: i.code,
+    severity: i.severity === 'error' ? 'error' : i.severity === 'warning' ? 'warning' : 'info',
+    path: i.path,
+    message: i.message,
+    fix: i.hint ?? '',
+    ...(i.position ? { line: i.position.line, column: i.position.column } : {}),
+  }));
+  const parsed = r.format === 'docker' ? parseDockerProfile(r.text) : undefined;
+  const fromLint = lintProfile(p, o).map((f): LocatedFinding => {
+    if (!parsed) return f;
+    const issue: Issue = { code: f.code, severity: 'warning', message: f.message, path: f.path };
+    const at = locate(issue, parsed.offsets, r.text).position;
+    return at ? { ...f, line: at.line, column: at.column } : f;
+  });
+  return [...fromValidate, ...fromLint].sort(
+    (a, b) =>
+      RANK[a.severity] - RANK[b.severity] ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}
+
+export function formatLintText(file: string, findings: readonly LocatedFinding[]): string {
+  const lines = findings.map(
+    (f) =>
+      `${file}${f.line !== undefined ? `:${f.line}:${f.column}` : ''}: ${f.severity}[${f.code}] ${f.message} (${f.path})${f.fix ? `\n    fix: ${f.fix}` : ''}`,
+  );
+  const n = (s: LintSeverity) => findings.filter((f) => f.severity === s).length;
+  lines.push(
+    `${file}: ${n('error')} error${n('error') === 1 ? '' : 's'}, ${n('warning')} warning${n('warning') === 1 ? '' : 's'}, ${n('info')} note${n('info') === 1 ? '' : 's'}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerLint(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('lint')
+    .description(
+      'findings a reviewer should see: dangerous calls, deny-lists, EPERM probes, rules that do nothing, ...',
+    )
+    .argument('<profile>', 'the profile (Docker/OCI JSON or SPO YAML)')
+    .option('--format <fmt>', 'text | json', 'text')
+    .option(
+      '--fail-on <severity>',
+      'exit 1 when a finding is at least this severe: error | warning | info',
+      'error',
+    )
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+Each finding has a stable code, a severity, the JSON path (and line) it is about, and a fix.
+Codes: default-allow, dangerous-syscall, clone-namespaces, clone3-unfiltered, namespace-syscall,
+missing-companion, probe-not-enosys, rule-equals-default, ne-same-index, pointer-argument,
+dropped-by-libseccomp, multiplexer-bypass, and every code of \`sysfence validate\`.
+
+Example:
+  sysfence lint web.json --fail-on warning`,
+    )
+    .action((file: string, opts: Record<string, string | undefined>) => {
+      const format = opts.format ?? 'text';
+      if (!['text', 'json'].includes(format))
+        throw new CliError('bad-option', `--format must be text or json, not ${format}`);
+      const failOn = (opts.failOn ?? 'error') as LintSeverity;
+      if (!(failOn in RANK))
+        throw new CliError('bad-option', `--fail-on must be error, warning or info, not ${failOn}`);
+      const r = parseResolveOptions({ capabilities: opts.capabilities, kernel: opts.kernel });
+      const findings = lintFile(file, {
+        ...(r.capabilities ? { capabilities: r.capabilities } : {}),
+        ...(r.kernelVersion ? { kernelVersion: r.kernelVersion } : {}),
+      });
+      if (format === 'json') out(toJsonText({ file, findings }).trimEnd());
+      else out(formatLintText(file, findings).trimEnd());
+      setExit(findings.some((f) => RANK[f.severity] <= RANK[failOn]) ? EXIT_FINDINGS : EXIT_OK);
+    });
+}
