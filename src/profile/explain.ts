@@ -9,6 +9,7 @@ import {
   syscallTable,
 } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { CATEGORIES, type Category, categoryOf } from '../knowledge/categories.js';
 import { referenceProfile } from '../knowledge/reference-profiles.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from './actions.js';
@@ -132,6 +133,8 @@ export interface ArchSummary {
   /** Allowed here but not by Docker's default, and the reverse. */
   onlyHere: string[];
   onlyDocker: string[];
+  /** Per category (knowledge/categories): names allowed (unconditionally), by argument, in the table. */
+  categories: { category: Category; allowed: number; conditional: number; total: number; allowedNames: string[] }[];
 }
 
 function countArch(ap: ArchPolicy): { allowed: Set<string>; conditional: Set<string>; denied: number } {
@@ -196,6 +199,20 @@ export function explainProfile(
       docker: { allowed: d.allowed.size, conditional: d.conditional.size },
       onlyHere: [...a.allowed].filter((n) => !d.allowed.has(n)).sort(),
       onlyDocker: [...d.allowed].filter((n) => !a.allowed.has(n)).sort(),
+      categories: CATEGORIES.map((category) => {
+        const t = syscallTable(abi);
+        const names = [...new Set(t.entries.filter(([n, nr]) => t.name(nr) === n).map(([n]) => n))].filter(
+          (n) => categoryOf(n) === category,
+        );
+        const allowedNames = names.filter((n) => a.allowed.has(n)).sort();
+        return {
+          category,
+          allowed: allowedNames.length,
+          conditional: names.filter((n) => a.conditional.has(n)).length,
+          total: names.length,
+          allowedNames,
+        };
+      }).filter((c) => c.total > 0),
     };
   });
 }

@@ -230,7 +230,7 @@ export function lintProfile(p: Profile, o: ReviewOptions = {}): Finding[] {
   // ENOSYS where libraries expect it
   for (const { name, who } of ENOSYS_PROBED) {
     const found = verdictOf(name);
-    if (!found || found.v.kind !== 'fixed' || allows(found.v.action)) continue;
+    if (found?.v.kind !== 'fixed' || allows(found.v.action)) continue;
     const a = found.v.action;
     if (a.kind === 'ERRNO' && a.data === ENOSYS) continue;
     add({

@@ -121,3 +121,18 @@ describe('lint', () => {
     }
   });
 });
+
+describe('explain: per-category summary', () => {
+  it('golden: Docker and Podman defaults, every architecture', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const bin = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+    for (const [name, file] of [
+      ['docker', 'docker-default.json'],
+      ['podman', 'podman-default.json'],
+    ] as const) {
+      const r = spawnSync('node', [bin, 'explain', join(shared, file), '--all-arches'], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      golden(`explain-${name}-default.txt`, r.stdout.replaceAll(`${shared}/`, ''));
+    }
+  });
+});

@@ -93,5 +93,10 @@ function explainProfileCmd(
         `Docker default allows ${r.docker.allowed} (+${r.docker.conditional} by argument): ${diff === 0 ? 'same count' : diff < 0 ? `${-diff} fewer` : `${diff} more`}`,
     );
     if (r.onlyHere.length > 0) out(`    allowed here, not by Docker: ${r.onlyHere.join(' ')}`);
+    out('    by category (allowed unconditionally / by argument / in the table):');
+    for (const c of r.categories)
+      out(
+        `      ${c.category.padEnd(11)} ${String(c.allowed).padStart(3)}${c.conditional ? ` +${c.conditional}` : ''} of ${String(c.total).padStart(3)}${c.category === 'privileged' && c.allowed > 0 ? `: ${c.allowedNames.join(' ')}` : ''}`,
+      );
   }
 }
