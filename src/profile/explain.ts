@@ -134,7 +134,13 @@ export interface ArchSummary {
   onlyHere: string[];
   onlyDocker: string[];
   /** Per category (knowledge/categories): names allowed (unconditionally), by argument, in the table. */
-  categories: { category: Category; allowed: number; conditional: number; total: number; allowedNames: string[] }[];
+  categories: {
+    category: Category;
+    allowed: number;
+    conditional: number;
+    total: number;
+    allowedNames: string[];
+  }[];
 }
 
 function countArch(ap: ArchPolicy): { allowed: Set<string>; conditional: Set<string>; denied: number } {

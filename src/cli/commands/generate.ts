@@ -5,6 +5,7 @@ import { compile } from '../../compiler/compile.js';
 import { readText, writeOutput } from '../../exec/files.js';
 import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../../knowledge/runtime-sets.js';
 import { type DefaultDeny, type GenerateResult, generate } from '../../profile/generate.js';
+import { k8sPatch } from '../../profile/k8s.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
@@ -45,7 +46,8 @@ export function renderProfile(
   name: string,
   output: string | undefined,
 ): string | Uint8Array {
-  if (format === 'docker') return serializeDocker(g.profile);
+  // k8s: the Localhost profile file is Docker's JSON; writeK8sPatch adds the patch next to it
+  if (format === 'docker' || format === 'k8s') return serializeDocker(g.profile);
   const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
   const native = findArch(first ?? 'x86_64')!;
   const p = g.profile.archMap ? resolve(g.profile, { arch: native, kernelVersion: '6.1' }) : g.profile;
@@ -59,7 +61,16 @@ export function renderProfile(
       throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
     return encode(compile(p, { nativeArch: native.id }).instructions);
   }
-  throw new CliError('bad-option', `unknown --format "${format}" (docker, spo or bpf)`);
+  throw new CliError('bad-option', `unknown --format "${format}" (docker, spo, k8s or bpf)`);
+}
+
+/** --format k8s: the profile goes to -o (a Localhost profile file), the pod-template patch next to it. */
+export function writeK8sPatch(format: string, output: string | undefined): void {
+  if (format !== 'k8s') return;
+  if (!output) throw new CliError('bad-option', '--format k8s writes two files: give -o NAME.json');
+  const patch = `${output.replace(/\.json$/, '')}.k8s.yaml`;
+  writeOutput(patch, k8sPatch(output));
+  err(`sysfence: wrote ${patch}: the pod-template patch that points a workload at ${output}`);
 }
 
 /** Says on stderr what generate added and what it could not write. */
@@ -105,7 +116,11 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
       '--no-probed',
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
     )
-    .option('--format <fmt>', 'docker | spo | bpf (raw filter for the first recorded ABI)', 'docker')
+    .option(
+      '--format <fmt>',
+      'docker | spo | k8s (Localhost profile + pod-template patch) | bpf (raw filter for the first recorded ABI)',
+      'docker',
+    )
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
     .option('-o, --output <file>', 'write here instead of stdout')
     .addHelpText(
@@ -132,8 +147,11 @@ Examples:
       });
       reportGenerated(g);
       const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);
+      if (String(opts.format) === 'k8s' && !opts.output)
+        throw new CliError('bad-option', '--format k8s writes two files: give -o NAME.json');
       if (opts.output) writeOutput(String(opts.output), out);
       else process.stdout.write(out);
+      writeK8sPatch(String(opts.format), opts.output as string | undefined);
       setExit(EXIT_OK);
     });
 }

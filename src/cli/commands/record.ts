@@ -10,7 +10,7 @@ import { RecordingBuilder, serializeRecording } from '../../recorders/recording.
 import { exitStatus } from '../../recorders/workload.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
-import { renderProfile, reportGenerated, runtimeOption } from './generate.js';
+import { renderProfile, reportGenerated, runtimeOption, writeK8sPatch } from './generate.js';
 
 function durationOption(v: unknown): number {
   const n = Number(v);
@@ -76,6 +76,7 @@ async function recordDocker(
     reportGenerated(g);
     const out = String(opts.output);
     writeOutput(out, renderProfile(g, String(opts.format), String(opts.name), out));
+    writeK8sPatch(String(opts.format), out);
     err(`sysfence: wrote ${out}; run it with: docker run --security-opt seccomp=${out} ...`);
     // for Kubernetes: the same profile as an SPO SeccompProfile, and the securityContext that
     // points a pod at it as a Localhost profile (the file copied to the nodes' seccomp root)
@@ -110,7 +111,11 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     .option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace', 'auto')
     .option('-o, --output <file>', 'write the generated profile here')
     .option('--recording <file>', 'write the recording here (for `generate`, `check`, `merge`)')
-    .option('--format <fmt>', 'profile format: docker | spo | bpf', 'docker')
+    .option(
+      '--format <fmt>',
+      'profile format: docker | spo | k8s (Localhost profile + pod-template patch) | bpf',
+      'docker',
+    )
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
     .option(
       '--args',
@@ -202,6 +207,7 @@ Examples:
           String(opts.output),
           renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),
         );
+        writeK8sPatch(String(opts.format), String(opts.output));
         err(`sysfence: wrote ${String(opts.output)}`);
       } else if (!opts.recording) err('sysfence: nothing written: give -o PROFILE and/or --recording FILE');
       setExit(exitStatus(r.exit));
