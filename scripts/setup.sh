@@ -11,8 +11,9 @@ if [ "${1:-}" = "--test" ]; then
   # libseccomp is the test oracle (never a run-time dependency); gcc builds the kernel probes;
   # strace and bpftrace are the recording backends; gcc-multilib builds the 32-bit test workload
   # docker.io, runc and crun run the container tests (runtime sets, recording containers)
-  # debootstrap builds the real-workload image (bench/workloads/build-image.sh)
-  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap)
+  # debootstrap builds the real-workload image (bench/workloads/build-image.sh); chromium renders
+  # the HTML report in the browser test (driven by playwright-core, no browser download)
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium)
 fi
 
 missing=()

@@ -50,6 +50,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['lint', async () => (await import('./commands/lint.js')).registerLint],
   ['diff', async () => (await import('./commands/diff.js')).registerDiff],
   ['check', async () => (await import('./commands/check.js')).registerCheck],
+  ['report', async () => (await import('./commands/report.js')).registerReport],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],
 ];
 // `sysfence import ...` needs only `import`; help, unknown commands and no command need them all

@@ -5,7 +5,7 @@
  * reordering, regrouping or rewriting rules shows no change, and a change in which argument
  * values are allowed shows with the values that witness it.
  */
-import type { ArchId } from '../arch/types.js';
+import type { ArchDef, ArchId } from '../arch/types.js';
 import { formatAction, sameAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import {
@@ -38,10 +38,14 @@ export interface DiffResult {
   allowsMore: boolean;
 }
 
-export function diffProfiles(oldP: Profile, newP: Profile, o: ReviewOptions = {}): DiffResult {
+export function diffProfiles(
+  oldP: Profile,
+  newP: Profile,
+  o: ReviewOptions & { arches?: readonly ArchDef[] } = {},
+): DiffResult {
   const changes: Change[] = [];
   const arches: DiffResult['arches'] = [];
-  for (const abi of reviewArches([oldP, newP])) {
+  for (const abi of o.arches ?? reviewArches([oldP, newP])) {
     const a = verdictTable(oldP, abi, o);
     const b = verdictTable(newP, abi, o);
     const count = (t: typeof a) =>

@@ -1,0 +1,72 @@
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { writeOutput } from '../../exec/files.js';
+import { referenceProfile } from '../../knowledge/reference-profiles.js';
+import { buildReport, renderReport } from '../../review/report.js';
+import { CliError, EXIT_OK } from '../errors.js';
+import { err, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { readRecording } from './generate.js';
+
+const collect = (v: string, all: string[] = []) => [...all, v];
+
+export function registerReport(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('report')
+    .description(
+      'one self-contained HTML page to review a profile: summary, charts, every allowed call, findings, diff',
+    )
+    .argument('<profile>', 'the profile (Docker/OCI JSON or SPO YAML)')
+    .option('--recording <file>', 'a recording that shows who needed each call (repeat for more)', collect)
+    .option('--against <baseline>', 'docker-default | podman-default | a profile file', 'docker-default')
+    .option('-o, --output <file>', 'where the HTML goes (report.html)')
+    .option('--json', 'print the report data as JSON instead (the numbers the page shows)')
+    .option('--title <text>', 'the page title (default: the profile file name)')
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .addHelpText(
+      'after',
+      `
+The page has no script and loads nothing: it can be attached to a review, archived, printed.
+
+Example:
+  sysfence report web.json --recording web.rec.json -o web.html`,
+    )
+    .action((file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
+      if (!opts.json && !opts.output) throw new CliError('bad-option', 'give -o report.html (or --json)');
+      const profile = requireOneProfile(readProfile(file)).profile;
+      const against = String(opts.against);
+      const baseline =
+        against === 'docker-default' || against === 'podman-default'
+          ? referenceProfile(against)
+          : requireOneProfile(readProfile(against)).profile;
+      const recordings = ((opts.recording as string[] | undefined) ?? []).map(readRecording);
+      const caps =
+        typeof opts.capabilities === 'string'
+          ? opts.capabilities.split(',').filter((c) => c !== '')
+          : undefined;
+      const data = buildReport({
+        title: typeof opts.title === 'string' ? opts.title : basename(file),
+        profile,
+        recordings,
+        baselineName:
+          against === 'docker-default'
+            ? "Docker's default"
+            : against === 'podman-default'
+              ? "Podman's default"
+              : basename(against),
+        baseline,
+        kernelVersion: String(opts.kernel ?? '6.1'),
+        ...(caps ? { capabilities: caps } : {}),
+      });
+      if (opts.json) process.stdout.write(toJsonText(data));
+      if (opts.output) {
+        writeOutput(String(opts.output), renderReport(data));
+        err(`sysfence: wrote ${String(opts.output)}`);
+      }
+      setExit(EXIT_OK);
+    });
+}
