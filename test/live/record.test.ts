@@ -149,6 +149,12 @@ describe.skipIf(demoSkip !== undefined)('the demo', () => {
     expect(lines[4]).toBe(
       '4. run under the profile (bubblewrap --seccomp): it served 6 requests (4 x 200, 2 x 404), exit 0',
     );
+    // the count it prints is the profile's ALLOW rules, not its explicit ENOSYS rule
+    const written = JSON.parse(readFileSync(join(dir, 'demo', 'http-server.json'), 'utf8'));
+    const allowNames = written.syscalls
+      .filter((r: { action: string }) => r.action === 'SCMP_ACT_ALLOW')
+      .flatMap((r: { names: string[] }) => r.names);
+    expect(lines[2]).toMatch(new RegExp(`^2\\. generate: allow ${allowNames.length} syscalls `));
     expect(lines[5]).toMatch(
       /^5\. the fence holds: the same profile without socket: it failed: Error: listen ENOSYS/,
     );

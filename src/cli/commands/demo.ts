@@ -80,14 +80,16 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
 
       const g = generate([r.recording], {});
       const profile = g.profile;
-      const allowed = (profile.syscalls ?? []).flatMap((s) => s.names ?? []);
+      const allowed = (profile.syscalls ?? [])
+        .filter((s) => s.action === 'SCMP_ACT_ALLOW')
+        .flatMap((s) => s.names ?? []);
       const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]
         ?.allowed;
       writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
       out(
         `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
           `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
-          `everything else gets ERRNO(ENOSYS); ${join(dir, 'http-server.json')}`,
+          `everything else gets ERRNO(ENOSYS)${g.enosys.length ? ` (${g.enosys.length} calls libraries probe, such as ${g.enosys.slice(0, 2).join(' and ')}, by an explicit rule)` : ''}; ${join(dir, 'http-server.json')}`,
       );
 
       const c = compile(profile, { nativeArch: arch.id });
