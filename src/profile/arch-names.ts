@@ -1,6 +1,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import type { Profile } from './model.js';
 
 /** SCMP_ARCH_* spellings runc accepts. */
 export const SCMP_ARCH_NAMES: readonly string[] = ARCH_DEFS.map((a) => a.scmp);
@@ -16,4 +17,12 @@ export function archFromScmp(name: string): ArchDef | undefined {
  */
 export function filterArchMatches(spelling: string): ArchDef | undefined {
   return findArch(spelling);
+}
+
+/** The host ABI whose archMap entry (or architectures list) carries `abi` (x86 rides on x86_64). */
+export function hostArchFor(p: Profile, abi: ArchDef): ArchDef {
+  for (const m of p.archMap ?? []) if (m.architecture === abi.scmp) return abi;
+  for (const m of p.archMap ?? [])
+    if ((m.subArchitectures ?? []).includes(abi.scmp)) return findArch(m.architecture) ?? abi;
+  return abi;
 }

@@ -13,6 +13,7 @@ import { CATEGORIES, type Category, categoryOf } from '../knowledge/categories.j
 import { referenceProfile } from '../knowledge/reference-profiles.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from './actions.js';
+import { hostArchFor } from './arch-names.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 import type { Profile } from './model.js';
 import { ruleNames } from './model.js';
@@ -107,17 +108,6 @@ function conditionText(conds: { index: number; op: string; value: bigint; valueT
         : `arg${c.index} ${c.op.replace('SCMP_CMP_', '')} ${c.value}`,
     )
     .join(' and ');
-}
-
-/** The host ABI whose archMap entry (or architectures list) covers `abi`. */
-function hostArchFor(p: Profile, abi: ArchDef): ArchDef {
-  for (const m of p.archMap ?? []) {
-    if (m.architecture === abi.scmp) return abi;
-  }
-  for (const m of p.archMap ?? []) {
-    if ((m.subArchitectures ?? []).includes(abi.scmp)) return findArch(m.architecture) ?? abi;
-  }
-  return abi;
 }
 
 export interface ArchSummary {

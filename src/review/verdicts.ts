@@ -7,6 +7,7 @@
 import { findArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { type Action, formatAction, sameAction } from '../profile/actions.js';
+import { hostArchFor } from '../profile/arch-names.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../profile/capabilities.js';
 import { conditionHolds } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
@@ -38,14 +39,6 @@ export interface VerdictTable {
 const ALLOWING = new Set(['ALLOW', 'LOG']);
 export const allows = (a: Action): boolean => ALLOWING.has(a.kind);
 const KILL: Action = { kind: 'KILL_PROCESS', data: 0 };
-
-/** The ABI whose archMap entry (or architectures list) carries `abi` (x86 rides on x86_64). */
-export function hostArchFor(p: Profile, abi: ArchDef): ArchDef {
-  for (const m of p.archMap ?? []) if (m.architecture === abi.scmp) return abi;
-  for (const m of p.archMap ?? [])
-    if ((m.subArchitectures ?? []).includes(abi.scmp)) return findArch(m.architecture) ?? abi;
-  return abi;
-}
 
 /** The ABIs a set of profiles is about: the union of what they target, x86_64 when none says. */
 export function reviewArches(profiles: readonly Profile[]): ArchDef[] {

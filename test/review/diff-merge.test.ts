@@ -1,5 +1,5 @@
 // diff and merge: semantics through the verdict tables, never the text.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
@@ -8,18 +8,12 @@ import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { diffProfiles, formatDiffMarkdown, formatDiffText } from '../../src/review/diff.js';
 import { mergeProfiles } from '../../src/review/merge.js';
 import { verdictTable } from '../../src/review/verdicts.js';
+import { golden } from '../helpers/golden.js';
 
 const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'profiles');
 const load = (name: string) => parseDockerProfile(readFileSync(join(shared, name), 'utf8')).profile!;
 const docker = load('docker-default.json');
 const podman = load('podman-default.json');
-
-/** Compares with test/golden/NAME (UPDATE_GOLDEN=1 rewrites it, to be reviewed in the diff). */
-function golden(name: string, text: string): void {
-  const file = join(import.meta.dirname, '..', 'golden', name);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
 
 /** The same profile written differently: one rule per name, rules sorted by name, names reversed. */
 function regrouped(p: Profile): Profile {

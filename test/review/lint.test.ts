@@ -1,19 +1,13 @@
 // lint: each finding's code, severity and JSON path on small profiles made to trigger it, and a
 // golden of the findings on Docker's and Podman's defaults (reviewed by hand when they change).
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatLintText, lintFile } from '../../src/cli/commands/lint.js';
 import type { Profile } from '../../src/profile/model.js';
 import { lintProfile } from '../../src/review/lint.js';
+import { golden } from '../helpers/golden.js';
 
 const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'profiles');
-
-function golden(name: string, text: string): void {
-  const file = join(import.meta.dirname, '..', 'golden', name);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, text);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
 
 const base = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Profile => ({
   defaultAction: 'SCMP_ACT_ERRNO',

@@ -10,6 +10,7 @@ import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { readRecording } from './generate.js';
+import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 const FORMATS = ['text', 'json', 'junit', 'sarif'];
 
@@ -23,8 +24,7 @@ async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findA
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('check')
+  reviewOptionsHelp(program.command('check'))
     .description('would the profile deny anything this trace shows? (a CI gate against syscall drift)')
     .argument(
       '[inputs...]',
@@ -34,11 +34,6 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--format <fmt>', `${FORMATS.join(' | ')}`, 'text')
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
-    .option(
-      '--capabilities <caps>',
-      "comma-separated capabilities the container runs with (default: Docker's)",
-    )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
       `
@@ -76,9 +71,7 @@ Examples:
         });
         rec = r.recording;
       } else rec = mergeRecordings(await Promise.all(inputs.map((f) => readTrace(f, arch))));
-      const kernelVersion = opts.kernel ?? '6.1';
-      const caps = opts.capabilities?.split(',').filter((c) => c !== '');
-      const r = checkRecording(profile, rec, { kernelVersion, ...(caps ? { capabilities: caps } : {}) });
+      const r = checkRecording(profile, rec, parseReviewOptions(opts));
       const text =
         format === 'json'
           ? toJsonText({

@@ -3,20 +3,14 @@ import { diffProfiles, formatDiffMarkdown, formatDiffText } from '../../review/d
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { parseResolveOptions } from './resolve-options.js';
+import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 export function registerDiff(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('diff')
+  reviewOptionsHelp(program.command('diff'))
     .description('semantic diff of two profiles: which verdicts changed, per architecture and syscall')
     .argument('<old>', 'the profile before (Docker/OCI JSON or SPO YAML)')
     .argument('<new>', 'the profile after')
     .option('--format <fmt>', 'text | json | markdown', 'text')
-    .option(
-      '--capabilities <caps>',
-      "comma-separated capabilities the container runs with (default: Docker's)",
-    )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
       `
@@ -33,13 +27,9 @@ Examples:
       const format = opts.format ?? 'text';
       if (!['text', 'json', 'markdown'].includes(format))
         throw new CliError('bad-option', `--format must be text, json or markdown, not ${format}`);
-      const r = parseResolveOptions({ capabilities: opts.capabilities, kernel: opts.kernel });
       const a = requireOneProfile(readProfile(oldFile)).profile;
       const b = requireOneProfile(readProfile(newFile)).profile;
-      const d = diffProfiles(a, b, {
-        ...(r.capabilities ? { capabilities: r.capabilities } : {}),
-        ...(r.kernelVersion ? { kernelVersion: r.kernelVersion } : {}),
-      });
+      const d = diffProfiles(a, b, parseReviewOptions(opts));
       if (format === 'json') out(toJsonText({ old: oldFile, new: newFile, ...d }).trimEnd());
       else if (format === 'markdown') out(formatDiffMarkdown(d).trimEnd());
       else out(formatDiffText(d).trimEnd());

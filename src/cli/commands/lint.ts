@@ -6,7 +6,7 @@ import { type Finding, type LintSeverity, lintProfile } from '../../review/lint.
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { parseResolveOptions } from './resolve-options.js';
+import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 const RANK: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
@@ -58,8 +58,7 @@ export function formatLintText(file: string, findings: readonly LocatedFinding[]
 }
 
 export function registerLint(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('lint')
+  reviewOptionsHelp(program.command('lint'))
     .description(
       'findings a reviewer should see: dangerous calls, deny-lists, EPERM probes, rules that do nothing, ...',
     )
@@ -70,11 +69,6 @@ export function registerLint(program: Command, setExit: (code: number) => void):
       'exit 1 when a finding is at least this severe: error | warning | info',
       'error',
     )
-    .option(
-      '--capabilities <caps>',
-      "comma-separated capabilities the container runs with (default: Docker's)",
-    )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
       `
@@ -93,11 +87,7 @@ Example:
       const failOn = (opts.failOn ?? 'error') as LintSeverity;
       if (!(failOn in RANK))
         throw new CliError('bad-option', `--fail-on must be error, warning or info, not ${failOn}`);
-      const r = parseResolveOptions({ capabilities: opts.capabilities, kernel: opts.kernel });
-      const findings = lintFile(file, {
-        ...(r.capabilities ? { capabilities: r.capabilities } : {}),
-        ...(r.kernelVersion ? { kernelVersion: r.kernelVersion } : {}),
-      });
+      const findings = lintFile(file, parseReviewOptions(opts));
       if (format === 'json') out(toJsonText({ file, findings }).trimEnd());
       else out(formatLintText(file, findings).trimEnd());
       setExit(findings.some((f) => RANK[f.severity] <= RANK[failOn]) ? EXIT_FINDINGS : EXIT_OK);

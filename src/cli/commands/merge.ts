@@ -6,18 +6,13 @@ import { mergeProfiles } from '../../review/merge.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 export function registerMerge(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('merge')
+  reviewOptionsHelp(program.command('merge'))
     .description('the least profile that allows everything any input allows')
     .argument('<profiles...>', 'two or more profiles (Docker/OCI JSON or SPO YAML)')
     .option('-o, --output <file>', 'write the merged profile here instead of stdout')
-    .option(
-      '--capabilities <caps>',
-      "comma-separated capabilities the container runs with (default: Docker's)",
-    )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
       `
@@ -33,8 +28,7 @@ Example:
     .action((files: string[], opts: Record<string, string | undefined>) => {
       if (files.length < 2) throw new CliError('no-input', 'merge takes two or more profiles');
       const inputs = files.map((f) => ({ name: f, profile: requireOneProfile(readProfile(f)).profile }));
-      const caps = opts.capabilities?.split(',').filter((c) => c !== '');
-      const o = { kernelVersion: opts.kernel ?? '6.1', ...(caps ? { capabilities: caps } : {}) };
+      const o = parseReviewOptions(opts);
       const m = mergeProfiles(inputs, o);
       for (const c of m.conflicts) err(`sysfence: conflict: ${c}`);
       for (const i of inputs) {

@@ -7,12 +7,12 @@ import { CliError, EXIT_OK } from '../errors.js';
 import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { readRecording } from './generate.js';
+import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
 export function registerReport(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('report')
+  reviewOptionsHelp(program.command('report'))
     .description(
       'one self-contained HTML page to review a profile: summary, charts, every allowed call, findings, diff',
     )
@@ -22,11 +22,6 @@ export function registerReport(program: Command, setExit: (code: number) => void
     .option('-o, --output <file>', 'where the HTML goes (report.html)')
     .option('--json', 'print the report data as JSON instead (the numbers the page shows)')
     .option('--title <text>', 'the page title (default: the profile file name)')
-    .option(
-      '--capabilities <caps>',
-      "comma-separated capabilities the container runs with (default: Docker's)",
-    )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .addHelpText(
       'after',
       `
@@ -44,10 +39,6 @@ Example:
           ? referenceProfile(against)
           : requireOneProfile(readProfile(against)).profile;
       const recordings = ((opts.recording as string[] | undefined) ?? []).map(readRecording);
-      const caps =
-        typeof opts.capabilities === 'string'
-          ? opts.capabilities.split(',').filter((c) => c !== '')
-          : undefined;
       const data = buildReport({
         title: typeof opts.title === 'string' ? opts.title : basename(file),
         profile,
@@ -59,8 +50,7 @@ Example:
               ? "Podman's default"
               : basename(against),
         baseline,
-        kernelVersion: String(opts.kernel ?? '6.1'),
-        ...(caps ? { capabilities: caps } : {}),
+        ...parseReviewOptions(opts),
       });
       if (opts.json) process.stdout.write(toJsonText(data));
       if (opts.output) {

@@ -42,3 +42,28 @@ export function parseResolveOptions(opts: Record<string, string | undefined>): R
   }
   return out;
 }
+
+/** --capabilities and --kernel for the review commands (diff, merge, check, lint, report). */
+export function reviewOptionsHelp(cmd: Command): Command {
+  return cmd
+    .option(
+      '--capabilities <caps>',
+      "comma-separated capabilities the container runs with (default: Docker's)",
+    )
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1');
+}
+
+/** The review commands' --capabilities and --kernel, checked like the resolve options. */
+export function parseReviewOptions(opts: Record<string, unknown>): {
+  capabilities?: readonly string[];
+  kernelVersion?: string;
+} {
+  const r = parseResolveOptions({
+    capabilities: typeof opts.capabilities === 'string' ? opts.capabilities : undefined,
+    kernel: typeof opts.kernel === 'string' ? opts.kernel : undefined,
+  });
+  return {
+    ...(r.capabilities ? { capabilities: r.capabilities } : {}),
+    ...(r.kernelVersion ? { kernelVersion: r.kernelVersion } : {}),
+  };
+}
