@@ -60,6 +60,19 @@ describe('package', () => {
         'syscallTable',
         'toAction',
         'validateProfile',
+        // review
+        'buildReport',
+        'checkRecording',
+        'diffProfiles',
+        'formatCheckJunit',
+        'formatCheckSarif',
+        'formatCheckText',
+        'formatDiffMarkdown',
+        'formatDiffText',
+        'lintProfile',
+        'mergeProfiles',
+        'renderReport',
+        'verdictTable',
       ].sort(),
     );
   });
