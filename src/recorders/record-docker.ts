@@ -81,8 +81,14 @@ export async function recordContainer(
   const id = created.stdout.split('\n').at(-1)!;
   const leaf = join(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id);
   let tracer: Tracer | undefined;
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
+  // Ctrl-C stops the container (docker stop: SIGTERM, then SIGKILL), whatever its pid 1 does with
+  // SIGINT (a shell or sleep as pid 1 ignores it), and the recording is still written
+  let interrupted = false;
+  let onInterrupt = () => {
+    interrupted = true;
+  };
+  const interrupt = () => onInterrupt();
+  process.on('SIGINT', interrupt);
   try {
     mkdirSync(leaf, { recursive: true });
     const cgid = String(statSync(leaf, { bigint: true }).ino);
@@ -102,6 +108,13 @@ export async function recordContainer(
         ? setTimeout(() => stopContainer(`${o.durationSeconds} s recorded`), o.durationSeconds * 1000)
         : undefined;
     const onSignal = () => stopContainer(`${o.untilSignal} received`);
+    let stopping = false;
+    onInterrupt = () => {
+      if (stopping) return;
+      stopping = true;
+      stopContainer('Ctrl-C');
+    };
+    if (interrupted) onInterrupt();
     if (o.untilSignal) process.on(o.untilSignal, onSignal);
     const exit = await new Promise<WorkloadExit>((res) =>
       started.on('exit', (code, signal) => res({ code, signal })),
@@ -128,7 +141,7 @@ export async function recordContainer(
       pids: pidsSeen(maps),
     };
   } finally {
-    process.off('SIGINT', ignore);
+    process.off('SIGINT', interrupt);
     tracer?.kill();
     docker(['rm', '--force', id]);
     for (const dir of [leaf, join(cg2, parent)])

@@ -221,6 +221,43 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     );
   });
 
+  it('Ctrl-C stops the container even when its pid 1 ignores SIGINT, and the recording is written', async () => {
+    const rec = join(dir, 'ctrl-c.json');
+    const child = spawn(
+      'node',
+      [
+        BIN,
+        'record',
+        '--docker',
+        '--recording',
+        rec,
+        '--',
+        '--network',
+        'none',
+        '--stop-timeout',
+        '1',
+        IMAGE,
+        'sleep',
+        '3600',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    for (let i = 0; i < 200 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    await new Promise((res) => setTimeout(res, 500));
+    child.kill('SIGINT'); // what a terminal's Ctrl-C delivers to sysfence
+    const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    expect(stderr).toContain('sysfence: Ctrl-C: stopping the container');
+    expect(status).toBe(137);
+    expect(Object.keys((JSON.parse(readFileSync(rec, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
+      'clock_nanosleep',
+    );
+  });
+
   it('says clearly what is missing', () => {
     const r = spawnSync('node', [BIN, 'record', '--docker', '--backend', 'strace', '--', IMAGE, 'true'], {
       encoding: 'utf8',
