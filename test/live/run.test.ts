@@ -93,6 +93,14 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
       /sysfence: DENIED x86_64 getcpu: 1 call, ERRNO\(38\) by default; pid \d+ \(.*workload\)/,
     );
     expect(r.stderr.split('\n').filter((l) => l.startsWith('+ '))).toEqual(['+ allow getcpu']);
+    // the change as a semantic diff, for the human who approves it
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('sysfence: diff: '))).toEqual([
+      expect.stringMatching(
+        /^sysfence: diff: x86_64: \d+ -> \d+ allowed unconditionally; 1 syscall changed$/,
+      ),
+      'sysfence: diff:   + ERRNO(38) -> ALLOW: getcpu',
+      'sysfence: diff: NEW allows calls that OLD denied (+ above)',
+    ]);
     const learned = parseDockerProfile(readFileSync(after, 'utf8')).profile!;
     expect(learned.syscalls!.at(-1)).toEqual({ names: ['getcpu'], action: 'SCMP_ACT_ALLOW' });
     const again = spawnSync('node', [BIN, 'run', '--profile', after, '--', ...workload()], {

@@ -7,6 +7,7 @@ import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
+import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
@@ -115,6 +116,12 @@ Examples:
       if (opts.learn) {
         const l = learn(original, r.denials);
         for (const name of l.added) err(`+ allow ${name}`);
+        // what a reviewer approves: the semantic diff of the change, on this machine's ABI
+        if (l.added.length > 0)
+          for (const line of formatDiffText(diffProfiles(original, l.profile, { arches: [arch] }))
+            .trimEnd()
+            .split('\n'))
+            err(`sysfence: diff: ${line}`);
         if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
         const text = serializeDocker(l.profile);
         if (opts.output) writeOutput(String(opts.output), text);
