@@ -123,8 +123,17 @@ export function argumentCases(verdicts: readonly SyscallVerdict[]): bigint[][] {
         n[i] = v;
         next.push(n);
       }
-    // a covering sample: every value of this index appears; earlier indexes cycle through theirs
-    cases = next.length > 4096 ? next.filter((_, k) => k % Math.ceil(next.length / 4096) === 0) : next;
+    if (next.length <= 4096) {
+      cases = next;
+      continue;
+    }
+    // a covering sample: every 'stride'-th combination, plus one for each value of this index the
+    // stride skipped (so every boundary value of every index is still tried)
+    const stride = Math.ceil(next.length / 4096);
+    const sample = next.filter((_, k) => k % stride === 0);
+    const have = new Set(sample.map((c) => c[i]));
+    for (const v of values) if (!have.has(v)) sample.push(next.find((c) => c[i] === v)!);
+    cases = sample;
   }
   return cases;
 }

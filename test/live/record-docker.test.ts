@@ -43,6 +43,12 @@ beforeAll(() => {
   }
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc', 'hostname'), 'sysfence-image\n');
+  // a static program that tries clone3 once (Docker's default answers ENOSYS before any tracepoint)
+  writeFileSync(
+    join(dir, 'clone3.c'),
+    '#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { syscall(435, 0, 0); return 0; }\n',
+  );
+  execFileSync('gcc', ['-O1', '-static', '-o', join(root, 'bin', 'clone3probe'), join(dir, 'clone3.c')]);
   execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker import - ${IMAGE}`], { stdio: 'ignore' });
 });
 
@@ -256,6 +262,18 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     expect(Object.keys((JSON.parse(readFileSync(rec, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
       'clock_nanosleep',
     );
+  });
+
+  it("--show-denied names what the container's own filter denied while recording", () => {
+    const r = spawnSync(
+      'node',
+      [BIN, 'record', '--docker', '--show-denied', '--', '--network', 'none', IMAGE, '/bin/clone3probe'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.includes('own filter denied'))).toEqual([
+      "sysfence: note: the container's own filter denied x86_64 clone3 (1 call, /bin/clone3probe); it stays denied",
+    ]);
   });
 
   it('says clearly what is missing', () => {

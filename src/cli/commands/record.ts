@@ -43,11 +43,13 @@ async function recordDocker(
     throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
   const b = new RecordingBuilder();
   b.source('ebpf-docker', runArgs.join(' '));
-  const denied = new RecordingBuilder();
+  // --show-denied: also watch for calls the container's own filter denies (a second probe, on
+  // every syscall's exit: it costs throughput while recording, so it is asked for)
+  const denied = opts.showDenied ? new RecordingBuilder() : undefined;
   const r = await recordContainer(b, {
     arch,
     runArgs,
-    denials: denied,
+    ...(denied ? { denials: denied } : {}),
     note: (m) => err(`sysfence: ${m}`),
     ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
     ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
@@ -61,7 +63,7 @@ async function recordDocker(
   );
   // the container ran under its own filter (Docker's default unless the run options say otherwise):
   // what that filter denied is not in the recording, and the new profile denies it too
-  for (const [abi, cs] of Object.entries(denied.build().syscalls))
+  for (const [abi, cs] of Object.entries(denied?.build().syscalls ?? {}))
     for (const [name, s] of Object.entries(cs ?? {}))
       err(
         `sysfence: note: the container's own filter denied ${abi} ${name} (${s.count} call${s.count === 1 ? '' : 's'}, ${s.executables.join(', ') || `pid ${s.pids.join(', ')}`}); it stays denied`,
@@ -134,6 +136,10 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
     )
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
+    .option(
+      '--show-denied',
+      "--docker: also name the calls the container's own filter (Docker's default) denies while recording",
+    )
     .option(
       '--until-signal <sig>',
       '--docker: stop the container when sysfence gets this signal (USR1, USR2, HUP, TERM)',
