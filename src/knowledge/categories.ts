@@ -3,6 +3,8 @@
  * name. Risky calls (data/syscall-risks.tsv) are "privileged" whatever else they do, except the
  * everyday ones every process makes (clone, personality). Checked in order; the first match wins.
  */
+import { syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
 import { riskyNames } from './syscall-info.js';
 
 export const CATEGORIES = [
@@ -68,4 +70,18 @@ export function categoryOf(name: string): Category {
   if (risky.has(name) && !EVERYDAY_RISKY.has(name)) return 'privileged';
   for (const [c, re] of RULES) if (re.test(name)) return c;
   return 'other';
+}
+
+const byAbi = new Map<string, Map<Category, string[]>>();
+
+/** The ABI's syscalls (one name per number) per category, categories in CATEGORIES order. */
+export function namesByCategory(abi: ArchDef): Map<Category, string[]> {
+  let m = byAbi.get(abi.id);
+  if (!m) {
+    const t = syscallTable(abi);
+    m = new Map(CATEGORIES.map((c) => [c, [] as string[]]));
+    for (const [name, nr] of t.entries) if (t.name(nr) === name) m.get(categoryOf(name))!.push(name);
+    byAbi.set(abi.id, m);
+  }
+  return m;
 }

@@ -9,7 +9,7 @@ import {
   syscallTable,
 } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
-import { CATEGORIES, type Category, categoryOf } from '../knowledge/categories.js';
+import { type Category, namesByCategory } from '../knowledge/categories.js';
 import { referenceProfile } from '../knowledge/reference-profiles.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from './actions.js';
@@ -195,20 +195,15 @@ export function explainProfile(
       docker: { allowed: d.allowed.size, conditional: d.conditional.size },
       onlyHere: [...a.allowed].filter((n) => !d.allowed.has(n)).sort(),
       onlyDocker: [...d.allowed].filter((n) => !a.allowed.has(n)).sort(),
-      categories: CATEGORIES.map((category) => {
-        const t = syscallTable(abi);
-        const names = [...new Set(t.entries.filter(([n, nr]) => t.name(nr) === n).map(([n]) => n))].filter(
-          (n) => categoryOf(n) === category,
-        );
-        const allowedNames = names.filter((n) => a.allowed.has(n)).sort();
-        return {
+      categories: [...namesByCategory(abi)]
+        .filter(([, names]) => names.length > 0)
+        .map(([category, names]) => ({
           category,
-          allowed: allowedNames.length,
+          allowed: names.filter((n) => a.allowed.has(n)).length,
           conditional: names.filter((n) => a.conditional.has(n)).length,
           total: names.length,
-          allowedNames,
-        };
-      }).filter((c) => c.total > 0),
+          allowedNames: names.filter((n) => a.allowed.has(n)).sort(),
+        })),
     };
   });
 }

@@ -25,7 +25,8 @@ interface LineReader {
   skipped?: number;
 }
 
-function head(file: string): string {
+/** The first 64 KiB of a file (for format detection), or a clear error when it cannot be read. */
+export function head(file: string): string {
   let fd: number;
   try {
     fd = openSync(file, 'r');

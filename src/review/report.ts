@@ -6,16 +6,15 @@
  * the same inputs give the same bytes. `buildReport` is the data (also `report --json`);
  * `renderReport` (report-html.ts) only lays it out, so the page shows exactly the JSON's numbers.
  */
-import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
-import { CATEGORIES, type Category, categoryOf } from '../knowledge/categories.js';
+import { type Category, categoryOf, namesByCategory } from '../knowledge/categories.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import type { Recording } from '../recorders/recording.js';
 import { type DiffResult, diffProfiles } from './diff.js';
 import { type Finding, lintProfile } from './lint.js';
-import { allows, type ReviewOptions, reviewArches, verdictTable } from './verdicts.js';
+import { allows, describeConditions, type ReviewOptions, reviewArches, verdictTable } from './verdicts.js';
 
 export interface ReportCall {
   name: string;
@@ -98,35 +97,21 @@ export function buildReport(
       privilegedRemoved: removed.filter((n) => categoryOf(n) === 'privileged').length,
     });
     if (first) continue;
-    const stats = (name: string) => {
-      for (const r of o.recordings) {
-        const s = r.syscalls[abi.id]?.[name];
-        if (s) return s;
-      }
-      return undefined;
-    };
-    const countOf = (name: string) => {
-      let n = 0;
-      let seen = false;
-      for (const r of o.recordings) {
-        const s = r.syscalls[abi.id]?.[name];
-        if (s) {
-          n += s.count;
-          seen = true;
-        }
-      }
-      return seen ? n : null;
-    };
     const calls: ReportCall[] = mine.calls
       .filter((c) => allowedSet.has(c.name) || conditional.includes(c))
       .map((c) => {
-        const s = stats(c.name);
+        // what the recordings say of the call: counts added, processes united, the first stack
+        let count: number | null = null;
+        let stack: string[] = [];
         const exes = new Set<string>();
         const pids = new Set<number>();
         for (const r of o.recordings) {
           const x = r.syscalls[abi.id]?.[c.name];
-          for (const e of x?.executables ?? []) exes.add(e);
-          for (const p of x?.pids ?? []) pids.add(p);
+          if (!x) continue;
+          count = (count ?? 0) + x.count;
+          if (stack.length === 0 && x.stack) stack = x.stack;
+          for (const e of x.executables) exes.add(e);
+          for (const p of x.pids) pids.add(p);
         }
         return {
           name: c.name,
@@ -137,35 +122,24 @@ export function buildReport(
               ? 'always'
               : c.verdict.rules
                   .filter((r) => allows(r.action))
-                  .map((r) =>
-                    r.conditions
-                      .map((k) =>
-                        k.op === 'SCMP_CMP_MASKED_EQ'
-                          ? `arg${k.index} & 0x${k.value.toString(16)} == 0x${k.valueTwo.toString(16)}`
-                          : `arg${k.index} ${{ SCMP_CMP_EQ: '==', SCMP_CMP_NE: '!=', SCMP_CMP_LT: '<', SCMP_CMP_LE: '<=', SCMP_CMP_GT: '>', SCMP_CMP_GE: '>=' }[k.op]} 0x${k.value.toString(16)}`,
-                      )
-                      .join(' && '),
-                  )
+                  .map(describeConditions)
                   .join(' or ') || `otherwise ${formatAction(c.verdict.otherwise)}`,
-          count: countOf(c.name),
+          count,
           executables: [...exes].sort(),
           pids: [...pids].sort((a, b) => a - b).slice(0, 8),
-          stack: s?.stack ?? [],
+          stack,
           risk: syscallRisk(c.name)?.risk ?? null,
         };
       })
       .sort((a, b) => (a.name < b.name ? -1 : 1));
-    const t = syscallTable(abi);
-    const names = [...new Set(t.entries.filter(([n, nr]) => t.name(nr) === n).map(([n]) => n))];
-    const categories = CATEGORIES.map((category) => {
-      const inCat = names.filter((n) => categoryOf(n) === category);
-      return {
+    const categories = [...namesByCategory(abi)]
+      .filter(([, names]) => names.length > 0)
+      .map(([category, names]) => ({
         category,
-        allowed: inCat.filter((n) => allowedSet.has(n)).length,
-        baseline: inCat.filter((n) => baseSet.has(n)).length,
-        total: inCat.length,
-      };
-    }).filter((c) => c.total > 0);
+        allowed: names.filter((n) => allowedSet.has(n)).length,
+        baseline: names.filter((n) => baseSet.has(n)).length,
+        total: names.length,
+      }));
     first = { calls, categories };
   }
   const counts = new Map<string, number>();

@@ -63,7 +63,7 @@ export function verdictTable(p: Profile, abi: ArchDef, o: ReviewOptions = {}): V
   const ap = archPolicy(p, abi, o);
   const t = syscallTable(abi);
   const calls: VerdictTable['calls'] = [];
-  for (const [name, nr] of [...t.entries].sort((a, b) => a[1] - b[1])) {
+  for (const [name, nr] of t.entries) {
     if (t.name(nr) !== name) continue;
     if (!ap) {
       calls.push({ name, nr, verdict: { kind: 'fixed', action: KILL, by: 'bad-arch' } });
@@ -138,27 +138,29 @@ export function argumentCases(verdicts: readonly SyscallVerdict[]): bigint[][] {
   return cases;
 }
 
+const OPS: Record<Exclude<ConditionalRule['conditions'][number]['op'], 'SCMP_CMP_MASKED_EQ'>, string> = {
+  SCMP_CMP_EQ: '==',
+  SCMP_CMP_NE: '!=',
+  SCMP_CMP_LT: '<',
+  SCMP_CMP_LE: '<=',
+  SCMP_CMP_GT: '>',
+  SCMP_CMP_GE: '>=',
+};
+
+/** A rule's conditions in words: "arg0 & 0x7e020000 == 0x0 && arg1 == 0x2". */
+export function describeConditions(r: ConditionalRule): string {
+  const hex = (x: bigint) => `0x${x.toString(16)}`;
+  return r.conditions
+    .map((c) =>
+      c.op === 'SCMP_CMP_MASKED_EQ'
+        ? `arg${c.index} & ${hex(c.value)} == ${hex(c.valueTwo)}`
+        : `arg${c.index} ${OPS[c.op]} ${hex(c.value)}`,
+    )
+    .join(' && ');
+}
+
 /** A rule set in words: "arg0 == 0x1 -> ALLOW; arg1 & 0x7e020000 == 0 -> ALLOW; else ERRNO(1)". */
 export function describeVerdict(v: SyscallVerdict): string {
   if (v.kind === 'fixed') return formatAction(v.action);
-  const op = (c: ConditionalRule['conditions'][number]) => {
-    const hex = (x: bigint) => `0x${x.toString(16)}`;
-    switch (c.op) {
-      case 'SCMP_CMP_MASKED_EQ':
-        return `arg${c.index} & ${hex(c.value)} == ${hex(c.valueTwo)}`;
-      case 'SCMP_CMP_EQ':
-        return `arg${c.index} == ${hex(c.value)}`;
-      case 'SCMP_CMP_NE':
-        return `arg${c.index} != ${hex(c.value)}`;
-      case 'SCMP_CMP_LT':
-        return `arg${c.index} < ${hex(c.value)}`;
-      case 'SCMP_CMP_LE':
-        return `arg${c.index} <= ${hex(c.value)}`;
-      case 'SCMP_CMP_GT':
-        return `arg${c.index} > ${hex(c.value)}`;
-      case 'SCMP_CMP_GE':
-        return `arg${c.index} >= ${hex(c.value)}`;
-    }
-  };
-  return `${v.rules.map((r) => `${r.conditions.map(op).join(' && ')} -> ${formatAction(r.action)}`).join('; ')}; else ${formatAction(v.otherwise)}`;
+  return `${v.rules.map((r) => `${describeConditions(r)} -> ${formatAction(r.action)}`).join('; ')}; else ${formatAction(v.otherwise)}`;
 }

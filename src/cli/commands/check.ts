@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
-import { readText, writeOutput } from '../../exec/files.js';
-import { importLogs } from '../../recorders/import.js';
+import { writeOutput } from '../../exec/files.js';
+import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
 import { mergeRecordings, type Recording } from '../../recorders/recording.js';
 import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
@@ -16,10 +16,8 @@ const FORMATS = ['text', 'json', 'junit', 'sarif'];
 
 /** A sysfence recording (JSON with "version") or a log any importer reads (strace, audit, ...). */
 async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findArch>>): Promise<Recording> {
-  if (file.endsWith('.json')) {
-    const head = readText(file).slice(0, 4096);
-    if (/"version"\s*:/.test(head) && /"syscalls"\s*:/.test(readText(file))) return readRecording(file);
-  }
+  // a recording starts with its version (serializeRecording); bpftrace's JSON dumps do not
+  if (/^\s*\{\s*"version"\s*:/.test(head(file))) return readRecording(file);
   return importLogs([file], { arch, format: 'auto', args: true });
 }
 
@@ -87,12 +85,7 @@ Examples:
               : formatCheckText(r, profileFile);
       if (opts.output) {
         writeOutput(opts.output, text);
-        err(
-          formatCheckText({ ...r, items: r.items }, profileFile)
-            .trimEnd()
-            .split('\n')
-            .at(-1)!,
-        );
+        err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);
       } else process.stdout.write(text);
       if (rec.malformed.count > 0)
         err(
