@@ -4,7 +4,9 @@
  * private calls by their numbers, neighbours and 64 past), -1, the x32 range, a few far numbers;
  * for syscalls with argument rules, the boundary values of every condition (value-1, value,
  * value+1, masks, 0, 2^32-1, 2^32, 2^64-1 and the value with the other word flipped) crossed over
- * the argument indices the syscall's rules use; and AUDIT_ARCH values the filter does not accept.
+ * the argument indices the syscall's rules use (so boundary values of different rules meet); for
+ * socketcall and ipc, every sub-call number as argument 0; and AUDIT_ARCH values the filter does
+ * not accept.
  */
 import { ARCH_DEFS } from '../arch/defs.js';
 import { syscallTable } from '../arch/tables.js';
@@ -60,13 +62,22 @@ export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
     ])
       numbers.add(nr >>> 0);
     if (a.nrBit) for (let nr = a.nrBit.bit; nr <= a.nrBit.bit + 600; nr++) numbers.add(nr);
+    // multiplexers (socketcall, ipc): every sub-call number, so that each multiplexed call is probed
+    const subCalls = new Map<number, bigint[]>();
+    for (const m of a.multiplexers) {
+      const mnr = t.number(m.syscall);
+      if (mnr !== undefined) subCalls.set(mnr, [...new Set(Object.values(m.calls))].map(BigInt));
+    }
     for (const nr of [...numbers].sort((x, y) => x - y)) {
       const s = ap.syscalls.get(nr);
+      const subs = subCalls.get(nr);
       if (!s || s.conditional.length === 0) {
         yield { arch: a.auditArch, nr, args: [] };
+        for (const sub of subs ?? []) yield { arch: a.auditArch, nr, args: [sub, 0n, 0n, 0n, 0n, 0n] };
         continue;
       }
       const byIndex = new Map<number, bigint[]>();
+      if (subs) byIndex.set(0, [...subs]);
       for (const r of s.conditional)
         for (const c of r.conditions) {
           const list = byIndex.get(c.index) ?? [];

@@ -56,6 +56,16 @@ function keep(rule: SyscallRule, goArch: string | null, caps: readonly string[],
   return true;
 }
 
+const origins = new WeakMap<Profile, readonly number[]>();
+
+/**
+ * For a profile made by resolve(): the index in the original profile of each of its rules (rules
+ * dropped by includes/excludes shift the rest). Undefined for a profile resolve() did not make.
+ */
+export function ruleOrigins(resolved: Profile): readonly number[] | undefined {
+  return origins.get(resolved);
+}
+
 /** The OCI profile a runtime receives for a container with these properties. */
 export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
   if (p.architectures && p.archMap)
@@ -80,6 +90,7 @@ export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
   if (p.listenerPath !== undefined) out.listenerPath = p.listenerPath;
   if (p.listenerMetadata !== undefined) out.listenerMetadata = p.listenerMetadata;
   const rules: SyscallRule[] = [];
+  const from: number[] = [];
   (p.syscalls ?? []).forEach((rule, i) => {
     if (rule.name !== undefined && rule.names && rule.names.length > 0)
       throw new ProfileError('name-and-names', `$.syscalls[${i}]`, 'a rule has both "name" and "names"');
@@ -90,7 +101,9 @@ export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
     if (errnoRet !== undefined) r.errnoRet = errnoRet;
     if (rule.args && rule.args.length > 0) r.args = rule.args.map((a) => ({ ...a }));
     rules.push(r);
+    from.push(i);
   });
   out.syscalls = rules;
+  origins.set(out, from);
   return out;
 }

@@ -1,15 +1,21 @@
 /**
- * check: would a profile deny anything a trace shows? Every recorded call is judged through the
- * profile's verdict table (as the filter behaves): allowed, denied (with the verdict, count,
- * processes and first stack), or depends (argument rules the recording has no values for, or
- * recorded values that get different verdicts). Calls without a name on their ABI are listed, not
- * dropped.
+ * check: would a profile deny anything a trace shows? Every recorded call is judged as the runtime
+ * that enforces the profile would judge it (the target: Docker/runc, Podman/crun with libseccomp's
+ * real behaviour, or sysfence's own filter): allowed, denied (with the verdict, count, processes
+ * and first stack), or depends (argument rules the recording has no values for, or recorded values
+ * that get different verdicts). Where the runtime's answer differs from the profile's intent, both
+ * are said, with the cause. Calls without a name on their ABI are listed, not dropped. A profile the
+ * runtime refuses denies everything: the workload does not start.
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
+import { resolve } from '../profile/resolve.js';
 import type { Recording } from '../recorders/recording.js';
+import { divergences } from '../targets/divergences.js';
+import { describeTarget, runtimeTarget } from '../targets/target.js';
+import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
 import { allows, type ReviewOptions, verdictFor, verdictTable } from './verdicts.js';
 
 export interface CheckItem {
@@ -22,9 +28,15 @@ export interface CheckItem {
   executables: string[];
   first?: string;
   stack?: string[];
+  /** Set when the runtime's answer differs from the profile's intent. */
+  runtime?: { intent: string; label: DivergenceLabel; reason: string };
 }
 
 export interface CheckResult {
+  /** The runtime refuses the profile (the container does not start): the reason. */
+  refused?: string;
+  /** Who enforces the profile, in words. */
+  target: string;
   items: CheckItem[];
   denied: CheckItem[];
   depends: CheckItem[];
@@ -33,6 +45,21 @@ export interface CheckResult {
 
 export function checkRecording(profile: Profile, rec: Recording, o: ReviewOptions = {}): CheckResult {
   const items: CheckItem[] = [];
+  const target = o.target ?? runtimeTarget('sysfence', { native: 'x86_64' });
+  const resolved = resolve(profile, {
+    arch: target.native,
+    ...(o.capabilities ? { capabilities: o.capabilities } : {}),
+    kernelVersion: o.kernelVersion ?? '6.1',
+  });
+  const rf = runtimeFilter(resolved, target);
+  const judge = (abi: ArchId, nr: number, args: readonly bigint[]) =>
+    runtimeEvaluate(rf, { arch: syscallTable(abi).arch.auditArch, nr, args });
+  /** Whether the runtime's answer for this syscall may depend on arguments the intent ignores. */
+  const argDependent = (abi: ArchId, nr: number) =>
+    target.runtime !== 'sysfence' &&
+    divergences(resolved, target).syscalls.some(
+      (d) => d.abi.id === abi && d.nr === nr && (d.label === 'libseccomp-bug' || d.label === 'precedence'),
+    );
   for (const [abi, calls] of Object.entries(rec.syscalls).sort() as [
     ArchId,
     Recording['syscalls'][ArchId],
@@ -59,6 +86,20 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
       }
       const v = c.verdict;
       if (v.kind === 'fixed') {
+        const rv = rf.refused ? undefined : judge(abi, c.nr, []);
+        if (rv?.divergence && !argDependent(abi, c.nr)) {
+          items.push({
+            ...base,
+            status: allows(rv.action) ? 'allowed' : 'denied',
+            verdict: `${formatAction(rv.action)} under ${describeTarget(target)}`,
+            runtime: {
+              intent: formatAction(v.action),
+              label: rv.divergence.label,
+              reason: rv.divergence.reason,
+            },
+          });
+          continue;
+        }
         items.push({
           ...base,
           status: allows(v.action) ? 'allowed' : 'denied',
@@ -91,10 +132,15 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
           }),
         );
       });
-      const verdicts = combos.slice(0, 4096).map((a) => verdictFor(v, a, t.arch.argBits));
+      const judged = combos.slice(0, 4096).map((a) => {
+        const rv = rf.refused ? undefined : judge(abi, c.nr, a);
+        return { intent: verdictFor(v, a, t.arch.argBits), rv };
+      });
+      const verdicts = judged.map((j) => j.rv?.action ?? j.intent);
       const denied = verdicts.filter((a) => !allows(a));
       const status =
         denied.length === 0 ? 'allowed' : denied.length === verdicts.length ? 'denied' : 'depends';
+      const differs = judged.find((j) => j.rv?.divergence);
       items.push({
         ...base,
         status,
@@ -102,10 +148,24 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
           status === 'allowed'
             ? 'ALLOW for every recorded argument value'
             : `${formatAction(denied[0]!)} for ${status === 'denied' ? 'every' : 'some'} recorded argument value`,
+        ...(differs?.rv?.divergence
+          ? {
+              runtime: {
+                intent: formatAction(differs.intent),
+                label: differs.rv.divergence.label,
+                reason: differs.rv.divergence.reason,
+              },
+            }
+          : {}),
       });
     }
   }
+  if (rf.refused) for (const i of items) i.status = 'denied';
   return {
+    ...(rf.refused
+      ? { refused: `${describeTarget(target)} refuses the profile: ${rf.refused.message}` }
+      : {}),
+    target: describeTarget(target),
     items,
     denied: items.filter((i) => i.status === 'denied'),
     depends: items.filter((i) => i.status === 'depends'),
@@ -128,14 +188,22 @@ function who(i: CheckItem): string {
 
 export function formatCheckText(r: CheckResult, profileFile: string): string {
   const out: string[] = [];
+  if (r.refused) out.push(`REFUSED ${r.refused}: the workload does not start, so every call below is denied`);
   for (const i of [...r.denied, ...r.depends, ...r.unnamed]) {
     const tag = i.status === 'denied' ? 'DENIED' : i.status === 'depends' ? 'depends' : 'unnamed';
     out.push(`${tag} ${i.abi} ${i.name}: ${i.verdict}; ${who(i)}`);
+    if (i.runtime)
+      out.push(`    the profile intends ${i.runtime.intent} [${i.runtime.label}]: ${i.runtime.reason}`);
     if (i.stack?.length) out.push(...i.stack.slice(0, 8).map((f) => `    at ${f}`));
   }
+  const differ = r.items.filter((i) => i.runtime && i.status === 'allowed');
+  for (const i of differ)
+    out.push(
+      `note ${i.abi} ${i.name}: allowed under ${r.target}, but [${i.runtime!.label}] ${i.runtime!.reason}`,
+    );
   const allowed = r.items.filter((i) => i.status === 'allowed').length;
   out.push(
-    `${profileFile}: ${r.items.length} recorded syscall${r.items.length === 1 ? '' : 's'}: ${allowed} allowed, ${r.denied.length} denied, ${r.depends.length} depend on arguments, ${r.unnamed.length} unnamed`,
+    `${profileFile} (${r.target}): ${r.items.length} recorded syscall${r.items.length === 1 ? '' : 's'}: ${allowed} allowed, ${r.denied.length} denied, ${r.depends.length} depend on arguments, ${r.unnamed.length} unnamed`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { formatAction, sameAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
+import { formatRuntimeNotes, type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
 import {
   allows,
   argumentCases,
@@ -36,6 +37,8 @@ export interface DiffResult {
   arches: { arch: ArchId; oldAllowed: number; newAllowed: number }[];
   changes: Change[];
   allowsMore: boolean;
+  /** Under the runtime target: where each profile's enforced verdicts differ from what it says. */
+  runtime?: { old?: RuntimeNotes; new?: RuntimeNotes };
 }
 
 export function diffProfiles(
@@ -89,7 +92,17 @@ export function diffProfiles(
       if (witnesses.length > 0) changes.push({ ...base, allowsMore: more, allowsLess: less, witnesses });
     }
   }
-  return { arches, changes, allowsMore: changes.some((c) => c.allowsMore) };
+  const result: DiffResult = { arches, changes, allowsMore: changes.some((c) => c.allowsMore) };
+  if (o.target) {
+    const no = {
+      ...(o.capabilities ? { capabilities: o.capabilities } : {}),
+      ...(o.kernelVersion ? { kernelVersion: o.kernelVersion } : {}),
+    };
+    const old = runtimeNotes(oldP, o.target, no);
+    const nw = runtimeNotes(newP, o.target, no);
+    if (old || nw) result.runtime = { ...(old ? { old } : {}), ...(nw ? { new: nw } : {}) };
+  }
+  return result;
 }
 
 /** Changes with the same old and new verdict, together (a default's change moves hundreds). */
@@ -126,6 +139,14 @@ export function formatDiffText(d: DiffResult): string {
   out.push(
     d.allowsMore ? 'NEW allows calls that OLD denied (+ above)' : 'NEW allows nothing that OLD denied',
   );
+  if (d.runtime?.old && (d.runtime.old.refused || d.runtime.old.notes.length > 0)) {
+    out.push('OLD, as enforced:');
+    out.push(...formatRuntimeNotes(d.runtime.old));
+  }
+  if (d.runtime?.new && (d.runtime.new.refused || d.runtime.new.notes.length > 0)) {
+    out.push('NEW, as enforced:');
+    out.push(...formatRuntimeNotes(d.runtime.new));
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -167,6 +167,24 @@ ${findingRows}
     : '<p>No findings.</p>'
 }
 </section>
+<section aria-labelledby="runtime">
+<h2 id="runtime">As enforced by ${esc(d.runtime?.target ?? "sysfence's own filter")}</h2>
+${
+  !d.runtime
+    ? "<p>sysfence's own filter enforces exactly what the profile says.</p>"
+    : d.runtime.refused
+      ? `<p data-testid="runtime-refused"><strong>The runtime refuses this profile: the workload does not start.</strong> ${esc(d.runtime.refused)}</p>`
+      : d.runtime.notes.length === 0
+        ? '<p data-testid="runtime-verdict">Every call gets the verdict the profile says.</p>'
+        : `<table id="runtime-table">
+<caption>${d.runtime.notes.length} calls that get another verdict than the profile says</caption>
+<thead><tr><th scope="col">architecture</th><th scope="col">call</th><th scope="col">cause</th><th scope="col">why</th></tr></thead>
+<tbody>
+${d.runtime.notes.map((n) => `<tr><td>${esc(n.abi)}</td><td><code>${esc(n.call)}</code></td><td>${esc(n.label)}</td><td>${esc(n.reason)}</td></tr>`).join('\n')}
+</tbody>
+</table>`
+}
+</section>
 <section aria-labelledby="diff">
 <h2 id="diff">Semantic diff against ${esc(d.baseline)}</h2>
 <p data-testid="diff-verdict">${d.diff.allowsMore ? `This profile allows calls that ${esc(d.baseline)} denies.` : `This profile allows nothing that ${esc(d.baseline)} denies.`}</p>

@@ -12,8 +12,9 @@ import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import type { Recording } from '../recorders/recording.js';
+import { type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
 import { type DiffResult, diffProfiles } from './diff.js';
-import { type Finding, lintProfile } from './lint.js';
+import { type Finding, lintProfile } from './lint/index.js';
 import { allows, describeConditions, type ReviewOptions, reviewArches, verdictTable } from './verdicts.js';
 
 export interface ReportCall {
@@ -52,6 +53,8 @@ export interface ReportData {
   recorded: { calls: number; syscalls: number; sources: string[] };
   findings: Finding[];
   diff: { allowsMore: boolean; changes: DiffResult['changes'] };
+  /** Where the runtime enforcing the profile answers otherwise (absent for sysfence's own filter). */
+  runtime?: RuntimeNotes;
 }
 
 export function buildReport(
@@ -153,6 +156,7 @@ export function buildReport(
       }
   // on the profile's own ABIs: the others are not in its filter at all (bad-arch action)
   const d = diffProfiles(o.baseline, o.profile, { ...ro, arches: abis });
+  const runtime = o.target ? runtimeNotes(o.profile, o.target, ro) : undefined;
   return {
     sysfenceReport: 1,
     title: o.title,
@@ -169,7 +173,8 @@ export function buildReport(
       syscalls: counts.size,
       sources: o.recordings.flatMap((r) => r.sources.map((s) => `${s.format}: ${s.file}`)),
     },
-    findings: lintProfile(o.profile, ro),
+    findings: lintProfile(o.profile, { ...ro, ...(o.target ? { target: o.target } : {}) }),
     diff: { allowsMore: d.allowsMore, changes: d.changes },
+    ...(runtime ? { runtime } : {}),
   };
 }

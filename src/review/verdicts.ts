@@ -14,12 +14,15 @@ import type { Profile } from '../profile/model.js';
 import { type ArchPolicy, buildPolicy, type ConditionalRule } from '../profile/policy.js';
 import { resolve } from '../profile/resolve.js';
 import { targetArches } from '../profile/validate.js';
+import type { RuntimeTarget } from '../targets/target.js';
 
 export interface ReviewOptions {
   /** Capabilities the container runs with (Docker's default set unless said). */
   capabilities?: readonly string[];
   /** Kernel version for minKernel rules (default 6.1). */
   kernelVersion?: string;
+  /** Who enforces the profile (default: Docker 20.10 + runc + libseccomp 2.5 on the profile's first ABI). */
+  target?: RuntimeTarget;
 }
 
 /** One syscall's verdict: unconditional, or argument rules over a default. */

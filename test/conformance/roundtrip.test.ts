@@ -9,7 +9,7 @@ import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { resolve } from '../../src/profile/resolve.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { parseSpo, serializeSpo } from '../../src/profile/spo.js';
-import { ociSeccompValidator, SHARED, spoValidator } from '../helpers/schemas.js';
+import { ociSeccompValidator, referenceFile, spoValidator } from '../helpers/schemas.js';
 
 const PROFILES = [
   'docker-default.json',
@@ -17,7 +17,7 @@ const PROFILES = [
   'docker-example.json',
   'docker-conditional-include.json',
 ];
-const read = (f: string) => readFileSync(join(SHARED, 'profiles', f), 'utf8');
+const read = (f: string) => readFileSync(referenceFile(f), 'utf8');
 
 /**
  * The normalisation: keys in sysfence's canonical order (the order of Docker's own profile), tab

@@ -163,3 +163,115 @@ export function randomProfile(seed: number): Profile {
   }
   return profile;
 }
+
+const OVERLAP_ARCHES = [
+  ['SCMP_ARCH_X86_64'],
+  ['SCMP_ARCH_X86_64'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_MIPSEL'],
+  ['SCMP_ARCH_X86_64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_MIPSEL64N32'],
+];
+const OVERLAP_NAMES = [
+  'getpid',
+  'read',
+  'write',
+  'ioctl',
+  'socket',
+  'recv',
+  'send',
+  'semop',
+  'clone',
+  'prctl',
+  'mmap',
+  'open',
+  'personality',
+  'fcntl',
+  'kill',
+];
+const OVERLAP_ACTIONS: ActionName[] = [
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_TRAP',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_TRACE',
+];
+const BOUNDARY: bigint[] = [
+  0n,
+  1n,
+  2n,
+  3n,
+  5n,
+  8n,
+  0xffffffffn,
+  0x100000000n,
+  0x100000001n,
+  0x1ffffffffn,
+  0x200000003n,
+  (1n << 64n) - 1n,
+];
+
+/**
+ * Seeded profiles made to hit where libseccomp and a profile's intent part: several rules per
+ * syscall with different actions whose conditions overlap (the same argument, or several), ORed
+ * 64-bit ranges on one argument, values on both sides of 2^32, identical conditions with different
+ * actions (libseccomp refuses those), and rule sets that share a comparison's upper word.
+ */
+export function overlapProfile(seed: number): Profile {
+  const r = mulberry32(seed * 7919 + 17);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const value = (): bigint =>
+    r() < 0.65
+      ? pick(BOUNDARY)
+      : (BigInt(Math.floor(r() * 0x100000000)) << BigInt(r() < 0.5 ? 32 : 0)) | BigInt(Math.floor(r() * 16));
+  const defaultAction = pick<ActionName>(['SCMP_ACT_ERRNO', 'SCMP_ACT_ALLOW', 'SCMP_ACT_KILL_PROCESS']);
+  const profile: Profile = { defaultAction, architectures: [...pick(OVERLAP_ARCHES)], syscalls: [] };
+  if (defaultAction === 'SCMP_ACT_ERRNO') profile.defaultErrnoRet = pick([1, 38]);
+  const syscalls = 1 + Math.floor(r() * 4);
+  for (let s = 0; s < syscalls; s++) {
+    const name = pick(OVERLAP_NAMES);
+    const rules = 1 + Math.floor(r() * 4);
+    // a shared argument set makes overlaps likely
+    const indices = [Math.floor(r() * 3), Math.floor(r() * 3)];
+    let previous: ArgCondition[] | undefined;
+    for (let k = 0; k < rules; k++) {
+      let action = pick(OVERLAP_ACTIONS);
+      while (action === defaultAction) action = pick(OVERLAP_ACTIONS);
+      const rule: SyscallRule = { names: [name], action };
+      if (action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE') rule.errnoRet = pick([5, 9, 13]);
+      const shape = r();
+      if (shape < 0.08) {
+        profile.syscalls!.push(rule);
+        continue;
+      }
+      let args: ArgCondition[];
+      if (previous && shape < 0.18) {
+        // the previous rule's conditions again (libseccomp refuses them with another action)
+        args = previous.map((c) => ({ ...c }));
+      } else if (previous && shape < 0.3) {
+        // a prefix of the previous rule (shares comparisons, and upper words)
+        args = previous.slice(0, Math.max(1, previous.length - 1)).map((c) => ({ ...c, value: c.value }));
+      } else {
+        const n = 1 + Math.floor(r() * 3);
+        args = [];
+        for (let c = 0; c < n; c++) {
+          const op = pick(OPERATORS);
+          const index = r() < 0.75 ? pick(indices) : Math.floor(r() * 6);
+          if (args.some((a) => a.index === index) && r() < 0.7) continue;
+          const a: ArgCondition = { index, value: value(), op };
+          if (op === 'SCMP_CMP_MASKED_EQ') a.valueTwo = r() < 0.7 ? a.value & value() : value();
+          args.push(a);
+        }
+        if (args.length === 0) args.push({ index: indices[0]!, value: value(), op: 'SCMP_CMP_EQ' });
+      }
+      rule.args = args;
+      previous = args;
+      profile.syscalls!.push(rule);
+    }
+  }
+  return profile;
+}

@@ -13,7 +13,7 @@ import { evaluate, type Verdict } from '../../src/profile/evaluate.js';
 import type { Profile, SyscallRule } from '../../src/profile/model.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { resolve } from '../../src/profile/resolve.js';
-import { SHARED } from '../helpers/schemas.js';
+import { referenceFile } from '../helpers/schemas.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const x86 = process.arch === 'x64';
@@ -81,7 +81,7 @@ const allowDefault: Profile = {
   ],
 };
 const docker = resolve(
-  parseDockerProfile(readFileSync(join(SHARED, 'profiles', 'docker-default.json'), 'utf8')).profile!,
+  parseDockerProfile(readFileSync(referenceFile('docker-default.json'), 'utf8')).profile!,
   {
     arch: 'x86_64',
     kernelVersion: '6.1',

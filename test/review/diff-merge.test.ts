@@ -10,7 +10,7 @@ import { mergeProfiles } from '../../src/review/merge.js';
 import { verdictTable } from '../../src/review/verdicts.js';
 import { golden } from '../helpers/golden.js';
 
-const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'profiles');
+const shared = join(import.meta.dirname, '..', '..', 'data', 'profiles');
 const load = (name: string) => parseDockerProfile(readFileSync(join(shared, name), 'utf8')).profile!;
 const docker = load('docker-default.json');
 const podman = load('podman-default.json');

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatLintText, lintFile } from '../../src/cli/commands/lint.js';
 import type { Profile } from '../../src/profile/model.js';
-import { lintProfile } from '../../src/review/lint.js';
+import { lintProfile } from '../../src/review/lint/index.js';
+import { runtimeTarget } from '../../src/targets/target.js';
 import { golden } from '../helpers/golden.js';
 
-const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'profiles');
+const shared = join(import.meta.dirname, '..', '..', 'data', 'profiles');
 
 const base = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Profile => ({
   defaultAction: 'SCMP_ACT_ERRNO',
@@ -16,7 +17,17 @@ const base = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Prof
   syscalls,
   ...extra,
 });
-const codes = (p: Profile) => lintProfile(p).map((f) => [f.severity, f.code, f.path]);
+// the checks that do not depend on the runtime, judged for runc (which honours defaultErrnoRet)
+const runc = runtimeTarget('runc', { native: 'x86_64' });
+const codes = (p: Profile) => lintProfile(p, { target: runc }).map((f) => [f.severity, f.code, f.path]);
+const finding = (p: Profile, code: string, target = runtimeTarget('docker', { native: 'x86_64' })) =>
+  lintProfile(p, { target }).filter((f) => f.code === code);
+const x86 = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Profile => ({
+  defaultAction: 'SCMP_ACT_ALLOW',
+  architectures: ['SCMP_ARCH_X86_64'],
+  syscalls,
+  ...extra,
+});
 
 describe('lint', () => {
   it('a clean generated-style profile has no finding', () => {
@@ -99,9 +110,96 @@ describe('lint', () => {
           { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2n, op: 'SCMP_CMP_EQ' }] },
         ]),
       ),
-    ).toEqual([['error', 'multiplexer-bypass', '$.syscalls[1].args']]);
+    ).toEqual([
+      // socketcall, which x86_64 lacks, heads libseccomp's x86_64/x32 section, so no block loads the
+      // number there and every x86_64 call gets the default (measured: libseccomp 2.5.4)
+      ['error', 'libseccomp-miscompiles', '$.syscalls[0]'],
+      ['error', 'multiplexer-bypass', '$.syscalls[1].args'],
+    ]);
     expect(codes(base([{ names: ['read', 'mseal'], action: 'SCMP_ACT_ALLOW' }]))).toEqual([
       ['warning', 'dropped-by-libseccomp', '$.syscalls[0].names[1]'],
+    ]);
+  });
+
+  // the runtime's findings, on the cases of docs/semantics.md (each measured with the real library
+  // in test/differential/libseccomp.test.ts and in containers in test/live/runtime-verdicts.test.ts)
+  const e5 = { action: 'SCMP_ACT_ERRNO' as const, errnoRet: 5 };
+  it('libseccomp-miscompiles: ORed 64-bit ranges, with the witness and a rewrite', () => {
+    const p = x86([
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 1n, op: 'SCMP_CMP_LE' }] },
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 0x100000000n, op: 'SCMP_CMP_GE' }] },
+    ]);
+    const [f, ...more] = finding(p, 'libseccomp-miscompiles');
+    expect(more).toEqual([]);
+    expect([f!.severity, f!.path, f!.witness]).toEqual(['error', '$.syscalls[0]', 'getpid(2) on x86_64']);
+    expect(f!.message).toBe(
+      'under Docker 20.10 + runc 1.1 + libseccomp 2.5.4, getpid(2) on x86_64 gets ERRNO(5) where the profile intends ALLOW: libseccomp compiles rules 0, 1 for getpid into code that compares the wrong argument word',
+    );
+    expect(f!.rewrite).toEqual([
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 2n, op: 'SCMP_CMP_LT' }] },
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 0xffffffffn, op: 'SCMP_CMP_GT' }] },
+    ]);
+    // sysfence's own filter does what the profile says: no runtime finding
+    expect(finding(p, 'libseccomp-miscompiles', runtimeTarget('sysfence', { native: 'x86_64' }))).toEqual([]);
+  });
+
+  it('libseccomp-miscompiles: precedence, named with the rule libseccomp picks', () => {
+    const p = x86([
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 1n, op: 'SCMP_CMP_EQ' }] },
+      {
+        names: ['getpid'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 9,
+        args: [{ index: 1, value: 2n, op: 'SCMP_CMP_EQ' }],
+      },
+    ]);
+    const [f] = finding(p, 'libseccomp-miscompiles');
+    expect([f!.witness, f!.message.split(': ').slice(1).join(': ')]).toEqual([
+      'getpid(1, 2) on x86_64',
+      "rules 0 and 1 both match getpid; the profile's first, rule 0, should decide, but libseccomp's order picks rule 1",
+    ]);
+    const [o] = finding(p, 'overlapping-actions');
+    expect([o!.severity, o!.path, o!.witness]).toEqual([
+      'warning',
+      '$.syscalls[0]',
+      'getpid(1, 2) on x86_64',
+    ]);
+  });
+
+  it('libseccomp-refuses: a rule that repeats an earlier one with another action, with a rewrite', () => {
+    const p = x86([
+      {
+        names: ['getpid'],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 9,
+        args: [
+          { index: 0, value: 1n, op: 'SCMP_CMP_EQ' },
+          { index: 1, value: 2n, op: 'SCMP_CMP_EQ' },
+        ],
+      },
+      { names: ['getpid'], ...e5, args: [{ index: 0, value: 1n, op: 'SCMP_CMP_EQ' }] },
+    ]);
+    const [f] = finding(p, 'libseccomp-refuses');
+    expect([f!.severity, f!.path]).toEqual(['error', '$.syscalls[1]']);
+    expect(f!.rewrite).toEqual([
+      p.syscalls![0],
+      {
+        names: ['getpid'],
+        ...e5,
+        args: [
+          { index: 0, value: 1n, op: 'SCMP_CMP_EQ' },
+          { index: 1, value: 2n, op: 'SCMP_CMP_NE' },
+        ],
+      },
+    ]);
+  });
+
+  it("dropped-by-libseccomp under Docker: runc's stub answers ENOSYS above the highest known number", () => {
+    const p = base([{ names: ['exit_group', 'mseal'], action: 'SCMP_ACT_ALLOW' }], {
+      architectures: ['SCMP_ARCH_X86_64'],
+    });
+    expect(finding(p, 'dropped-by-libseccomp').map((f) => f.message)).toEqual([
+      "libseccomp 2.5.4 (Docker 20.10 + runc 1.1 + libseccomp 2.5.4) does not know mseal: the runtime drops this entry, so mseal gets ERRNO(38) (runc's ENOSYS stub: the number is above the highest one libseccomp knows in the profile), not ALLOW",
     ]);
   });
 
@@ -110,7 +208,11 @@ describe('lint', () => {
       ['docker', 'docker-default.json'],
       ['podman', 'podman-default.json'],
     ] as const) {
-      const text = formatLintText(file, lintFile(join(shared, file))).replaceAll(`${shared}/`, '');
+      const target = runtimeTarget(name, { native: 'x86_64' });
+      const text = formatLintText(file, lintFile(join(shared, file), { target })).replaceAll(
+        `${shared}/`,
+        '',
+      );
       golden(`lint-${name}-default.txt`, text);
     }
   });
@@ -124,7 +226,10 @@ describe('explain: per-category summary', () => {
       ['docker', 'docker-default.json'],
       ['podman', 'podman-default.json'],
     ] as const) {
-      const r = spawnSync('node', [bin, 'explain', join(shared, file), '--all-arches'], { encoding: 'utf8' });
+      // each profile judged where it is used: Docker's under Docker, Podman's under Podman (crun)
+      const r = spawnSync('node', [bin, 'explain', join(shared, file), '--all-arches', '--runtime', name], {
+        encoding: 'utf8',
+      });
       expect(r.status).toBe(0);
       golden(`explain-${name}-default.txt`, r.stdout.replaceAll(`${shared}/`, ''));
     }

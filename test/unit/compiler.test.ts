@@ -12,7 +12,7 @@ import { loadProfileText } from '../../src/profile/load.js';
 import type { Profile } from '../../src/profile/model.js';
 import { buildPolicy } from '../../src/profile/policy.js';
 import { resolve } from '../../src/profile/resolve.js';
-import { SHARED } from '../helpers/schemas.js';
+import { referenceFile } from '../helpers/schemas.js';
 
 const opts = { nativeArch: 'x86_64' as const };
 
@@ -109,7 +109,7 @@ describe('compile', () => {
       'docker-conditional-include.json',
       'spo-example-seccompprofile.yaml',
     ]) {
-      const loaded = loadProfileText(readFileSync(join(SHARED, 'profiles', f), 'utf8'));
+      const loaded = loadProfileText(readFileSync(referenceFile(f), 'utf8'));
       for (const { profile } of loaded.profiles)
         for (const arch of ['x86_64', 'aarch64', 's390x', 'ppc64le', 'riscv64'])
           for (const enosysStub of [false, true]) {
@@ -127,8 +127,7 @@ describe('compile', () => {
 
   it("keeps every unconditional allow cacheable: its path reads only nr and arch (Docker's default, 3 ABIs)", () => {
     const r = resolve(
-      loadProfileText(readFileSync(join(SHARED, 'profiles', 'docker-default.json'), 'utf8')).profiles[0]!
-        .profile,
+      loadProfileText(readFileSync(referenceFile('docker-default.json'), 'utf8')).profiles[0]!.profile,
       {
         arch: 'x86_64',
         kernelVersion: '6.1',

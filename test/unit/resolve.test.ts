@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../src/profile/capabilities.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { kernelAtLeast, resolve } from '../../src/profile/resolve.js';
-import { SHARED } from '../helpers/schemas.js';
+import { referenceFile } from '../helpers/schemas.js';
 
-const load = (f: string) => parseDockerProfile(readFileSync(join(SHARED, 'profiles', f), 'utf8')).profile!;
+const load = (f: string) => parseDockerProfile(readFileSync(referenceFile(f), 'utf8')).profile!;
 const namesOf = (p: ReturnType<typeof resolve>, action?: string) =>
   (p.syscalls ?? []).filter((s) => !action || s.action === action).flatMap((s) => s.names ?? []);
 

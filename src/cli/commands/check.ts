@@ -11,6 +11,7 @@ import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { readRecording } from './generate.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
+import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 const FORMATS = ['text', 'json', 'junit', 'sarif'];
 
@@ -22,7 +23,7 @@ async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findA
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
-  reviewOptionsHelp(program.command('check'))
+  runtimeOptions(reviewOptionsHelp(program.command('check')), 'docker')
     .description('would the profile deny anything this trace shows? (a CI gate against syscall drift)')
     .argument(
       '[inputs...]',
@@ -35,8 +36,11 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .addHelpText(
       'after',
       `
-Every recorded call is judged as the filter would: allowed, DENIED (verdict, count, processes,
-first stack when the trace has one) or depends (argument rules the trace has no values for).
+Every recorded call is judged as the --runtime enforcing the profile would (Docker/runc and
+Podman/crun build the filter with libseccomp, whose answer can differ from the profile's: both are
+shown, with the cause): allowed, DENIED (verdict, count, processes, first stack when the trace has
+one) or depends (argument rules the trace has no values for). A profile the runtime refuses
+denies everything.
 Exit status: 1 when a call would be denied, 0 otherwise, 2 on error.
 
 Examples:
@@ -69,7 +73,10 @@ Examples:
         });
         rec = r.recording;
       } else rec = mergeRecordings(await Promise.all(inputs.map((f) => readTrace(f, arch))));
-      const r = checkRecording(profile, rec, parseReviewOptions(opts));
+      const r = checkRecording(profile, rec, {
+        ...parseReviewOptions(opts),
+        target: parseRuntimeTarget(opts, arch.id),
+      });
       const text =
         format === 'json'
           ? toJsonText({

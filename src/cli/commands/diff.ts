@@ -4,9 +4,10 @@ import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
+import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 export function registerDiff(program: Command, setExit: (code: number) => void): void {
-  reviewOptionsHelp(program.command('diff'))
+  runtimeOptions(reviewOptionsHelp(program.command('diff')), 'docker')
     .description('semantic diff of two profiles: which verdicts changed, per architecture and syscall')
     .argument('<old>', 'the profile before (Docker/OCI JSON or SPO YAML)')
     .argument('<new>', 'the profile after')
@@ -17,7 +18,10 @@ export function registerDiff(program: Command, setExit: (code: number) => void):
 Both profiles are resolved and built into the policy the filter enforces, so reordering,
 regrouping or rewriting rules shows no change. Argument rules are compared on the boundary values
 of every constant either side uses; a change is shown with argument values that witness it.
-Exit status: 0 when NEW allows nothing that OLD denied, 1 when it allows more, 2 on error.
+Under the --runtime (Docker/runc by default), where a profile's enforced verdicts differ from what
+it says (libseccomp's order or miscompilation, runc's stub, unknown names), both are listed.
+Exit status: 0 when NEW allows nothing that OLD denied, 1 when it allows more or the runtime
+refuses NEW, 2 on error.
 
 Examples:
   sysfence diff web.json web.next.json
@@ -29,10 +33,10 @@ Examples:
         throw new CliError('bad-option', `--format must be text, json or markdown, not ${format}`);
       const a = requireOneProfile(readProfile(oldFile)).profile;
       const b = requireOneProfile(readProfile(newFile)).profile;
-      const d = diffProfiles(a, b, parseReviewOptions(opts));
+      const d = diffProfiles(a, b, { ...parseReviewOptions(opts), target: parseRuntimeTarget(opts) });
       if (format === 'json') out(toJsonText({ old: oldFile, new: newFile, ...d }).trimEnd());
       else if (format === 'markdown') out(formatDiffMarkdown(d).trimEnd());
       else out(formatDiffText(d).trimEnd());
-      setExit(d.allowsMore ? EXIT_FINDINGS : EXIT_OK);
+      setExit(d.allowsMore || d.runtime?.new?.refused ? EXIT_FINDINGS : EXIT_OK);
     });
 }

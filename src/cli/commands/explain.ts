@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { ARCH_DEFS } from '../../arch/defs.js';
 import { explainProfile, explainSyscall, LIBSECCOMP_VERSION } from '../../profile/explain.js';
 import { ProfileError } from '../../profile/profile-error.js';
+import { formatRuntimeNotes, runtimeNotes } from '../../targets/notes.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { out, style, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseResolveOptions, resolveOptionsHelp } from './resolve-options.js';
+import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 export function registerExplain(program: Command, setExit: (code: number) => void): void {
   const cmd = program
@@ -19,6 +21,7 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
       'for a profile: every architecture it names (default: the first host architecture)',
     );
   resolveOptionsHelp(cmd);
+  runtimeOptions(cmd, 'docker');
   cmd.addHelpText(
     'after',
     `
@@ -82,10 +85,26 @@ function explainProfileCmd(
     ...(kernel ? { kernelVersion: kernel } : {}),
   });
   if (json) {
-    out(toJsonText({ file, architectures: rows }));
+    const notes = runtimeNotes(
+      profile,
+      parseRuntimeTarget(opts, typeof ro.arch === 'object' ? ro.arch.id : undefined),
+      {
+        ...(caps ? { capabilities: caps } : {}),
+        ...(kernel ? { kernelVersion: kernel } : {}),
+      },
+    );
+    out(toJsonText({ file, architectures: rows, ...(notes ? { runtime: notes } : {}) }));
     return;
   }
   out(`${style.bold(file)}: default action ${rows[0]?.defaultAction ?? '-'}`);
+  const notes = runtimeNotes(
+    profile,
+    parseRuntimeTarget(opts, typeof ro.arch === 'object' ? ro.arch.id : undefined),
+    {
+      ...(caps ? { capabilities: caps } : {}),
+      ...(kernel ? { kernelVersion: kernel } : {}),
+    },
+  );
   for (const r of rows) {
     const diff = r.allowed - r.docker.allowed;
     out(
@@ -99,4 +118,5 @@ function explainProfileCmd(
         `      ${c.category.padEnd(11)} ${String(c.allowed).padStart(3)}${c.conditional ? ` +${c.conditional}` : ''} of ${String(c.total).padStart(3)}${c.category === 'privileged' && c.allowed > 0 ? `: ${c.allowedNames.join(' ')}` : ''}`,
       );
   }
+  for (const line of formatRuntimeNotes(notes)) out(line);
 }

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import type { Issue } from '../../profile/issues.js';
 import { locate } from '../../profile/json-reader.js';
 import { parseDockerProfile } from '../../profile/parse-docker.js';
-import { type Finding, type LintSeverity, lintProfile } from '../../review/lint.js';
+import { type Finding, LINT_CODES, type LintSeverity, lintProfile } from '../../review/lint/index.js';
+import type { ReviewOptions } from '../../review/verdicts.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
+import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 const RANK: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
@@ -16,10 +18,7 @@ export interface LocatedFinding extends Finding {
 }
 
 /** validate's issues and lint's findings, located in the file when it is Docker JSON. */
-export function lintFile(
-  file: string,
-  o: { capabilities?: readonly string[]; kernelVersion?: string } = {},
-): LocatedFinding[] {
+export function lintFile(file: string, o: ReviewOptions = {}): LocatedFinding[] {
   const r = readProfile(file);
   const p = requireOneProfile(r).profile;
   const fromValidate: LocatedFinding[] = r.issues.map((i) => ({
@@ -58,7 +57,7 @@ export function formatLintText(file: string, findings: readonly LocatedFinding[]
 }
 
 export function registerLint(program: Command, setExit: (code: number) => void): void {
-  reviewOptionsHelp(program.command('lint'))
+  runtimeOptions(reviewOptionsHelp(program.command('lint')), 'docker')
     .description(
       'findings a reviewer should see: dangerous calls, deny-lists, EPERM probes, rules that do nothing, ...',
     )
@@ -73,9 +72,11 @@ export function registerLint(program: Command, setExit: (code: number) => void):
       'after',
       `
 Each finding has a stable code, a severity, the JSON path (and line) it is about, and a fix.
-Codes: default-allow, dangerous-syscall, clone-namespaces, clone3-unfiltered, namespace-syscall,
-missing-companion, probe-not-enosys, rule-equals-default, ne-same-index, pointer-argument,
-dropped-by-libseccomp, multiplexer-bypass, and every code of \`sysfence validate\`.
+What the runtime's libseccomp makes of the profile is judged for --runtime (Docker by default):
+findings about it name the syscall and a call that shows the difference.
+Codes:
+${LINT_CODES.map((c) => `  ${c.code.padEnd(24)} ${c.summary}`).join('\n')}
+and every code of \`sysfence validate\`.
 
 Example:
   sysfence lint web.json --fail-on warning`,
@@ -87,7 +88,7 @@ Example:
       const failOn = (opts.failOn ?? 'error') as LintSeverity;
       if (!(failOn in RANK))
         throw new CliError('bad-option', `--fail-on must be error, warning or info, not ${failOn}`);
-      const findings = lintFile(file, parseReviewOptions(opts));
+      const findings = lintFile(file, { ...parseReviewOptions(opts), target: parseRuntimeTarget(opts) });
       if (format === 'json') out(toJsonText({ file, findings }).trimEnd());
       else out(formatLintText(file, findings).trimEnd());
       setExit(findings.some((f) => RANK[f.severity] <= RANK[failOn]) ? EXIT_FINDINGS : EXIT_OK);

@@ -9,11 +9,12 @@ import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { readRecording } from './generate.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
+import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
 export function registerReport(program: Command, setExit: (code: number) => void): void {
-  reviewOptionsHelp(program.command('report'))
+  runtimeOptions(reviewOptionsHelp(program.command('report')), 'docker')
     .description(
       'one self-contained HTML page to review a profile: summary, charts, every allowed call, findings, diff',
     )
@@ -52,6 +53,7 @@ Example:
               : basename(against),
         baseline,
         ...parseReviewOptions(opts),
+        target: parseRuntimeTarget(opts),
       });
       if (opts.json) process.stdout.write(toJsonText(data));
       if (opts.output) {

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { disassemble } from '../../bpf/disasm.js';
 import { compile } from '../../compiler/compile.js';
-import { buildWithLibseccomp, compareWithLibseccomp } from '../../compiler/libseccomp.js';
 import { verifyProgram } from '../../compiler/verify.js';
 import { ToolError } from '../../exec/run.js';
+import { buildWithLibseccomp, compareWithOracle } from '../../libseccomp/oracle.js';
 import { formatAction } from '../../profile/actions.js';
+import { runtimeTarget } from '../../targets/target.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, out, toJsonText } from '../output.js';
 import { readProfile } from '../read-profile.js';
 import { filterOptions, setupFilter } from './filter-options.js';
+import { parseLibseccompVersion } from './runtime-options.js';
 
 export function registerVerify(program: Command, setExit: (code: number) => void): void {
   const cmd = program
@@ -21,13 +23,16 @@ export function registerVerify(program: Command, setExit: (code: number) => void
       '--against-libseccomp',
       "also build libseccomp's filter (the oracle, python3-seccomp) and compare it on the same cases",
     )
+    .option('--libseccomp <version>', 'the libseccomp series whose model is checked: 2.5 | 2.6', '2.5')
     .option('--json', 'machine-readable result');
   filterOptions(cmd).addHelpText(
     'after',
     `
 Prints how many cases it checked; exits 1 with the disassembly when the filter disagrees with the
-reference semantics (or, with --against-libseccomp, when libseccomp disagrees for a reason that
-is not a known, listed difference).
+reference semantics. With --against-libseccomp it also builds the filter runc would load with the
+installed libseccomp and labels every case where it differs from the profile (precedence,
+libseccomp-bug, no-number-load, unknown-name, refused); a case sysfence's model of libseccomp does
+not predict is unexplained and exits 1.
 
 Examples:
   sysfence verify profile.json
@@ -73,34 +78,43 @@ Examples:
               'bad-option',
               '--against-libseccomp compares plain libseccomp filters; drop --enosys-stub',
             );
+          const target = runtimeTarget('libseccomp', {
+            native: s.nativeArch,
+            libseccomp: parseLibseccompVersion(opts.libseccomp),
+          });
+          let lib: ReturnType<typeof buildWithLibseccomp>;
           try {
-            const lib = buildWithLibseccomp([{ profile: s.profile, badArch: s.badArchAction }]);
-            const res = lib.results[0]!;
-            if (!res.program)
-              throw new CliError('libseccomp-refused', `libseccomp refused the profile: ${res.error}`, label);
-            const d = compareWithLibseccomp(s.profile, res.program, res.skipped, eo);
-            row.libseccomp = {
-              version: lib.version,
-              instructions: res.program.length,
-              cases: d.cases,
-              disagreements: d.disagreements.length,
-              unexplained: d.unexplained,
-            };
-            line += `; libseccomp ${lib.version}: ${res.program.length} instructions, ${d.cases} cases, ${d.disagreements.length} differences (${d.unexplained} unexplained)`;
-            const reasons = new Map<string, number>();
-            for (const x of d.disagreements)
-              if (x.explained) reasons.set(x.explained, (reasons.get(x.explained) ?? 0) + 1);
-            for (const [why, n] of [...reasons].sort()) line += `\n    explained (${n} cases): ${why}`;
-            for (const x of d.disagreements.filter((y) => !y.explained).slice(0, 20))
-              err(
-                `${label}: libseccomp differs at arch=0x${x.case.arch.toString(16)} nr=${x.case.nr} args=[${x.case.args.join(',')}]: libseccomp ${formatAction(x.libseccomp)}, reference ${formatAction(x.expected)}`,
-              );
-            if (d.unexplained > 0) failed = true;
+            lib = buildWithLibseccomp([{ profile: s.profile, badArch: 'KILL_THREAD' }]);
           } catch (e) {
             if (e instanceof ToolError)
               throw new CliError(e.code, e.message, undefined, 'apt-get install python3-seccomp');
             throw e;
           }
+          const res = lib.results[0]!;
+          const cmp = compareWithOracle(s.profile, res, target);
+          const byLabel = new Map<string, number>();
+          for (const d of cmp.differences) byLabel.set(d.label, (byLabel.get(d.label) ?? 0) + 1);
+          row.libseccomp = {
+            version: lib.version,
+            instructions: res.program?.length ?? null,
+            refused: cmp.refused ?? null,
+            cases: cmp.cases,
+            differences: Object.fromEntries([...byLabel].sort()),
+            unexplained: cmp.unexplained.length,
+          };
+          if (cmp.refused)
+            line += `; libseccomp ${lib.version} refuses it (${cmp.refused}), as sysfence's model of it says${cmp.unexplained.length > 0 ? ' NOT' : ''}`;
+          else
+            line += `; libseccomp ${lib.version}: ${res.program!.length} instructions, ${cmp.cases} cases, ${cmp.differences.length} ${cmp.differences.length === 1 ? 'differs' : 'differ'} from the profile (${cmp.unexplained.length} unexplained)`;
+          for (const [label, n] of [...byLabel].sort()) {
+            const first = cmp.differences.find((d) => d.label === label)!;
+            line += `\n    ${label} (${n} cases): e.g. arch=0x${first.case.arch.toString(16)} nr=${first.case.nr} args=[${first.case.args.map((a) => `0x${a.toString(16)}`).join(',')}]: ${first.reason}`;
+          }
+          for (const x of cmp.unexplained.slice(0, 20))
+            err(
+              `${label}: UNEXPLAINED arch=0x${x.case.arch.toString(16)} nr=${x.case.nr} args=[${x.case.args.join(',')}]: libseccomp ${formatAction(x.libseccomp)}, sysfence's model of it ${formatAction(x.model)}`,
+            );
+          if (cmp.unexplained.length > 0) failed = true;
         }
         results.push(row);
         if (!opts.json) out(line);

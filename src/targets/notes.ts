@@ -1,0 +1,69 @@
+/**
+ * The runtime's differences from a profile, in a few lines for people: what the review commands
+ * (diff, explain, report, check) print next to the profile's own meaning. One line per (syscall,
+ * cause) with a witness call; runc's ENOSYS stub for numbers the profile does not name is one line
+ * per ABI.
+ */
+import { formatAction } from '../profile/actions.js';
+import type { Profile } from '../profile/model.js';
+import { resolve } from '../profile/resolve.js';
+import { divergences, formatCall } from './divergences.js';
+import { describeTarget, RUNTIMES, type RuntimeTarget } from './target.js';
+import type { DivergenceLabel } from './verdict.js';
+
+export interface RuntimeNote {
+  abi: string;
+  name: string;
+  label: DivergenceLabel;
+  /** e.g. "getpid(2): ERRNO(5), the profile intends ALLOW". */
+  call: string;
+  reason: string;
+}
+
+export interface RuntimeNotes {
+  target: string;
+  refused?: string;
+  notes: RuntimeNote[];
+  /** Per ABI: verification cases of unnamed numbers runc's stub answers with ENOSYS. */
+  stubbed: { abi: string; cases: number }[];
+}
+
+export interface NoteOptions {
+  capabilities?: readonly string[];
+  kernelVersion?: string;
+}
+
+/** The runtime's differences from a (possibly unresolved) profile; undefined for sysfence's own filter. */
+export function runtimeNotes(p: Profile, t: RuntimeTarget, o: NoteOptions = {}): RuntimeNotes | undefined {
+  if (RUNTIMES[t.runtime].engine === 'sysfence') return undefined;
+  const resolved = resolve(p, {
+    arch: t.native,
+    ...(o.capabilities ? { capabilities: o.capabilities } : {}),
+    kernelVersion: o.kernelVersion ?? '6.1',
+  });
+  const r = divergences(resolved, t);
+  const out: RuntimeNotes = {
+    target: describeTarget(t),
+    notes: r.syscalls.map((d) => ({
+      abi: d.abi.id,
+      name: d.name,
+      label: d.label,
+      call: `${formatCall(d.name, d.witness.args)}: ${formatAction(d.runtime)}, the profile intends ${formatAction(d.intent)}`,
+      reason: d.reason.replace(/^intends [^;]*; [^:]*: /, ''),
+    })),
+    stubbed: r.stubbed.map((s) => ({ abi: s.abi.id, cases: s.cases })),
+  };
+  if (r.refused) out.refused = r.refused.message;
+  return out;
+}
+
+/** The notes as text lines (indented), empty when the runtime does what the profile says. */
+export function formatRuntimeNotes(n: RuntimeNotes | undefined, indent = '  '): string[] {
+  if (!n) return [];
+  if (n.refused) return [`${indent}under ${n.target}: REFUSED: ${n.refused}`];
+  if (n.notes.length === 0) return [];
+  return [
+    `${indent}under ${n.target}, ${n.notes.length === 1 ? '1 call gets' : `${n.notes.length} calls get`} another verdict than the profile says:`,
+    ...n.notes.map((x) => `${indent}  ${x.abi} ${x.call} [${x.label}]: ${x.reason}`),
+  ];
+}
