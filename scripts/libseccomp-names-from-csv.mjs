@@ -30,7 +30,9 @@ const ABIS = {
 };
 // ABIs sharing a column: little-endian twins and ppc64le
 const TWINS = { mips: ['mipsel'], mips64: ['mipsel64'], mips64n32: ['mipsel64n32'], ppc64: ['ppc64le'] };
-const lines = readFileSync(csvPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = readFileSync(csvPath, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '');
 const header = lines[0].replace(/^#/, '').split(',');
 const cols = header.map((h, i) => ({ h, i })).filter(({ h }) => ABIS[h] !== undefined);
 const arches = {};
@@ -54,7 +56,10 @@ const sorted = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a
 let out = `{\n "source": "libseccomp ${version} src/syscalls.csv, converted by scripts/libseccomp-names-from-csv.mjs",\n "version": "${version}",\n "arches": {\n`;
 out += Object.keys(arches)
   .sort()
-  .map((a) => `  "${a}": {"numbers": ${JSON.stringify(sorted(arches[a].numbers))}, "pseudo": ${JSON.stringify([...arches[a].pseudo].sort())}}`)
+  .map(
+    (a) =>
+      `  "${a}": {"numbers": ${JSON.stringify(sorted(arches[a].numbers))}, "pseudo": ${JSON.stringify([...arches[a].pseudo].sort())}}`,
+  )
   .join(',\n');
 out += '\n }\n}\n';
 process.stdout.write(out);

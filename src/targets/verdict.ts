@@ -6,6 +6,7 @@
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { actionOfRet } from '../compiler/ret.js';
+import { pseudoHead } from '../libseccomp/codegen.js';
 import { buildLibseccompFilter, type LibseccompFilter, type Refusal } from '../libseccomp/filter.js';
 import { LIBSECCOMP_RELEASE, nameTable } from '../libseccomp/names.js';
 import { runModel } from '../libseccomp/run.js';
@@ -13,7 +14,6 @@ import { type Action, formatAction, sameAction } from '../profile/actions.js';
 import { conditionHolds, evaluateData, type Verdict } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
 import { ruleNames } from '../profile/model.js';
-import { pseudoHead } from '../libseccomp/codegen.js';
 import { abiDomains, auditGroups, buildPolicy, type ProfilePolicy } from '../profile/policy.js';
 import { type EnosysStub, runcStub, stubAnswer } from './runc-stub.js';
 import { describeTarget, RUNTIMES, type RuntimeTarget } from './target.js';

@@ -63,7 +63,9 @@ export const libseccomp: LintCheck = {
     if (report.refused) {
       const r = report.refused;
       const rewrite =
-        (r.reason === 'rule-conflict' || r.reason === 'hang') && r.name ? proposeRewrite(ctx, r.name) : undefined;
+        (r.reason === 'rule-conflict' || r.reason === 'hang') && r.name
+          ? proposeRewrite(ctx, r.name)
+          : undefined;
       out.push({
         code: 'libseccomp-refuses',
         severity: 'error',
