@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 echo "== generated syscall tables are up to date"
 node scripts/gen-syscall-tables.mjs --check
+echo "== libseccomp's name tables (data/libseccomp) match the installed library"
+node scripts/gen-libseccomp-names.mjs --check
 echo "== lint and format (biome)"
 npx biome ci .
 echo "== tests (vitest)"

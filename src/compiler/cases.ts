@@ -35,7 +35,14 @@ function boundaryValues(values: bigint[]): bigint[] {
 /** Up to this many combinations the full cross product is checked; beyond it, a covering sample. */
 const MAX_COMBOS = 256;
 
-export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
+/**
+ * `only`, when given, limits the cases to the syscall numbers it accepts (the AUDIT_ARCH value and
+ * the number as the kernel sees it); the bad-architecture cases are then left out too.
+ */
+export function* verificationCases(
+  policy: ProfilePolicy,
+  only?: (arch: number, nr: number) => boolean,
+): Generator<Case> {
   const seenArch = new Set<number>();
   for (const a of policy.arches) {
     const ap = policy.byArch.get(a.id)!;
@@ -69,6 +76,7 @@ export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
       if (mnr !== undefined) subCalls.set(mnr, [...new Set(Object.values(m.calls))].map(BigInt));
     }
     for (const nr of [...numbers].sort((x, y) => x - y)) {
+      if (only && !only(a.auditArch, nr)) continue;
       const s = ap.syscalls.get(nr);
       const subs = subCalls.get(nr);
       if (!s || s.conditional.length === 0) {
@@ -116,6 +124,7 @@ export function* verificationCases(policy: ProfilePolicy): Generator<Case> {
     }
     seenArch.add(a.auditArch);
   }
+  if (only) return;
   // ABIs the filter does not accept, and a value no ABI has
   for (const a of ARCH_DEFS) if (!seenArch.has(a.auditArch)) yield { arch: a.auditArch, nr: 0, args: [] };
   yield { arch: 0x12345678, nr: 0, args: [] };

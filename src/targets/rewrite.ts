@@ -17,14 +17,18 @@ import type { ArgCondition, Operator, Profile, SyscallRule } from '../profile/mo
 import { ruleNames } from '../profile/model.js';
 import { buildPolicy } from '../profile/policy.js';
 import { resolve } from '../profile/resolve.js';
-import { divergences } from './divergences.js';
+import { actionOfRet } from '../compiler/ret.js';
+import { runModel } from '../libseccomp/run.js';
+import { runtimeFilter } from './verdict.js';
 import type { RuntimeTarget } from './target.js';
 
 const MAX = (1n << 64n) - 1n;
 /** Candidates tried per syscall before giving up. */
-const BUDGET = 400;
+const BUDGET = 200;
 /** Ranges of up to this many values may be spelt out one value per rule. */
 const ENUMERATE = 16;
+/** An interval may be written as up to this many aligned blocks (one MASKED_EQ rule each). */
+const BLOCKS = 24;
 
 export interface Rewrite {
   /** The rules for the syscall that replace every rule naming it. */
@@ -52,15 +56,20 @@ export function proposeRewrite(ctx: ReviewLike, name: string): Rewrite | undefin
   return rewriteSyscall(resolved, ctx.target, name);
 }
 
-/** The rules of `name` only (each rule of the profile that names it, restricted to that name). */
+/**
+ * The rules of `name` only (each rule of the profile that names it, restricted to that name), in
+ * the form runc gives libseccomp: a rule that repeats an argument index is one rule per condition.
+ */
 function rulesOf(p: Profile, name: string): SyscallRule[] {
   return (p.syscalls ?? [])
     .filter((r) => ruleNames(r).includes(name))
-    .map((r) => {
+    .flatMap((r) => {
       const out: SyscallRule = { names: [name], action: r.action };
       if (r.errnoRet !== undefined) out.errnoRet = r.errnoRet;
-      if (r.args && r.args.length > 0) out.args = r.args.map((a) => ({ ...a }));
-      return out;
+      const args = r.args ?? [];
+      if (args.length === 0) return [out];
+      const repeats = new Set(args.map((a) => a.index)).size < args.length;
+      return repeats ? args.map((a) => ({ ...out, args: [{ ...a }] })) : [{ ...out, args: args.map((a) => ({ ...a })) }];
     });
 }
 
@@ -88,23 +97,28 @@ export function replaceRules(p: Profile, name: string, rules: readonly SyscallRu
   return { ...p, syscalls: out };
 }
 
+/** The syscall numbers (per AUDIT_ARCH value) that `name` reaches: its own, and its multiplexer's. */
+function numbersOf(p: Profile, target: RuntimeTarget, name: string): (arch: number, nr: number) => boolean {
+  const policy = buildPolicy(p, { nativeArch: target.native });
+  const nrs = new Map<number, Set<number>>();
+  for (const a of policy.arches) {
+    const t = syscallTable(a);
+    const set = nrs.get(a.auditArch) ?? new Set<number>();
+    const nr = t.number(name);
+    if (nr !== undefined) set.add(nr);
+    for (const m of a.multiplexers) if (m.calls[name] !== undefined) set.add(t.number(m.syscall) ?? -1);
+    nrs.set(a.auditArch, set);
+  }
+  return (arch, nr) => nrs.get(arch >>> 0)?.has(nr >>> 0) ?? false;
+}
+
 /** The calls that matter for `name`: its numbers on every ABI (and the multiplexer's sub-calls). */
 function casesFor(ps: Profile[], target: RuntimeTarget, name: string) {
   const seen = new Set<string>();
   const out: { arch: number; nr: number; args: bigint[] }[] = [];
   for (const p of ps) {
-    const policy = buildPolicy(p, { nativeArch: target.native });
-    const nrs = new Map<number, Set<number>>();
-    for (const a of policy.arches) {
-      const t = syscallTable(a);
-      const set = nrs.get(a.auditArch) ?? new Set<number>();
-      const nr = t.number(name);
-      if (nr !== undefined) set.add(nr);
-      for (const m of a.multiplexers) if (m.calls[name] !== undefined) set.add(t.number(m.syscall) ?? -1);
-      nrs.set(a.auditArch, set);
-    }
-    for (const c of verificationCases(policy)) {
-      if (!nrs.get(c.arch >>> 0)?.has(c.nr >>> 0)) continue;
+    const only = numbersOf(p, target, name);
+    for (const c of verificationCases(buildPolicy(p, { nativeArch: target.native }), only)) {
       const key = `${c.arch}:${c.nr}:${c.args.join(',')}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -124,16 +138,30 @@ function sameMeaning(a: Profile, b: Profile, target: RuntimeTarget, name: string
   return true;
 }
 
-const MISCOMPILED = new Set(['libseccomp-bug', 'precedence', 'no-number-load']);
-
+/** libseccomp (under `target`) answers every call of `name` as the profile says. */
 function compilesRight(p: Profile, target: RuntimeTarget, name: string): boolean {
-  const report = divergences(p, target);
-  if (report.refused) return false;
-  return !report.syscalls.some((d) => d.name === name && MISCOMPILED.has(d.label));
+  const rf = runtimeFilter(p, target);
+  if (rf.refused) return false;
+  const o = { nativeArch: target.native, badArchAction: 'KILL_THREAD' as const };
+  for (const c of casesFor([p], target, name)) {
+    const want = evaluateData(p, c, o);
+    const got = actionOfRet(runModel(rf.filter!, c).ret);
+    if (!sameAction(want, got)) return false;
+  }
+  return true;
 }
 
-/** Rewrites `name`'s rules in a resolved profile; undefined when no candidate works. */
-export function rewriteSyscall(resolved: Profile, target: RuntimeTarget, name: string): Rewrite | undefined {
+/**
+ * Rewrites `name`'s rules in a resolved profile so that libseccomp compiles them exactly under
+ * `target` (and every target of `also`); undefined when no candidate works.
+ */
+export function rewriteSyscall(
+  resolved: Profile,
+  target: RuntimeTarget,
+  name: string,
+  also: readonly RuntimeTarget[] = [],
+): Rewrite | undefined {
+  const targets = [target, ...also];
   const original = rulesOf(resolved, name);
   if (original.length === 0) return undefined;
   // screened on a profile of this syscall alone (fast), then confirmed on the whole profile
@@ -143,9 +171,9 @@ export function rewriteSyscall(resolved: Profile, target: RuntimeTarget, name: s
     if (++tried > BUDGET) break;
     const small = { ...resolved, syscalls: cand };
     if (!sameMeaning(alone, small, target, name)) continue;
-    if (!compilesRight(small, target, name)) continue;
+    if (!targets.every((t) => compilesRight(small, t, name))) continue;
     const full = replaceRules(resolved, name, cand);
-    if (!sameMeaning(resolved, full, target, name) || !compilesRight(full, target, name)) continue;
+    if (!sameMeaning(resolved, full, target, name) || !targets.every((t) => compilesRight(full, t, name))) continue;
     const abis = buildPolicy(full, { nativeArch: target.native }).arches.map((a) => a.id);
     return { rules: cand, text: JSON.stringify(cand.map(toJson)), abis };
   }
@@ -249,7 +277,19 @@ function fromInterval(index: number, lo: bigint, hi: bigint): ArgCondition[][] |
     for (let v = lo; v <= hi; v++) out.push([cond(index, 'SCMP_CMP_EQ', v)]);
     return out;
   }
-  return undefined;
+  // aligned blocks: [lo, hi] as a union of (x & ~(2^k - 1)) == base tests
+  const out: ArgCondition[][] = [];
+  let at = lo;
+  while (at <= hi) {
+    let k = 0n;
+    while (k < 64n && (at & ((1n << (k + 1n)) - 1n)) === 0n && at + (1n << (k + 1n)) - 1n <= hi) k++;
+    out.push([cond(index, 'SCMP_CMP_MASKED_EQ', MAX & ~((1n << k) - 1n), at)]);
+    if (out.length > BLOCKS) return undefined;
+    const next = at + (1n << k);
+    if (next > MAX) break;
+    at = next;
+  }
+  return out;
 }
 
 /**
@@ -258,6 +298,13 @@ function fromInterval(index: number, lo: bigint, hi: bigint): ArgCondition[][] |
  */
 function both(a: ArgCondition, b: ArgCondition): ArgCondition[][] | undefined {
   if (a.op === b.op && a.value === b.value && (a.valueTwo ?? 0n) === (b.valueTwo ?? 0n)) return [[a]];
+  if (a.op === 'SCMP_CMP_MASKED_EQ' && b.op === 'SCMP_CMP_MASKED_EQ') {
+    // (x & m1) == v1 and (x & m2) == v2: one test on m1|m2 when the shared bits agree
+    const v1 = (a.valueTwo ?? 0n) & a.value;
+    const v2 = (b.valueTwo ?? 0n) & b.value;
+    if ((v1 & b.value) !== (v2 & a.value)) return [];
+    return [[cond(a.index, 'SCMP_CMP_MASKED_EQ', a.value | b.value, v1 | v2)]];
+  }
   if (a.op === 'SCMP_CMP_EQ') return holds(b, a.value) ? [[a]] : [];
   if (b.op === 'SCMP_CMP_EQ') return holds(a, b.value) ? [[b]] : [];
   const ia = interval(a);
@@ -368,6 +415,20 @@ function disjoint(rules: readonly SyscallRule[]): SyscallRule[] | undefined {
   return out;
 }
 
+const sameCond = (x: ArgCondition, y: ArgCondition) =>
+  x.index === y.index && x.op === y.op && x.value === y.value && (x.valueTwo ?? 0n) === (y.valueTwo ?? 0n);
+
+/** Without the rules an earlier rule always decides first (its conditions are among theirs). */
+function withoutShadowed(rules: readonly SyscallRule[]): SyscallRule[] | undefined {
+  const out: SyscallRule[] = [];
+  for (const r of rules) {
+    const mine = r.args ?? [];
+    const shadowed = out.some((e) => (e.args ?? []).every((c) => mine.some((m) => sameCond(c, m))));
+    if (!shadowed) out.push(r);
+  }
+  return out.length < rules.length ? out : undefined;
+}
+
 /** Ranges small enough spelt out value by value. */
 function spelledOut(rules: readonly SyscallRule[]): SyscallRule[] | undefined {
   const out: SyscallRule[] = [];
@@ -402,7 +463,8 @@ function* orders(rules: SyscallRule[]): Generator<SyscallRule[]> {
   for (const p of perm(rules)) yield p;
 }
 
-function* candidates(original: SyscallRule[]): Generator<SyscallRule[]> {
+function* candidates(given: SyscallRule[]): Generator<SyscallRule[]> {
+  const original = withoutShadowed(given) ?? given;
   const bases: SyscallRule[][] = [original];
   const d = disjoint(original);
   if (d) bases.push(d);

@@ -4,6 +4,7 @@ import { ProfileError } from '../../profile/profile-error.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
+import { exactForRuntimes } from '../exact.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err, formatIssue } from '../output.js';
 import { parseFormatOption, readProfile, requireOneProfile } from '../read-profile.js';
@@ -34,7 +35,8 @@ Examples:
   );
   cmd.action((file: string, opts: Record<string, string | undefined>) => {
     const r = readProfile(file, parseFormatOption(opts.from));
-    const { profile, name } = requireOneProfile(r);
+    const { profile: given, name } = requireOneProfile(r);
+    const profile = exactForRuntimes(given);
     let text: string;
     const to = opts.to;
     try {

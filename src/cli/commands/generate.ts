@@ -10,6 +10,7 @@ import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
 import { normalize, RECORDING_VERSION, type Recording } from '../../recorders/recording.js';
+import { exactForRuntimes } from '../exact.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err, formatIssue } from '../output.js';
 
@@ -46,11 +47,12 @@ export function renderProfile(
   name: string,
   output: string | undefined,
 ): string | Uint8Array {
+  const profile = format === 'bpf' ? g.profile : exactForRuntimes(g.profile);
   // k8s: the Localhost profile file is Docker's JSON; writeK8sPatch adds the patch next to it
-  if (format === 'docker' || format === 'k8s') return serializeDocker(g.profile);
-  const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0];
+  if (format === 'docker' || format === 'k8s') return serializeDocker(profile);
+  const first = profile.archMap?.[0]?.architecture ?? profile.architectures?.[0];
   const native = findArch(first ?? 'x86_64')!;
-  const p = g.profile.archMap ? resolve(g.profile, { arch: native, kernelVersion: '6.1' }) : g.profile;
+  const p = profile.archMap ? resolve(profile, { arch: native, kernelVersion: '6.1' }) : profile;
   if (format === 'spo') {
     const s = serializeSpo([{ name, profile: p }]);
     for (const i of s.issues) err(formatIssue(output ?? '<output>', i, process.stderr));

@@ -3,6 +3,7 @@ import { writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
+import { exactForRuntimes } from '../exact.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
@@ -31,6 +32,7 @@ Example:
       const o = parseReviewOptions(opts);
       const m = mergeProfiles(inputs, o);
       for (const c of m.conflicts) err(`sysfence: conflict: ${c}`);
+      m.profile = exactForRuntimes(m.profile);
       for (const i of inputs) {
         const lost = diffProfiles(i.profile, m.profile, o).changes.filter((c) => c.allowsLess);
         if (lost.length > 0)

@@ -8,6 +8,7 @@ import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
+import { exactForRuntimes } from '../exact.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
@@ -123,7 +124,7 @@ Examples:
             .split('\n'))
             err(`sysfence: diff: ${line}`);
         if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
-        const text = serializeDocker(l.profile);
+        const text = serializeDocker(exactForRuntimes(l.profile));
         if (opts.output) writeOutput(String(opts.output), text);
         else process.stdout.write(text);
       } else if (findings.length > 0)
