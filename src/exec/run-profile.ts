@@ -13,7 +13,10 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
+import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
+import type { RuntimeTarget } from '../targets/target.js';
+import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -34,6 +37,12 @@ export interface Denial {
   expected: boolean;
   /** The verdict, as `explain` would word it (ERRNO(38) by default, ERRNO(1) by rule 3, ...). */
   verdict: string;
+  /**
+   * Set when the profile allows the call but the runtime enforcing it (Docker: runc + libseccomp)
+   * denies it: why (libseccomp's order or miscompilation, runc's stub, a name libseccomp lacks).
+   * Allowing the call again in the profile would not change that, so --learn does not.
+   */
+  runtime?: { label: string; reason: string };
 }
 
 export interface RunResult {
@@ -90,6 +99,7 @@ function result(
   rec: RecordingBuilder,
   denied: RecordingBuilder,
   log: { killed: Recording; problem?: string },
+  target?: RuntimeTarget,
 ): RunResult {
   // a call KILL_PROCESS stopped also reaches sys_exit (the kernel rolls the call back and exits
   // through signal delivery), so eBPF saw it as well: the kernel log's record stands for it
@@ -103,23 +113,42 @@ function result(
     }
   const r: RunResult = {
     exit,
-    denials: [...explainDenials(profile, errored), ...explainDenials(profile, log.killed)],
+    denials: [...explainDenials(profile, errored, target), ...explainDenials(profile, log.killed, target)],
     recording: rec.build(),
   };
   if (log.problem !== undefined) r.killLogProblem = log.problem;
   return r;
 }
 
-/** Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's. */
-export function explainDenials(profile: Profile, denied: Recording): Denial[] {
+/**
+ * Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's.
+ * With a runtime target (Docker), a call the profile allows but the runtime's filter denies is a
+ * denial too, with the runtime's reason.
+ */
+export function explainDenials(profile: Profile, denied: Recording, target?: RuntimeTarget): Denial[] {
   const denials: Denial[] = [];
+  const rf = target ? runtimeFilter(profile, target) : undefined;
   for (const [abi, calls] of Object.entries(denied.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
     const t = syscallTable(abi);
     for (const [name, s] of Object.entries(calls ?? {})) {
       const nr = t.number(name);
       const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
-      // allowed by the profile yet stopped: another filter (bwrap's, the runtime's), not this one
-      if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) continue;
+      if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) {
+        // allowed by the profile yet stopped: the runtime's filter (with the cause), or another one
+        const rv = rf && nr !== undefined ? runtimeEvaluate(rf, { arch: t.arch.auditArch, nr }) : undefined;
+        if (rv?.divergence && rv.action.kind !== 'ALLOW' && rv.action.kind !== 'LOG')
+          denials.push({
+            abi,
+            name,
+            count: s.count,
+            pids: s.pids,
+            executables: s.executables,
+            expected: false,
+            verdict: `${formatAction(rv.action)} by the runtime, where the profile allows it`,
+            runtime: { label: rv.divergence.label, reason: rv.divergence.reason },
+          });
+        continue;
+      }
       // a rule that denies exactly like the default is dropped from the policy (as runc does), yet
       // it says the profile means the denial (the probed calls' ENOSYS rule, for one)
       const rule =
@@ -160,6 +189,8 @@ export async function runContainerUnderProfile(o: {
   arch: ArchDef;
   runArgs: readonly string[];
   note?: (m: string) => void;
+  /** Who enforces it (Docker 20.10 + runc + libseccomp unless said). */
+  target?: RuntimeTarget;
 }): Promise<RunResult> {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
@@ -175,7 +206,7 @@ export async function runContainerUnderProfile(o: {
       denials: denied,
       ...(o.note ? { note: o.note } : {}),
     });
-    return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids));
+    return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids), o.target);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -183,7 +214,7 @@ export async function runContainerUnderProfile(o: {
 
 /** The profile with the unexpected denials allowed: one added rule, nothing else changed. */
 export function learn(profile: Profile, denials: readonly Denial[]): { profile: Profile; added: string[] } {
-  const added = [...new Set(denials.filter((d) => !d.expected).map((d) => d.name))].sort();
+  const added = [...new Set(denials.filter((d) => !d.expected && !d.runtime).map((d) => d.name))].sort();
   if (added.length === 0) return { profile, added };
   return {
     profile: {

@@ -9,6 +9,7 @@ import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { exactForRuntimes } from '../exact.js';
+import { runtimeTarget } from '../../targets/target.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
@@ -80,14 +81,18 @@ Examples:
             arch,
             runArgs: command,
             note,
+            target: runtimeTarget('docker', { native: arch.id }),
           })
         : await runUnderProfile({ profile, arch, command, note });
       const findings = r.denials.filter((d) => !d.expected);
       if (r.denials.length === 0) err('sysfence: no call was denied');
-      for (const d of r.denials)
+      for (const d of r.denials) {
         err(
           `sysfence: ${d.expected ? 'expected' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
         );
+        if (d.runtime)
+          err(`sysfence:     [${d.runtime.label}] ${d.runtime.reason} (--learn cannot fix this: see sysfence lint)`);
+      }
       // bubblewrap passes its child's signal death on as 128+n
       if (exitStatus(r.exit) === 128 + 31) err('sysfence: the workload was killed by its filter (SIGSYS)');
       if (r.killLogProblem) err(`sysfence: warning: ${r.killLogProblem}`);
