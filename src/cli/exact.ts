@@ -16,7 +16,12 @@ export function exactForRuntimes(p: Profile): Profile {
     return r.profile;
   } catch (e) {
     if (e instanceof ProfileError)
-      throw new CliError(e.code, e.message, e.path, 'sysfence lint shows the rules and the calls that differ');
+      throw new CliError(
+        e.code,
+        e.message,
+        e.path,
+        'sysfence lint shows the rules and the calls that differ',
+      );
     throw e;
   }
 }

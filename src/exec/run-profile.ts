@@ -15,8 +15,6 @@ import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
 import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
-import type { RuntimeTarget } from '../targets/target.js';
-import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -24,6 +22,8 @@ import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
 import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
+import type { RuntimeTarget } from '../targets/target.js';
+import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
 import { watchKernelLog } from './kernel-log.js';
 import { findOnPath, ToolError } from './run.js';
 

@@ -35,7 +35,10 @@ function hostOf(p: Profile): ArchId {
 function problems(p: Profile, t: RuntimeTarget): { refusedName?: string; names: string[]; refused?: string } {
   const r = divergences(resolve(p, { arch: t.native, kernelVersion: '6.1' }), t);
   if (r.refused) {
-    const out: { refusedName?: string; names: string[]; refused?: string } = { names: [], refused: r.refused.message };
+    const out: { refusedName?: string; names: string[]; refused?: string } = {
+      names: [],
+      refused: r.refused.message,
+    };
     if (r.refused.name) out.refusedName = r.refused.name;
     return out;
   }
@@ -66,7 +69,11 @@ export function ensureRuntimeExact(profile: Profile, o: { native?: ArchId } = {}
       const found = problems(p, t);
       const names = found.refusedName ? [found.refusedName] : found.names;
       if (found.refused && !found.refusedName)
-        throw new ProfileError('libseccomp-refuses', '$', `libseccomp ${v} refuses the profile: ${found.refused}`);
+        throw new ProfileError(
+          'libseccomp-refuses',
+          '$',
+          `libseccomp ${v} refuses the profile: ${found.refused}`,
+        );
       for (const name of names) {
         const touched = (p.syscalls ?? []).filter((r) => ruleNames(r).includes(name));
         if (p.archMap || touched.some((r) => r.includes || r.excludes))
@@ -75,7 +82,9 @@ export function ensureRuntimeExact(profile: Profile, o: { native?: ArchId } = {}
             '$.syscalls',
             `libseccomp ${v} would not enforce the rules for ${name} as written, and rules with includes/excludes or an archMap are not rewritten: run sysfence lint for a rewrite`,
           );
-        const others = VERSIONS.filter((x) => x !== v).map((x) => runtimeTarget('libseccomp', { native, libseccomp: x }));
+        const others = VERSIONS.filter((x) => x !== v).map((x) =>
+          runtimeTarget('libseccomp', { native, libseccomp: x }),
+        );
         const rw = rewriteSyscall(p, t, name, others);
         if (!rw)
           throw new ProfileError(
@@ -92,5 +101,9 @@ export function ensureRuntimeExact(profile: Profile, o: { native?: ArchId } = {}
     }
     if (!fixedOne) return { profile: p, rewritten };
   }
-  throw new ProfileError('libseccomp-miscompiles', '$.syscalls', 'rewriting the rules for libseccomp did not settle');
+  throw new ProfileError(
+    'libseccomp-miscompiles',
+    '$.syscalls',
+    'rewriting the rules for libseccomp did not settle',
+  );
 }

@@ -11,16 +11,16 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import { verificationCases } from '../compiler/cases.js';
+import { actionOfRet } from '../compiler/ret.js';
+import { runModel } from '../libseccomp/run.js';
 import { sameAction, toAction } from '../profile/actions.js';
 import { evaluateData } from '../profile/evaluate.js';
 import type { ArgCondition, Operator, Profile, SyscallRule } from '../profile/model.js';
 import { ruleNames } from '../profile/model.js';
 import { buildPolicy } from '../profile/policy.js';
 import { resolve } from '../profile/resolve.js';
-import { actionOfRet } from '../compiler/ret.js';
-import { runModel } from '../libseccomp/run.js';
-import { runtimeFilter } from './verdict.js';
 import type { RuntimeTarget } from './target.js';
+import { runtimeFilter } from './verdict.js';
 
 const MAX = (1n << 64n) - 1n;
 /** Candidates tried per syscall before giving up. */
@@ -69,7 +69,9 @@ function rulesOf(p: Profile, name: string): SyscallRule[] {
       const args = r.args ?? [];
       if (args.length === 0) return [out];
       const repeats = new Set(args.map((a) => a.index)).size < args.length;
-      return repeats ? args.map((a) => ({ ...out, args: [{ ...a }] })) : [{ ...out, args: args.map((a) => ({ ...a })) }];
+      return repeats
+        ? args.map((a) => ({ ...out, args: [{ ...a }] }))
+        : [{ ...out, args: args.map((a) => ({ ...a })) }];
     });
 }
 
@@ -173,7 +175,8 @@ export function rewriteSyscall(
     if (!sameMeaning(alone, small, target, name)) continue;
     if (!targets.every((t) => compilesRight(small, t, name))) continue;
     const full = replaceRules(resolved, name, cand);
-    if (!sameMeaning(resolved, full, target, name) || !targets.every((t) => compilesRight(full, t, name))) continue;
+    if (!sameMeaning(resolved, full, target, name) || !targets.every((t) => compilesRight(full, t, name)))
+      continue;
     const abis = buildPolicy(full, { nativeArch: target.native }).arches.map((a) => a.id);
     return { rules: cand, text: JSON.stringify(cand.map(toJson)), abis };
   }

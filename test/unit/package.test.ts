@@ -73,6 +73,14 @@ describe('package', () => {
         'mergeProfiles',
         'renderReport',
         'verdictTable',
+        // runtimes
+        'describeTarget',
+        'divergences',
+        'ensureRuntimeExact',
+        'RUNTIME_IDS',
+        'runtimeEvaluate',
+        'runtimeFilter',
+        'runtimeTarget',
       ].sort(),
     );
   });

@@ -10,8 +10,8 @@ import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
 import { normalize, RECORDING_VERSION, type Recording } from '../../recorders/recording.js';
-import { exactForRuntimes } from '../exact.js';
 import { CliError, EXIT_OK } from '../errors.js';
+import { exactForRuntimes } from '../exact.js';
 import { err, formatIssue } from '../output.js';
 
 export function readRecording(file: string): Recording {

@@ -8,9 +8,9 @@ import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
-import { exactForRuntimes } from '../exact.js';
 import { runtimeTarget } from '../../targets/target.js';
 import { CliError } from '../errors.js';
+import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 
@@ -91,7 +91,9 @@ Examples:
           `sysfence: ${d.expected ? 'expected' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
         );
         if (d.runtime)
-          err(`sysfence:     [${d.runtime.label}] ${d.runtime.reason} (--learn cannot fix this: see sysfence lint)`);
+          err(
+            `sysfence:     [${d.runtime.label}] ${d.runtime.reason} (--learn cannot fix this: see sysfence lint)`,
+          );
       }
       // bubblewrap passes its child's signal death on as 128+n
       if (exitStatus(r.exit) === 128 + 31) err('sysfence: the workload was killed by its filter (SIGSYS)');
