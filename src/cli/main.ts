@@ -9,11 +9,24 @@ import { VERSION } from '../version.js';
 import { CliError, EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
 
-// A closed pipe (`sysfence ... | head`) ends output quietly, not with a stack trace.
-for (const stream of [process.stdout, process.stderr])
+// A closed pipe (`sysfence ... | head`) ends output quietly; any other failure to write (a full
+// disk, a closed descriptor) is said once, with a code, and exits 2: never a stack trace.
+let outputFailed = false;
+for (const [name, stream] of [
+  ['standard output', process.stdout],
+  ['standard error', process.stderr],
+] as const)
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
+    if (!outputFailed && stream !== process.stderr) {
+      outputFailed = true;
+      try {
+        process.stderr.write(`error[output-failed]: cannot write ${name}: ${e.code ?? e.message}\n`);
+      } catch {
+        // standard error is gone too
+      }
+    }
+    process.exit(2);
   });
 
 let exitCode = 0;

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { readStdinText, readText } from '../exec/files.js';
+import { LIMITS, readStdinText, readText } from '../exec/files.js';
 import { type LoadResult, loadProfileText, type ProfileFormat } from '../profile/load.js';
 import { CliError } from './errors.js';
 
@@ -16,7 +16,7 @@ export function parseFormatOption(v: string | undefined): ProfileFormat | undefi
 }
 
 export function readProfile(file: string, format?: ProfileFormat): ReadProfileResult {
-  const text = file === '-' ? readStdinText() : readText(file);
+  const text = file === '-' ? readStdinText() : readText(file, LIMITS.profile, 'profile');
   return { ...loadProfileText(text, format), file: file === '-' ? '<stdin>' : file, text };
 }
 

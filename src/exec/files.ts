@@ -1,5 +1,22 @@
-/** The one seam for reading and writing files (so that errors carry a code and the path). */
-import { readFileSync, writeFileSync } from 'node:fs';
+/**
+ * The one seam for reading and writing files (so that errors carry a code and the path). Every
+ * reader has a size limit and says so past it (a profile is not a gigabyte; /dev/zero never ends);
+ * every writer writes a temporary file in the same directory and renames it, so that a full disk or
+ * an interruption never leaves a half-written output, and an input is never overwritten by accident.
+ */
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export class FileError extends Error {
   constructor(
@@ -12,48 +29,232 @@ export class FileError extends Error {
   }
 }
 
-export function readText(path: string): string {
+/** Size limits of the whole-file readers (bytes); logs are streamed instead (see MAX_LINE). */
+export const LIMITS = {
+  /** Profiles (Docker/OCI JSON, SPO YAML): 100,000 rules fit in ~30 MiB. */
+  profile: 128 << 20,
+  /** Recordings (sysfence's JSON). */
+  recording: 256 << 20,
+  /** Raw BPF programs: 4096 instructions of 8 bytes is the kernel's limit; some slack. */
+  bpf: 1 << 20,
+  /** Data files shipped with sysfence. */
+  data: 64 << 20,
+};
+
+/** Longest line a log reader accepts (a longer one is an error at its line, not a memory hog). */
+export const MAX_LINE = 16 << 20;
+
+function why(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code === 'ENOENT'
+    ? 'no such file'
+    : err.code === 'EACCES'
+      ? 'permission denied'
+      : err.code === 'EISDIR'
+        ? 'is a directory'
+        : err.message;
+}
+
+/**
+ * The bytes of a file, a FIFO, a device or standard input ("-"), up to `limit`: past it, an
+ * `input-too-large` error (whatever the file's size claims, so /dev/zero ends too).
+ */
+export function readLimited(path: string, limit: number, what = 'input'): Buffer {
+  const label = path === '-' ? '<stdin>' : path;
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = path === '-' ? 0 : openSync(path, 'r');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === 'ENOENT'
-        ? 'no such file'
-        : err.code === 'EACCES'
-          ? 'permission denied'
-          : err.code === 'EISDIR'
-            ? 'is a directory'
-            : err.message;
-    throw new FileError('file-unreadable', path, `cannot read ${path}: ${why}`);
+    throw new FileError('file-unreadable', label, `cannot read ${label}: ${why(e)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory())
+      throw new FileError('file-unreadable', label, `cannot read ${label}: is a directory`);
+    if (st.isFile() && st.size > limit)
+      throw new FileError(
+        'input-too-large',
+        label,
+        `${label} is ${st.size} bytes, more than the ${limit >> 20} MiB a ${what} may have`,
+      );
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') continue; // a non-blocking stdin: try again
+        if (code === 'EOF') break;
+        throw e;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > limit)
+        throw new FileError(
+          'input-too-large',
+          label,
+          `${label} has more than the ${limit >> 20} MiB a ${what} may have`,
+        );
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks, total);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    throw new FileError('file-unreadable', label, `cannot read ${label}: ${why(e)}`);
+  } finally {
+    if (fd !== 0) closeSync(fd);
   }
 }
 
-export function readBytes(path: string): Buffer {
+/** Text (UTF-8) of a file, FIFO or "-" (standard input), within a size limit. */
+export function readText(path: string, limit = LIMITS.data, what = 'file'): string {
+  return readLimited(path, limit, what).toString('utf8');
+}
+
+export function readBytes(path: string, limit = LIMITS.bpf, what = 'BPF program'): Buffer {
+  return readLimited(path, limit, what);
+}
+
+/** The identity of an existing path (device and inode), to tell an output from an input. */
+function identity(path: string): string | undefined {
   try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 
+/** Refuses an output path that is one of the inputs (the same file by device and inode). */
+export function refuseOverwrite(output: string | undefined, inputs: readonly string[]): void {
+  if (output === undefined || output === '-') return;
+  const out = identity(output);
+  if (out === undefined) return;
+  for (const i of inputs)
+    if (i !== '-' && identity(i) === out)
+      throw new FileError(
+        'output-is-input',
+        output,
+        `-o ${output} is the input ${i}: sysfence does not overwrite its inputs (write elsewhere, then move it)`,
+      );
+}
+
+/**
+ * Writes a file whole or not at all: a temporary file next to it, then a rename. A FIFO, a device
+ * or /dev/stdout is written directly (there is nothing to rename over).
+ */
 export function writeOutput(path: string, data: string | Uint8Array): void {
+  let target = path;
   try {
-    writeFileSync(path, data);
+    target = realpathSync(path);
+  } catch {
+    // a new file: its directory must exist
+  }
+  let special = false;
+  try {
+    const st = statSync(target);
+    special = !st.isFile();
+  } catch {
+    special = false;
+  }
+  if (special) {
+    try {
+      writeFileSync(target, data);
+      return;
+    } catch (e) {
+      throw new FileError('file-unwritable', path, `cannot write ${path}: ${(e as Error).message}`);
+    }
+  }
+  const tmp = join(dirname(target), `.${basename(target)}.sysfence-${process.pid}-${Date.now()}.tmp`);
+  try {
+    writeFileSync(tmp, data, { flag: 'wx', mode: 0o644 });
+    renameSync(tmp, target);
   } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was created
+    }
     throw new FileError('file-unwritable', path, `cannot write ${path}: ${(e as Error).message}`);
   }
 }
 
-export function readStdinText(): string {
+export function readStdinText(limit = LIMITS.profile, what = 'profile'): string {
+  return readLimited('-', limit, what).toString('utf8');
+}
+
+/**
+ * What `peek` read from a pipe (a FIFO, `<(cmd)`, standard input): it cannot be read again, so the
+ * streaming readers start with it.
+ */
+const peeked = new Map<string, Buffer>();
+
+/**
+ * The first 64 KiB of a file without losing them: a regular file is read at offset 0; from a pipe
+ * the bytes are kept for the reader that follows. A directory or a missing file is a clear error.
+ */
+export function peek(path: string): Buffer {
+  const kept = peeked.get(path);
+  if (kept) return kept;
+  let fd: number;
   try {
-    return readFileSync(0, 'utf8');
+    fd = openSync(path === '-' ? '/dev/stdin' : path, 'r');
   } catch (e) {
-    throw new FileError('stdin-unreadable', '<stdin>', `cannot read standard input: ${(e as Error).message}`);
+    throw new FileError('file-unreadable', path, `cannot read ${path}: ${why(e)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory())
+      throw new FileError(
+        'file-unreadable',
+        path,
+        `cannot read ${path}: is a directory (give the log files in it)`,
+      );
+    const buf = Buffer.alloc(64 * 1024);
+    if (st.isFile()) return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+    let n = 0;
+    for (;;) {
+      const k = readSync(fd, buf, n, buf.length - n, null);
+      if (k === 0) break;
+      n += k;
+      if (n === buf.length) break;
+    }
+    const head = Buffer.from(buf.subarray(0, n));
+    peeked.set(path, head);
+    // the pipe stays open through this descriptor for the reader that follows
+    openPipes.set(path, fd);
+    fd = -1;
+    return head;
+  } catch (e) {
+    if (e instanceof FileError) throw e;
+    throw new FileError('file-unreadable', path, `cannot read ${path}: ${why(e)}`);
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 
-async function openForReading(path: string) {
+/** Pipes `peek` opened, kept open (a FIFO's writer may be gone if it is opened again). */
+const openPipes = new Map<string, number>();
+
+async function openForReading(given: string) {
+  const path = given === '-' ? '/dev/stdin' : given;
+  const fd = openPipes.get(given);
+  if (fd !== undefined) {
+    openPipes.delete(given);
+    const { open } = await import('node:fs/promises');
+    // node cannot wrap a descriptor in a FileHandle: read the rest of the pipe through /proc
+    try {
+      const fh = await open(`/proc/self/fd/${fd}`, 'r');
+      closeSync(fd);
+      return fh;
+    } catch (e) {
+      closeSync(fd);
+      throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
+    }
+  }
   const { open } = await import('node:fs/promises');
   try {
     return await open(path, 'r');
@@ -67,21 +268,25 @@ async function openForReading(path: string) {
  * of one chunk (one await per chunk, not per line: several times faster than node:readline).
  */
 export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
+  const prefix = peeked.get(path);
+  peeked.delete(path);
   const fh = await openForReading(path);
   try {
     const buf = Buffer.allocUnsafe(4 << 20);
     const decoder = new TextDecoder('utf-8');
-    let carry = '';
+    let carry = prefix ? decoder.decode(prefix, { stream: true }) : '';
     while (true) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
+      if (carry.length > MAX_LINE)
+        throw new FileError('line-too-long', path, `${path} has a line longer than ${MAX_LINE >> 20} MiB`);
       yield lines;
     }
     carry += decoder.decode();
-    if (carry !== '') yield [carry];
+    if (carry !== '') yield carry.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   } catch (e) {
     if (e instanceof FileError) throw e;
     throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
@@ -96,12 +301,18 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
  * for pipes, wait this long after a short read (see below).
  */
 export async function* readLineChunks(path: string, opts: { pauseMs?: number } = {}): AsyncGenerator<Buffer> {
+  const prefix = peeked.get(path);
+  peeked.delete(path);
   const fh = await openForReading(path);
   const size = 4 << 20;
   // two buffers: the next read runs (in libuv's pool) while the caller scans the current chunk
   let bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let which = 0;
   let carry = 0;
+  if (prefix) {
+    prefix.copy(bufs[0]!, 0);
+    carry = prefix.length;
+  }
   try {
     let pending = fh.read(bufs[which]!, 0, bufs[which]!.length, null);
     while (true) {
@@ -119,7 +330,13 @@ export async function* readLineChunks(path: string, opts: { pauseMs?: number } =
       const lastNl = buf.lastIndexOf(10, filled - 1);
       const other = 1 - which;
       if (lastNl < 0) {
-        // one line longer than the buffer: grow both and read on
+        // one line longer than the buffer: grow both and read on, up to MAX_LINE
+        if (filled >= MAX_LINE)
+          throw new FileError(
+            'line-too-long',
+            path,
+            `${path} has a line longer than ${MAX_LINE >> 20} MiB (a log line is not that long: is it the right file?)`,
+          );
         if (filled === buf.length) {
           const bigger = Buffer.allocUnsafe(buf.length * 2);
           buf.copy(bigger, 0, 0, filled);

@@ -28,6 +28,20 @@ export function detectFormat(text: string): ProfileFormat {
 
 /** Parses and validates profile text. */
 export function loadProfileText(text: string, format: ProfileFormat = detectFormat(text)): LoadResult {
+  if (text.replace(/^\uFEFF/, '').trim() === '')
+    return {
+      format,
+      profiles: [],
+      issues: [
+        {
+          code: 'empty-input',
+          severity: 'error',
+          message: 'the input is empty: there is no profile to read',
+          path: '$',
+          position: { line: 1, column: 1 },
+        },
+      ],
+    };
   if (format === 'docker') {
     const r = parseDockerProfile(text);
     const issues = [...r.issues];

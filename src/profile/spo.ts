@@ -74,22 +74,47 @@ export interface SpoParseResult {
   offsets: Map<string, number>[];
 }
 
-/** Converts a YAML node to the positioned JSON tree the Docker parser reads. */
-function toJsonNode(node: Node | null | undefined, fallback: number): JsonNode {
+/** YAML nodes an alias may expand to, in all (a billion-laughs document stops here). */
+export const MAX_ALIAS_NODES = 100_000;
+
+class AliasBomb extends Error {}
+
+interface Expansion {
+  doc: import('yaml').Document;
+  /** Nodes produced through aliases so far. */
+  viaAlias: number;
+  depth: number;
+}
+
+/**
+ * Converts a YAML node to the positioned JSON tree the Docker parser reads. Aliases (`*name`) are
+ * resolved to their anchor's node, as Kubernetes does (a rule's `names: *list` is that list, not
+ * nothing), bounded: past MAX_ALIAS_NODES expanded nodes the document is refused.
+ */
+function toJsonNode(node: Node | null | undefined, fallback: number, x: Expansion, inAlias = false): JsonNode {
   const offset = node?.range?.[0] ?? fallback;
   if (!node) return { kind: 'null', offset };
-  const { isMap, isScalar, isSeq } = yaml();
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
+  if (inAlias && ++x.viaAlias > MAX_ALIAS_NODES) throw new AliasBomb();
+  if (isAlias(node)) {
+    if (++x.depth > 64) throw new AliasBomb();
+    const target = node.resolve(x.doc) as Node | undefined;
+    const out = target ? toJsonNode(target, offset, x, true) : ({ kind: 'null', offset } as JsonNode);
+    x.depth--;
+    // positions point at the alias, where the reader wrote it
+    return { ...out, offset };
+  }
   if (isMap(node)) {
     const entries: JsonEntry[] = node.items.map((pair) => {
       const k = pair.key as Node | null;
       const key = isScalar(k) ? String(k.value) : String(k);
       const keyOffset = (k as Node | null)?.range?.[0] ?? offset;
-      return { key, keyOffset, value: toJsonNode(pair.value as Node | null, keyOffset) };
+      return { key, keyOffset, value: toJsonNode(pair.value as Node | null, keyOffset, x, inAlias) };
     });
     return { kind: 'object', entries, offset };
   }
   if (isSeq(node))
-    return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset)), offset };
+    return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset, x, inAlias)), offset };
   if (isScalar(node)) {
     const v = node.value;
     if (v === null || v === undefined) return { kind: 'null', offset };
@@ -118,7 +143,20 @@ export function parseSpo(text: string): SpoParseResult {
       });
     }
     if (doc.errors.length > 0 || doc.contents === null) return;
-    const root = toJsonNode(doc.contents as Node, 0);
+    let root: JsonNode;
+    try {
+      root = toJsonNode(doc.contents as Node, 0, { doc, viaAlias: 0, depth: 0 });
+    } catch (e) {
+      if (!(e instanceof AliasBomb)) throw e;
+      issues.push({
+        code: 'yaml-alias-bomb',
+        severity: 'error',
+        message: `the document's aliases expand to more than ${MAX_ALIAS_NODES} nodes (or nest more than 64 deep): refused`,
+        path: base,
+        position: positionAt(text, 0),
+      });
+      return;
+    }
     const at = (o: number) => positionAt(text, o);
     if (root.kind !== 'object') {
       issues.push({

@@ -1,8 +1,7 @@
 /** `sysfence import`: logs of other tools -> a Recording. Any number of files, any size, any mix. */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { FileError, readLineBatches, readLineChunks } from '../exec/files.js';
+import { peek, readLineBatches, readLineChunks } from '../exec/files.js';
 import { AuditReader } from './audit.js';
 import { BpftraceDumpReader } from './bpftrace-dump.js';
 import { type Recording, RecordingBuilder } from './recording.js';
@@ -27,19 +26,7 @@ interface LineReader {
 
 /** The first 64 KiB of a file (for format detection), or a clear error when it cannot be read. */
 export function head(file: string): string {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (e) {
-    throw new FileError('file-unreadable', file, `cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  return peek(file).toString('utf8');
 }
 
 /** The format of a log, from its first lines. */

@@ -52,6 +52,14 @@ export interface CallSite {
 const MAX_PIDS = 64;
 const MAX_SAMPLES = 20;
 
+/**
+ * A dictionary keyed by names from untrusted input (syscall names, argument values): no prototype,
+ * so that a name like "__proto__" or "constructor" is a key like any other.
+ */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Accumulates calls into a Recording. */
 export class RecordingBuilder {
   private readonly rec: Recording = {
@@ -66,7 +74,7 @@ export class RecordingBuilder {
   }
 
   call(abi: ArchId, name: string, site: CallSite = {}, count = 1): SyscallStats {
-    this.rec.syscalls[abi] ??= {};
+    this.rec.syscalls[abi] ??= dict<SyscallStats>();
     const byName = this.rec.syscalls[abi];
     let s = byName[name];
     if (!s) {
@@ -104,21 +112,21 @@ export class RecordingBuilder {
 }
 
 function addValue(to: Record<string, Record<string, number>>, index: string, value: string, n: number): void {
-  const byValue = to[index] ?? {};
+  const byValue = to[index] ?? dict<number>();
   byValue[value] = (byValue[value] ?? 0) + n;
   to[index] = byValue;
 }
 
 function addArgs(s: SyscallStats, args: readonly [number, string][], count: number): void {
-  s.args ??= {};
+  s.args ??= dict<Record<string, number>>();
   for (const [index, value] of args) addValue(s.args, String(index), value, count);
 }
 
 function sortArgs(a: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
-  const out: Record<string, Record<string, number>> = {};
+  const out = dict<Record<string, number>>();
   for (const index of Object.keys(a).sort()) {
     const values = a[index]!;
-    const sorted: Record<string, number> = {};
+    const sorted = dict<number>();
     // numeric order, "?" last
     for (const v of Object.keys(values).sort((x, y) =>
       x === '?' ? 1 : y === '?' ? -1 : BigInt(x) < BigInt(y) ? -1 : BigInt(x) > BigInt(y) ? 1 : 0,
@@ -134,7 +142,7 @@ export function normalize(r: Recording): Recording {
   const syscalls: Recording['syscalls'] = {};
   for (const abi of Object.keys(r.syscalls).sort() as ArchId[]) {
     const src = r.syscalls[abi]!;
-    const out: Record<string, SyscallStats> = {};
+    const out = dict<SyscallStats>();
     for (const name of Object.keys(src).sort()) {
       const s = src[name]!;
       out[name] = { ...s, pids: [...s.pids].sort((a, b) => a - b), executables: [...s.executables].sort() };
@@ -159,7 +167,7 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
     for (const m of r.malformed.samples)
       if (out.malformed.samples.length < MAX_SAMPLES) out.malformed.samples.push(m);
     for (const [abi, calls] of Object.entries(r.syscalls) as [ArchId, Record<string, SyscallStats>][]) {
-      const into = out.syscalls[abi] ?? {};
+      const into = out.syscalls[abi] ?? dict<SyscallStats>();
       out.syscalls[abi] = into;
       for (const [name, s] of Object.entries(calls)) {
         const t = into[name];
@@ -178,7 +186,7 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
         if (t.stack === undefined && s.stack !== undefined) t.stack = [...s.stack];
         for (const [index, values] of Object.entries(s.args ?? {}))
           for (const [v, n] of Object.entries(values)) {
-            t.args ??= {};
+            t.args ??= dict<Record<string, number>>();
             addValue(t.args, index, v, n);
           }
       }

@@ -3,6 +3,7 @@ import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
 import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
+import { exitStatus } from '../../recorders/workload.js';
 import { mergeRecordings, type Recording } from '../../recorders/recording.js';
 import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
 import { VERSION } from '../../version.js';
@@ -15,11 +16,26 @@ import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
 const FORMATS = ['text', 'json', 'junit', 'sarif'];
 
-/** A sysfence recording (JSON with "version") or a log any importer reads (strace, audit, ...). */
+/**
+ * A sysfence recording (a JSON object with "version", keys in any order) or a log any importer
+ * reads (strace, audit, bpftrace, sysdig, falco). Nothing read from it is an error: check never
+ * passes what it could not read.
+ */
 async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findArch>>): Promise<Recording> {
-  // a recording starts with its version (serializeRecording); bpftrace's JSON dumps do not
-  if (/^\s*\{\s*"version"\s*:/.test(head(file))) return readRecording(file);
-  return importLogs([file], { arch, format: 'auto', args: true });
+  const first = head(file);
+  if (/^\s*\{/.test(first) && /"version"\s*:/.test(first) && /"syscalls"\s*:/.test(first)) return readRecording(file);
+  const rec = await importLogs([file], { arch, format: 'auto', args: true });
+  const calls = Object.values(rec.syscalls).reduce((n, c) => n + Object.keys(c ?? {}).length, 0);
+  if (calls === 0)
+    throw new CliError(
+      first.trim() === '' ? 'empty-trace' : 'unreadable-trace',
+      first.trim() === ''
+        ? `${file} is empty: there is nothing to check`
+        : `no syscall could be read from ${file}${rec.malformed.count > 0 ? ` (${rec.malformed.count} lines not understood; first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})` : ''}`,
+      file,
+      'give a sysfence recording, or a strace, audit, bpftrace, sysdig or falco log',
+    );
+  return rec;
 }
 
 export function registerCheck(program: Command, setExit: (code: number) => void): void {
@@ -33,6 +49,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('--format <fmt>', `${FORMATS.join(' | ')}`, 'text')
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
+    .option('--allow-failure', 'with -- CMD: judge the calls even when the command fails')
     .addHelpText(
       'after',
       `
@@ -72,6 +89,13 @@ Examples:
           note: (m) => err(`sysfence: ${m}`),
         });
         rec = r.recording;
+        if (exitStatus(r.exit) !== 0 && !opts.allowFailure)
+          throw new CliError(
+            'command-failed',
+            `the command exited ${exitStatus(r.exit)}${r.exit.signal ? ` (${r.exit.signal})` : ''}: what it did is not what it does when it works, so check does not judge it`,
+            inputs.join(' '),
+            'make the command succeed, or pass --allow-failure to judge its calls anyway',
+          );
       } else rec = mergeRecordings(await Promise.all(inputs.map((f) => readTrace(f, arch))));
       const r = checkRecording(profile, rec, {
         ...parseReviewOptions(opts),

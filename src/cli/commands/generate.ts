@@ -2,35 +2,32 @@ import type { Command } from 'commander';
 import { findArch } from '../../arch/tables.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
-import { readText, writeOutput } from '../../exec/files.js';
+import { LIMITS, readText, writeOutput } from '../../exec/files.js';
 import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../../knowledge/runtime-sets.js';
 import { type DefaultDeny, type GenerateResult, generate } from '../../profile/generate.js';
 import { k8sPatch } from '../../profile/k8s.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
-import { normalize, RECORDING_VERSION, type Recording } from '../../recorders/recording.js';
+import { parseRecording, RecordingError } from '../../recorders/parse-recording.js';
+import { normalize, type Recording } from '../../recorders/recording.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err, formatIssue } from '../output.js';
 
 export function readRecording(file: string): Recording {
-  let r: Recording;
   try {
-    r = JSON.parse(readText(file)) as Recording;
+    return normalize(parseRecording(readText(file, LIMITS.recording, 'recording'), file));
   } catch (e) {
-    if (e instanceof SyntaxError)
-      throw new CliError('recording-syntax', `${file} is not JSON: ${e.message}`, file);
+    if (e instanceof RecordingError)
+      throw new CliError(
+        e.code,
+        e.message,
+        `${file} ${e.path}`,
+        e.code === 'recording-invalid' ? undefined : 'make it with `sysfence import` or `sysfence record`',
+      );
     throw e;
   }
-  if (r?.version !== RECORDING_VERSION || typeof r.syscalls !== 'object')
-    throw new CliError(
-      'recording-version',
-      `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
-      file,
-      'make it with `sysfence import` or `sysfence record`',
-    );
-  return normalize(r);
 }
 
 export function runtimeOption(value: unknown): RuntimeSet {

@@ -1,0 +1,154 @@
+/**
+ * Reads a recording file strictly: a hand-edited or damaged recording is refused with the JSON path
+ * of the first problem and a code, never half-read (a syscall silently lost) and never a crash.
+ * Names are checked against the ABI's table (`__proto__` and friends are names like any other: not
+ * syscalls), counts are non-negative integers, argument values unsigned 64-bit decimals.
+ */
+import { ARCH_DEFS } from '../arch/defs.js';
+import { syscallTable } from '../arch/tables.js';
+import type { ArchId } from '../arch/types.js';
+import { dict, RECORDING_VERSION, type Recording, type SyscallStats } from './recording.js';
+
+export class RecordingError extends Error {
+  constructor(
+    readonly code: 'recording-syntax' | 'recording-version' | 'recording-invalid',
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RecordingError';
+  }
+}
+
+const ABIS = new Set<string>(ARCH_DEFS.map((a) => a.id));
+const U64 = (1n << 64n) - 1n;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const own = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k);
+
+function fail(path: string, message: string): never {
+  throw new RecordingError('recording-invalid', path, `${message} (${path})`);
+}
+
+function count(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail(path, `a count must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function strings(v: unknown, path: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(path, 'expected a list of strings');
+  return [...(v as string[])];
+}
+
+function stats(v: unknown, path: string): SyscallStats {
+  if (!isObject(v)) fail(path, 'expected an object with count, pids and executables');
+  const known = new Set(['count', 'first', 'firstTime', 'lastTime', 'pids', 'executables', 'stack', 'args']);
+  for (const k of Object.keys(v)) if (!known.has(k)) fail(`${path}.${k}`, `unknown field "${k}"`);
+  const s: SyscallStats = {
+    count: count(v.count, `${path}.count`),
+    pids: [],
+    executables: own(v, 'executables') ? strings(v.executables, `${path}.executables`) : [],
+  };
+  if (own(v, 'pids')) {
+    if (!Array.isArray(v.pids)) fail(`${path}.pids`, 'expected a list of process ids');
+    s.pids = (v.pids as unknown[]).map((p, i) => count(p, `${path}.pids[${i}]`));
+  }
+  if (own(v, 'first')) {
+    if (typeof v.first !== 'string') fail(`${path}.first`, 'expected a string');
+    s.first = v.first;
+  }
+  for (const k of ['firstTime', 'lastTime'] as const)
+    if (own(v, k)) {
+      const t = v[k];
+      if (typeof t !== 'number' || !Number.isFinite(t) || t < 0)
+        fail(`${path}.${k}`, 'expected a time in seconds');
+      s[k] = t;
+    }
+  if (own(v, 'stack')) s.stack = strings(v.stack, `${path}.stack`);
+  if (own(v, 'args')) {
+    if (!isObject(v.args)) fail(`${path}.args`, 'expected argument index -> value -> count');
+    const args = dict<Record<string, number>>();
+    for (const [index, values] of Object.entries(v.args)) {
+      if (!/^[0-5]$/.test(index)) fail(`${path}.args.${index}`, 'an argument index is 0..5');
+      if (!isObject(values)) fail(`${path}.args.${index}`, 'expected value -> count');
+      const out = dict<number>();
+      for (const [value, n] of Object.entries(values)) {
+        if (value !== '?' && (!/^\d{1,20}$/.test(value) || BigInt(value) > U64))
+          fail(`${path}.args.${index}`, `"${value}" is not an unsigned 64-bit value (or "?")`);
+        out[value] = count(n, `${path}.args.${index}.${value}`);
+      }
+      args[index] = out;
+    }
+    s.args = args;
+  }
+  return s;
+}
+
+/** Parses a recording's text; `file` names it in messages. */
+export function parseRecording(text: string, file: string): Recording {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new RecordingError('recording-syntax', '$', `${file} is not JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(raw) || raw.version !== RECORDING_VERSION)
+    throw new RecordingError(
+      'recording-version',
+      '$.version',
+      `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
+    );
+  const known = new Set(['version', 'sources', 'syscalls', 'malformed']);
+  for (const k of Object.keys(raw)) if (!known.has(k)) fail(`$.${k}`, `unknown field "${k}"`);
+  if (!isObject(raw.syscalls)) fail('$.syscalls', 'expected ABI -> syscall name -> stats');
+  const syscalls: Recording['syscalls'] = {};
+  for (const [abi, calls] of Object.entries(raw.syscalls)) {
+    const path = `$.syscalls.${abi}`;
+    if (!ABIS.has(abi)) fail(path, `"${abi}" is not an ABI sysfence knows (x86_64, x86, aarch64, ...)`);
+    if (!isObject(calls)) fail(path, 'expected syscall name -> stats');
+    const table = syscallTable(abi as ArchId);
+    const out = dict<SyscallStats>();
+    for (const [name, s] of Object.entries(calls)) {
+      const hex = /^syscall_0x[0-9a-f]+$/.test(name);
+      if (!hex && table.number(name) === undefined)
+        fail(
+          `${path}.${name}`,
+          `${abi} has no syscall "${name}" (an unknown number is written syscall_0x1b9)`,
+        );
+      out[name] = stats(s, `${path}.${name}`);
+    }
+    syscalls[abi as ArchId] = out;
+  }
+  const sources: Recording['sources'] = [];
+  if (own(raw, 'sources')) {
+    if (!Array.isArray(raw.sources)) fail('$.sources', 'expected a list');
+    (raw.sources as unknown[]).forEach((src, i) => {
+      if (!isObject(src) || typeof src.format !== 'string' || typeof src.file !== 'string')
+        fail(`$.sources[${i}]`, 'expected { format, file }');
+      const one: Recording['sources'][number] = { format: src.format, file: src.file };
+      if (own(src, 'skipped')) one.skipped = count(src.skipped, `$.sources[${i}].skipped`);
+      sources.push(one);
+    });
+  }
+  const malformed: Recording['malformed'] = { count: 0, samples: [] };
+  if (own(raw, 'malformed')) {
+    const m = raw.malformed;
+    if (!isObject(m)) fail('$.malformed', 'expected { count, samples }');
+    malformed.count = count(m.count, '$.malformed.count');
+    if (own(m, 'samples')) {
+      if (!Array.isArray(m.samples)) fail('$.malformed.samples', 'expected a list');
+      (m.samples as unknown[]).forEach((x, i) => {
+        if (
+          !isObject(x) ||
+          typeof x.where !== 'string' ||
+          typeof x.code !== 'string' ||
+          typeof x.text !== 'string'
+        )
+          fail(`$.malformed.samples[${i}]`, 'expected { where, code, text }');
+        malformed.samples.push({ where: x.where, code: x.code, text: x.text });
+      });
+    }
+  }
+  return { version: RECORDING_VERSION, sources, syscalls, malformed };
+}
