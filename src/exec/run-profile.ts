@@ -117,6 +117,9 @@ function result(
     recording: rec.build(),
   };
   if (log.problem !== undefined) r.killLogProblem = log.problem;
+  const lost = log.killed.malformed.samples.filter((m) => m.code === 'audit-records-lost');
+  if (lost.length > 0)
+    r.killLogProblem = `the kernel dropped SECCOMP log records while the workload ran (${lost[0]!.text}): calls a filter killed may be missing from this list (raise kernel.printk_ratelimit or run auditd)`;
   return r;
 }
 
@@ -133,6 +136,19 @@ export function explainDenials(profile: Profile, denied: Recording, target?: Run
     for (const [name, s] of Object.entries(calls ?? {})) {
       const nr = t.number(name);
       const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
+      if (v?.kind === 'LOG' && v.source === 'default') {
+        // a default LOG lets the call run and logs it (run --default-action log): what to learn
+        denials.push({
+          abi,
+          name,
+          count: s.count,
+          pids: s.pids,
+          executables: s.executables,
+          expected: false,
+          verdict: 'LOG by default (it ran; the kernel logged it)',
+        });
+        continue;
+      }
       if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) {
         // allowed by the profile yet stopped: the runtime's filter (with the cause), or another one
         const rv = rf && nr !== undefined ? runtimeEvaluate(rf, { arch: t.arch.auditArch, nr }) : undefined;
@@ -210,6 +226,34 @@ export async function runContainerUnderProfile(o: {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The calls a run recorded that `profile` would deny by its default action: what a run with the
+ * default set to LOG (nothing denied, everything recorded) teaches, in one pass. Read from the
+ * recording, not the kernel log (whose SECCOMP records the kernel drops under load).
+ */
+export function wouldDeny(profile: Profile, recording: Recording): Denial[] {
+  const out: Denial[] = [];
+  for (const [abi, calls] of Object.entries(recording.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
+    const t = syscallTable(abi);
+    for (const [name, s] of Object.entries(calls ?? {})) {
+      const nr = t.number(name);
+      if (nr === undefined) continue;
+      const v = evaluate(profile, abi, { nr });
+      if (v.source !== 'default' || v.kind === 'ALLOW' || v.kind === 'LOG') continue;
+      out.push({
+        abi,
+        name,
+        count: s.count,
+        pids: s.pids,
+        executables: s.executables,
+        expected: false,
+        verdict: `ran under LOG; the profile's default would give ${formatAction(v)}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** The profile with the unexpected denials allowed: one added rule, nothing else changed. */

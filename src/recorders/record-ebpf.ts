@@ -96,7 +96,9 @@ export function bpftraceProgram(
     `BEGIN { ${scope === 'cgroup' ? '' : `@tree[${id}] = 1; `}${afterExec ? '@g[0] = (uint64)0; ' : ''}printf("READY\\n"); }`,
     `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}${gen}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
     `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count();${afterExec ? ' @g[pid] = 1;' : ''} }`,
-    `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count();${afterExec ? ' @g[args->child_pid] = @g[pid];' : ''} }`,
+    // a new task (process or thread) starts by returning from clone/fork: an exit without an
+    // enter that is not a denial (the tracepoint fires before the child is first scheduled)
+    `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count();${afterExec ? ' @g[args->child_pid] = @g[pid];' : ''}${denials ? ' @in[args->child_pid] = 1;' : ''} }`,
   ];
   if (scope === 'process-tree')
     lines.push(

@@ -11,6 +11,7 @@
  * Every conflict (different denials, different defaults, ABIs of one host that disagree, argument
  * rules that cannot be ORed exactly) is resolved by those rules and reported, never silently.
  */
+import { ARCH_DEFS } from '../arch/defs.js';
 import { archById } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { ACTION_PRECEDENCE, type Action, formatAction, sameAction } from '../profile/actions.js';
@@ -101,9 +102,15 @@ export function mergeProfiles(
           .map((x) => (x.v as { action: Action }).action);
         merged = { kind: 'fixed', action: kinds.find((a) => a.kind === 'ALLOW') ?? kinds[0]! };
       } else if (vs.some((x) => x.v.kind === 'args')) {
-        const rules = vs.flatMap((x) =>
-          x.v.kind === 'args' ? x.v.rules.filter((r) => allows(r.action)) : [],
-        );
+        const seen = new Set<string>();
+        const rules = vs
+          .flatMap((x) => (x.v.kind === 'args' ? x.v.rules.filter((r) => allows(r.action)) : []))
+          .filter((r) => {
+            const k = key({ kind: 'args', rules: [{ ...r, rule: 0 }] });
+            if (seen.has(k)) return false;
+            seen.add(k);
+            return true;
+          });
         merged = { kind: 'args', rules };
         // exact when the ORed allow rules allow precisely what some input allows
         const argVerdicts = vs.map((x) => x.v);
@@ -139,9 +146,46 @@ export function mergeProfiles(
     conflicts.push(`${[...g.names].sort().join(', ')} (${[...g.abis].join(', ')}): ${why}`);
   const fixed = new Map<string, { action: Action; names: string[] }>();
   const conditional: SyscallRule[] = [];
+  const perHost: SyscallRule[] = [];
   for (const [name, list] of [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     let m = list[0]!.merged;
     if (new Set(list.map((x) => key(x.merged))).size > 1) {
+      // hosts that differ (clone's flags are argument 1 on s390x, 0 elsewhere): one rule per host
+      // group, chosen by includes/excludes.arches (Go's names) as Docker's own profile does; the
+      // group with the hosts Go has no name for (an archMap's mips64n32) is the excluding one. Only
+      // the ABIs of one host cannot be told apart.
+      const byHost = new Map<string, { merged: Merged; goArch: string | null }[]>();
+      for (const x of list) {
+        const host = hostOf(x.abi);
+        byHost.set(host.id, [...(byHost.get(host.id) ?? []), { merged: x.merged, goArch: host.goArch }]);
+      }
+      const uniform = [...byHost.values()].every((g) => new Set(g.map((y) => key(y.merged))).size === 1);
+      const groups = new Map<string, { merged: Merged; goArches: (string | null)[] }>();
+      for (const g of byHost.values()) {
+        const k = key(g[0]!.merged);
+        const e = groups.get(k) ?? { merged: g[0]!.merged, goArches: [] };
+        e.goArches.push(g[0]!.goArch);
+        groups.set(k, e);
+      }
+      const list2 = [...groups.values()];
+      const unnamed = list2.filter((g) => g.goArches.includes(null));
+      if (uniform && list2.length > 1 && unnamed.length <= 1) {
+        const wide = unnamed[0] ?? [...list2].sort((x, y) => y.goArches.length - x.goArches.length)[0]!;
+        const others = list2.filter((g) => g !== wide).flatMap((g) => g.goArches as string[]);
+        for (const g of list2) {
+          const filter: Pick<SyscallRule, 'includes' | 'excludes'> =
+            g === wide
+              ? { excludes: { arches: [...new Set(others)].sort() } }
+              : { includes: { arches: [...new Set(g.goArches as string[])].sort() } };
+          if (g.merged.kind === 'fixed') {
+            if (sameAction(g.merged.action, def)) continue;
+            const r: SyscallRule = { names: [name], action: NAME[g.merged.action.kind], ...filter };
+            if (g.merged.action.kind === 'ERRNO' || g.merged.action.kind === 'TRACE') r.errnoRet = g.merged.action.data;
+            perHost.push(r);
+          } else for (const r of g.merged.rules) perHost.push({ ...argRule(name, r), ...filter });
+        }
+        continue;
+      }
       // Docker's format cannot tell the ABIs of one host apart: the most permissive wins
       const fixedAllow = list.find((x) => x.merged.kind === 'fixed' && allows(x.merged.action));
       const args = list.find((x) => x.merged.kind === 'args');
@@ -162,20 +206,7 @@ export function mergeProfiles(
       const g = fixed.get(k) ?? { action: m.action, names: [] };
       g.names.push(name);
       fixed.set(k, g);
-    } else
-      for (const r of m.rules)
-        conditional.push({
-          names: [name],
-          action: NAME[r.action.kind],
-          args: r.conditions.map(
-            (c): ArgCondition => ({
-              index: c.index,
-              value: c.value,
-              ...(c.op === 'SCMP_CMP_MASKED_EQ' ? { valueTwo: c.valueTwo } : {}),
-              op: c.op,
-            }),
-          ),
-        });
+    } else for (const r of m.rules) conditional.push(argRule(name, r));
   }
 
   const profile: Profile = { defaultAction: NAME[def.kind] };
@@ -211,6 +242,29 @@ export function mergeProfiles(
         return r;
       }),
     ...conditional,
+    ...perHost,
   ];
   return { profile, conflicts };
+}
+
+/** The host ABI whose containers run `abi` too (x86 and x32 on x86_64, arm on aarch64, ...). */
+function hostOf(abi: ArchDef): ArchDef {
+  return ARCH_DEFS.find((h) => h.companions.includes(abi.id)) ?? abi;
+}
+
+function argRule(name: string, r: ConditionalRule): SyscallRule {
+  const out: SyscallRule = {
+    names: [name],
+    action: NAME[r.action.kind],
+    args: r.conditions.map(
+      (c): ArgCondition => ({
+        index: c.index,
+        value: c.value,
+        ...(c.op === 'SCMP_CMP_MASKED_EQ' ? { valueTwo: c.valueTwo } : {}),
+        op: c.op,
+      }),
+    ),
+  };
+  if (r.action.kind === 'ERRNO' || r.action.kind === 'TRACE') out.errnoRet = r.action.data;
+  return out;
 }

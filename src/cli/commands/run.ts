@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { writeOutput } from '../../exec/files.js';
-import { learn, runContainerUnderProfile, runUnderProfile } from '../../exec/run-profile.js';
+import { learn, runContainerUnderProfile, runUnderProfile, wouldDeny } from '../../exec/run-profile.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
@@ -71,8 +71,14 @@ Examples:
         throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
       const file = String(opts.profile);
       const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
-      const original = setDefault(requireOneProfile(readProfile(file)).profile);
+      // the profile as written (what --learn changes) and as run (--default-action applied)
+      const written = requireOneProfile(readProfile(file)).profile;
+      const original = setDefault(written);
       const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
+      if (original.defaultAction === 'SCMP_ACT_ALLOW' || original.defaultAction === 'SCMP_ACT_LOG')
+        err(
+          `sysfence: WARNING: nothing is enforced by default: the default action is ${original.defaultAction}${opts.defaultAction ? ` (--default-action ${String(opts.defaultAction)})` : ''}, so calls the profile does not list ${original.defaultAction === 'SCMP_ACT_LOG' ? 'run and are logged' : 'run'}, not denied`,
+        );
       const note = (m: string) => err(`sysfence: ${m}`);
       const r = opts.docker
         ? await runContainerUnderProfile({
@@ -84,11 +90,20 @@ Examples:
             target: runtimeTarget('docker', { native: arch.id }),
           })
         : await runUnderProfile({ profile, arch, command, note });
+      // under --default-action log nothing the default covers is denied: what it would have denied
+      // comes from the recording of the whole run (the kernel drops SECCOMP log records under load)
+      if (opts.defaultAction === 'log') {
+        const resolvedWritten = resolve(written, { arch, kernelVersion: String(opts.kernel) });
+        r.denials = [
+          ...r.denials.filter((d) => !d.verdict.startsWith('LOG')),
+          ...wouldDeny(resolvedWritten, r.recording),
+        ];
+      }
       const findings = r.denials.filter((d) => !d.expected);
       if (r.denials.length === 0) err('sysfence: no call was denied');
       for (const d of r.denials) {
         err(
-          `sysfence: ${d.expected ? 'expected' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
+          `sysfence: ${d.expected ? 'expected' : d.verdict.startsWith('ran under LOG') ? 'LOGGED' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
         );
         if (d.runtime)
           err(
@@ -122,14 +137,17 @@ Examples:
           )}\n`,
         );
       if (opts.learn) {
-        const l = learn(original, r.denials);
+        // learning changes the profile as written: --default-action was for this run only
+        const l = learn(written, r.denials);
         for (const name of l.added) err(`+ allow ${name}`);
         // what a reviewer approves: the semantic diff of the change, on this machine's ABI
         if (l.added.length > 0)
-          for (const line of formatDiffText(diffProfiles(original, l.profile, { arches: [arch] }))
+          for (const line of formatDiffText(diffProfiles(written, l.profile, { arches: [arch] }))
             .trimEnd()
             .split('\n'))
             err(`sysfence: diff: ${line}`);
+        if (l.added.length > 0 && opts.defaultAction)
+          err(`sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`);
         if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
         const text = serializeDocker(exactForRuntimes(l.profile));
         if (opts.output) writeOutput(String(opts.output), text);
