@@ -99,7 +99,7 @@ export function parseRecording(text: string, file: string): Recording {
       '$.version',
       `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
     );
-  const known = new Set(['version', 'sources', 'syscalls', 'malformed']);
+  const known = new Set(['version', 'sources', 'syscalls', 'malformed', 'notes']);
   for (const k of Object.keys(raw)) if (!known.has(k)) fail(`$.${k}`, `unknown field "${k}"`);
   if (!isObject(raw.syscalls)) fail('$.syscalls', 'expected ABI -> syscall name -> stats');
   const syscalls: Recording['syscalls'] = {};
@@ -150,5 +150,7 @@ export function parseRecording(text: string, file: string): Recording {
       });
     }
   }
-  return { version: RECORDING_VERSION, sources, syscalls, malformed };
+  const out: Recording = { version: RECORDING_VERSION, sources, syscalls, malformed };
+  if (own(raw, 'notes')) out.notes = strings(raw.notes, '$.notes');
+  return out;
 }

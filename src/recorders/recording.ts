@@ -36,6 +36,8 @@ export interface Recording {
   syscalls: Partial<Record<ArchId, Record<string, SyscallStats>>>;
   /** Lines that could not be read, counted, with the first few for the report. */
   malformed: { count: number; samples: { where: string; code: string; text: string }[] };
+  /** What the reader had to infer, in words (an ABI from an executable's ELF header, ...). */
+  notes?: string[];
 }
 
 export interface CallSite {
@@ -100,6 +102,12 @@ export class RecordingBuilder {
     if (s) addArgs(s, [[index, value]], count);
   }
 
+  /** Something inferred rather than read, said once. */
+  note(text: string): void {
+    this.rec.notes ??= [];
+    if (!this.rec.notes.includes(text) && this.rec.notes.length < 100) this.rec.notes.push(text);
+  }
+
   malformed(where: string, code: string, text: string): void {
     this.rec.malformed.count++;
     if (this.rec.malformed.samples.length < MAX_SAMPLES)
@@ -150,7 +158,9 @@ export function normalize(r: Recording): Recording {
     }
     syscalls[abi] = out;
   }
-  return { version: r.version, sources: [...r.sources], syscalls, malformed: r.malformed };
+  const out: Recording = { version: r.version, sources: [...r.sources], syscalls, malformed: r.malformed };
+  if (r.notes?.length) out.notes = [...r.notes];
+  return out;
 }
 
 export function serializeRecording(r: Recording): string {
@@ -164,6 +174,10 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
   for (const r of recs) {
     out.sources.push(...r.sources);
     out.malformed.count += r.malformed.count;
+    for (const n of r.notes ?? []) {
+      out.notes ??= [];
+      if (!out.notes.includes(n)) out.notes.push(n);
+    }
     for (const m of r.malformed.samples)
       if (out.malformed.samples.length < MAX_SAMPLES) out.malformed.samples.push(m);
     for (const [abi, calls] of Object.entries(r.syscalls) as [ArchId, Record<string, SyscallStats>][]) {

@@ -6,6 +6,7 @@
  * ("[ Process PID=N runs in 32 bit mode. ]"), `-k` stack lines, and `-c`/`-C` summary tables.
  * Every line it cannot read is reported with file:line and a code, never dropped silently.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { argIndexes } from './arg-specs.js';
@@ -18,6 +19,15 @@ const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>/;
 const PERSONALITY = /^\[ Process PID=(\d+) runs in (64 bit|32 bit|x32) mode\. \]$/;
 const SUMMARY_HEADER = /^% time\s+seconds\s+usecs\/call\s+calls\s+errors\s+syscall/;
 const SUMMARY_ROW = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\S+)\s*$/;
+/** ELF class and e_machine -> ABI (EM_386 3, EM_X86_64 62, EM_ARM 40, EM_AARCH64 183, EM_RISCV 243). */
+const ELF_ABIS: { cls: 32 | 64; machine: number; abi: ArchId }[] = [
+  { cls: 32, machine: 3, abi: 'x86' },
+  { cls: 64, machine: 62, abi: 'x86_64' },
+  { cls: 32, machine: 62, abi: 'x32' },
+  { cls: 32, machine: 40, abi: 'arm' },
+  { cls: 64, machine: 183, abi: 'aarch64' },
+  { cls: 64, machine: 243, abi: 'riscv64' },
+];
 const FOLLOWED = new Set(['execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork']);
 const SUMMARY_MODE = /^System call usage summary for (32 bit|x32|64 bit) mode:$/;
 
@@ -99,6 +109,7 @@ export class StraceReader {
   private cacheAbi: ArchId;
   private cacheExe: string | undefined;
   private readonly abiOf = new Map<number, ArchId>();
+  private readonly elfCache = new Map<string, ArchId | null>();
   private readonly exeOf = new Map<number, string>();
   private readonly pending = new Map<number, string>();
   /** The start of an unfinished execve/clone/... whose result decides what follows. */
@@ -176,13 +187,15 @@ export class StraceReader {
       this.cacheAbi = this.abiOf.get(pid) ?? this.opts.arch.id;
       this.cacheExe = this.exeOf.get(pid);
     }
-    const abi = this.cacheAbi;
+    let abi = this.cacheAbi;
     let st = abi === entry.lastAbi ? entry.lastStats : entry.stats.get(abi);
     if (st === undefined) {
-      // the first call of this name on this ABI (in this input) goes through the builder
-      this.record(abi, entry.name, pid, this.cacheExe, lineNo, undefined, undefined);
+      // the first call of this name on this ABI (in this input) goes through the builder, which
+      // may find the name belongs to another ABI (a 32-bit program in an -o log)
+      const used = this.record(abi, entry.name, pid, this.cacheExe, lineNo, undefined, undefined);
       st = this.lastStats as SyscallStats;
-      entry.stats.set(abi, st);
+      entry.stats.set(used, st);
+      abi = used;
       entry.lastPid = pid;
       entry.lastExe = this.cacheExe;
     } else {
@@ -250,7 +263,10 @@ export class StraceReader {
       if (value !== 0) return;
       const text = startText ?? b.toString('utf8', start, eq);
       const path = /^execve(?:at)?\((?:[^,"]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(text);
-      if (path) this.exeOf.set(pid, path[1]!);
+      if (path) {
+        this.exeOf.set(pid, path[1]!);
+        this.execed(pid, path[1]!);
+      }
     } else if (value > 0) this.inherit(pid, value);
   }
 
@@ -323,6 +339,67 @@ export class StraceReader {
     if (list) list.push(x);
     else this.names.set(h, [x]);
     return x;
+  }
+
+  /**
+   * The ABI an executed program runs as, from its ELF header (strace -o files lack the "runs in 32
+   * bit mode" line): only an ABI the host can run, else undefined.
+   */
+  private abiFromElf(path: string): ArchId | undefined {
+    if (!path.startsWith('/')) return undefined;
+    const cached = this.elfCache.get(path);
+    if (cached !== undefined) return cached ?? undefined;
+    let abi: ArchId | undefined;
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        const h = Buffer.alloc(20);
+        if (readSync(fd, h, 0, 20, 0) === 20 && h.readUInt32BE(0) === 0x7f454c46) {
+          const cls = h[4] === 1 ? 32 : 64;
+          const machine = h[5] === 2 ? h.readUInt16BE(18) : h.readUInt16LE(18);
+          const found = ELF_ABIS.find((x) => x.cls === cls && x.machine === machine)?.abi;
+          const host = this.opts.arch;
+          if (found && (found === host.id || host.companions.includes(found))) abi = found;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      abi = undefined;
+    }
+    this.elfCache.set(path, abi ?? null);
+    return abi;
+  }
+
+  /** After a successful execve: the program's ABI, when its ELF header says (and nothing else did). */
+  private execed(pid: number, path: string): void {
+    const abi = this.abiFromElf(path);
+    const now = this.abiOf.get(pid) ?? this.opts.arch.id;
+    if (abi === undefined || abi === now) return;
+    this.abiOf.set(pid, abi);
+    this.cachePid = -1;
+    this.rec.note(`pid ${pid} runs ${path} as ${abi}: inferred from its ELF header (the log has no mode line)`);
+  }
+
+  /**
+   * A call the pid's ABI has no name for, but one of the host's other ABIs has: the pid runs that
+   * ABI (a 32-bit program whose mode line the log lacks). Later calls of the pid go there too.
+   */
+  private switchByName(abi: ArchId, name: string, pid: number | undefined): ArchId {
+    if (name.startsWith('syscall_') || syscallTable(abi).number(name) !== undefined) return abi;
+    const host = this.opts.arch;
+    const others = [host.id, ...host.companions].filter((a) => a !== abi);
+    const fits = others.filter((a) => syscallTable(a).number(name) !== undefined);
+    if (fits.length !== 1) return abi;
+    const to = fits[0]!;
+    if (pid !== undefined) {
+      this.abiOf.set(pid, to);
+      this.cachePid = -1;
+    }
+    this.rec.note(
+      `${pid !== undefined ? `pid ${pid}` : 'a process'} runs ${to}: ${name} exists only there (the log has no mode line; calls before it may be counted as ${abi})`,
+    );
+    return to;
   }
 
   private abiName(mode: string): ArchId {
@@ -441,8 +518,9 @@ export class StraceReader {
     this.rec.malformed(`${this.file}:${lineNo}`, 'strace-unrecognized-line', text);
   }
 
+  /** Counts one call; returns the ABI it was counted under (the pid's may change, see switchByName). */
   private record(
-    abi: ArchId,
+    given: ArchId,
     name: string,
     pid: number | undefined,
     exe: string | undefined,
@@ -450,8 +528,9 @@ export class StraceReader {
     time: number | undefined,
     /** The call's text from its name on, when arguments are to be recorded. */
     text: string | undefined,
-  ): void {
+  ): ArchId {
     this.sawCalls = true;
+    const abi = this.switchByName(given, name, pid);
     let n = name;
     // strace prints syscall_0x1b9 for numbers it has no name for
     const hex = name.startsWith('syscall_0x') ? /^syscall_0x([0-9a-f]+)$/.exec(name) : null;
@@ -474,6 +553,7 @@ export class StraceReader {
     if (time !== undefined) site.time = time;
     this.lastStats = this.rec.call(abi, n, site);
     this.collectingStack = this.lastStats.stack === undefined && this.lastStats.count === 1;
+    return abi;
   }
 
   /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
@@ -486,7 +566,10 @@ export class StraceReader {
     const value = Number(ret[1]);
     if ((name === 'execve' || name === 'execveat') && value === 0) {
       const path = /^execve(?:at)?\((?:[^,]+,\s*)?"((?:[^"\\]|\\.)*)"/.exec(rest);
-      if (path) this.exeOf.set(pid, path[1]!);
+      if (path) {
+        this.exeOf.set(pid, path[1]!);
+        this.execed(pid, path[1]!);
+      }
     } else if ((name === 'clone' || name === 'clone3' || name === 'fork' || name === 'vfork') && value > 0)
       this.inherit(pid, value);
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
-import { writeOutput } from '../../exec/files.js';
+import { refuseOverwrite, writeOutput } from '../../exec/files.js';
 import { IMPORT_FORMATS, type ImportFormat, importLogs } from '../../recorders/import.js';
 import { serializeRecording } from '../../recorders/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -57,6 +57,8 @@ Examples:
         err(
           `${s.file}: read as ${s.format}${s.skipped ? ` (${s.skipped} lines were not syscall events: skipped)` : ''}`,
         );
+      for (const n of rec.notes ?? []) err(`sysfence: inferred: ${n}`);
+      refuseOverwrite(opts.output as string | undefined, files);
       const text = serializeRecording(rec);
       if (opts.output) writeOutput(String(opts.output), text);
       else process.stdout.write(text);
