@@ -5,10 +5,11 @@
  * an interruption never leaves a half-written output, and an input is never overwritten by accident.
  */
 import {
+  accessSync,
   closeSync,
+  constants,
   fstatSync,
   openSync,
-  readFileSync,
   readSync,
   realpathSync,
   renameSync,
@@ -125,6 +126,33 @@ function identity(path: string): string | undefined {
     return `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Checks, before any work starts (a workload's run would be lost), that `path` can be written: its
+ * directory exists and is writable, and it is not a directory itself. Also refuses an input.
+ */
+export function checkWritable(path: string | undefined, inputs: readonly string[] = []): void {
+  if (path === undefined || path === '-') return;
+  refuseOverwrite(path, inputs);
+  const dir = dirname(path);
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw new FileError(
+      'file-unwritable',
+      path,
+      `cannot write ${path}: its directory ${dir} ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not writable'}`,
+    );
+  }
+  try {
+    if (statSync(path).isDirectory())
+      throw new FileError('file-unwritable', path, `cannot write ${path}: it is a directory`);
+  } catch (e) {
+    if (e instanceof FileError) throw e;
   }
 }
 

@@ -235,7 +235,10 @@ export async function runContainerUnderProfile(o: {
  */
 export function wouldDeny(profile: Profile, recording: Recording): Denial[] {
   const out: Denial[] = [];
-  for (const [abi, calls] of Object.entries(recording.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
+  for (const [abi, calls] of Object.entries(recording.syscalls) as [
+    ArchId,
+    Recording['syscalls'][ArchId],
+  ][]) {
     const t = syscallTable(abi);
     for (const [name, s] of Object.entries(calls ?? {})) {
       const nr = t.number(name);

@@ -91,7 +91,12 @@ interface Expansion {
  * resolved to their anchor's node, as Kubernetes does (a rule's `names: *list` is that list, not
  * nothing), bounded: past MAX_ALIAS_NODES expanded nodes the document is refused.
  */
-function toJsonNode(node: Node | null | undefined, fallback: number, x: Expansion, inAlias = false): JsonNode {
+function toJsonNode(
+  node: Node | null | undefined,
+  fallback: number,
+  x: Expansion,
+  inAlias = false,
+): JsonNode {
   const offset = node?.range?.[0] ?? fallback;
   if (!node) return { kind: 'null', offset };
   const { isAlias, isMap, isScalar, isSeq } = yaml();

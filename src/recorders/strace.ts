@@ -378,7 +378,9 @@ export class StraceReader {
     if (abi === undefined || abi === now) return;
     this.abiOf.set(pid, abi);
     this.cachePid = -1;
-    this.rec.note(`pid ${pid} runs ${path} as ${abi}: inferred from its ELF header (the log has no mode line)`);
+    this.rec.note(
+      `pid ${pid} runs ${path} as ${abi}: inferred from its ELF header (the log has no mode line)`,
+    );
   }
 
   /**

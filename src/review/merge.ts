@@ -180,7 +180,8 @@ export function mergeProfiles(
           if (g.merged.kind === 'fixed') {
             if (sameAction(g.merged.action, def)) continue;
             const r: SyscallRule = { names: [name], action: NAME[g.merged.action.kind], ...filter };
-            if (g.merged.action.kind === 'ERRNO' || g.merged.action.kind === 'TRACE') r.errnoRet = g.merged.action.data;
+            if (g.merged.action.kind === 'ERRNO' || g.merged.action.kind === 'TRACE')
+              r.errnoRet = g.merged.action.data;
             perHost.push(r);
           } else for (const r of g.merged.rules) perHost.push({ ...argRule(name, r), ...filter });
         }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
-import { exitStatus } from '../../recorders/workload.js';
 import { mergeRecordings, type Recording } from '../../recorders/recording.js';
+import { exitStatus } from '../../recorders/workload.js';
 import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
 import { VERSION } from '../../version.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -23,7 +23,8 @@ const FORMATS = ['text', 'json', 'junit', 'sarif'];
  */
 async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findArch>>): Promise<Recording> {
   const first = head(file);
-  if (/^\s*\{/.test(first) && /"version"\s*:/.test(first) && /"syscalls"\s*:/.test(first)) return readRecording(file);
+  if (/^\s*\{/.test(first) && /"version"\s*:/.test(first) && /"syscalls"\s*:/.test(first))
+    return readRecording(file);
   const rec = await importLogs([file], { arch, format: 'auto', args: true });
   const calls = Object.values(rec.syscalls).reduce((n, c) => n + Object.keys(c ?? {}).length, 0);
   if (calls === 0)
@@ -74,6 +75,7 @@ Examples:
       const profile = requireOneProfile(readProfile(profileFile)).profile;
       if (inputs.length === 0)
         throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
+      checkWritable(opts.output, [profileFile, ...(process.argv.includes('--') ? [] : inputs)]);
       let rec: Recording;
       if (process.argv.includes('--')) {
         const backend = opts.backend ?? 'auto';

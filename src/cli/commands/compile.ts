@@ -3,7 +3,7 @@ import { disassemble } from '../../bpf/disasm.js';
 import { encode } from '../../bpf/encode.js';
 import type { Instruction } from '../../bpf/instruction.js';
 import { CompileError, compile } from '../../compiler/compile.js';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
@@ -59,6 +59,7 @@ Examples:
   sysfence compile profile.json --arch x86_64 x86 --format raw -o filter.bpf`,
   );
   cmd.action((file: string, opts: Record<string, unknown>) => {
+    checkWritable(opts.output as string | undefined, [file]);
     const { profile } = requireOneProfile(readProfile(file));
     const s = setupFilter(profile, opts);
     let c: ReturnType<typeof compile>;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { ProfileError } from '../../profile/profile-error.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
@@ -34,6 +34,7 @@ Examples:
   sysfence convert profile.json --to spo --name my-app -o my-app.yaml`,
   );
   cmd.action((file: string, opts: Record<string, string | undefined>) => {
+    checkWritable(opts.output, [file]);
     const r = readProfile(file, parseFormatOption(opts.from));
     const { profile: given, name } = requireOneProfile(r);
     const profile = exactForRuntimes(given);

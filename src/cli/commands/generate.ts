@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { findArch } from '../../arch/tables.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
-import { LIMITS, readText, writeOutput } from '../../exec/files.js';
+import { checkWritable, LIMITS, readText, writeOutput } from '../../exec/files.js';
 import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../../knowledge/runtime-sets.js';
 import { type DefaultDeny, type GenerateResult, generate } from '../../profile/generate.js';
 import { k8sPatch } from '../../profile/k8s.js';
@@ -137,6 +137,7 @@ Examples:
       const deny = String(opts.deny);
       if (!['enosys', 'eperm', 'kill'].includes(deny))
         throw new CliError('bad-option', `--deny must be enosys, eperm or kill, not ${deny}`);
+      checkWritable(opts.output as string | undefined, files);
       const g = generate(files.map(readRecording), {
         deny: deny as DefaultDeny,
         companions: opts.companions === true,

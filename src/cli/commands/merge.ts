@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
@@ -27,6 +27,7 @@ Example:
   sysfence merge web.json worker.json cron.json -o app.json`,
     )
     .action((files: string[], opts: Record<string, string | undefined>) => {
+      checkWritable(opts.output, files);
       if (files.length < 2) throw new CliError('no-input', 'merge takes two or more profiles');
       const inputs = files.map((f) => ({ name: f, profile: requireOneProfile(readProfile(f)).profile }));
       const o = parseReviewOptions(opts);

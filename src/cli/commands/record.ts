@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, resolve as resolvePath } from 'node:path';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { type DefaultDeny, generate } from '../../profile/generate.js';
 import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
@@ -159,9 +158,8 @@ Examples:
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
       runtimeOption(opts.for); // a bad --for is said before the workload runs
       // and so is an output that cannot be written: the workload's run would be lost
-      for (const f of [opts.output, opts.recording])
-        if (typeof f === 'string' && !existsSync(dirname(resolvePath(f))))
-          throw new CliError('file-unwritable', `cannot write ${f}: its directory does not exist`, f);
+      for (const f of [opts.output, opts.recording, opts.keepStraceLog])
+        if (typeof f === 'string') checkWritable(f);
       if (!opts.docker && (opts.duration !== undefined || opts.untilSignal !== undefined))
         throw new CliError(
           'bad-option',

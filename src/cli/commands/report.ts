@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { referenceProfile } from '../../knowledge/reference-profiles.js';
 import { buildReport } from '../../review/report.js';
 import { renderReport } from '../../review/report-html.js';
@@ -34,6 +34,10 @@ Example:
     )
     .action((file: string, opts: Record<string, string | string[] | boolean | undefined>) => {
       if (!opts.json && !opts.output) throw new CliError('bad-option', 'give -o report.html (or --json)');
+      checkWritable(opts.output as string | undefined, [
+        file,
+        ...((opts.recording as string[] | undefined) ?? []),
+      ]);
       const profile = requireOneProfile(readProfile(file)).profile;
       const against = String(opts.against);
       const baseline =

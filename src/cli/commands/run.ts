@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
-import { writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { learn, runContainerUnderProfile, runUnderProfile, wouldDeny } from '../../exec/run-profile.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
@@ -70,6 +70,7 @@ Examples:
       if (problems.length > 0)
         throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
       const file = String(opts.profile);
+      for (const f of [opts.output, opts.report]) if (typeof f === 'string') checkWritable(f, [file]);
       const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
       // the profile as written (what --learn changes) and as run (--default-action applied)
       const written = requireOneProfile(readProfile(file)).profile;
@@ -147,7 +148,9 @@ Examples:
             .split('\n'))
             err(`sysfence: diff: ${line}`);
         if (l.added.length > 0 && opts.defaultAction)
-          err(`sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`);
+          err(
+            `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
+          );
         if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
         const text = serializeDocker(exactForRuntimes(l.profile));
         if (opts.output) writeOutput(String(opts.output), text);
