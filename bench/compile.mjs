@@ -19,16 +19,7 @@ const { retValue } = await lib('compiler/ret.js');
 const { toAction } = await lib('profile/actions.js');
 const { findArch: archOf } = await lib('arch/tables.js');
 
-const shared = join(root, '..', 'shared', 'profiles', 'docker-default.json');
-const text = readFileSync(existsOr(shared, join(root, 'data', 'profiles', 'docker-default.json')), 'utf8');
-function existsOr(a, b) {
-  try {
-    readFileSync(a);
-    return a;
-  } catch {
-    return b;
-  }
-}
+const text = readFileSync(join(root, 'data', 'profiles', 'docker-default.json'), 'utf8');
 const docker = parseDockerProfile(text).profile;
 const full = resolve(docker, { arch: 'x86_64', kernelVersion: '6.1' });
 const variants = [

@@ -18,10 +18,32 @@ export interface Issue {
 }
 
 /** Collects issues; positions are filled in from a path -> offset map when one is known. */
+/**
+ * Notes (severity info) of one code past this many are counted, not kept: a profile of 100,000
+ * duplicate rules gets 1,000 notes and one that says how many more there were. Errors and
+ * warnings are always kept.
+ */
+export const MAX_NOTES_PER_CODE = 1000;
+
 export class IssueList {
   readonly items: Issue[] = [];
+  private readonly notes = new Map<string, { count: number; more?: Issue }>();
 
   add(code: string, severity: Severity, path: string, message: string, hint?: string): void {
+    if (severity === 'info') {
+      const n = this.notes.get(code) ?? { count: 0 };
+      n.count++;
+      this.notes.set(code, n);
+      if (n.count > MAX_NOTES_PER_CODE) {
+        const extra = n.count - MAX_NOTES_PER_CODE;
+        if (!n.more) {
+          n.more = { code, severity, message: '', path: '$' };
+          this.items.push(n.more);
+        }
+        n.more.message = `... and ${extra} more ${code} note${extra === 1 ? '' : 's'} (the first ${MAX_NOTES_PER_CODE} are listed)`;
+        return;
+      }
+    }
     const issue: Issue = { code, severity, message, path };
     if (hint !== undefined) issue.hint = hint;
     this.items.push(issue);

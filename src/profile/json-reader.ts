@@ -9,12 +9,69 @@ import { closest } from './suggest.js';
 
 const kindName = (n: JsonNode): string => (n.kind === 'null' ? 'null' : n.kind);
 
+/**
+ * Where the value at a JSON path starts in the text: found by walking the positioned tree from the
+ * nearest registered root, on demand (a map of every path of a 100,000-rule profile costs hundreds
+ * of megabytes; issues are few). Paths the tree cannot give (a key's own position: `#key`, `#dup`)
+ * are stored.
+ */
+/** Anything that finds a JSON path's offset (Offsets, or a plain map). */
+export interface OffsetLookup {
+  get(path: string): number | undefined;
+}
+
+export class Offsets implements OffsetLookup {
+  private readonly roots = new Map<string, JsonNode>();
+  private readonly stored = new Map<string, number>();
+
+  root(path: string, node: JsonNode): void {
+    if (this.roots.size < 64) this.roots.set(path, node);
+  }
+
+  set(path: string, offset: number): void {
+    if (path.includes('#')) this.stored.set(path, offset);
+  }
+
+  get(path: string): number | undefined {
+    const stored = this.stored.get(path);
+    if (stored !== undefined) return stored;
+    let best: [string, JsonNode] | undefined;
+    for (const [r, n] of this.roots)
+      if (
+        (path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`)) &&
+        (!best || r.length > best[0].length)
+      )
+        best = [r, n];
+    if (!best) return undefined;
+    let node: JsonNode | undefined = best[1];
+    const rest = path.slice(best[0].length);
+    const seg = /\.([^.[\]#]+)|\[(\d+)\]/gy;
+    let m: RegExpExecArray | null;
+    let at = 0;
+    while (node && at < rest.length) {
+      seg.lastIndex = at;
+      m = seg.exec(rest);
+      if (!m) return undefined;
+      at = seg.lastIndex;
+      if (m[1] !== undefined) {
+        const key = m[1];
+        node = node.kind === 'object' ? node.entries.find((e) => e.key === key)?.value : undefined;
+      } else {
+        const i = Number(m[2]);
+        node = node.kind === 'array' ? node.items[i] : undefined;
+      }
+    }
+    return node?.offset;
+  }
+}
+
 export class Reader {
   readonly issues = new IssueList();
-  readonly offsets = new Map<string, number>();
+  readonly offsets = new Offsets();
 
   at(path: string, node: JsonNode): void {
-    this.offsets.set(path, node.offset);
+    // the tree is walked on demand from the outermost node registered
+    if (!path.includes('[') || /^\$\[\d+\]$/.test(path)) this.offsets.root(path, node);
   }
 
   fields(
@@ -109,7 +166,7 @@ export class Reader {
 }
 
 /** Adds line:column to an issue from the offset of its path (or the nearest enclosing path). */
-export function locate(issue: Issue, offsets: Map<string, number>, text: string | undefined): Issue {
+export function locate(issue: Issue, offsets: OffsetLookup, text: string | undefined): Issue {
   if (text === undefined || issue.position) return issue;
   let p = issue.path;
   while (p.length > 0) {

@@ -32,17 +32,36 @@ export interface Position {
   column: number;
 }
 
-/** Converts a character offset into a 1-based line and column. */
-export function positionAt(text: string, offset: number): Position {
-  let line = 1;
-  let last = -1;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      last = i;
-    }
+/** The offsets of the newlines of a text, computed once per text (positions of many issues). */
+const newlines = new Map<string, Int32Array>();
+
+function newlinesOf(text: string): Int32Array {
+  let nl = newlines.get(text);
+  if (!nl) {
+    const list: number[] = [];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) list.push(i);
+    nl = Int32Array.from(list);
+    // keep the last few texts only: a command reads one or two profiles
+    if (newlines.size > 4) newlines.clear();
+    newlines.set(text, nl);
   }
-  return { line, column: offset - last };
+  return nl;
+}
+
+/** Converts a character offset into a 1-based line and column (binary search over the newlines). */
+export function positionAt(text: string, offset: number): Position {
+  const nl = newlinesOf(text);
+  const at = Math.min(offset, text.length);
+  // the number of newlines before `at`
+  let lo = 0;
+  let hi = nl.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (nl[mid]! < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const last = lo === 0 ? -1 : nl[lo - 1]!;
+  return { line: lo + 1, column: offset - last };
 }
 
 export function parseJson(text: string): JsonNode {

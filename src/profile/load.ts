@@ -45,7 +45,8 @@ export function loadProfileText(text: string, format: ProfileFormat = detectForm
   if (format === 'docker') {
     const r = parseDockerProfile(text);
     const issues = [...r.issues];
-    if (r.profile) issues.push(...validateProfile(r.profile, { root: r.root, offsets: r.offsets, text }));
+    if (r.profile)
+      for (const i of validateProfile(r.profile, { root: r.root, offsets: r.offsets, text })) issues.push(i);
     return { format, profiles: r.profile ? [{ profile: r.profile }] : [], issues: sortIssues(issues) };
   }
   const r = parseSpo(text);

@@ -4,7 +4,7 @@
  */
 
 import { type Issue, sortIssues } from './issues.js';
-import { locate, Reader } from './json-reader.js';
+import { locate, type OffsetLookup, Reader } from './json-reader.js';
 import { type JsonNode, JsonSyntaxError, parseJson, positionAt } from './json-source.js';
 import {
   ACTIONS,
@@ -51,7 +51,7 @@ export interface ParseResult {
   profile: Profile | undefined;
   issues: Issue[];
   /** JSON path -> character offset of the value, for locating later (semantic) issues. */
-  offsets: Map<string, number>;
+  offsets: OffsetLookup;
   /** Path prefix of the profile inside the document (`$` or `$.linux.seccomp` for an OCI config). */
   root: string;
 }

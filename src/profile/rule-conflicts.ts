@@ -40,29 +40,32 @@ export function canCoexist(a: SyscallRule, b: SyscallRule): boolean {
   return true;
 }
 
-const sameFilter = (a: SyscallRule, b: SyscallRule): boolean =>
-  JSON.stringify([a.includes ?? {}, a.excludes ?? {}]) ===
-  JSON.stringify([b.includes ?? {}, b.excludes ?? {}]);
-
+/**
+ * Duplicates, shadowed and contradictory rules, each rule compared with the earlier rules for the
+ * same name and arguments (linear: per name and argument set only the distinct earlier actions and
+ * filters are kept, and a rule is reported once per name, against the first rule it meets).
+ */
 export function checkConflicts(list: IssueList, root: string, p: Profile): void {
-  type Seen = { rule: SyscallRule; index: number; args: string; action: string };
-  const byName = new Map<string, Seen[]>();
+  type Seen = { rule: SyscallRule; index: number; action: string; filter: string };
+  const byKey = new Map<string, Seen[]>();
   (p.syscalls ?? []).forEach((rule, index) => {
     const args = argsKey(rule.args ?? []);
     const action = actionKey(rule.action, rule.errnoRet);
+    const filter = JSON.stringify([rule.includes ?? {}, rule.excludes ?? {}]);
     for (const name of ruleNames(rule)) {
-      const prev = byName.get(name) ?? [];
-      for (const s of prev) {
-        if (s.args !== args || !canCoexist(s.rule, rule)) continue;
-        if (s.action === action) {
-          if (sameFilter(s.rule, rule))
-            list.info(
-              'duplicate-rule',
-              `${root}.syscalls[${index}]`,
-              `"${name}" already has the same rule at syscalls[${s.index}]`,
-              'remove one of them',
-            );
-        } else if (args === '') {
+      const key = `${name}\u0000${args}`;
+      const prev = byKey.get(key) ?? [];
+      const dup = prev.find((x) => x.action === action && x.filter === filter && canCoexist(x.rule, rule));
+      if (dup)
+        list.info(
+          'duplicate-rule',
+          `${root}.syscalls[${index}]`,
+          `"${name}" already has the same rule at syscalls[${dup.index}]`,
+          'remove one of them',
+        );
+      const s = prev.find((x) => x.action !== action && canCoexist(x.rule, rule));
+      if (s) {
+        if (args === '') {
           // Runtimes accept this: the first unconditional rule for a syscall wins (libseccomp drops
           // later ones). Worth a note, not an error; `sysfence lint` reports it as unreachable.
           list.info(
@@ -79,8 +82,10 @@ export function checkConflicts(list: IssueList, root: string, p: Profile): void 
           );
         }
       }
-      prev.push({ rule, index, args, action });
-      byName.set(name, prev);
+      if (!prev.some((x) => x.action === action && x.filter === filter)) {
+        prev.push({ rule, index, action, filter });
+        byKey.set(key, prev);
+      }
     }
   });
 }

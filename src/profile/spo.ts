@@ -16,7 +16,7 @@ function yaml(): typeof import('yaml') {
 }
 
 import { type Issue, IssueList, sortIssues } from './issues.js';
-import { locate } from './json-reader.js';
+import { locate, type OffsetLookup } from './json-reader.js';
 import { type JsonEntry, type JsonNode, positionAt } from './json-source.js';
 import type { Profile } from './model.js';
 import { parseDockerNode } from './parse-docker.js';
@@ -71,7 +71,7 @@ export interface SpoParseResult {
   objects: SpoObject[];
   issues: Issue[];
   /** Per object: offsets of the spec's JSON paths (rooted at `$`), to locate later issues. */
-  offsets: Map<string, number>[];
+  offsets: OffsetLookup[];
 }
 
 /** YAML nodes an alias may expand to, in all (a billion-laughs document stops here). */
@@ -133,7 +133,7 @@ function toJsonNode(
 export function parseSpo(text: string): SpoParseResult {
   const issues: Issue[] = [];
   const objects: SpoObject[] = [];
-  const offsetsList: Map<string, number>[] = [];
+  const offsetsList: OffsetLookup[] = [];
   const docs = yaml().parseAllDocuments(text, { intAsBigInt: true, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [docs];
   list.forEach((doc, di) => {

@@ -2,6 +2,7 @@
  * Semantic validation of a Profile: names, architectures, errnos, flags and rule conflicts.
  * Structural problems (types, unknown fields, JSON syntax) come from the parser.
  */
+
 import { ARCH_DEFS } from '../arch/defs.js';
 import { isKnownSyscallName, KNOWN_SYSCALL_NAMES, syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
@@ -9,6 +10,7 @@ import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.j
 import { CAPABILITIES } from './capabilities.js';
 import { ERRNO_NAMES, errnoNumber } from './errno.js';
 import { type Issue, IssueList, sortIssues } from './issues.js';
+import type { OffsetLookup } from './json-reader.js';
 import { locate } from './json-reader.js';
 import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
 import { checkConflicts, checkMultiplexed } from './rule-conflicts.js';
@@ -18,7 +20,7 @@ export interface ValidateOptions {
   /** JSON path prefix of the profile in its document. */
   root?: string;
   /** Offsets of paths in the source text, from the parser, to give issues line:column. */
-  offsets?: Map<string, number>;
+  offsets?: OffsetLookup;
   text?: string;
 }
 

@@ -35,6 +35,8 @@ export interface CheckItem {
 export interface CheckResult {
   /** The runtime refuses the profile (the container does not start): the reason. */
   refused?: string;
+  /** The runtime's verdicts could not be computed: they are the profile's, unchecked (why). */
+  uncertain?: string;
   /** Who enforces the profile, in words. */
   target: string;
   items: CheckItem[];
@@ -162,6 +164,9 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
   }
   if (rf.refused) for (const i of items) i.status = 'denied';
   return {
+    ...(rf.unmodelled
+      ? { uncertain: `verdicts under ${describeTarget(target)} are not checked: ${rf.unmodelled}` }
+      : {}),
     ...(rf.refused
       ? { refused: `${describeTarget(target)} refuses the profile: ${rf.refused.message}` }
       : {}),
@@ -189,6 +194,7 @@ function who(i: CheckItem): string {
 export function formatCheckText(r: CheckResult, profileFile: string): string {
   const out: string[] = [];
   if (r.refused) out.push(`REFUSED ${r.refused}: the workload does not start, so every call below is denied`);
+  if (r.uncertain) out.push(`WARNING ${r.uncertain}; the verdicts below are the profile's own`);
   for (const i of [...r.denied, ...r.depends, ...r.unnamed]) {
     const tag = i.status === 'denied' ? 'DENIED' : i.status === 'depends' ? 'depends' : 'unnamed';
     out.push(`${tag} ${i.abi} ${i.name}: ${i.verdict}; ${who(i)}`);

@@ -52,6 +52,8 @@ export interface Overlap {
 export interface DivergenceReport {
   target: RuntimeTarget;
   refused?: Refusal;
+  /** The model was not run (the profile is too big for it): nothing below is checked. */
+  unmodelled?: string;
   /** Per (ABI, syscall, cause); ordered by ABI order, number, cause. */
   syscalls: SyscallDivergence[];
   /** runc's ENOSYS stub answering numbers the profile does not name: per ABI, how many cases. */
@@ -70,6 +72,11 @@ export function divergences(p: Profile, t: RuntimeTarget): DivergenceReport {
   if (hit) return hit;
   const report: DivergenceReport = { target: t, syscalls: [], stubbed: [], overlaps: [], cases: 0 };
   if (rf.refused) report.refused = rf.refused;
+  if (rf.unmodelled) {
+    report.unmodelled = rf.unmodelled;
+    reports.set(rf, report);
+    return report;
+  }
   const byKey = new Map<string, SyscallDivergence>();
   const stubbed = new Map<ArchDef, number>();
   const overlaps = new Map<string, Overlap>();

@@ -23,6 +23,8 @@ export interface RuntimeNote {
 export interface RuntimeNotes {
   target: string;
   refused?: string;
+  /** Not checked: the profile is too big for the model. */
+  unmodelled?: string;
   notes: RuntimeNote[];
   /** Per ABI: verification cases of unnamed numbers runc's stub answers with ENOSYS. */
   stubbed: { abi: string; cases: number }[];
@@ -54,6 +56,7 @@ export function runtimeNotes(p: Profile, t: RuntimeTarget, o: NoteOptions = {}):
     stubbed: r.stubbed.map((s) => ({ abi: s.abi.id, cases: s.cases })),
   };
   if (r.refused) out.refused = r.refused.message;
+  if (r.unmodelled) out.unmodelled = r.unmodelled;
   return out;
 }
 
@@ -61,6 +64,7 @@ export function runtimeNotes(p: Profile, t: RuntimeTarget, o: NoteOptions = {}):
 export function formatRuntimeNotes(n: RuntimeNotes | undefined, indent = '  '): string[] {
   if (!n) return [];
   if (n.refused) return [`${indent}under ${n.target}: REFUSED: ${n.refused}`];
+  if (n.unmodelled) return [`${indent}under ${n.target}: NOT CHECKED: ${n.unmodelled}`];
   if (n.notes.length === 0) return [];
   return [
     `${indent}under ${n.target}, ${n.notes.length === 1 ? '1 call gets' : `${n.notes.length} calls get`} another verdict than the profile says:`,

@@ -49,8 +49,16 @@ export interface RuntimeFilter {
   stub?: EnosysStub;
   /** The runtime refuses the profile: the workload never starts. */
   refused?: Refusal;
+  /**
+   * Set when the profile is too big for the model (libseccomp's own rule adding is quadratic in the
+   * rules of one syscall): runtime verdicts are then the intent, flagged as not checked.
+   */
+  unmodelled?: string;
   policy: ProfilePolicy;
 }
+
+/** Argument rules on one syscall past which the model is not run (see RuntimeFilter.unmodelled). */
+export const MODEL_RULES_PER_SYSCALL = 4000;
 
 export interface Divergence {
   label: DivergenceLabel;
@@ -65,6 +73,8 @@ export interface RuntimeVerdict {
   action: Action;
   intent: Verdict;
   divergence?: Divergence;
+  /** The runtime's answer could not be computed (why): `action` is the intent, unchecked. */
+  uncertain?: string;
 }
 
 const cache = new WeakMap<Profile, Map<string, RuntimeFilter>>();
@@ -84,7 +94,15 @@ export function runtimeFilter(p: Profile, t: RuntimeTarget): RuntimeFilter {
     received,
     policy: buildPolicy(p, { nativeArch: t.native }),
   };
-  if (facts.engine !== 'sysfence') {
+  const busiest = Math.max(
+    0,
+    ...[...rf.policy.byArch.values()].flatMap((ap) =>
+      [...ap.syscalls.values()].map((x) => x.conditional.length),
+    ),
+  );
+  if (facts.engine !== 'sysfence' && busiest > MODEL_RULES_PER_SYSCALL)
+    rf.unmodelled = `a syscall has ${busiest} argument rules (more than ${MODEL_RULES_PER_SYSCALL}): libseccomp needs time quadratic in them, and so would sysfence's model of it; its verdicts are not checked here`;
+  else if (facts.engine !== 'sysfence') {
     let forLib = received;
     if (facts.engine === 'crun') {
       // crun reads at most six conditions of a rule
@@ -142,6 +160,8 @@ export function runtimeEvaluate(
   const badArchAction = facts.engine === 'sysfence' ? 'KILL_PROCESS' : 'KILL_THREAD';
   const intent = evaluateData(rf.profile, call, { nativeArch: t.native, badArchAction });
   if (facts.engine === 'sysfence') return { action: { kind: intent.kind, data: intent.data }, intent };
+  if (rf.unmodelled)
+    return { action: { kind: intent.kind, data: intent.data }, intent, uncertain: rf.unmodelled };
   const who = describeTarget(t);
   if (rf.refused) {
     return {

@@ -19,7 +19,11 @@ export function registerConvert(program: Command, setExit: (code: number) => voi
     .option('--from <format>', 'input format: auto, docker or spo', 'auto')
     .option('--name <name>', 'metadata.name of the SPO object (default: the file name)')
     .option('--namespace <ns>', 'metadata.namespace of the SPO object')
-    .option('-o, --output <file>', 'write here instead of stdout');
+    .option('-o, --output <file>', 'write here instead of stdout')
+    .option(
+      '--as-is',
+      "write the rules as given, even those runc/crun's libseccomp would refuse or enforce otherwise (rewritten by default)",
+    );
   resolveOptionsHelp(cmd);
   cmd.addHelpText(
     'after',
@@ -37,7 +41,8 @@ Examples:
     checkWritable(opts.output, [file]);
     const r = readProfile(file, parseFormatOption(opts.from));
     const { profile: given, name } = requireOneProfile(r);
-    const profile = exactForRuntimes(given);
+    const profile = opts.asIs ? given : exactForRuntimes(given);
+    if (opts.asIs) err('sysfence: --as-is: the rules are written as given, whatever runc and crun would make of them');
     let text: string;
     const to = opts.to;
     try {

@@ -15,7 +15,15 @@ import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 function runtimeRefusal(p: Profile, target: RuntimeTarget): Issue | undefined {
   if (RUNTIMES[target.runtime].engine === 'sysfence') return undefined;
   const resolved = resolve(p, { arch: target.native, kernelVersion: '6.1' });
-  const refused = runtimeFilter(resolved, target).refused;
+  const rf = runtimeFilter(resolved, target);
+  if (rf.unmodelled)
+    return {
+      code: 'libseccomp-not-checked',
+      severity: 'info',
+      path: '$.syscalls',
+      message: `whether ${describeTarget(target)} accepts this profile is not checked: ${rf.unmodelled}`,
+    };
+  const refused = rf.refused;
   if (!refused) return undefined;
   const origin =
     refused.rule !== undefined ? (ruleOrigins(resolved)?.[refused.rule] ?? refused.rule) : undefined;

@@ -60,6 +60,16 @@ export const libseccomp: LintCheck = {
     const out: Finding[] = [];
     const who = describeTarget(ctx.target);
     const { report, origin } = runtimeReport(ctx);
+    if (report.unmodelled) {
+      out.push({
+        code: 'libseccomp-not-checked',
+        severity: 'warning',
+        path: '$.syscalls',
+        message: `what ${who} makes of this profile is not checked: ${report.unmodelled}`,
+        fix: 'split the rules over fewer values (a MASKED_EQ can test many values at once), or enforce with sysfence run',
+      });
+      return out;
+    }
     if (report.refused) {
       const r = report.refused;
       const rewrite =
