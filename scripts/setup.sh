@@ -13,7 +13,8 @@ if [ "${1:-}" = "--test" ]; then
   # docker.io, runc and crun run the container tests (runtime sets, recording containers)
   # debootstrap builds the real-workload image (bench/workloads/build-image.sh); chromium renders
   # the HTML report in the browser test (driven by playwright-core, no browser download)
-  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium)
+  # time (GNU time) measures peak memory in the robustness tests
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time)
 fi
 
 missing=()

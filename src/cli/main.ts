@@ -1,13 +1,7 @@
 #!/usr/bin/env node
-/** sysfence command line: the only code that prints or exits. */
-import { Command, CommanderError } from 'commander';
-import { BpfError } from '../bpf/errors.js';
-import { FileError } from '../exec/files.js';
-import { ToolError } from '../exec/run.js';
-import { ProfileError } from '../profile/profile-error.js';
-import { VERSION } from '../version.js';
-import { CliError, EXIT_ERROR } from './errors.js';
-import { err, style } from './output.js';
+/** sysfence command line: the process around runCli (cli.ts), the only code that exits. */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { runCli } from './cli.js';
 
 // A closed pipe (`sysfence ... | head`) ends output quietly; any other failure to write (a full
 // disk, a closed descriptor) is said once, with a code, and exits 2: never a stack trace.
@@ -29,81 +23,24 @@ for (const [name, stream] of [
     process.exit(2);
   });
 
-let exitCode = 0;
-const setExit = (code: number) => {
-  exitCode = code;
-};
-
-const program = new Command();
-program
-  .name('sysfence')
-  .description(
-    'least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right',
-  )
-  .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride()
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-
-type Register = (program: Command, setExit: (code: number) => void) => void;
-/** Commands in help order, each loaded only when needed (start-up time matters for `import`). */
-const COMMANDS: [string, () => Promise<Register>][] = [
-  ['validate', async () => (await import('./commands/validate.js')).registerValidate],
-  ['convert', async () => (await import('./commands/convert.js')).registerConvert],
-  ['explain', async () => (await import('./commands/explain.js')).registerExplain],
-  ['compile', async () => (await import('./commands/compile.js')).registerCompile],
-  ['disasm', async () => (await import('./commands/disasm.js')).registerDisasm],
-  ['emu', async () => (await import('./commands/emu.js')).registerEmu],
-  ['verify', async () => (await import('./commands/verify.js')).registerVerify],
-  ['import', async () => (await import('./commands/import.js')).registerImport],
-  ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
-  ['record', async () => (await import('./commands/record.js')).registerRecord],
-  ['run', async () => (await import('./commands/run.js')).registerRun],
-  ['merge', async () => (await import('./commands/merge.js')).registerMerge],
-  ['lint', async () => (await import('./commands/lint.js')).registerLint],
-  ['diff', async () => (await import('./commands/diff.js')).registerDiff],
-  ['check', async () => (await import('./commands/check.js')).registerCheck],
-  ['report', async () => (await import('./commands/report.js')).registerReport],
-  ['demo', async () => (await import('./commands/demo.js')).registerDemo],
-];
-// `sysfence import ...` needs only `import`; help, unknown commands and no command need them all
-const invoked = COMMANDS.find(([name]) => name === process.argv[2]);
-
-function report(e: unknown): number {
-  if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-      return 0;
-    return EXIT_ERROR; // commander already printed the usage error
+/**
+ * Started with standard output closed (`sysfence ... >&-`), Node.js puts /dev/null on descriptor 1
+ * (opened read-write, which a shell's `>/dev/null` never does): what would be written there is
+ * lost, so the first write is an error instead.
+ */
+function stdoutWasClosed(): boolean {
+  try {
+    if (readlinkSync('/proc/self/fd/1') !== '/dev/null') return false;
+    const flags = /^flags:\s+(\d+)$/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    return flags !== null && (Number.parseInt(flags[1]!, 8) & 3) === 2; // O_ACCMODE == O_RDWR
+  } catch {
+    return false;
   }
-  if (e instanceof CliError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
-    if (e.hint) err(`    hint: ${e.hint}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof BpfError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof ToolError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof FileError || e instanceof ProfileError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message} (${e.path})`);
-    return EXIT_ERROR;
-  }
-  const m = e instanceof Error ? e.message : String(e);
-  err(`${style.red('error')}[internal]: ${m}`);
-  err('    this is a bug in sysfence; set SYSFENCE_DEBUG=1 for a stack trace and report it');
-  if (process.env.SYSFENCE_DEBUG && e instanceof Error) err(e.stack ?? '');
-  return EXIT_ERROR;
 }
+if (stdoutWasClosed())
+  process.stdout.write = (() => {
+    process.stderr.write('error[output-failed]: cannot write standard output: it is closed\n');
+    process.exit(2);
+  }) as typeof process.stdout.write;
 
-try {
-  for (const [, load] of invoked ? [invoked] : COMMANDS) (await load())(program, setExit);
-  for (const c of program.commands) c.exitOverride();
-  await program.parseAsync(process.argv);
-  process.exitCode = exitCode;
-} catch (e) {
-  process.exitCode = report(e);
-}
+process.exitCode = await runCli(process.argv);

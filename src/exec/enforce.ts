@@ -9,6 +9,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkloadExit } from '../recorders/workload.js';
+import { asUserPrefix, userEnv, type WorkloadUser } from './as-user.js';
 import { ToolError } from './run.js';
 
 export interface EnforceOptions {
@@ -17,6 +18,8 @@ export interface EnforceOptions {
   command: readonly string[];
   /** What the command's stdio is (default: inherited). */
   stdio?: 'inherit' | 'ignore';
+  /** Run it as this user (sudo's): bubblewrap then runs unprivileged, as that user. */
+  user?: WorkloadUser;
 }
 
 export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
@@ -26,9 +29,9 @@ export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
   const fd = openSync(file, 'r');
   try {
     const s = o.stdio ?? 'inherit';
-    const child = spawn('bwrap', ['--dev-bind', '/', '/', '--seccomp', '3', '--', ...o.command], {
-      stdio: [s, s, s, fd],
-    });
+    const bwrap = ['bwrap', '--dev-bind', '/', '/', '--seccomp', '3', '--', ...o.command];
+    const argv = o.user ? [...asUserPrefix(o.user), ...bwrap] : bwrap;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [s, s, s, fd], env: userEnv(o.user) });
     return await new Promise<WorkloadExit>((res, rej) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
         rej(

@@ -6,6 +6,8 @@
  */
 import {
   accessSync,
+  chmodSync,
+  chownSync,
   closeSync,
   constants,
   fstatSync,
@@ -18,6 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { giveToSudoUser } from './as-user.js';
 
 export class FileError extends Error {
   constructor(
@@ -182,9 +185,11 @@ export function writeOutput(path: string, data: string | Uint8Array): void {
     // a new file: its directory must exist
   }
   let special = false;
+  let before: { uid: number; gid: number; mode: number } | undefined;
   try {
     const st = statSync(target);
     special = !st.isFile();
+    before = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
   } catch {
     special = false;
   }
@@ -199,6 +204,11 @@ export function writeOutput(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(target), `.${basename(target)}.sysfence-${process.pid}-${Date.now()}.tmp`);
   try {
     writeFileSync(tmp, data, { flag: 'wx', mode: 0o644 });
+    // a replaced file keeps its owner and mode; a new one under sudo belongs to the user of sudo
+    if (before) {
+      chmodSync(tmp, before.mode);
+      if (process.getuid?.() === 0) chownSync(tmp, before.uid, before.gid);
+    } else giveToSudoUser(tmp);
     renameSync(tmp, target);
   } catch (e) {
     try {
@@ -267,21 +277,32 @@ export function peek(path: string): Buffer {
 /** Pipes `peek` opened, kept open (a FIFO's writer may be gone if it is opened again). */
 const openPipes = new Map<string, number>();
 
-async function openForReading(given: string) {
+/** What the streaming readers read through: a FileHandle, or a pipe `peek` kept open. */
+interface ReadHandle {
+  read(buf: Buffer, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+async function openForReading(given: string): Promise<ReadHandle> {
   const path = given === '-' ? '/dev/stdin' : given;
   const fd = openPipes.get(given);
   if (fd !== undefined) {
     openPipes.delete(given);
-    const { open } = await import('node:fs/promises');
-    // node cannot wrap a descriptor in a FileHandle: read the rest of the pipe through /proc
-    try {
-      const fh = await open(`/proc/self/fd/${fd}`, 'r');
-      closeSync(fd);
-      return fh;
-    } catch (e) {
-      closeSync(fd);
-      throw new FileError('file-unreadable', path, `cannot read ${path}: ${(e as Error).message}`);
-    }
+    // the rest of the pipe through the descriptor peek read from: opening a FIFO again would wait
+    // for a writer that is gone. Blocking reads: a pipe gives what its writer has, then EOF.
+    return {
+      read: async (buf, offset, length) => {
+        for (;;)
+          try {
+            return { bytesRead: readSync(fd, buf, offset, length, null) };
+          } catch (e) {
+            // a non-blocking pipe (stdin made so by its owner): wait a moment for more
+            if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+            await new Promise((r) => setTimeout(r, 5));
+          }
+      },
+      close: async () => closeSync(fd),
+    };
   }
   const { open } = await import('node:fs/promises');
   try {
@@ -342,7 +363,8 @@ export async function* readLineChunks(path: string, opts: { pauseMs?: number } =
     carry = prefix.length;
   }
   try {
-    let pending = fh.read(bufs[which]!, 0, bufs[which]!.length, null);
+    // after what peek kept of a pipe (the first bytes), not over it
+    let pending = fh.read(bufs[which]!, carry, bufs[which]!.length - carry, null);
     while (true) {
       const buf = bufs[which]!;
       const { bytesRead } = await pending;

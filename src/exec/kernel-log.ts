@@ -18,6 +18,8 @@ const PID = /\spid=(\d+)\s/;
 export interface KernelLogWatch {
   /** The workload's SECCOMP records (their calls), and why none could be read, if so. */
   stop(pids: ReadonlySet<number>): Promise<{ killed: Recording; problem?: string }>;
+  /** Ends dmesg if it still runs (error paths: nothing sysfence started outlives it). */
+  dispose(): void;
 }
 
 function auditdRuns(): boolean {
@@ -42,7 +44,8 @@ export async function watchKernelLog(): Promise<KernelLogWatch> {
   else if (!dmesg || !existsSync('/dev/kmsg'))
     problem = 'dmesg or /dev/kmsg is missing: calls a filter killed cannot be listed';
   else {
-    const c = spawn(dmesg, ['--follow-new'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group: a terminal's Ctrl-C for the workload does not end it early
+    const c = spawn(dmesg, ['--follow-new'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = c;
     c.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -80,6 +83,9 @@ export async function watchKernelLog(): Promise<KernelLogWatch> {
         }
       }
       return problem === undefined ? { killed: killed.build() } : { killed: killed.build(), problem };
+    },
+    dispose() {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
 }

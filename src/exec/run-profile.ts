@@ -17,6 +17,7 @@ import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
+import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import { resolveCommand } from '../recorders/record.js';
 import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
@@ -24,6 +25,7 @@ import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
 import type { RuntimeTarget } from '../targets/target.js';
 import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
+import type { WorkloadUser } from './as-user.js';
 import { watchKernelLog } from './kernel-log.js';
 import { findOnPath, ToolError } from './run.js';
 
@@ -55,11 +57,32 @@ export interface RunResult {
   recording: Recording;
 }
 
+/**
+ * The denials so far while the workload runs, as a recording: `progress` gets one each time the
+ * recorder reads its denial map (every few seconds), so a workload that hangs on a denied call is
+ * seen as it happens.
+ */
+function progressOf(
+  arch: ArchDef,
+  progress: (denied: Recording) => void,
+  onlyWorkload = false,
+): (maps: MapDump) => void {
+  return (maps) => {
+    const b = new RecordingBuilder();
+    fill(b, arch, maps, -1, Number.POSITIVE_INFINITY, '@d', onlyWorkload);
+    progress(b.build());
+  };
+}
+
 export async function runUnderProfile(o: {
   profile: Profile;
   arch: ArchDef;
   command: readonly string[];
   note?: (m: string) => void;
+  /** The calls denied so far, every few seconds while the workload runs. */
+  progress?: (denied: Recording) => void;
+  /** Run the workload as this user (sudo's); bubblewrap then runs unprivileged, as that user. */
+  user?: WorkloadUser;
 }): Promise<RunResult> {
   const filter = encode(compile(o.profile, { nativeArch: o.arch.id }).instructions);
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
@@ -78,15 +101,21 @@ export async function runUnderProfile(o: {
       );
     const command = [bwrap, '--dev-bind', '/', '/', '--seccomp', '3', '--', ...resolveCommand(o.command)];
     const log = await watchKernelLog();
-    const r = await recordWithEbpf(rec, {
-      arch: o.arch,
-      command,
-      args: false,
-      denials: denied,
-      fd3: fd,
-      ...(o.note ? { note: o.note } : {}),
-    });
-    return result(o.profile, r.exit, rec, denied, await log.stop(r.pids));
+    try {
+      const r = await recordWithEbpf(rec, {
+        arch: o.arch,
+        command,
+        args: false,
+        denials: denied,
+        fd3: fd,
+        ...(o.note ? { note: o.note } : {}),
+        ...(o.user ? { user: o.user } : {}),
+        ...(o.progress ? { progress: progressOf(o.arch, o.progress) } : {}),
+      });
+      return result(o.profile, r.exit, rec, denied, await log.stop(r.pids));
+    } finally {
+      log.dispose();
+    }
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
@@ -207,6 +236,7 @@ export async function runContainerUnderProfile(o: {
   note?: (m: string) => void;
   /** Who enforces it (Docker 20.10 + runc + libseccomp unless said). */
   target?: RuntimeTarget;
+  progress?: (denied: Recording) => void;
 }): Promise<RunResult> {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
@@ -215,14 +245,19 @@ export async function runContainerUnderProfile(o: {
     const file = join(dir, 'profile.json');
     writeFileSync(file, serializeDocker(o.profile));
     const log = await watchKernelLog();
-    const r = await recordContainer(rec, {
-      arch: o.arch,
-      runArgs: o.runArgs,
-      seccompFile: file,
-      denials: denied,
-      ...(o.note ? { note: o.note } : {}),
-    });
-    return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids), o.target);
+    try {
+      const r = await recordContainer(rec, {
+        arch: o.arch,
+        runArgs: o.runArgs,
+        seccompFile: file,
+        denials: denied,
+        ...(o.note ? { note: o.note } : {}),
+        ...(o.progress ? { progress: progressOf(o.arch, o.progress, true) } : {}),
+      });
+      return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids), o.target);
+    } finally {
+      log.dispose();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -163,6 +163,14 @@ function parseRule(r: Reader, path: string, node: JsonNode): SyscallRule {
     );
   if (!f.has('name') && !f.has('names'))
     r.issues.error('missing-field', path, 'a syscall rule has neither "names" nor "name"');
+  else if (name === undefined && names === null)
+    // Go reads null as no list: Docker and runc then drop the rule without a word
+    r.issues.error(
+      'empty-names',
+      `${path}.names`,
+      '"names" is null: the rule matches no call (Docker drops it without a word)',
+      'list the calls, or remove the rule',
+    );
   else if (name === undefined && names !== undefined && names !== null && names.length === 0)
     r.issues.error('empty-names', `${path}.names`, 'a rule with an empty "names" list matches nothing');
   const errnoRet = r.uint(`${path}.errnoRet`, f.get('errnoRet')?.value, 0xffffn, 'errnoRet', 'errno-range');

@@ -23,6 +23,11 @@ import { parseDockerNode } from './parse-docker.js';
 import { closest } from './suggest.js';
 
 export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1';
+/**
+ * The versions the CRD serves (v1, the stored one, and v1beta1, with the same spec): both are read;
+ * sysfence writes v1.
+ */
+export const SPO_READ_VERSIONS = [SPO_API_VERSION, 'security-profiles-operator.x-k8s.io/v1beta1'];
 export const SPO_KIND = 'SeccompProfile';
 const SPEC_FIELDS = [
   'architectures',
@@ -78,6 +83,14 @@ export interface SpoParseResult {
 export const MAX_ALIAS_NODES = 100_000;
 
 class AliasBomb extends Error {}
+class UnknownAlias extends Error {
+  constructor(
+    readonly alias: string,
+    readonly offset: number,
+  ) {
+    super(`alias *${alias} names no anchor (&${alias}) before it`);
+  }
+}
 
 interface Expansion {
   doc: import('yaml').Document;
@@ -104,7 +117,9 @@ function toJsonNode(
   if (isAlias(node)) {
     if (++x.depth > 64) throw new AliasBomb();
     const target = node.resolve(x.doc) as Node | undefined;
-    const out = target ? toJsonNode(target, offset, x, true) : ({ kind: 'null', offset } as JsonNode);
+    // an alias to no anchor would read as null, and a rule would lose its names: refused
+    if (!target) throw new UnknownAlias(String(node.source), offset);
+    const out = toJsonNode(target, offset, x, true);
     x.depth--;
     // positions point at the alias, where the reader wrote it
     return { ...out, offset };
@@ -152,6 +167,16 @@ export function parseSpo(text: string): SpoParseResult {
     try {
       root = toJsonNode(doc.contents as Node, 0, { doc, viaAlias: 0, depth: 0 });
     } catch (e) {
+      if (e instanceof UnknownAlias) {
+        issues.push({
+          code: 'yaml-alias-unknown',
+          severity: 'error',
+          message: e.message,
+          path: base,
+          position: positionAt(text, e.offset),
+        });
+        return;
+      }
       if (!(e instanceof AliasBomb)) throw e;
       issues.push({
         code: 'yaml-alias-bomb',
@@ -178,11 +203,11 @@ export function parseSpo(text: string): SpoParseResult {
     const str = (n: JsonNode | undefined) => (n?.kind === 'string' ? n.value : undefined);
     const apiVersion = str(get(root, 'apiVersion'));
     const kind = str(get(root, 'kind'));
-    if (kind !== SPO_KIND || apiVersion !== SPO_API_VERSION) {
+    if (kind !== SPO_KIND || apiVersion === undefined || !SPO_READ_VERSIONS.includes(apiVersion)) {
       issues.push({
         code: 'not-seccompprofile',
         severity: 'error',
-        message: `expected apiVersion ${SPO_API_VERSION} and kind ${SPO_KIND}, found ${apiVersion ?? '(none)'} ${kind ?? '(none)'}`,
+        message: `expected apiVersion ${SPO_READ_VERSIONS.join(' or ')} and kind ${SPO_KIND}, found ${apiVersion ?? '(none)'} ${kind ?? '(none)'}`,
         path: base,
         position: at(root.offset),
       });

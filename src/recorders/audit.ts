@@ -15,6 +15,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { pidNumber, syscallName, syscallNumber } from './log-values.js';
 import type { RecordingBuilder } from './recording.js';
 
 const TYPE = /(?:^|\s)type=(\S+)/;
@@ -77,8 +78,18 @@ export class AuditReader {
     }
     let abi = arch;
     let name: string | undefined;
-    if (/^\d+$/.test(sc)) {
-      const nr = Number(sc);
+    const pidText = f.get('pid');
+    const pid = pidText === undefined ? undefined : pidNumber(pidText);
+    if (/^-?\d/.test(sc)) {
+      const nr = syscallNumber(sc);
+      if (nr === undefined || (pidText !== undefined && pid === undefined)) {
+        this.rec.malformed(
+          where,
+          'audit-bad-number',
+          `${raw.trim()} (${nr === undefined ? `syscall=${sc} is not a syscall number (0 to 2^31-1)` : `pid=${pidText} is not a pid`})`,
+        );
+        return;
+      }
       const companion = arch.companions
         .map((c) => findArch(c)!)
         .find((c) => c.nrBit?.set && (nr & c.nrBit.bit) !== 0);
@@ -86,10 +97,21 @@ export class AuditReader {
       name =
         syscallTable(abi).name(nr) ??
         `syscall_0x${(nr & ~(abi.nrBit?.set ? abi.nrBit.bit : 0)).toString(16)}`;
-    } else name = syscallTable(abi).number(sc) === undefined ? (AUDIT_NAMES[sc] ?? sc) : sc; // ausearch -i
+    } else {
+      // ausearch -i
+      const named = syscallName(sc);
+      if (named === undefined || (pidText !== undefined && pid === undefined)) {
+        this.rec.malformed(
+          where,
+          'audit-bad-number',
+          `${raw.trim()} (${named === undefined ? `syscall=${sc} is not a syscall name or number` : `pid=${pidText} is not a pid`})`,
+        );
+        return;
+      }
+      name = syscallTable(abi).number(named) === undefined ? (AUDIT_NAMES[named] ?? named) : named;
+    }
     const site: Parameters<RecordingBuilder['call']>[2] = { where };
-    const pid = f.get('pid');
-    if (pid !== undefined && /^\d+$/.test(pid)) site.pid = Number(pid);
+    if (pid !== undefined) site.pid = pid;
     const exe = text(f.get('exe'));
     if (exe !== undefined) site.executable = exe;
     const stamp = STAMP.exec(raw);

@@ -10,9 +10,10 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { callCount, syscallNumber } from './log-values.js';
 import type { RecordingBuilder } from './recording.js';
 
-const ENTRY = /^@([A-Za-z_0-9]*)\[(.*)\]:\s*(\d+)\s*$/;
+const ENTRY = /^@([A-Za-z_0-9]*)\[(.*)\]:\s*(-?[\d.eE+]+)\s*$/;
 const NAMED =
   /(?:^|:)(?:sys_enter_|__x64_sys_|__arm64_sys_|__s390x_sys_|__riscv_sys_|__se_sys_|__do_sys_|sys_)([a-z0-9_]+)$/;
 const IA32 = /^__ia32_(?:compat_)?sys_([a-z0-9_]+)$/;
@@ -57,7 +58,8 @@ export class BpftraceDumpReader {
       }
       for (const entries of Object.values(o.data ?? {})) {
         if (typeof entries !== 'object') continue;
-        for (const [key, count] of Object.entries(entries)) this.entry(key.split(','), count, where, text);
+        for (const [key, count] of Object.entries(entries))
+          this.entry(key.split(','), count, where, `${key}: ${String(count)}`);
       }
       return;
     }
@@ -68,13 +70,18 @@ export class BpftraceDumpReader {
     }
     this.entry(
       m[2]!.split(',').map((k) => k.trim()),
-      Number(m[3]),
+      m[3]!,
       where,
       text,
     );
   }
 
-  private entry(keys: string[], count: number, where: string, text: string): void {
+  private entry(keys: string[], rawCount: unknown, where: string, text: string): void {
+    const count = callCount(rawCount);
+    if (count === undefined) {
+      this.rec.malformed(where, 'bpftrace-bad-count', `${text} (the count is not a whole number of calls)`);
+      return;
+    }
     let abi: ArchId = this.arch.id;
     let name: string | undefined;
     for (const k of keys) {
@@ -92,9 +99,17 @@ export class BpftraceDumpReader {
       }
     }
     if (name === undefined) {
-      const nr = [...keys].reverse().find((k) => /^\d+$/.test(k));
+      const nr = [...keys].reverse().find((k) => /^-?\d+$/.test(k));
       if (nr !== undefined) {
-        const n = Number(nr);
+        const n = syscallNumber(nr);
+        if (n === undefined) {
+          this.rec.malformed(
+            where,
+            'bpftrace-bad-number',
+            `${text} (${nr} is not a syscall number: 0 to 2^31-1)`,
+          );
+          return;
+        }
         const x32 = this.arch.companions.includes('x32') && (n & 0x40000000) !== 0;
         if (x32) abi = 'x32';
         name = syscallTable(abi).name(n) ?? `syscall_0x${(n & 0x3fffffff).toString(16)}`;

@@ -8,6 +8,12 @@ import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import type { RecordingBuilder } from './recording.js';
 
+/**
+ * Paths a container runtime re-executes itself through before the workload's exec (runc 1.1 from a
+ * memfd as /dev/fd/N; others as /proc/self/exe or /proc/self/fd/N): not the workload's programs.
+ */
+export const RUNTIME_REEXEC = ['/dev/fd/', '/proc/self/'];
+
 export interface MapDump {
   [map: string]: Record<string, number>;
 }
@@ -74,6 +80,13 @@ export function fill(
     list.push(file!);
     execs.set(Number(pid), list);
   }
+  // in a container, a process the runtime re-executed and that then exec'd the workload runs the
+  // workload (its runtime exec is not a program of the workload)
+  if (onlyWorkload)
+    for (const [pid, files] of execs) {
+      const own = files.filter((f) => !RUNTIME_REEXEC.some((p) => f.startsWith(p)));
+      if (own.length > 0 && own.length < files.length) execs.set(pid, own);
+    }
   const parent = new Map<number, number>();
   for (const key of Object.keys(maps['@f'] ?? {})) {
     const [child, by] = key.split(',').map(Number);

@@ -27,7 +27,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const own = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k);
 
 function fail(path: string, message: string): never {
-  throw new RecordingError('recording-invalid', path, `${message} (${path})`);
+  throw new RecordingError('recording-invalid', path, message);
 }
 
 function count(v: unknown, path: string): number {

@@ -7,11 +7,12 @@
  * runtime set (`--for docker`) stands for those made after the filter is installed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
-import { fill, pidsSeen } from './ebpf-maps.js';
+import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
+import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
 import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
@@ -30,6 +31,8 @@ export interface DockerRecordOptions {
   durationSeconds?: number;
   /** Stop the container when sysfence receives this signal (e.g. SIGUSR1 from a test driver). */
   untilSignal?: NodeJS.Signals;
+  /** With `denials`: the denial map so far, every few seconds (see record-ebpf). */
+  progress?: (maps: MapDump) => void;
 }
 
 export interface DockerRecordResult {
@@ -60,6 +63,7 @@ export async function recordContainer(
       `the Docker engine does not answer (${info.stderr.split('\n')[0] ?? ''}): start dockerd, and run as root or in the docker group`,
     );
   const [driver] = info.stdout.split(' ');
+  throwIfStopped('the container');
   const cg2 = findCgroup2();
   if (!cg2)
     throw new ToolError(
@@ -81,22 +85,26 @@ export async function recordContainer(
   const id = created.stdout.split('\n').at(-1)!;
   const leaf = join(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id);
   let tracer: Tracer | undefined;
-  // Ctrl-C stops the container (docker stop: SIGTERM, then SIGKILL), whatever its pid 1 does with
-  // SIGINT (a shell or sleep as pid 1 ignores it), and the recording is still written
-  let interrupted = false;
-  let onInterrupt = () => {
-    interrupted = true;
-  };
-  const interrupt = () => onInterrupt();
-  process.on('SIGINT', interrupt);
+  // a stop signal (Ctrl-C, SIGTERM, SIGHUP) stops the container (docker stop: SIGTERM, then
+  // SIGKILL), whatever its pid 1 does with SIGINT (a shell or sleep as pid 1 ignores it), and the
+  // recording is still written; a second one kills it
+  let interrupted = 0;
+  let onInterrupt = () => {};
+  const offSignals = onStopSignal((_sig, n) => {
+    interrupted = n;
+    onInterrupt();
+  });
+  const unexpect = o.untilSignal ? expectSignal(o.untilSignal) : () => {};
   try {
     mkdirSync(leaf, { recursive: true });
     const cgid = String(statSync(leaf, { bigint: true }).ino);
     const mapKeys = o.mapKeys ?? 65536;
     tracer = await startTracer(
-      bpftraceProgram(o.arch, 'cgroup', cgid, false, o.denials !== undefined, true),
+      bpftraceProgram(o.arch, 'cgroup', cgid, false, o.denials !== undefined, true, o.progress !== undefined),
       mapKeys,
+      o.progress,
     );
+    throwIfStopped('the container');
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
     const started = spawn('docker', ['start', '--attach', id], { stdio: 'inherit' });
     const stopContainer = (why: string) => {
@@ -110,9 +118,13 @@ export async function recordContainer(
     const onSignal = () => stopContainer(`${o.untilSignal} received`);
     let stopping = false;
     onInterrupt = () => {
-      if (stopping) return;
-      stopping = true;
-      stopContainer('Ctrl-C');
+      if (interrupted > 1) {
+        o.note?.('second signal: killing the container');
+        spawn('docker', ['kill', id], { stdio: 'ignore' });
+      } else if (!stopping) {
+        stopping = true;
+        stopContainer('stop signal received');
+      }
     };
     if (interrupted) onInterrupt();
     if (o.untilSignal) process.on(o.untilSignal, onSignal);
@@ -141,14 +153,32 @@ export async function recordContainer(
       pids: pidsSeen(maps),
     };
   } finally {
-    process.off('SIGINT', interrupt);
+    offSignals();
+    unexpect();
     tracer?.kill();
     docker(['rm', '--force', id]);
-    for (const dir of [leaf, join(cg2, parent)])
-      try {
-        if (existsSync(dir)) rmdirSync(dir);
-      } catch {
-        o.note?.(`left ${dir} in place: it still holds processes`);
-      }
+    removeCgroups(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id, o.note);
   }
+}
+
+/**
+ * The container's cgroups: its v2 leaf and parent, which sysfence made, and, on a hybrid host, the
+ * parent (and leaf, if runc left it) that dockerd made under each cgroup v1 controller for
+ * `--cgroup-parent` (runc removes its leaves but never the parent it did not create).
+ */
+function removeCgroups(cg2: string, parent: string, leafName: string, note?: (m: string) => void): void {
+  const dirs = [join(cg2, parent, leafName), join(cg2, parent)];
+  const root = '/sys/fs/cgroup';
+  if (cg2 !== root && existsSync(root))
+    for (const ctrl of readdirSync(root).sort()) {
+      const base = join(root, ctrl);
+      if (base === cg2 || !existsSync(join(base, parent))) continue;
+      dirs.push(join(base, parent, leafName), join(base, parent));
+    }
+  for (const dir of dirs)
+    try {
+      if (existsSync(dir)) rmdirSync(dir);
+    } catch {
+      note?.(`left ${dir} in place: it still holds processes`);
+    }
 }

@@ -14,9 +14,18 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { asUserPrefix, userEnv, type WorkloadUser } from '../exec/as-user.js';
 import { ToolError } from '../exec/run.js';
+import {
+  descendants,
+  forwardAs,
+  onStopSignal,
+  signalAll,
+  stopSignalReceived,
+  throwIfStopped,
+} from '../exec/signals.js';
 import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
-import { fill, type MapDump, parseMaps, pidsSeen } from './ebpf-maps.js';
+import { fill, type MapDump, parseMaps, pidsSeen, RUNTIME_REEXEC } from './ebpf-maps.js';
 import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
@@ -36,7 +45,14 @@ export interface EbpfRecordOptions {
   denials?: RecordingBuilder;
   /** A file descriptor the workload gets as its fd 3 (a filter for `bwrap --seccomp 3`). */
   fd3?: number;
+  /** Run the workload as this user (sudo's), root otherwise. */
+  user?: WorkloadUser;
+  /** With `denials`: called every PROGRESS_SECONDS with the denial map so far (run prints them). */
+  progress?: (maps: MapDump) => void;
 }
+
+/** How often a run's denials so far are read while the workload runs. */
+export const PROGRESS_SECONDS = 2;
 
 export interface EbpfStats {
   /** From starting bpftrace until every probe was attached. */
@@ -86,6 +102,7 @@ export function bpftraceProgram(
   args: boolean,
   denials = false,
   afterExec = false,
+  progress = false,
 ): string {
   const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
   // containers: bit 62 of the key says the process runs the workload (it or an ancestor exec'd
@@ -95,7 +112,10 @@ export function bpftraceProgram(
     // (@g[0] gives the map its type before the first probe that reads it)
     `BEGIN { ${scope === 'cgroup' ? '' : `@tree[${id}] = 1; `}${afterExec ? '@g[0] = (uint64)0; ' : ''}printf("READY\\n"); }`,
     `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}${gen}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
-    `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count();${afterExec ? ' @g[pid] = 1;' : ''} }`,
+    // (containers: the runtime re-executes itself from a descriptor, runc 1.1 from a memfd as
+    // /dev/fd/N, others as /proc/self/exe or /proc/self/fd/N; such an exec before the workload's
+    // first one is the runtime's, not the workload's start)
+    `tracepoint:sched:sched_process_exec /${filter}/ { @e[pid, str(args->filename)] = count();${afterExec ? ` if (@g[pid] == 0 && (${RUNTIME_REEXEC.map((p) => `strncmp(str(args->filename), "${p}", ${p.length}) == 0`).join(' || ')})) { @g[pid] = 0; } else { @g[pid] = 1; }` : ''} }`,
     // a new task (process or thread) starts by returning from clone/fork: an exit without an
     // enter that is not a denial (the tracepoint fires before the child is first scheduled)
     `tracepoint:sched:sched_process_fork /${filter}/ { @f[args->child_pid, pid] = count();${afterExec ? ' @g[args->child_pid] = @g[pid];' : ''}${denials ? ' @in[args->child_pid] = 1;' : ''} }`,
@@ -109,6 +129,8 @@ export function bpftraceProgram(
     lines.push(
       `tracepoint:raw_syscalls:sys_exit /${filter}/ { if (@in[tid]) { delete(@in[tid]); } else { @d[${KEY(arch)}${gen}] = count(); } }`,
     );
+  // the denials so far, while the workload runs (a server spinning on a denied call never ends)
+  if (denials && progress) lines.push(`interval:s:${PROGRESS_SECONDS} { print(@d); }`);
   if (args) {
     // one probe per syscall whose arguments are wanted, on its own syscalls:sys_enter_NAME
     // tracepoint (native ABI only), reading the arguments by the names in its format file
@@ -178,19 +200,60 @@ export async function recordWithEbpf(
   const scope: EbpfStats['scope'] = cg2 ? 'cgroup' : 'process-tree';
   let cgDir: string | undefined;
   let tracer: Tracer | undefined;
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  const workload = spawn('/bin/sh', ['-c', WRAPPER, 'sysfence-workload', ...o.command], {
+  let interrupted = false;
+  throwIfStopped('the workload');
+  // as another user: setpriv becomes the user first, then the wrapper stops itself (setpriv's own
+  // calls are made before the recording starts)
+  const argv = o.user
+    ? [
+        '-c',
+        'exec "$@"',
+        'sysfence-as-user',
+        ...asUserPrefix(o.user),
+        '/bin/sh',
+        '-c',
+        WRAPPER,
+        'sysfence-workload',
+        ...o.command,
+      ]
+    : ['-c', WRAPPER, 'sysfence-workload', ...o.command];
+  const workload = spawn('/bin/sh', argv, {
     stdio: o.fd3 === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', o.fd3],
+    env: userEnv(o.user),
   });
   const workloadExit = new Promise<WorkloadExit>((res) =>
     workload.on('exit', (code, signal) => res({ code, signal })),
   );
+  // every process of the workload: its cgroup, or (no cgroup v2) its process tree
+  const workloadPids = (): number[] => {
+    if (cgDir && existsSync(join(cgDir, 'cgroup.procs')))
+      return readFileSync(join(cgDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    return workload.pid ? [workload.pid, ...descendants(workload.pid)] : [];
+  };
+  // a stop signal goes on to the workload (all of it), and the recording is still made; one that
+  // arrives before the workload runs ends it at its start point (nothing of it ran)
+  const offSignals = onStopSignal((sig, count) => {
+    interrupted = true;
+    if (workload.pid && isStopped(workload.pid)) return signalAll([workload.pid], 'SIGKILL');
+    const as = forwardAs(sig, count);
+    if (as) signalAll(workloadPids(), as);
+  });
+  const notStarted = () =>
+    new ToolError(
+      'interrupted',
+      'sysfence',
+      `${stopSignalReceived()} received before the workload ran: nothing was recorded`,
+    );
   try {
     const pid = workload.pid;
     if (pid === undefined)
       throw new ToolError('tool-failed', 'sh', 'could not start /bin/sh for the workload');
-    await waitFor(() => isStopped(pid), 10_000, 'the workload did not reach its start point');
+    await waitFor(
+      () => isStopped(pid) || interrupted || workload.exitCode !== null || workload.signalCode !== null,
+      10_000,
+      'the workload did not reach its start point',
+    );
+    if (interrupted) throw notStarted();
     let id = String(pid);
     if (cg2) {
       cgDir = join(cg2, `sysfence-${process.pid}-${pid}`);
@@ -206,23 +269,28 @@ export async function recordWithEbpf(
       }
       id = String(statSync(cgDir, { bigint: true }).ino);
     }
-    const program = bpftraceProgram(o.arch, scope, id, o.args, o.denials !== undefined);
-    tracer = await startTracer(program, mapKeys);
+    const program = bpftraceProgram(
+      o.arch,
+      scope,
+      id,
+      o.args,
+      o.denials !== undefined,
+      false,
+      o.progress !== undefined,
+    );
+    tracer = await startTracer(program, mapKeys, o.progress);
+    // stopped while bpftrace attached: the workload never ran
+    if (interrupted) throw notStarted();
     process.kill(pid, 'SIGCONT');
     const exit = await workloadExit;
     if (cgDir) {
       const dir = cgDir;
       const populated = () => readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-      if (populated())
+      if (populated() && !interrupted)
         o.note?.('the workload left processes running: recording until they exit (Ctrl-C stops)');
-      let interrupted = false;
-      const stop = () => {
-        interrupted = true;
-      };
-      process.on('SIGINT', stop);
-      await waitFor(() => interrupted || !populated(), 2 ** 31 - 1, '').finally(() =>
-        process.off('SIGINT', stop),
-      );
+      await waitFor(() => interrupted || !populated(), 2 ** 31 - 1, '');
+      // stopped while processes were left: they go with the recording's end
+      if (populated()) signalAll(workloadPids(), 'SIGKILL');
     }
     const maps = await tracer.stop(o.note);
     fill(rec, o.arch, maps, pid, mapKeys, '@c');
@@ -236,16 +304,21 @@ export async function recordWithEbpf(
     }
     return { exit, stats: { startupMs: tracer.startupMs, scope, mapKeys }, pids: pidsSeen(maps) };
   } finally {
-    process.off('SIGINT', ignore);
+    offSignals();
     tracer?.kill();
     if (workload.exitCode === null && workload.signalCode === null && isStopped(workload.pid ?? 0))
       workload.kill('SIGKILL');
     if (cgDir && existsSync(cgDir)) {
-      try {
-        rmdirSync(cgDir);
-      } catch {
-        o.note?.(`left ${cgDir} in place: processes of the workload still run in it`);
+      // what is left in it (an error path) is killed: nothing of the workload outlives sysfence
+      signalAll(workloadPids(), 'SIGKILL');
+      for (let i = 0; i < 50 && existsSync(cgDir); i++) {
+        try {
+          rmdirSync(cgDir);
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
+      if (existsSync(cgDir)) o.note?.(`left ${cgDir} in place: processes of the workload still run in it`);
     }
   }
 }
@@ -260,7 +333,11 @@ export interface Tracer {
 }
 
 /** Starts bpftrace on `program` (which prints READY in BEGIN) and waits until it is attached. */
-export async function startTracer(program: string, mapKeys: number): Promise<Tracer> {
+export async function startTracer(
+  program: string,
+  mapKeys: number,
+  progress?: (maps: MapDump) => void,
+): Promise<Tracer> {
   const started = performance.now();
   const t = spawn('bpftrace', ['-f', 'json', '-e', program], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -269,8 +346,16 @@ export async function startTracer(program: string, mapKeys: number): Promise<Tra
   });
   let stdout = '';
   let stderr = '';
+  let scanned = 0;
   t.stdout?.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
+    if (!progress) return;
+    // complete map lines printed while running (the interval probe): passed on as they come
+    for (let nl = stdout.indexOf('\n', scanned); nl >= 0; nl = stdout.indexOf('\n', scanned)) {
+      const line = stdout.slice(scanned, nl);
+      scanned = nl + 1;
+      if (line.startsWith('{"type": "map"')) progress(parseMaps(line));
+    }
   });
   t.stderr?.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;

@@ -8,8 +8,10 @@ import { closeSync, constants, createWriteStream, mkdtempSync, openSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
+import { userEnv, type WorkloadUser } from '../exec/as-user.js';
 import { readLineChunks } from '../exec/files.js';
 import { findOnPath, runTool, ToolError } from '../exec/run.js';
+import { descendants, forwardAs, onStopSignal, signalAll, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
 import type { WorkloadExit } from './workload.js';
@@ -20,6 +22,8 @@ export interface StraceRecordOptions {
   args: boolean;
   /** Also keep strace's raw log here (for bug reports); by default nothing is written. */
   keepLog?: string;
+  /** Run the workload as this user (strace -u: its uid, gid and groups), root otherwise. */
+  user?: WorkloadUser;
 }
 
 export const STRACE_FLAGS = [
@@ -40,13 +44,18 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
       'strace',
       'strace is not installed: apt-get install strace (or use --backend ebpf)',
     );
+  throwIfStopped('the workload');
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-strace-'));
   const fifo = join(dir, 'trace');
   runTool('mkfifo', ['-m', '600', fifo]);
   const where = o.keepLog ?? 'strace';
   rec.source('strace', o.command.join(' '));
   const reader = new StraceReader(rec, where, { arch: o.arch, args: o.args });
-  const child = spawn('strace', [...STRACE_FLAGS, '-o', fifo, '--', ...o.command], { stdio: 'inherit' });
+  const child = spawn(
+    'strace',
+    [...STRACE_FLAGS, ...(o.user ? ['-u', o.user.name] : []), '-o', fifo, '--', ...o.command],
+    { stdio: 'inherit', env: userEnv(o.user) },
+  );
   const exited = new Promise<WorkloadExit>((res, rej) => {
     child.on('error', (e) =>
       rej(new ToolError('tool-failed', 'strace', `strace could not start: ${e.message}`)),
@@ -61,10 +70,22 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
       res({ code, signal });
     });
   });
-  // SIGINT goes to the whole foreground group (strace and the workload); sysfence keeps going
-  // to read the rest of the trace and write the recording.
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
+  // strace with -o and a command blocks the stop signals itself (its -I3 default) and keeps
+  // tracing until the workload ends; a stop signal goes on to the workload (strace's descendants),
+  // a second one kills it, and sysfence reads the rest of the trace and writes the recording.
+  const offSignals = onStopSignal((sig, count) => {
+    const as = forwardAs(sig, count);
+    if (as && child.pid) signalAll(descendants(child.pid), as);
+  });
+  let ended = false;
+  void exited.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
   try {
     let n = 0;
     const keep = o.keepLog ? createWriteStream(o.keepLog) : undefined;
@@ -76,7 +97,12 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
     keep?.end();
     return await exited;
   } finally {
-    process.off('SIGINT', ignore);
+    offSignals();
+    // an error path (the trace could not be read): neither strace nor the workload outlives sysfence
+    if (!ended && child.pid) {
+      signalAll(descendants(child.pid), 'SIGKILL');
+      signalAll([child.pid], 'SIGKILL');
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

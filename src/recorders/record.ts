@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
+import type { WorkloadUser } from '../exec/as-user.js';
 import { findOnPath, runTool, ToolError } from '../exec/run.js';
 import { type EbpfStats, recordWithEbpf } from './record-ebpf.js';
 import { recordWithStrace } from './record-strace.js';
@@ -25,6 +26,8 @@ export interface RecordOptions {
   keepLog?: string;
   /** Said to the user as it happens (which backend, fallbacks, leftovers). */
   note?: (message: string) => void;
+  /** Run the workload as this user (the one who ran sudo), root otherwise. */
+  user?: WorkloadUser;
 }
 
 export interface RecordResult {
@@ -117,6 +120,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     };
     if (o.mapKeys !== undefined) eo.mapKeys = o.mapKeys;
     if (o.note) eo.note = o.note;
+    if (o.user) eo.user = o.user;
     const r = await recordWithEbpf(rec, eo);
     return { recording: rec.build(), backend, exit: r.exit, ebpf: r.stats };
   }
@@ -126,6 +130,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     args: o.args === true,
   };
   if (o.keepLog !== undefined) so.keepLog = o.keepLog;
+  if (o.user) so.user = o.user;
   const exit = await recordWithStrace(rec, so);
   return { recording: rec.build(), backend, exit };
 }

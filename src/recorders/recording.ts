@@ -52,6 +52,13 @@ export interface CallSite {
 }
 
 const MAX_PIDS = 64;
+
+/** "pid 12, 13" or, for many, "pids 12, 13, 14, 15 and 60 more (a recording keeps 64)". */
+export function formatPids(pids: readonly number[], shown = 4): string {
+  if (pids.length === 0) return 'no pid';
+  if (pids.length <= shown + 1) return `pid ${pids.join(', ')}`;
+  return `pids ${pids.slice(0, shown).join(', ')} and ${pids.length - shown} more${pids.length >= MAX_PIDS ? ` (a recording keeps ${MAX_PIDS})` : ''}`;
+}
 const MAX_SAMPLES = 20;
 
 /**
@@ -76,6 +83,9 @@ export class RecordingBuilder {
   }
 
   call(abi: ArchId, name: string, site: CallSite = {}, count = 1): SyscallStats {
+    // the readers check what a log says before it becomes a call: this is the last line of defence
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new RangeError(`bad call count ${count} for ${name}`);
     this.rec.syscalls[abi] ??= dict<SyscallStats>();
     const byName = this.rec.syscalls[abi];
     let s = byName[name];

@@ -10,6 +10,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { argIndexes } from './arg-specs.js';
+import { callCount, pidNumber, syscallName } from './log-values.js';
 import type { CallSite, RecordingBuilder, SyscallStats } from './recording.js';
 
 const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)/;
@@ -159,7 +160,8 @@ export class StraceReader {
       pid = pid * 10 + (c - 48);
       i++;
     }
-    if (i === s || i >= e || c !== 32) return false;
+    // a pid of more than 7 digits is past PID_MAX: the slow path reports it
+    if (i === s || i >= e || c !== 32 || i - s > 7) return false;
     while (i < e && b[i] === 32) i++;
     c = b[i] ?? 0;
     if (c === 60 /* < */) return this.fastResumed(b, i, e, pid);
@@ -442,8 +444,17 @@ export class StraceReader {
           return;
         }
         // with -C the calls were already counted line by line; the table would count them twice
-        if (!this.sawCalls)
-          this.rec.call(this.summaryAbi, row[3]!, { where: `${this.file}:${lineNo}` }, Number(row[1]));
+        if (!this.sawCalls) {
+          const count = callCount(row[1]);
+          const name = syscallName(row[3]!);
+          if (count === undefined || name === undefined)
+            this.rec.malformed(
+              `${this.file}:${lineNo}`,
+              'strace-bad-number',
+              `${trimmed} (${count === undefined ? `${row[1]} calls is not a count` : `${row[3]} is not a syscall name`})`,
+            );
+          else this.rec.call(this.summaryAbi, name, { where: `${this.file}:${lineNo}` }, count);
+        }
         return;
       }
       this.summary = false;
@@ -459,7 +470,15 @@ export class StraceReader {
     let pid = this.opts.filePid;
     const p = PREFIX.exec(rest);
     if (p) {
-      pid = Number(p[1] ?? p[2]);
+      pid = pidNumber(p[1] ?? p[2] ?? '');
+      if (pid === undefined) {
+        this.rec.malformed(
+          `${this.file}:${lineNo}`,
+          'strace-bad-number',
+          `${trimmed} (${p[1] ?? p[2]} is not a pid)`,
+        );
+        return;
+      }
       rest = rest.slice(p[0].length);
     }
     let time: number | undefined;

@@ -15,6 +15,7 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { pidNumber, syscallNumber } from './log-values.js';
 import type { RecordingBuilder } from './recording.js';
 
 const DEFAULT =
@@ -57,8 +58,13 @@ export class SysdigReader {
     const where = `${this.file}:${lineNo}`;
     const m = DEFAULT.exec(text);
     if (m) {
-      const [, , proc, tid, dir, type, info] = m;
-      this.event(type!, info ?? '', Number(tid), proc!, dir === '>', where, text);
+      const [, , proc, tidText, dir, type, info] = m;
+      const tid = pidNumber(tidText!);
+      if (tid === undefined) {
+        this.rec.malformed(where, 'sysdig-bad-number', `${text} (thread id ${tidText} is not a pid)`);
+        return;
+      }
+      this.event(type!, info ?? '', tid, proc!, dir === '>', where, text);
       return;
     }
     if (TYPE_ONLY.test(text)) {
@@ -102,9 +108,25 @@ export class SysdigReader {
     }
     let name = type;
     if (type === 'syscall') {
-      const native = /nativeID=(\d+)/.exec(info);
-      const n = native ? Number(native[1]) : Number.NaN;
-      name = Number.isNaN(n) ? 'syscall' : (syscallTable(this.arch).name(n) ?? `syscall_0x${n.toString(16)}`);
+      const native = /nativeID=(-?\d+)/.exec(info);
+      if (!native) {
+        this.rec.malformed(
+          where,
+          'sysdig-bad-number',
+          `${text} (a generic syscall event without nativeID=N)`,
+        );
+        return;
+      }
+      const n = syscallNumber(native[1]!);
+      if (n === undefined) {
+        this.rec.malformed(
+          where,
+          'sysdig-bad-number',
+          `${text} (nativeID=${native[1]} is not a syscall number)`,
+        );
+        return;
+      }
+      name = syscallTable(this.arch).name(n) ?? `syscall_0x${n.toString(16)}`;
     }
     if (enter) this.pending.set(tid, name);
     else if (this.pending.get(tid) === name) {

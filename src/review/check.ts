@@ -12,7 +12,7 @@ import type { ArchId } from '../arch/types.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import { resolve } from '../profile/resolve.js';
-import type { Recording } from '../recorders/recording.js';
+import { formatPids, type Recording } from '../recorders/recording.js';
 import { divergences } from '../targets/divergences.js';
 import { describeTarget, runtimeTarget } from '../targets/target.js';
 import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
@@ -62,7 +62,7 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
     divergences(resolved, target).syscalls.some(
       (d) => d.abi.id === abi && d.nr === nr && (d.label === 'libseccomp-bug' || d.label === 'precedence'),
     );
-  for (const [abi, calls] of Object.entries(rec.syscalls).sort() as [
+  for (const [abi, calls] of Object.entries(rec.syscalls).sort(([a], [b]) => (a < b ? -1 : 1)) as [
     ArchId,
     Recording['syscalls'][ArchId],
   ][]) {
@@ -184,7 +184,7 @@ const xml = (s: string) =>
 function who(i: CheckItem): string {
   return [
     `${i.count} call${i.count === 1 ? '' : 's'}`,
-    i.executables.length ? `by ${i.executables.join(', ')}` : i.pids.length ? `pid ${i.pids.join(', ')}` : '',
+    i.executables.length ? `by ${i.executables.join(', ')}` : i.pids.length ? formatPids(i.pids) : '',
     i.first ? `first at ${i.first}` : '',
   ]
     .filter((x) => x !== '')

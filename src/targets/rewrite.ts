@@ -313,8 +313,9 @@ function both(a: ArgCondition, b: ArgCondition): ArgCondition[][] | undefined {
   const ia = interval(a);
   const ib = interval(b);
   if (ia && ib) {
-    // (bigints: Math.max does not take them)
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max does not take them)
     const lo = ia[0] > ib[0] ? ia[0] : ib[0];
+    // biome-ignore lint/complexity/useMathMinMax: bigints
     const hi = ia[1] < ib[1] ? ia[1] : ib[1];
     return fromInterval(a.index, lo, hi);
   }

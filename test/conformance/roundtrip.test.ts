@@ -1,7 +1,6 @@
 // Round trips: every reference profile parses, validates with no errors or warnings, and
 // serialises back byte-identically after normalisation (see normalise() for exactly what).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadProfileText } from '../../src/profile/load.js';

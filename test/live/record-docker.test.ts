@@ -1,9 +1,9 @@
 // `record --docker`: one container recorded (and only it), its profile runs the same container,
 // and the container does not start when the runtime set is taken out of the profile.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { findArch } from '../../src/arch/tables.js';
@@ -11,6 +11,7 @@ import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import type { Recording } from '../../src/recorders/recording.js';
+import { importHostImage } from '../helpers/docker-image.js';
 import { spoValidator } from '../helpers/schemas.js';
 import { requirement } from '../helpers/tools.js';
 
@@ -29,27 +30,20 @@ let dir = '';
 
 beforeAll(() => {
   if (skip) return;
-  // an image of the host's own sh, ls and cat with their libraries (no registry here)
   dir = mkdtempSync(join(tmpdir(), 'sysfence-docker-'));
-  const root = join(dir, 'root');
-  for (const bin of ['/bin/sh', '/bin/ls', '/bin/cat', '/bin/sleep']) {
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    execFileSync('cp', [bin, join(root, 'bin')]);
-    const libs = execFileSync('ldd', [bin], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
-    for (const lib of libs) {
-      mkdirSync(join(root, dirname(lib)), { recursive: true });
-      execFileSync('cp', ['-L', lib, join(root, lib)]);
-    }
-  }
-  mkdirSync(join(root, 'etc'), { recursive: true });
-  writeFileSync(join(root, 'etc', 'hostname'), 'sysfence-image\n');
-  // a static program that tries clone3 once (Docker's default answers ENOSYS before any tracepoint)
+  // an image of the host's own sh, ls and cat, and a static program that tries clone3 once
+  // (Docker's default answers ENOSYS before any tracepoint)
   writeFileSync(
     join(dir, 'clone3.c'),
     '#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { syscall(435, 0, 0); return 0; }\n',
   );
-  execFileSync('gcc', ['-O1', '-static', '-o', join(root, 'bin', 'clone3probe'), join(dir, 'clone3.c')]);
-  execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker import - ${IMAGE}`], { stdio: 'ignore' });
+  importHostImage(
+    IMAGE,
+    ['/bin/sh', '/bin/ls', '/bin/cat', '/bin/sleep'],
+    { 'etc/hostname': 'sysfence-image\n' },
+    (root) =>
+      execFileSync('gcc', ['-O1', '-static', '-o', join(root, 'bin', 'clone3probe'), join(dir, 'clone3.c')]),
+  );
 });
 
 afterAll(() => {
@@ -257,8 +251,9 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     await new Promise((res) => setTimeout(res, 500));
     child.kill('SIGINT'); // what a terminal's Ctrl-C delivers to sysfence
     const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    expect(stderr).toContain('sysfence: Ctrl-C: stopping the container');
-    expect(status).toBe(137);
+    expect(stderr).toContain('sysfence: stop signal received: stopping the container');
+    // the container ends by docker stop (SIGKILL after 1 s: 137); sysfence, stopped by SIGINT, 130
+    expect(status).toBe(130);
     expect(Object.keys((JSON.parse(readFileSync(rec, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
       'clock_nanosleep',
     );

@@ -2,7 +2,7 @@
 // exec'd child, a signal handler, a 32-bit child, a failing call) recorded by both backends; each
 // must report exactly that set plus the listed start-up/thread/exit calls of static glibc.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,22 @@ function canBuild32(): boolean {
   return r.status === 0;
 }
 
+/**
+ * Whether this kernel runs i386 programs at all: some (Firecracker guests, kernels built without
+ * IA32_EMULATION or booted with ia32_emulation=0) refuse them with ENOEXEC. There the 32-bit half
+ * of the workload cannot run, and only the x86_64 half is checked (said on the console).
+ */
+function canRun32(): boolean {
+  const d = mkdtempSync(join(tmpdir(), 'sysfence-m32-'));
+  try {
+    writeFileSync(join(d, 't.c'), 'int main(void) { return 0; }\n');
+    if (spawnSync('gcc', ['-m32', '-static', '-o', join(d, 't'), join(d, 't.c')]).status !== 0) return false;
+    return spawnSync(join(d, 't')).status === 0;
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts (i386 child, x86_64 numbers)'
@@ -37,6 +53,10 @@ const skip =
 const ebpfSkip =
   skip ??
   requirement(ebpfProblems(x86_64).length === 0, `eBPF recording (${ebpfProblems(x86_64).join('; ')})`);
+
+const run32 = skip === undefined && canRun32();
+if (skip === undefined && !run32)
+  console.log('completeness: this kernel runs no i386 programs (ENOEXEC): only the x86_64 half is checked');
 
 let dir = '';
 beforeAll(() => {
@@ -58,7 +78,7 @@ async function run(backend: 'ebpf' | 'strace'): Promise<Recording> {
   const r = await record({
     backend,
     arch: x86_64,
-    command: [join(dir, 'workload'), scratch, join(dir, 'workload32')],
+    command: [join(dir, 'workload'), scratch, ...(run32 ? [join(dir, 'workload32')] : [])],
   });
   expect(r.exit).toEqual({ code: 0, signal: null });
   expect(r.backend).toBe(backend);
@@ -67,9 +87,9 @@ async function run(backend: 'ebpf' | 'strace'): Promise<Recording> {
 
 function checkComplete(rec: Recording): void {
   expect(EXPECTED_64.length).toBeGreaterThanOrEqual(60);
-  expect(Object.keys(rec.syscalls).sort()).toEqual(['x86', 'x86_64']);
+  expect(Object.keys(rec.syscalls).sort()).toEqual(run32 ? ['x86', 'x86_64'] : ['x86_64']);
   expect(Object.keys(rec.syscalls.x86_64!)).toEqual(EXPECTED_64);
-  expect(Object.keys(rec.syscalls.x86!)).toEqual(EXPECTED_32);
+  if (run32) expect(Object.keys(rec.syscalls.x86!)).toEqual(EXPECTED_32);
   const s = rec.syscalls.x86_64!;
   const workload = join(dir, 'workload');
   // who made what: the forked child, the exec'd child and the main process are different pids
@@ -82,6 +102,7 @@ function checkComplete(rec: Recording): void {
   expect(s.getcpu!.count).toBe(1); // inside the signal handler
   expect(s.rmdir!.count).toBe(1); // the failing call is recorded like any other
   expect(s.unlinkat!.count).toBe(2);
+  if (!run32) return;
   expect(rec.syscalls.x86!.getuid32!.executables).toEqual([join(dir, 'workload32')]);
   expect(rec.syscalls.x86!.getuid32!.count).toBe(1);
 }
@@ -239,7 +260,7 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
       },
     );
     // once `sleep 3600` runs (after bpftrace attached and the workload was let go)
-    for (let i = 0; i < 400 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+    for (let i = 0; i < 400 && spawnSync('pgrep', ['-f', '^/usr/bin/sleep 3600$']).status !== 0; i++)
       await new Promise((r) => setTimeout(r, 50));
     process.kill(-child.pid!, 'SIGINT');
     const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

@@ -1,6 +1,5 @@
 // compiler/: exact output on a small profile, proof on every reference profile, cacheability, limits.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
 import { disassemble } from '../../src/bpf/disasm.js';

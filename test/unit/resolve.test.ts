@@ -1,6 +1,5 @@
 // resolve(): dockerd's setupSeccomp, checked on Docker's own profile and its conditional fixture.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../src/profile/capabilities.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
+import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
+import { holdStopSignals } from '../../exec/signals.js';
 import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
 import { mergeRecordings, type Recording } from '../../recorders/recording.js';
@@ -51,6 +53,11 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
     .option('--allow-failure', 'with -- CMD: judge the calls even when the command fails')
+    .option(
+      '--ignore-unreadable',
+      'pass even when trace lines could not be read (by default that fails the check)',
+    )
+    .option('--as-root', 'with -- CMD under sudo: run it as root (by default as the user who ran sudo)')
     .addHelpText(
       'after',
       `
@@ -66,7 +73,11 @@ Examples:
   sysfence check --profile web.json --format junit -o check.xml -- npm test
   sysfence check --profile web.json --format sarif -o check.sarif strace.log`,
     )
-    .action(async (inputs: string[], opts: Record<string, string | undefined>) => {
+    .action(async (inputs: string[], opts: Record<string, string | undefined>, cmd: Command) => {
+      // `check ... -- CMD` records CMD; without `--` the inputs are files (commander keeps the
+      // parsed argv as rawArgs on the program, untyped)
+      const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      const isCommand = raw.includes('--');
       const format = opts.format ?? 'text';
       if (!FORMATS.includes(format))
         throw new CliError('bad-option', `--format must be ${FORMATS.join(', ')}, not ${format}`);
@@ -75,20 +86,24 @@ Examples:
       const profile = requireOneProfile(readProfile(profileFile)).profile;
       if (inputs.length === 0)
         throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
-      checkWritable(opts.output, [profileFile, ...(process.argv.includes('--') ? [] : inputs)]);
+      checkWritable(opts.output, [profileFile, ...(isCommand ? [] : inputs)]);
       let rec: Recording;
-      if (process.argv.includes('--')) {
+      if (isCommand) {
+        holdStopSignals(); // a stopped command is written up as failed, never as a pass
         const backend = opts.backend ?? 'auto';
         if (!['auto', 'ebpf', 'strace'].includes(backend))
           throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
         if (backend === 'ebpf' && ebpfProblems(arch).length > 0)
           throw new CliError('ebpf-unavailable', `eBPF cannot run here: ${ebpfProblems(arch).join('; ')}`);
+        const note = (m: string) => err(`sysfence: ${m}`);
+        const user = workloadUser(opts.asRoot !== undefined, note);
         const r = await record({
           backend: backend as 'auto',
           command: inputs,
           arch,
           args: true,
-          note: (m) => err(`sysfence: ${m}`),
+          note,
+          ...(user ? { user } : {}),
         });
         rec = r.recording;
         if (exitStatus(r.exit) !== 0 && !opts.allowFailure)
@@ -109,6 +124,7 @@ Examples:
               profile: profileFile,
               denied: r.denied.length,
               depends: r.depends.length,
+              unreadable: rec.malformed.count,
               items: r.items,
             })
           : format === 'junit'
@@ -120,10 +136,12 @@ Examples:
         writeOutput(opts.output, text);
         err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);
       } else process.stdout.write(text);
+      // a line that could not be read may be a call the profile denies: no pass over it (fail closed)
+      const unreadable = rec.malformed.count > 0 && !opts.ignoreUnreadable;
       if (rec.malformed.count > 0)
         err(
-          `sysfence: warning: ${rec.malformed.count} trace lines could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})`,
+          `sysfence: ${unreadable ? 'error' : 'warning'}: ${rec.malformed.count} trace line${rec.malformed.count === 1 ? '' : 's'} could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code}): the verdict does not cover ${rec.malformed.count === 1 ? 'it' : 'them'}${unreadable ? ', so the check fails (--ignore-unreadable judges the rest)' : ''}`,
         );
-      setExit(r.denied.length > 0 ? EXIT_FINDINGS : EXIT_OK);
+      setExit(r.denied.length > 0 || unreadable ? EXIT_FINDINGS : EXIT_OK);
     });
 }

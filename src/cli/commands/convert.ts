@@ -42,7 +42,8 @@ Examples:
     const r = readProfile(file, parseFormatOption(opts.from));
     const { profile: given, name } = requireOneProfile(r);
     const profile = opts.asIs ? given : exactForRuntimes(given);
-    if (opts.asIs) err('sysfence: --as-is: the rules are written as given, whatever runc and crun would make of them');
+    if (opts.asIs)
+      err('sysfence: --as-is: the rules are written as given, whatever runc and crun would make of them');
     let text: string;
     const to = opts.to;
     try {

@@ -1,14 +1,17 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { nativeArch } from '../../arch/tables.js';
+import type { ArchDef } from '../../arch/types.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
 import { verifyProgram } from '../../compiler/verify.js';
+import { giveToSudoUser, type WorkloadUser, workloadUser } from '../../exec/as-user.js';
 import { runUnderFilter } from '../../exec/enforce.js';
 import { writeOutput } from '../../exec/files.js';
+import { holdStopSignals } from '../../exec/signals.js';
 import { referenceProfile } from '../../knowledge/reference-profiles.js';
 import { explainProfile } from '../../profile/explain.js';
 import { generate } from '../../profile/generate.js';
@@ -53,80 +56,109 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
     .command('demo')
     .description('record a small HTTP server, generate its profile, and run it under the profile')
     .option('--backend <b>', 'auto | ebpf | strace', 'auto')
-    .option('--dir <dir>', 'where the recording and profile are written', join(tmpdir(), 'sysfence-demo'))
-    .action(async (opts: { backend: 'auto' | 'ebpf' | 'strace'; dir: string }) => {
+    .option(
+      '--dir <dir>',
+      'where the recording and profile are written (default: a new directory in $TMPDIR)',
+    )
+    .option('--as-root', 'under sudo, run the demo server as root (by default as the user who ran sudo)')
+    .action(async (opts: { backend: 'auto' | 'ebpf' | 'strace'; dir?: string; asRoot?: boolean }) => {
+      holdStopSignals();
       const arch = nativeArch();
       if (!arch) throw new Error(`no syscall table for ${process.arch}`);
-      const dir = opts.dir;
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      const command = [process.execPath, DEMO_WORKLOAD];
-      out(style.bold('sysfence demo: record a small HTTP server, fence it, run it again'));
-
-      const servedFile = join(dir, 'served.json');
-      const r = await record({
-        backend: opts.backend,
-        arch,
-        command: [...command, servedFile],
-        note: (m) => err(`sysfence: ${m}`),
-      });
-      const calls = r.recording.syscalls[arch.id] ?? {};
-      const total = Object.values(calls).reduce((n, s) => n + s.count, 0);
-      writeOutput(join(dir, 'http-server.rec.json'), serializeRecording(r.recording));
-      out(
-        `1. record (${r.backend === 'ebpf' ? 'eBPF, bpftrace' : 'ptrace, strace'}) node demo/http-server.mjs: ` +
-          `${describe(readServed(servedFile), r.exit)}; ${Object.keys(calls).length} distinct syscalls, ${total} calls on ${arch.id}`,
-      );
-
-      const g = generate([r.recording], {});
-      const profile = g.profile;
-      const allowed = (profile.syscalls ?? [])
-        .filter((s) => s.action === 'SCMP_ACT_ALLOW')
-        .flatMap((s) => s.names ?? []);
-      const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]
-        ?.allowed;
-      writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
-      out(
-        `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
-          `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
-          `everything else gets ERRNO(ENOSYS)${g.enosys.length ? ` (${g.enosys.length} calls libraries probe, such as ${g.enosys.slice(0, 2).join(' and ')}, by an explicit rule)` : ''}; ${join(dir, 'http-server.json')}`,
-      );
-
-      const c = compile(profile, { nativeArch: arch.id });
-      const v = verifyProgram(profile, c.instructions, { nativeArch: arch.id });
-      out(
-        `3. compile: ${c.instructions.length} BPF instructions; verify: ${v.cases} cases, ${v.mismatches.length} mismatches against the reference semantics`,
-      );
-
-      const runWith = async (p: Profile, file: string) => {
-        rmSync(file, { force: true });
-        const bpf = encode(compile(p, { nativeArch: arch.id }).instructions);
-        const exit = await runUnderFilter({ filter: bpf, command: [...command, file] });
-        return { exit, served: readServed(file) };
-      };
-      const fenced = await runWith(profile, join(dir, 'served-fenced.json'));
-      out(`4. run under the profile (bubblewrap --seccomp): ${describe(fenced.served, fenced.exit)}`);
-
-      const without: Profile = {
-        ...profile,
-        syscalls: (profile.syscalls ?? []).map((s) => ({
-          ...s,
-          names: (s.names ?? []).filter((n) => n !== 'socket'),
-        })),
-      };
-      const broken = await runWith(without, join(dir, 'served-without-socket.json'));
-      const holds = broken.served.failed !== null || exitStatus(broken.exit) !== 0;
-      out(`5. the fence holds: the same profile without socket: ${describe(broken.served, broken.exit)}`);
-      out(
-        'Next: sysfence record -o app.json -- YOUR COMMAND; sysfence explain app.json; sysfence verify app.json',
-      );
-      const ok =
-        exitStatus(r.exit) === 0 &&
-        v.mismatches.length === 0 &&
-        exitStatus(fenced.exit) === 0 &&
-        fenced.served.failed === null &&
-        holds;
-      if (!ok) err(style.red('the demo did not go as it should: see the lines above'));
-      setExit(ok ? EXIT_OK : EXIT_FINDINGS);
+      // a fresh directory nobody else can have prepared (mkdtemp, mode 0700), or the user's own,
+      // which is created if missing and never emptied: only the demo's two files are written to it
+      const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'sysfence-demo-'));
+      if (opts.dir) mkdirSync(dir, { recursive: true });
+      else giveToSudoUser(dir);
+      // what the demo server writes about each run goes to a private scratch directory, removed after
+      const scratch = mkdtempSync(join(tmpdir(), 'sysfence-demo-run-'));
+      const user = workloadUser(opts.asRoot === true, (m) => err(`sysfence: ${m}`));
+      if (user) giveToSudoUser(scratch);
+      try {
+        await demo(arch, dir, scratch, opts.backend, setExit, user);
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     });
+}
+
+async function demo(
+  arch: ArchDef,
+  dir: string,
+  scratch: string,
+  backend: 'auto' | 'ebpf' | 'strace',
+  setExit: (code: number) => void,
+  user: WorkloadUser | undefined,
+): Promise<void> {
+  const command = [process.execPath, DEMO_WORKLOAD];
+  out(style.bold('sysfence demo: record a small HTTP server, fence it, run it again'));
+
+  const servedFile = join(scratch, 'served.json');
+  const r = await record({
+    backend,
+    arch,
+    command: [...command, servedFile],
+    note: (m) => err(`sysfence: ${m}`),
+  });
+  const calls = r.recording.syscalls[arch.id] ?? {};
+  const total = Object.values(calls).reduce((n, s) => n + s.count, 0);
+  writeOutput(join(dir, 'http-server.rec.json'), serializeRecording(r.recording));
+  out(
+    `1. record (${r.backend === 'ebpf' ? 'eBPF, bpftrace' : 'ptrace, strace'}) node demo/http-server.mjs: ` +
+      `${describe(readServed(servedFile), r.exit)}; ${Object.keys(calls).length} distinct syscalls, ${total} calls on ${arch.id}`,
+  );
+
+  const g = generate([r.recording], {});
+  const profile = g.profile;
+  const allowed = (profile.syscalls ?? [])
+    .filter((s) => s.action === 'SCMP_ACT_ALLOW')
+    .flatMap((s) => s.names ?? []);
+  const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
+  writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
+  out(
+    `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
+      `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
+      `everything else gets ERRNO(ENOSYS)${g.enosys.length ? ` (${g.enosys.length} calls libraries probe, such as ${g.enosys.slice(0, 2).join(' and ')}, by an explicit rule)` : ''}; ${join(dir, 'http-server.json')}`,
+  );
+
+  const c = compile(profile, { nativeArch: arch.id });
+  const v = verifyProgram(profile, c.instructions, { nativeArch: arch.id });
+  out(
+    `3. compile: ${c.instructions.length} BPF instructions; verify: ${v.cases} cases, ${v.mismatches.length} mismatches against the reference semantics`,
+  );
+
+  const runWith = async (p: Profile, file: string) => {
+    rmSync(file, { force: true });
+    const bpf = encode(compile(p, { nativeArch: arch.id }).instructions);
+    const exit = await runUnderFilter({
+      filter: bpf,
+      command: [...command, file],
+      ...(user ? { user } : {}),
+    });
+    return { exit, served: readServed(file) };
+  };
+  const fenced = await runWith(profile, join(scratch, 'served-fenced.json'));
+  out(`4. run under the profile (bubblewrap --seccomp): ${describe(fenced.served, fenced.exit)}`);
+
+  const without: Profile = {
+    ...profile,
+    syscalls: (profile.syscalls ?? []).map((s) => ({
+      ...s,
+      names: (s.names ?? []).filter((n) => n !== 'socket'),
+    })),
+  };
+  const broken = await runWith(without, join(scratch, 'served-without-socket.json'));
+  const holds = broken.served.failed !== null || exitStatus(broken.exit) !== 0;
+  out(`5. the fence holds: the same profile without socket: ${describe(broken.served, broken.exit)}`);
+  out(
+    'Next: sysfence record -o app.json -- YOUR COMMAND; sysfence explain app.json; sysfence verify app.json',
+  );
+  const ok =
+    exitStatus(r.exit) === 0 &&
+    v.mismatches.length === 0 &&
+    exitStatus(fenced.exit) === 0 &&
+    fenced.served.failed === null &&
+    holds;
+  if (!ok) err(style.red('the demo did not go as it should: see the lines above'));
+  setExit(ok ? EXIT_OK : EXIT_FINDINGS);
 }

@@ -138,7 +138,15 @@ Examples:
       if (!['enosys', 'eperm', 'kill'].includes(deny))
         throw new CliError('bad-option', `--deny must be enosys, eperm or kill, not ${deny}`);
       checkWritable(opts.output as string | undefined, files);
-      const g = generate(files.map(readRecording), {
+      const recordings = files.map(readRecording);
+      // calls on lines the importer could not read are not in the profile: said, with where
+      recordings.forEach((r, i) => {
+        if (r.malformed.count > 0)
+          err(
+            `sysfence: warning: ${files[i]} holds ${r.malformed.count} log line${r.malformed.count === 1 ? '' : 's'} that could not be read (first: ${r.malformed.samples[0]?.where} ${r.malformed.samples[0]?.code}): calls on them are not in the profile`,
+          );
+      });
+      const g = generate(recordings, {
         deny: deny as DefaultDeny,
         companions: opts.companions === true,
         args: opts.args === true,

@@ -1,11 +1,13 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
+import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
+import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { type DefaultDeny, generate } from '../../profile/generate.js';
 import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
-import { RecordingBuilder, serializeRecording } from '../../recorders/recording.js';
+import { formatPids, RecordingBuilder, serializeRecording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
@@ -16,6 +18,15 @@ function durationOption(v: unknown): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new CliError('bad-option', `--duration takes seconds (> 0), not ${String(v)}`);
   return n;
+}
+
+/** A run a stop signal ended is written, and said to be partial. */
+function sayStopped(): void {
+  const sig = stopSignalReceived();
+  if (sig)
+    err(
+      `sysfence: stopped by ${sig}: the recording covers the run until then (a profile from it may miss calls the rest would make)`,
+    );
 }
 
 function signalOption(v: unknown): NodeJS.Signals {
@@ -54,6 +65,7 @@ async function recordDocker(
     ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
     ...(opts.untilSignal !== undefined ? { untilSignal: signalOption(opts.untilSignal) } : {}),
   });
+  sayStopped();
   const recording = b.build();
   if (opts.recording) writeOutput(String(opts.recording), serializeRecording(recording));
   const calls = recording.syscalls[arch.id] ?? {};
@@ -65,7 +77,7 @@ async function recordDocker(
   for (const [abi, cs] of Object.entries(denied?.build().syscalls ?? {}))
     for (const [name, s] of Object.entries(cs ?? {}))
       err(
-        `sysfence: note: the container's own filter denied ${abi} ${name} (${s.count} call${s.count === 1 ? '' : 's'}, ${s.executables.join(', ') || `pid ${s.pids.join(', ')}`}); it stays denied`,
+        `sysfence: note: the container's own filter denied ${abi} ${name} (${s.count} call${s.count === 1 ? '' : 's'}, ${s.executables.join(', ') || formatPids(s.pids)}); it stays denied`,
       );
   if (opts.output) {
     // a container profile needs what the runtime calls after installing it
@@ -111,6 +123,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     .argument('<command...>', 'the command to run, after --')
     .option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace', 'auto')
     .option('-o, --output <file>', 'write the generated profile here')
+    .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
     .option('--recording <file>', 'write the recording here (for `generate`, `check`, `merge`)')
     .option(
       '--format <fmt>',
@@ -156,6 +169,8 @@ Examples:
   sysfence record --backend strace --recording app.rec.json -- ./app --serve`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
+      // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
+      holdStopSignals();
       runtimeOption(opts.for); // a bad --for is said before the workload runs
       // and so is an output that cannot be written: the workload's run would be lost
       for (const f of [opts.output, opts.recording, opts.keepStraceLog])
@@ -180,6 +195,8 @@ Examples:
         args: opts.args === true,
         note: (m) => err(`sysfence: ${m}`),
       };
+      const user = workloadUser(opts.asRoot === true, ro.note);
+      if (user) ro.user = user;
       if (opts.mapKeys !== undefined) {
         const n = Number(opts.mapKeys);
         if (!Number.isInteger(n) || n < 1024)
@@ -191,6 +208,7 @@ Examples:
       }
       if (opts.keepStraceLog) ro.keepLog = String(opts.keepStraceLog);
       const r = await record(ro);
+      sayStopped();
       if (opts.recording) writeOutput(String(opts.recording), serializeRecording(r.recording));
       const counts = Object.entries(r.recording.syscalls).map(
         ([abi, m]) =>

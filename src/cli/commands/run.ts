@@ -1,11 +1,20 @@
 import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
+import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
-import { learn, runContainerUnderProfile, runUnderProfile, wouldDeny } from '../../exec/run-profile.js';
+import {
+  explainDenials,
+  learn,
+  runContainerUnderProfile,
+  runUnderProfile,
+  wouldDeny,
+} from '../../exec/run-profile.js';
+import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
+import { formatPids, type Recording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { runtimeTarget } from '../../targets/target.js';
@@ -48,6 +57,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
       '--default-action <how>',
       "replace the profile's default action for this run: enosys | eperm | kill (KILL_PROCESS) | log",
     )
+    .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
     .option('--report <file>', 'also write the run (exit status, every denial) as JSON here')
     .addHelpText(
       'after',
@@ -63,6 +73,8 @@ Examples:
   sudo sysfence run --profile app.json --learn -o app.next.json -- ./app --selftest`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
+      // SIGINT/SIGTERM/SIGHUP stop the workload; the report and --learn are still written
+      holdStopSignals();
       if (opts.via !== 'bwrap' && !opts.docker)
         throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
       const arch = nativeArch() ?? findArch('x86_64')!;
@@ -81,6 +93,21 @@ Examples:
           `sysfence: WARNING: nothing is enforced by default: the default action is ${original.defaultAction}${opts.defaultAction ? ` (--default-action ${String(opts.defaultAction)})` : ''}, so calls the profile does not list ${original.defaultAction === 'SCMP_ACT_LOG' ? 'run and are logged' : 'run'}, not denied`,
         );
       const note = (m: string) => err(`sysfence: ${m}`);
+      const user = opts.docker ? undefined : workloadUser(opts.asRoot === true, note);
+      const target = opts.docker ? runtimeTarget('docker', { native: arch.id }) : undefined;
+      // denials are said as they appear, not only at the end (a server may spin on a denied call)
+      const started = Date.now();
+      const said = new Set<string>();
+      const progress = (denied: Recording) => {
+        for (const d of explainDenials(profile, denied, target)) {
+          const key = `${d.abi} ${d.name}`;
+          if (said.has(key)) continue;
+          said.add(key);
+          err(
+            `sysfence: [${((Date.now() - started) / 1000).toFixed(0)} s] ${d.expected ? 'expected' : 'DENIED'} ${key} (${d.verdict}), ${formatPids(d.pids)}`,
+          );
+        }
+      };
       const r = opts.docker
         ? await runContainerUnderProfile({
             profile: original,
@@ -88,9 +115,19 @@ Examples:
             arch,
             runArgs: command,
             note,
-            target: runtimeTarget('docker', { native: arch.id }),
+            target: target!,
+            progress,
           })
-        : await runUnderProfile({ profile, arch, command, note });
+        : await runUnderProfile({
+            profile,
+            arch,
+            command,
+            note,
+            progress,
+            ...(user ? { user } : {}),
+          });
+      const stoppedBy = stopSignalReceived();
+      if (stoppedBy) err(`sysfence: stopped by ${stoppedBy}: the report covers the run until then`);
       // under --default-action log nothing the default covers is denied: what it would have denied
       // comes from the recording of the whole run (the kernel drops SECCOMP log records under load)
       if (opts.defaultAction === 'log') {
@@ -104,7 +141,7 @@ Examples:
       if (r.denials.length === 0) err('sysfence: no call was denied');
       for (const d of r.denials) {
         err(
-          `sysfence: ${d.expected ? 'expected' : d.verdict.startsWith('ran under LOG') ? 'LOGGED' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; pid ${d.pids.join(', ')}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
+          `sysfence: ${d.expected ? 'expected' : d.verdict.startsWith('ran under LOG') ? 'LOGGED' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; ${formatPids(d.pids)}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
         );
         if (d.runtime)
           err(
@@ -123,6 +160,7 @@ Examples:
               profile: file,
               defaultAction: original.defaultAction,
               exit: { code: r.exit.code, signal: r.exit.signal, status: exitStatus(r.exit) },
+              stoppedBy: stoppedBy ?? null,
               denials: r.denials,
               findings: findings.length,
               killLogProblem: r.killLogProblem ?? null,

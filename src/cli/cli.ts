@@ -1,0 +1,101 @@
+/**
+ * The command line as a function: `runCli(argv)` parses, runs one command and returns its exit
+ * status; it never exits the process. main.ts is the process around it (streams, exit status); the
+ * robustness tests run thousands of invocations through it in one process.
+ */
+import { Command, CommanderError } from 'commander';
+import { BpfError } from '../bpf/errors.js';
+import { FileError } from '../exec/files.js';
+import { ToolError } from '../exec/run.js';
+import { stopExitStatus } from '../exec/signals.js';
+import { ProfileError } from '../profile/profile-error.js';
+import { VERSION } from '../version.js';
+import { CliError, EXIT_ERROR } from './errors.js';
+import { err, style } from './output.js';
+
+type Register = (program: Command, setExit: (code: number) => void) => void;
+/** Commands in help order, each loaded only when needed (start-up time matters for `import`). */
+const COMMANDS: [string, () => Promise<Register>][] = [
+  ['validate', async () => (await import('./commands/validate.js')).registerValidate],
+  ['convert', async () => (await import('./commands/convert.js')).registerConvert],
+  ['explain', async () => (await import('./commands/explain.js')).registerExplain],
+  ['compile', async () => (await import('./commands/compile.js')).registerCompile],
+  ['disasm', async () => (await import('./commands/disasm.js')).registerDisasm],
+  ['emu', async () => (await import('./commands/emu.js')).registerEmu],
+  ['verify', async () => (await import('./commands/verify.js')).registerVerify],
+  ['import', async () => (await import('./commands/import.js')).registerImport],
+  ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
+  ['record', async () => (await import('./commands/record.js')).registerRecord],
+  ['run', async () => (await import('./commands/run.js')).registerRun],
+  ['merge', async () => (await import('./commands/merge.js')).registerMerge],
+  ['lint', async () => (await import('./commands/lint.js')).registerLint],
+  ['diff', async () => (await import('./commands/diff.js')).registerDiff],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
+  ['report', async () => (await import('./commands/report.js')).registerReport],
+  ['demo', async () => (await import('./commands/demo.js')).registerDemo],
+];
+
+/** Says what went wrong, once, with its code; returns the exit status. */
+export function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+      return 0;
+    return EXIT_ERROR; // commander already printed the usage error
+  }
+  if (e instanceof CliError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
+    if (e.hint) err(`    hint: ${e.hint}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof BpfError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof ToolError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message}`);
+    return EXIT_ERROR;
+  }
+  if (e instanceof FileError || e instanceof ProfileError) {
+    err(`${style.red('error')}[${e.code}]: ${e.message} (${e.path})`);
+    return EXIT_ERROR;
+  }
+  const m = e instanceof Error ? e.message : String(e);
+  err(`${style.red('error')}[internal]: ${m}`);
+  err('    this is a bug in sysfence; set SYSFENCE_DEBUG=1 for a stack trace and report it');
+  if (process.env.SYSFENCE_DEBUG && e instanceof Error) err(e.stack ?? '');
+  return EXIT_ERROR;
+}
+
+/** Runs one sysfence command line (argv as process.argv: node, script, command, ...). */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command();
+  program
+    .name('sysfence')
+    .description(
+      'least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right',
+    )
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    });
+  // `sysfence import ...` needs only `import`; help, unknown commands and no command need them all
+  const invoked = COMMANDS.find(([name]) => name === argv[2]);
+  let status: number;
+  try {
+    for (const [, load] of invoked ? [invoked] : COMMANDS) (await load())(program, setExit);
+    for (const c of program.commands) c.exitOverride();
+    await program.parseAsync([...argv]);
+    status = exitCode;
+  } catch (e) {
+    status = report(e);
+  }
+  // a command a stop signal ended (having written what it had) exits as the shell would: 128 + n
+  return stopExitStatus() ?? status;
+}

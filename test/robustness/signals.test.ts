@@ -1,0 +1,387 @@
+// SIGTERM, SIGINT and SIGHUP while sysfence runs a workload (record with either backend, run,
+// record --docker, check -- CMD): the workload is stopped, what was recorded is written, the exit
+// status is 128 + the signal, and nothing is left behind. Leftovers are counted exactly: every
+// process that carries this test's mark in its environment (the workload, bpftrace, strace, dmesg,
+// docker's CLI all inherit it from sysfence), every cgroup named after sysfence's pid (v2 and each
+// v1 controller), every container with this test's label, every entry of sysfence's TMPDIR.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findArch } from '../../src/arch/tables.js';
+import { ebpfProblems } from '../../src/recorders/record.js';
+import { importHostImage } from '../helpers/docker-image.js';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const x86_64 = findArch('x86_64')!;
+const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveTool('strace', ['-V']), 'strace') ??
+      requirement(haveTool('bwrap', ['--version']), 'bubblewrap') ??
+      requirement(docker, 'a running Docker engine (scripts/start-dockerd.sh)') ??
+      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+const IMAGE = 'sysfence/signals:test';
+const dir = mkdtempSync(join(tmpdir(), 'sysfence-signals-'));
+
+beforeAll(() => {
+  if (!skip) importHostImage(IMAGE, ['/bin/sh', '/bin/sleep']);
+});
+afterAll(() => {
+  if (!skip) spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+});
+
+interface Started {
+  child: ChildProcess;
+  mark: string;
+  tmp: string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** sysfence with a fresh mark and TMPDIR, in its own process group (as a terminal's job). */
+function start(args: string[]): Started {
+  const mark = randomUUID();
+  const tmp = mkdtempSync(join(dir, 'tmp-'));
+  const child = spawn('node', [BIN, ...args], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', SYSFENCE_TEST_MARK: mark, TMPDIR: tmp },
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
+  return { child, mark, tmp, stderr: () => err, exit };
+}
+
+/** Pids whose environment holds the mark (sysfence itself excluded). */
+function marked(mark: string, except?: number): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === except) continue;
+    try {
+      if (readFileSync(`/proc/${p}/environ`).includes(`SYSFENCE_TEST_MARK=${mark}`)) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const comm = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!check()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Everything a run could leave behind, by kind (all must be empty). */
+function leftovers(s: Started, label?: string): Record<string, string[]> {
+  const pid = s.child.pid!;
+  const cgroups: string[] = [];
+  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+    const base = join('/sys/fs/cgroup', ctrl);
+    try {
+      for (const d of readdirSync(base))
+        if (d === `sysfence-${pid}` || d.startsWith(`sysfence-${pid}-`) || d === `sysfence${pid}.slice`)
+          cgroups.push(join(base, d));
+    } catch {
+      // a file, not a controller
+    }
+  }
+  return {
+    processes: marked(s.mark).map((p) => `${p} ${comm(p)}`),
+    cgroups,
+    containers: label
+      ? spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')
+          .filter(Boolean)
+      : [],
+    tempEntries: readdirSync(s.tmp),
+  };
+}
+const NONE = { processes: [], cgroups: [], containers: [], tempEntries: [] };
+
+/** The workload's sleep is in its clock_nanosleep (230 on x86_64; the mark is on it). */
+const inSleep = (pid: number) => {
+  try {
+    return comm(pid) === 'sleep' && readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('230 ');
+  } catch {
+    return false;
+  }
+};
+const sleeping = (s: Started) => () => marked(s.mark).some(inSleep);
+
+describe.skipIf(skip !== undefined)(
+  'stop signals: the workload stops, the recording is written, nothing is left',
+  () => {
+    for (const [backend, sig, status] of [
+      ['ebpf', 'SIGTERM', 143],
+      ['strace', 'SIGTERM', 143],
+      ['ebpf', 'SIGHUP', 129],
+      ['strace', 'SIGHUP', 129],
+    ] as const)
+      it(`record --backend ${backend}, ${sig} to sysfence alone: exit ${status}, recording written`, async () => {
+        const rec = join(dir, `rec-${backend}-${sig}.json`);
+        const s = start(['record', '--backend', backend, '--recording', rec, '--', 'sleep', '3601']);
+        await until('the workload', sleeping(s));
+        process.kill(s.child.pid!, sig);
+        expect(await s.exit).toEqual({ code: status, signal: null });
+        expect(s.stderr()).toContain(`sysfence: stopped by ${sig}: the recording covers the run until then`);
+        const calls = JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64;
+        expect(Object.keys(calls)).toEqual(expect.arrayContaining(['execve', 'clock_nanosleep']));
+        expect(leftovers(s)).toEqual(NONE);
+      });
+
+    it("record, SIGINT to the whole process group (a terminal's Ctrl-C): exit 130, recording written", async () => {
+      const rec = join(dir, 'rec-int.json');
+      const s = start(['record', '--backend', 'ebpf', '--recording', rec, '--', 'sleep', '3601']);
+      await until('the workload', sleeping(s));
+      process.kill(-s.child.pid!, 'SIGINT');
+      expect(await s.exit).toEqual({ code: 130, signal: null });
+      expect(Object.keys(JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64)).toContain('execve');
+      expect(leftovers(s)).toEqual(NONE);
+    });
+
+    it('a workload that ignores the signal: the first one waits for it, the second kills it', async () => {
+      const rec = join(dir, 'rec-stubborn.json');
+      const s = start([
+        'record',
+        '--backend',
+        'ebpf',
+        '--recording',
+        rec,
+        '--',
+        'sh',
+        '-c',
+        'trap "" INT TERM HUP; sleep 3601',
+      ]);
+      await until('the workload', sleeping(s));
+      process.kill(s.child.pid!, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect([s.child.exitCode, sleeping(s)()]).toEqual([null, true]);
+      process.kill(s.child.pid!, 'SIGTERM');
+      expect(await s.exit).toEqual({ code: 143, signal: null });
+      expect(existsSync(rec)).toBe(true);
+      expect(leftovers(s)).toEqual(NONE);
+    });
+
+    it('a signal before the workload ran: it never runs, the error says so (interrupted), nothing is left', async () => {
+      const rec = join(dir, 'rec-early.json');
+      const s = start(['record', '--backend', 'ebpf', '--recording', rec, '--', 'sleep', '3601']);
+      // the workload's wrapper waits, stopped, while bpftrace attaches: signal then
+      await until('the stopped wrapper', () =>
+        marked(s.mark).some((p) => {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return comm(p) === 'sh' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+        }),
+      );
+      process.kill(s.child.pid!, 'SIGTERM');
+      expect(await s.exit).toEqual({ code: 143, signal: null });
+      expect(s.stderr()).toContain(
+        'error[interrupted]: SIGTERM received before the workload ran: nothing was recorded',
+      );
+      expect(existsSync(rec)).toBe(false);
+      expect(leftovers(s)).toEqual(NONE);
+    });
+
+    it('run: denials are said while the workload runs; SIGTERM writes the report and --learn', async () => {
+      // a loop whose sleep is denied spins forever: the denial shows within seconds, not at the end
+      const profile = join(dir, 'spin.json');
+      const rec = spawnSync('node', [BIN, 'record', '-o', profile, '--', 'sh', '-c', 'sleep 0.1'], {
+        encoding: 'utf8',
+      });
+      expect(rec.status).toBe(0);
+      const p = JSON.parse(readFileSync(profile, 'utf8'));
+      for (const r of p.syscalls) r.names = r.names.filter((n: string) => n !== 'clock_nanosleep');
+      writeFileSync(profile, JSON.stringify(p));
+      const report = join(dir, 'run-report.json');
+      const learned = join(dir, 'run-learned.json');
+      const s = start([
+        'run',
+        '--profile',
+        profile,
+        '--report',
+        report,
+        '--learn',
+        '-o',
+        learned,
+        '--',
+        'sh',
+        '-c',
+        'while :; do sleep 3601; done',
+      ]);
+      await until('the periodic denial line', () =>
+        /sysfence: \[\d+ s\] DENIED x86_64 clock_nanosleep \(ERRNO\(38\) by default\)/.test(s.stderr()),
+      );
+      process.kill(s.child.pid!, 'SIGTERM');
+      expect(await s.exit).toEqual({ code: 143, signal: null });
+      const r = JSON.parse(readFileSync(report, 'utf8'));
+      expect([
+        r.stoppedBy,
+        r.denials.find((d: { name: string }) => d.name === 'clock_nanosleep')?.verdict,
+      ]).toEqual(['SIGTERM', 'ERRNO(38) by default']);
+      expect(JSON.parse(readFileSync(learned, 'utf8')).syscalls.at(-1).names).toContain('clock_nanosleep');
+      expect(leftovers(s)).toEqual(NONE);
+    });
+
+    it('check -- CMD stopped by SIGTERM: never a pass (exit 143, the command is said to have failed)', async () => {
+      const p = join(dir, 'check.json');
+      writeFileSync(p, '{"defaultAction":"SCMP_ACT_ALLOW"}');
+      const s = start(['check', '--backend', 'strace', '--profile', p, '--', 'sleep', '3601']);
+      await until('the workload', sleeping(s));
+      process.kill(s.child.pid!, 'SIGTERM');
+      expect(await s.exit).toEqual({ code: 143, signal: null });
+      expect(s.stderr()).toContain('error[command-failed]: the command exited 143 (SIGTERM)');
+      expect(leftovers(s)).toEqual(NONE);
+    });
+
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const)
+      it(`record --docker, ${sig}: the container is stopped and removed, its cgroups (v1 and v2) too`, async () => {
+        const label = `sysfence-test=${randomUUID()}`;
+        const rec = join(dir, `rec-docker-${sig}.json`);
+        const s = start([
+          'record',
+          '--docker',
+          '--recording',
+          rec,
+          '--',
+          '--network',
+          'none',
+          '--label',
+          label,
+          IMAGE,
+          'sh',
+          '-c',
+          'trap "exit 0" TERM; sleep 3601 & wait',
+        ]);
+        await until(
+          'the container',
+          () =>
+            spawnSync('docker', ['ps', '-q', '--filter', `label=${label}`], {
+              encoding: 'utf8',
+            }).stdout.trim() !== '',
+        );
+        // the container's sleep runs (its comm, in a cgroup of this sysfence)
+        await until('the container workload', () =>
+          readdirSync('/proc').some((p) => {
+            try {
+              return (
+                /^\d+$/.test(p) &&
+                comm(Number(p)) === 'sleep' &&
+                readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(`sysfence-${s.child.pid}`)
+              );
+            } catch {
+              return false;
+            }
+          }),
+        );
+        process.kill(s.child.pid!, sig);
+        expect(await s.exit).toEqual({ code: sig === 'SIGTERM' ? 143 : 129, signal: null });
+        const calls = JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64;
+        expect(calls.execve.executables).toEqual(expect.arrayContaining(['/bin/sh', '/bin/sleep']));
+        expect(leftovers(s, label)).toEqual(NONE);
+      });
+  },
+);
+
+describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, outputs are theirs', () => {
+  const asSudo = { SUDO_UID: '65534', SUDO_GID: '65534', SUDO_USER: 'nobody' };
+  const sudoRun = (args: string[], extra: Record<string, string> = asSudo) =>
+    spawnSync('node', [BIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', ...extra },
+    });
+  const owner = (f: string) => spawnSync('stat', ['-c', '%u:%g', f], { encoding: 'utf8' }).stdout.trim();
+  const shared = mkdtempSync(join(dir, 'sudo-'));
+
+  it('record (both backends) and run: the workload is nobody; new outputs belong to nobody; --as-root is root', () => {
+    spawnSync('chmod', ['755', dir, shared]);
+    for (const backend of ['ebpf', 'strace']) {
+      const rec = join(shared, `sudo-${backend}.rec.json`);
+      const r = sudoRun(['record', '--backend', backend, '--recording', rec, '--', 'id', '-u']);
+      expect([backend, r.status, r.stdout]).toEqual([backend, 0, '65534\n']);
+      expect(r.stderr).toContain('running the workload as nobody (uid 65534, gid 65534), who ran sudo');
+      expect(owner(rec)).toBe('65534:65534');
+      const root = sudoRun([
+        'record',
+        '--backend',
+        backend,
+        '--as-root',
+        '--recording',
+        rec,
+        '--',
+        'id',
+        '-u',
+      ]);
+      expect([root.status, root.stdout]).toEqual([0, '0\n']);
+      // an output that existed keeps its owner
+      expect(owner(rec)).toBe('65534:65534');
+    }
+    const profile = join(shared, 'id.json');
+    writeFileSync(profile, '{"defaultAction":"SCMP_ACT_ALLOW"}');
+    const run = sudoRun(['run', '--profile', profile, '--', 'id', '-u']);
+    expect([run.status, run.stdout]).toEqual([0, '65534\n']);
+  });
+
+  it('outputs that cannot be written are said before the workload runs', () => {
+    const marker = join(dir, 'ran');
+    for (const args of [
+      ['record', '--recording', join(dir, 'no', 'such', 'r.json'), '--', 'touch', marker],
+      ['record', '--backend', 'strace', '--keep-strace-log', join(dir, 'no', 'x.log'), '--', 'touch', marker],
+      [
+        'run',
+        '--profile',
+        join(dir, 'check.json'),
+        '--report',
+        join(dir, 'no', 'r.json'),
+        '--',
+        'touch',
+        marker,
+      ],
+    ]) {
+      const r = sudoRun(args, {});
+      expect([args[0], r.status, r.stderr.match(/error\[([a-z-]+)\]/)?.[1], existsSync(marker)]).toEqual([
+        args[0],
+        2,
+        'file-unwritable',
+        false,
+      ]);
+    }
+  });
+
+  it('demo: a fresh private directory by default; --dir keeps what was in it', () => {
+    const user = join(dir, 'demo-dir');
+    mkdirSync(user);
+    writeFileSync(join(user, 'keep.txt'), 'mine');
+    const r = sudoRun(['demo', '--dir', user], {});
+    expect(r.status).toBe(0);
+    expect(readdirSync(user).sort()).toEqual(['http-server.json', 'http-server.rec.json', 'keep.txt']);
+    const d = sudoRun(['demo'], { TMPDIR: shared });
+    expect(d.status).toBe(0);
+    const made = readdirSync(shared).filter((f) => f.startsWith('sysfence-demo-'));
+    expect(made.length).toBe(1);
+    expect(spawnSync('stat', ['-c', '%a', join(shared, made[0]!)], { encoding: 'utf8' }).stdout.trim()).toBe(
+      '700',
+    );
+    expect(d.stdout).toContain(join(shared, made[0]!, 'http-server.json'));
+  });
+});
