@@ -383,7 +383,10 @@ export async function startTracer(
       // short workload is sometimes not acted on, so it is sent again until bpftrace ends.
       for (let i = 0; i < 15 && !done; i++) {
         process.kill(t.pid!, 'SIGINT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+        // (a pending timer would keep sysfence alive for its 2 s after bpftrace ended)
+        clearTimeout(timer);
       }
       if (!done)
         throw new ToolError(
