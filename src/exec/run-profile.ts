@@ -148,7 +148,7 @@ function result(
   if (log.problem !== undefined) r.killLogProblem = log.problem;
   const lost = log.killed.malformed.samples.filter((m) => m.code === 'audit-records-lost');
   if (lost.length > 0)
-    r.killLogProblem = `the kernel dropped SECCOMP log records while the workload ran (${lost[0]!.text}): calls a filter killed may be missing from this list (raise kernel.printk_ratelimit or run auditd)`;
+    r.killLogProblem = `the kernel dropped SECCOMP log records while the workload ran (${lost[0]!.text}): calls a filter killed may be missing from this list (sysctl kernel.printk_ratelimit=0 turns the rate limit off, or run auditd)`;
   return r;
 }
 

@@ -10,7 +10,7 @@
  * type (PATH, CWD, PROCTITLE, ...) is skipped and counted; a SECCOMP/SYSCALL record without
  * readable arch and syscall fields is malformed (file:line, code), and so is the kernel's word
  * that it lost or rate-limited records (`audit_lost=`, `kauditd_printk_skb: N callbacks
- * suppressed`): raise kernel.printk_ratelimit or run auditd, and record again.
+ * suppressed`): `sysctl kernel.printk_ratelimit=0` turns the rate limit off (or run auditd); record again.
  */
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch, syscallTable } from '../arch/tables.js';
