@@ -6,6 +6,7 @@
  * profile denies by an explicit rule was meant; one that only the default action denied is a
  * finding, and `learn` proposes exactly those.
  */
+
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
+import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
@@ -108,6 +110,8 @@ export async function runUnderProfile(o: {
         args: false,
         denials: denied,
         fd3: fd,
+        // what the filter judged: bubblewrap's own set-up before it loads the filter is not the workload
+        onlyUnderNewFilter: true,
         ...(o.note ? { note: o.note } : {}),
         ...(o.user ? { user: o.user } : {}),
         ...(o.progress ? { progress: progressOf(o.arch, o.progress) } : {}),
@@ -294,15 +298,44 @@ export function wouldDeny(profile: Profile, recording: Recording): Denial[] {
   return out;
 }
 
-/** The profile with the unexpected denials allowed: one added rule, nothing else changed. */
-export function learn(profile: Profile, denials: readonly Denial[]): { profile: Profile; added: string[] } {
-  const added = [...new Set(denials.filter((d) => !d.expected && !d.runtime).map((d) => d.name))].sort();
-  if (added.length === 0) return { profile, added };
+/**
+ * The profile with the unexpected denials allowed: one added rule, nothing else changed. Unless
+ * `exact`, the call-family siblings of what is added (knowledge/call-families) come with it, the
+ * ones the profile does not allow (or deny by a rule) yet: the next input would need them.
+ */
+export function learn(
+  profile: Profile,
+  denials: readonly Denial[],
+  /** `resolved`: the profile resolved for this machine, to see what it allows already. */
+  opts: { exact?: boolean; resolved?: Profile } = {},
+): { profile: Profile; added: string[]; families: FamilyAddition[] } {
+  const learned = [...new Set(denials.filter((d) => !d.expected && !d.runtime).map((d) => d.name))].sort();
+  if (learned.length === 0) return { profile, added: learned, families: [] };
+  let families: FamilyAddition[] = [];
+  if (!opts.exact) {
+    const byAbi = new Map<string, Set<string>>();
+    for (const d of denials)
+      if (!d.expected && !d.runtime) byAbi.set(d.abi, (byAbi.get(d.abi) ?? new Set()).add(d.name));
+    const allowed = (abi: string, name: string) => {
+      const nr = syscallTable(abi as ArchId).number(name);
+      if (nr === undefined) return false;
+      const v = evaluate(opts.resolved ?? profile, abi as ArchId, { nr });
+      return v.kind === 'ALLOW' || v.kind === 'LOG' || v.source === 'rule';
+    };
+    families = familyAdditions(
+      byAbi,
+      (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined && !allowed(abi, n),
+      new Set(learned),
+      false,
+    );
+  }
+  const added = [...learned, ...families.map((f) => f.name)].sort();
   return {
     profile: {
       ...profile,
       syscalls: [...(profile.syscalls ?? []), { names: added, action: 'SCMP_ACT_ALLOW' }],
     },
     added,
+    families,
   };
 }

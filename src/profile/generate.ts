@@ -8,6 +8,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
 import type { Recording } from '../recorders/recording.js';
@@ -31,6 +32,11 @@ export interface GenerateOptions {
    * `--deny eperm|kill` would otherwise break the libraries' fallbacks.
    */
   probed?: boolean;
+  /**
+   * Only what was recorded (and implied): no call-family siblings (knowledge/call-families).
+   * Default false: a recording shows one member of a family, the next input needs another.
+   */
+  exact?: boolean;
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -48,6 +54,17 @@ export interface GenerateResult {
   argSkipped: { name: string; index: number; why: string }[];
   /** The probed calls given an explicit ERRNO(ENOSYS) rule. */
   enosys: string[];
+  /** Siblings added from call families (not with `exact`): which family, which recorded call, why. */
+  families: FamilyAddition[];
+  /**
+   * With recordings of several runs: per allowed call, in how many of them it was seen. Only
+   * calls seen in fewer than all runs are listed (the fragile ones: an input that differs again
+   * may need a call no run made).
+   */
+  coverage: {
+    runs: number;
+    partial: { name: string; runs: number; first?: string; executables: string[] }[];
+  };
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -56,19 +73,26 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   const names = new Set<string>();
   const abis = new Set<ArchId>();
   const unnamed: GenerateResult['unnamed'] = [];
+  const byAbi = new Map<ArchId, Set<string>>();
   for (const r of recordings)
     for (const [abi, calls] of Object.entries(r.syscalls) as [ArchId, Record<string, { count: number }>][]) {
       abis.add(abi);
       const t = syscallTable(abi);
+      const here = byAbi.get(abi) ?? new Set<string>();
+      byAbi.set(abi, here);
       for (const [name, s] of Object.entries(calls ?? {})) {
         if (
           t.number(name) === undefined &&
           !archById(abi).multiplexers.some((m) => m.calls[name] !== undefined)
         )
           unnamed.push({ abi, name, count: s.count });
-        else names.add(name);
+        else {
+          names.add(name);
+          here.add(name);
+        }
       }
     }
+  const coverage = runCoverage(recordings);
   const implied: GenerateResult['implied'] = [];
   const imply = (name: string, because: string) => {
     if (names.has(name)) return;
@@ -86,6 +110,10 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     if ([...abis].some((a) => archById(a).bits === 32))
       imply('sigreturn', 'a 32-bit process with a signal handler may return through sigreturn');
   }
+  const families = opts.exact
+    ? []
+    : familyAdditions(byAbi, (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined, names);
+  for (const f of families) names.add(f.name);
   const recorded: ArchDef[] = ARCH_DEFS.filter((a) => abis.has(a.id));
   const profile: Profile = {
     defaultAction: opts.deny === 'kill' ? 'SCMP_ACT_KILL_PROCESS' : 'SCMP_ACT_ERRNO',
@@ -136,7 +164,40 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       comment: 'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
     });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed, argRules, argSkipped, enosys };
+  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage };
+}
+
+/** In how many runs each call was seen (a recording of merged runs counts each of them). */
+export function runCoverage(recordings: readonly Recording[]): GenerateResult['coverage'] {
+  let runs = 0;
+  const seen = new Map<string, { runs: number; first?: string; executables: Set<string> }>();
+  for (const r of recordings) {
+    const n = r.runs ?? 1;
+    runs += n;
+    const inThis = new Map<string, number>();
+    for (const calls of Object.values(r.syscalls))
+      for (const [name, s] of Object.entries(calls ?? {})) {
+        inThis.set(name, Math.max(inThis.get(name) ?? 0, s.runs ?? n));
+        const c = seen.get(name) ?? { runs: 0, executables: new Set<string>() };
+        if (c.first === undefined && s.first !== undefined) c.first = s.first;
+        for (const e of s.executables) c.executables.add(e);
+        seen.set(name, c);
+      }
+    for (const [name, k] of inThis) seen.get(name)!.runs += k;
+  }
+  const partial =
+    runs < 2
+      ? []
+      : [...seen]
+          .filter(([, c]) => c.runs < runs)
+          .map(([name, c]) => ({
+            name,
+            runs: c.runs,
+            ...(c.first !== undefined ? { first: c.first } : {}),
+            executables: [...c.executables].sort(),
+          }))
+          .sort((a, b) => a.runs - b.runs || (a.name < b.name ? -1 : 1));
+  return { runs, partial };
 }
 
 /**

@@ -36,6 +36,12 @@ function count(v: unknown, path: string): number {
   return v;
 }
 
+function runs(v: unknown, path: string): number {
+  const n = count(v, path);
+  if (n < 1) fail(path, 'runs counts the runs merged into this recording: at least 1');
+  return n;
+}
+
 function strings(v: unknown, path: string): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) fail(path, 'expected a list of strings');
   return [...(v as string[])];
@@ -43,7 +49,17 @@ function strings(v: unknown, path: string): string[] {
 
 function stats(v: unknown, path: string): SyscallStats {
   if (!isObject(v)) fail(path, 'expected an object with count, pids and executables');
-  const known = new Set(['count', 'first', 'firstTime', 'lastTime', 'pids', 'executables', 'stack', 'args']);
+  const known = new Set([
+    'count',
+    'runs',
+    'first',
+    'firstTime',
+    'lastTime',
+    'pids',
+    'executables',
+    'stack',
+    'args',
+  ]);
   for (const k of Object.keys(v)) if (!known.has(k)) fail(`${path}.${k}`, `unknown field "${k}"`);
   const s: SyscallStats = {
     count: count(v.count, `${path}.count`),
@@ -54,6 +70,7 @@ function stats(v: unknown, path: string): SyscallStats {
     if (!Array.isArray(v.pids)) fail(`${path}.pids`, 'expected a list of process ids');
     s.pids = (v.pids as unknown[]).map((p, i) => count(p, `${path}.pids[${i}]`));
   }
+  if (own(v, 'runs')) s.runs = runs(v.runs, `${path}.runs`);
   if (own(v, 'first')) {
     if (typeof v.first !== 'string') fail(`${path}.first`, 'expected a string');
     s.first = v.first;
@@ -99,7 +116,7 @@ export function parseRecording(text: string, file: string): Recording {
       '$.version',
       `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
     );
-  const known = new Set(['version', 'sources', 'syscalls', 'malformed', 'notes']);
+  const known = new Set(['version', 'runs', 'sources', 'syscalls', 'malformed', 'notes']);
   for (const k of Object.keys(raw)) if (!known.has(k)) fail(`$.${k}`, `unknown field "${k}"`);
   if (!isObject(raw.syscalls)) fail('$.syscalls', 'expected ABI -> syscall name -> stats');
   const syscalls: Recording['syscalls'] = {};
@@ -151,6 +168,13 @@ export function parseRecording(text: string, file: string): Recording {
     }
   }
   const out: Recording = { version: RECORDING_VERSION, sources, syscalls, malformed };
+  if (own(raw, 'runs')) {
+    out.runs = runs(raw.runs, '$.runs');
+    for (const [abi, calls] of Object.entries(syscalls))
+      for (const [name, s] of Object.entries(calls ?? {}))
+        if ((s.runs ?? 1) > out.runs)
+          fail(`$.syscalls.${abi}.${name}.runs`, `seen in ${s.runs} runs of a recording of ${out.runs}`);
+  }
   if (own(raw, 'notes')) out.notes = strings(raw.notes, '$.notes');
   return out;
 }

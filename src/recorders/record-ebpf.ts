@@ -49,6 +49,22 @@ export interface EbpfRecordOptions {
   user?: WorkloadUser;
   /** With `denials`: called every PROGRESS_SECONDS with the denial map so far (run prints them). */
   progress?: (maps: MapDump) => void;
+  /**
+   * Record only the calls made under a seccomp filter the workload's launcher installed (run:
+   * bubblewrap's own set-up is not the workload). Needs the kernel's BTF; without it everything
+   * is recorded and `note` says so.
+   */
+  onlyUnderNewFilter?: boolean;
+}
+
+/** How many seccomp filters this process runs under (/proc/self/status), undefined if unknown. */
+export function ownSeccompFilters(): number | undefined {
+  try {
+    const m = /^Seccomp_filters:\s*(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How often a run's denials so far are read while the workload runs. */
@@ -103,6 +119,13 @@ export function bpftraceProgram(
   denials = false,
   afterExec = false,
   progress = false,
+  /**
+   * Count only calls made under more seccomp filters than this (the recorder's own count): the
+   * calls a filter the workload's launcher installed judged, not the launcher's own (bubblewrap's
+   * namespace and mount set-up before it loads the filter). Reads the task's seccomp state
+   * through BTF (`curtask`).
+   */
+  underFiltersAbove?: number,
 ): string {
   const filter = scope === 'cgroup' ? `cgroup == ${id}` : '@tree[tid]';
   // containers: bit 62 of the key says the process runs the workload (it or an ancestor exec'd
@@ -111,7 +134,9 @@ export function bpftraceProgram(
   const lines = [
     // (@g[0] gives the map its type before the first probe that reads it)
     `BEGIN { ${scope === 'cgroup' ? '' : `@tree[${id}] = 1; `}${afterExec ? '@g[0] = (uint64)0; ' : ''}printf("READY\\n"); }`,
-    `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}${gen}] = count();${denials ? ' @in[tid] = 1;' : ''} }`,
+    underFiltersAbove === undefined
+      ? `tracepoint:raw_syscalls:sys_enter /${filter}/ { @c[${KEY(arch)}${gen}] = count();${denials ? ' @in[tid] = 1;' : ''} }`
+      : `tracepoint:raw_syscalls:sys_enter /${filter}/ { if (curtask->seccomp.filter_count.counter > ${underFiltersAbove}) { @c[${KEY(arch)}${gen}] = count(); }${denials ? ' @in[tid] = 1;' : ''} }`,
     // (containers: the runtime re-executes itself from a descriptor, runc 1.1 from a memfd as
     // /dev/fd/N, others as /proc/self/exe or /proc/self/fd/N; such an exec before the workload's
     // first one is the runtime's, not the workload's start)
@@ -269,6 +294,14 @@ export async function recordWithEbpf(
       }
       id = String(statSync(cgDir, { bigint: true }).ino);
     }
+    let filtersAbove: number | undefined;
+    if (o.onlyUnderNewFilter) {
+      filtersAbove = existsSync('/sys/kernel/btf/vmlinux') ? ownSeccompFilters() : undefined;
+      if (filtersAbove === undefined)
+        o.note?.(
+          "this kernel has no BTF (/sys/kernel/btf/vmlinux) or no Seccomp_filters in /proc: the recording includes the launcher's own set-up calls (bubblewrap's mounts), not only the workload's",
+        );
+    }
     const program = bpftraceProgram(
       o.arch,
       scope,
@@ -277,6 +310,7 @@ export async function recordWithEbpf(
       o.denials !== undefined,
       false,
       o.progress !== undefined,
+      filtersAbove,
     );
     tracer = await startTracer(program, mapKeys, o.progress);
     // stopped while bpftrace attached: the workload never ran

@@ -8,6 +8,8 @@ export const RECORDING_VERSION = 1;
 
 export interface SyscallStats {
   count: number;
+  /** In a recording of several runs (`runs` > 1): how many of them made this call (absent: all). */
+  runs?: number;
   /** Where the call was first seen: "file:line" for imported logs. */
   first?: string;
   /** Timestamps of the first and last call, in seconds, when the trace had them. */
@@ -32,6 +34,8 @@ export interface Recording {
    * not syscall events (other audit records, context switches, ...), counted, not read.
    */
   sources: { format: string; file: string; skipped?: number }[];
+  /** How many runs (recordings of separate inputs) were merged into this one; absent: 1. */
+  runs?: number;
   /** ABI -> syscall name -> stats. Unknown numbers appear as "syscall_0x1b9". */
   syscalls: Partial<Record<ArchId, Record<string, SyscallStats>>>;
   /** Lines that could not be read, counted, with the first few for the report. */
@@ -163,12 +167,26 @@ export function normalize(r: Recording): Recording {
     const out = dict<SyscallStats>();
     for (const name of Object.keys(src).sort()) {
       const s = src[name]!;
-      out[name] = { ...s, pids: [...s.pids].sort((a, b) => a - b), executables: [...s.executables].sort() };
-      if (s.args) out[name].args = sortArgs(s.args);
+      // one key order whatever built it (the builder, the parser, a merge): same input, same bytes
+      const o: SyscallStats = {
+        count: s.count,
+        pids: [...s.pids].sort((a, b) => a - b),
+        executables: [...s.executables].sort(),
+      };
+      // a call every run made says nothing more than the recording's own count of runs
+      if (s.runs !== undefined && s.runs < (r.runs ?? 1)) o.runs = s.runs;
+      if (s.first !== undefined) o.first = s.first;
+      if (s.firstTime !== undefined) o.firstTime = s.firstTime;
+      if (s.lastTime !== undefined) o.lastTime = s.lastTime;
+      if (s.stack !== undefined) o.stack = s.stack;
+      if (s.args) o.args = sortArgs(s.args);
+      out[name] = o;
     }
     syscalls[abi] = out;
   }
-  const out: Recording = { version: r.version, sources: [...r.sources], syscalls, malformed: r.malformed };
+  const out: Recording = { version: r.version } as Recording;
+  if (r.runs !== undefined && r.runs > 1) out.runs = r.runs;
+  Object.assign(out, { sources: [...r.sources], syscalls, malformed: r.malformed });
   if (r.notes?.length) out.notes = [...r.notes];
   return out;
 }
@@ -177,12 +195,26 @@ export function serializeRecording(r: Recording): string {
   return `${JSON.stringify(normalize(r), null, 2)}\n`;
 }
 
-/** Several recordings as one: counts add up, first/last times and sites are kept, lists united. */
-export function mergeRecordings(recs: readonly Recording[]): Recording {
+/**
+ * Several recordings as one: counts add up, first/last times and sites are kept, lists united.
+ * `asRuns`: each input is a separate run (another input to the program), so the result counts the
+ * runs and, per call, how many of them made it; otherwise the inputs are parts of one run (the
+ * processes of one workload recorded apart).
+ */
+export function mergeRecordings(recs: readonly Recording[], asRuns = false): Recording {
   const b = new RecordingBuilder();
   const out = b.build();
+  const total = asRuns ? recs.reduce((n, r) => n + (r.runs ?? 1), 0) : 1;
+  const callRuns = new Map<string, number>();
   for (const r of recs) {
     out.sources.push(...r.sources);
+    if (asRuns) {
+      const inThis = new Map<string, number>();
+      for (const [abi, calls] of Object.entries(r.syscalls))
+        for (const [name, s] of Object.entries(calls ?? {}))
+          inThis.set(`${abi} ${name}`, s.runs ?? r.runs ?? 1);
+      for (const [k, n] of inThis) callRuns.set(k, (callRuns.get(k) ?? 0) + n);
+    }
     out.malformed.count += r.malformed.count;
     for (const n of r.notes ?? []) {
       out.notes ??= [];
@@ -215,6 +247,15 @@ export function mergeRecordings(recs: readonly Recording[]): Recording {
           }
       }
     }
+  }
+  if (asRuns && total > 1) {
+    out.runs = total;
+    for (const [abi, calls] of Object.entries(out.syscalls))
+      for (const [name, s] of Object.entries(calls ?? {})) {
+        const n = callRuns.get(`${abi} ${name}`) ?? total;
+        if (n < total) s.runs = n;
+        else delete s.runs;
+      }
   }
   return normalize(out);
 }

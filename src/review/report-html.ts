@@ -143,6 +143,24 @@ ${
     : '<p>No recording was given: call counts are not known.</p>'
 }
 </section>
+<section aria-labelledby="coverage">
+<h2 id="coverage">Coverage across runs</h2>
+${
+  d.coverage.runs === 0
+    ? '<p>No recording was given: which runs needed which call is not known.</p>'
+    : d.coverage.runs === 1
+      ? '<p>The recordings hold one run: every call rests on one input. Record each kind of input and merge the recordings (<code>sysfence merge a.rec.json b.rec.json</code>) to see which calls are fragile.</p>'
+      : d.coverage.partial.length === 0
+        ? `<p data-testid="coverage-all">Every recorded call was made in all ${d.coverage.runs} runs.</p>`
+        : `<table id="fragile-table">
+<caption>${d.coverage.partial.length} calls made in only some of the ${d.coverage.runs} runs: the fragile ones (another input may need a call no run made)</caption>
+<thead><tr><th scope="col">syscall</th><th scope="col">runs that made it</th><th scope="col">first seen</th><th scope="col">by</th></tr></thead>
+<tbody>
+${d.coverage.partial.map((p) => `<tr><th scope="row">${esc(p.name)}</th><td class="num">${p.runs} of ${d.coverage.runs}</td><td>${esc(p.first ?? '')}</td><td>${esc(p.executables.join(', '))}</td></tr>`).join('\n')}
+</tbody>
+</table>`
+}
+</section>
 <section aria-labelledby="calls">
 <h2 id="calls">Every allowed syscall (${esc(a0?.arch ?? '')})</h2>
 <table id="calls-table">

@@ -6,10 +6,12 @@
  * the same inputs give the same bytes. `buildReport` is the data (also `report --json`);
  * `renderReport` (report-html.ts) only lays it out, so the page shows exactly the JSON's numbers.
  */
+
 import type { ArchId } from '../arch/types.js';
 import { type Category, categoryOf, namesByCategory } from '../knowledge/categories.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from '../profile/actions.js';
+import { type GenerateResult, runCoverage } from '../profile/generate.js';
 import type { Profile } from '../profile/model.js';
 import type { Recording } from '../recorders/recording.js';
 import { type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
@@ -51,6 +53,11 @@ export interface ReportData {
   /** The most frequent recorded calls (empty without recordings). */
   topCalls: { name: string; count: number }[];
   recorded: { calls: number; syscalls: number; sources: string[] };
+  /**
+   * How many runs the recordings hold and the calls only some made (the fragile ones: an input
+   * that differs again may need a call no run made). `runs` 0: no recording was given.
+   */
+  coverage: GenerateResult['coverage'];
   findings: Finding[];
   diff: { allowsMore: boolean; changes: DiffResult['changes'] };
   /** Where the runtime enforcing the profile answers otherwise (absent for sysfence's own filter). */
@@ -173,6 +180,7 @@ export function buildReport(
       syscalls: counts.size,
       sources: o.recordings.flatMap((r) => r.sources.map((s) => `${s.format}: ${s.file}`)),
     },
+    coverage: o.recordings.length > 0 ? runCoverage(o.recordings) : { runs: 0, partial: [] },
     findings: lintProfile(o.profile, { ...ro, ...(o.target ? { target: o.target } : {}) }),
     diff: { allowsMore: d.allowsMore, changes: d.changes },
     ...(runtime ? { runtime } : {}),

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ARCH_DEFS } from '../../arch/defs.js';
 import { explainProfile, explainSyscall, LIBSECCOMP_VERSION } from '../../profile/explain.js';
+import { runCoverage } from '../../profile/generate.js';
 import { ProfileError } from '../../profile/profile-error.js';
 import { formatRuntimeNotes, runtimeNotes } from '../../targets/notes.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { out, style, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+import { readRecording } from './generate.js';
 import { parseResolveOptions, resolveOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
@@ -16,6 +18,11 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
     .description('explain a syscall (name or number) or a profile (what it allows, against Docker default)')
     .argument('<target>', 'a syscall name or number, or a profile file')
     .option('--json', 'machine-readable result')
+    .option(
+      '--recording <file>',
+      'for a profile: recordings of the runs it came from (repeat); names the calls only some runs made',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option(
       '--all-arches',
       'for a profile: every architecture it names (default: the first host architecture)',
@@ -28,7 +35,8 @@ export function registerExplain(program: Command, setExit: (code: number) => voi
 Examples:
   sysfence explain clone3
   sysfence explain 59 --arch x86_64
-  sysfence explain profile.json --all-arches`,
+  sysfence explain profile.json --all-arches
+  sysfence explain app.json --recording app.rec.json   (a merged recording of several runs)`,
   );
   cmd.action((target: string, opts: Record<string, string | boolean | undefined>) => {
     const json = opts.json === true;
@@ -79,6 +87,8 @@ function explainProfileCmd(
       : first
         ? [first]
         : ['x86_64'];
+  const recFiles = (opts.recording as unknown as string[] | undefined) ?? [];
+  const coverage = recFiles.length > 0 ? runCoverage(recFiles.map(readRecording)) : undefined;
   const rows = explainProfile(profile, {
     ...(arches ? { arches } : {}),
     ...(caps ? { capabilities: caps } : {}),
@@ -93,7 +103,14 @@ function explainProfileCmd(
         ...(kernel ? { kernelVersion: kernel } : {}),
       },
     );
-    out(toJsonText({ file, architectures: rows, ...(notes ? { runtime: notes } : {}) }));
+    out(
+      toJsonText({
+        file,
+        architectures: rows,
+        ...(notes ? { runtime: notes } : {}),
+        ...(coverage ? { coverage } : {}),
+      }),
+    );
     return;
   }
   out(`${style.bold(file)}: default action ${rows[0]?.defaultAction ?? '-'}`);
@@ -119,4 +136,21 @@ function explainProfileCmd(
       );
   }
   for (const line of formatRuntimeNotes(notes)) out(line);
+  if (coverage) {
+    if (coverage.runs < 2)
+      out(
+        '  coverage: the recordings hold one run: every call rests on one input (merge recordings of several runs to see which calls are fragile)',
+      );
+    else if (coverage.partial.length === 0)
+      out(`  coverage: every recorded call was made in all ${coverage.runs} runs`);
+    else {
+      out(
+        `  fragile: ${coverage.partial.length} call${coverage.partial.length === 1 ? '' : 's'} made in only some of the ${coverage.runs} runs (another input may need a call no run made):`,
+      );
+      for (const p of coverage.partial)
+        out(
+          `    ${p.name.padEnd(20)} ${p.runs} of ${coverage.runs}${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}`,
+        );
+    }
+  }
 }

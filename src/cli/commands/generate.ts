@@ -77,6 +77,17 @@ export function reportGenerated(g: GenerateResult): void {
   const byReason = new Map<string, string[]>();
   for (const i of g.implied) byReason.set(i.because, [...(byReason.get(i.because) ?? []), i.name]);
   for (const [because, names] of byReason) err(`added ${names.join(', ')}: ${because}`);
+  const byFamily = new Map<string, typeof g.families>();
+  for (const f of g.families) byFamily.set(f.family, [...(byFamily.get(f.family) ?? []), f]);
+  for (const [family, adds] of byFamily)
+    err(
+      `added ${adds.map((a) => a.name).join(', ')} (family ${family}, ${adds[0]!.trigger === 'always' ? 'always' : `recorded ${[...new Set(adds.map((a) => a.trigger))].join(', ')}`}): ${adds[0]!.why}`,
+    );
+  if (g.families.length > 0)
+    err(
+      `${g.families.length} call${g.families.length === 1 ? '' : 's'} added from call families (--exact: only what was recorded)`,
+    );
+  reportCoverage(g);
   for (const a of g.argRules)
     err(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
@@ -90,6 +101,26 @@ export function reportGenerated(g: GenerateResult): void {
     err(
       `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
     );
+}
+
+/** With several runs: the calls only some of them made, fewest first. */
+export function reportCoverage(g: GenerateResult, shown = 12): void {
+  const { runs, partial } = g.coverage;
+  if (runs < 2) return;
+  if (partial.length === 0) {
+    err(`every recorded call was made in all ${runs} runs`);
+    return;
+  }
+  const once = partial.filter((p) => p.runs === 1);
+  err(
+    `${partial.length} call${partial.length === 1 ? '' : 's'} were made in only some of the ${runs} runs${once.length ? ` (${once.length} in just one)` : ''}: the fragile ones, another input may need a call no run made`,
+  );
+  for (const p of partial.slice(0, shown))
+    err(
+      `  ${p.name}: ${p.runs} of ${runs} runs${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}`,
+    );
+  if (partial.length > shown)
+    err(`  ... and ${partial.length - shown} more (sysfence report --recording shows all)`);
 }
 
 export function registerGenerate(program: Command, setExit: (code: number) => void): void {
@@ -111,6 +142,7 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
       `add what the container runtime calls after installing the filter: ${RUNTIMES.join(' | ')}`,
       'none',
     )
+    .option('--exact', 'only what was recorded (and implied): no call-family siblings')
     .option(
       '--no-probed',
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
@@ -128,6 +160,10 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
 ENOSYS, not EPERM, is the default denial: glibc and libuv fall back from clone3, faccessat2,
 openat2, io_uring ... only on ENOSYS. exit, exit_group, rt_sigreturn (sigreturn on 32-bit ABIs)
 and restart_syscall are added when they follow from what was recorded; stderr says which and why.
+Call families (poll/ppoll/select, accept/accept4, dup/dup2/dup3, the stat family, ...: calls a
+program picks among by input, not by code) bring the siblings of a recorded call; stderr says which
+and why, --exact turns it off. Several recordings (one per input) give one profile, and stderr names
+the calls only some runs made.
 
 Examples:
   sysfence import app.log -o app.rec.json && sysfence generate app.rec.json -o app.json
@@ -152,6 +188,7 @@ Examples:
         args: opts.args === true,
         runtime: runtimeOption(opts.for),
         probed: opts.probed !== false,
+        exact: opts.exact === true,
       });
       reportGenerated(g);
       const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);

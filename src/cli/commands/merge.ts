@@ -1,18 +1,33 @@
 import type { Command } from 'commander';
-import { checkWritable, writeOutput } from '../../exec/files.js';
+import { checkWritable, LIMITS, readText, writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
+import { mergeRecordings, serializeRecording } from '../../recorders/recording.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+import { readRecording } from './generate.js';
+
+/** A recording's `syscalls` is an object (ABI -> name -> stats), a profile's a list. */
+function isRecording(file: string): boolean {
+  try {
+    const v = JSON.parse(readText(file, LIMITS.recording, 'recording')) as unknown;
+    return typeof v === 'object' && v !== null && 'version' in v && !('defaultAction' in v);
+  } catch {
+    return false;
+  }
+}
+
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
 export function registerMerge(program: Command, setExit: (code: number) => void): void {
   reviewOptionsHelp(program.command('merge'))
-    .description('the least profile that allows everything any input allows')
-    .argument('<profiles...>', 'two or more profiles (Docker/OCI JSON or SPO YAML)')
+    .description(
+      'the least profile that allows everything any input allows; or recordings of several runs as one',
+    )
+    .argument('<inputs...>', 'two or more profiles (Docker/OCI JSON or SPO YAML), or two or more recordings')
     .option('-o, --output <file>', 'write the merged profile here instead of stdout')
     .addHelpText(
       'after',
@@ -24,11 +39,33 @@ includes/excludes are resolved for --capabilities and --kernel. The result is ch
 allow everything each input allows.
 
 Example:
-  sysfence merge web.json worker.json cron.json -o app.json`,
+  sysfence merge web.json worker.json cron.json -o app.json
+
+Recordings (from record or import) of separate runs merge into one recording that counts the runs
+and, per call, how many of them made it: generate, explain --recording and report then name the
+calls only some runs needed (the fragile ones: another input may need a call no run made).
+  sysfence merge small.rec.json large.rec.json error.rec.json -o app.rec.json`,
     )
     .action((files: string[], opts: Record<string, string | undefined>) => {
       checkWritable(opts.output, files);
       if (files.length < 2) throw new CliError('no-input', 'merge takes two or more profiles');
+      const recs = files.map(isRecording);
+      if (recs.some(Boolean)) {
+        const other = files.find((_, i) => !recs[i]);
+        if (other !== undefined)
+          throw new CliError(
+            'merge-mixed',
+            `${other} is not a recording, the others are: merge takes either profiles or recordings`,
+            other,
+          );
+        const merged = mergeRecordings(files.map(readRecording), true);
+        const text = serializeRecording(merged);
+        if (opts.output) writeOutput(opts.output, text);
+        else process.stdout.write(text);
+        err(`sysfence: ${merged.runs ?? 1} runs merged`);
+        setExit(EXIT_OK);
+        return;
+      }
       const inputs = files.map((f) => ({ name: f, profile: requireOneProfile(readProfile(f)).profile }));
       const o = parseReviewOptions(opts);
       const m = mergeProfiles(inputs, o);

@@ -29,6 +29,19 @@ function sayStopped(): void {
     );
 }
 
+/**
+ * What to do next, once, after a recording: one run shows one path through the program. Said in a
+ * short paragraph, not per call; which streams were a terminal is said because programs choose
+ * calls by it (cat copies with copy_file_range only into a regular file, xz polls a full pipe).
+ */
+function adviseNext(profile: string | undefined, command: readonly string[]): void {
+  const tty = (['stdin', 'stdout'] as const).filter((s) => process[s].isTTY);
+  const cmd = command.length > 0 ? command.join(' ') : 'CMD';
+  err(
+    `sysfence: next: a recording shows the path this one input took. ${tty.length > 0 ? `Its ${tty.join(' and ')} ${tty.length === 1 ? 'was a terminal' : 'were terminals'}: record it with the redirections it really runs with (files, pipes, sockets), since programs pick calls by them. ` : ''}Record each kind of input (sysfence merge a.rec.json b.rec.json: one recording, with the calls only some runs made named), and before enforcing, run more inputs with nothing blocked: sysfence learn ${profile ?? 'PROFILE'} -o ${profile ? profile.replace(/(\.json)?$/, '.next.json') : 'NEXT'} -- ${cmd}`,
+  );
+}
+
 function signalOption(v: unknown): NodeJS.Signals {
   const name = String(v).toUpperCase();
   const sig = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
@@ -85,6 +98,7 @@ async function recordDocker(
       deny: String(opts.deny) as DefaultDeny,
       companions: opts.companions === true,
       runtime: runtimeOption(opts.for === 'none' ? 'docker' : opts.for),
+      exact: opts.exact === true,
     });
     reportGenerated(g);
     const out = String(opts.output);
@@ -111,6 +125,7 @@ async function recordDocker(
       `sysfence: also wrote ${stem}.spo.yaml (SeccompProfile) and ${stem}.securitycontext.yaml (Kubernetes)`,
     );
   }
+  if (opts.output || opts.recording) adviseNext(opts.output as string | undefined, ['--docker', ...runArgs]);
   setExit(exitStatus(r.exit));
 }
 
@@ -142,6 +157,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       'none',
     )
     .option('--companions', 'also allow the companion ABIs (x86_64: x86, x32)')
+    .option('--exact', 'only what was recorded (and implied): no call-family siblings')
     .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)')
     .option(
       '--docker',
@@ -223,6 +239,7 @@ Examples:
           companions: opts.companions === true,
           args: opts.args === true,
           runtime: runtimeOption(opts.for),
+          exact: opts.exact === true,
         });
         reportGenerated(g);
         writeOutput(
@@ -232,6 +249,8 @@ Examples:
         writeK8sPatch(String(opts.format), String(opts.output));
         err(`sysfence: wrote ${String(opts.output)}`);
       } else if (!opts.recording) err('sysfence: nothing written: give -o PROFILE and/or --recording FILE');
+      if ((opts.output || opts.recording) && !stopSignalReceived())
+        adviseNext(opts.output as string | undefined, command);
       setExit(exitStatus(r.exit));
     });
 }

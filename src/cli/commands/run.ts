@@ -72,131 +72,182 @@ Examples:
   sudo sysfence run --profile app.json -- ./app --serve
   sudo sysfence run --profile app.json --learn -o app.next.json -- ./app --selftest`,
     )
-    .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
-      // SIGINT/SIGTERM/SIGHUP stop the workload; the report and --learn are still written
-      holdStopSignals();
-      if (opts.via !== 'bwrap' && !opts.docker)
-        throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
-      const arch = nativeArch() ?? findArch('x86_64')!;
-      const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
-      if (problems.length > 0)
-        throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
-      const file = String(opts.profile);
-      for (const f of [opts.output, opts.report]) if (typeof f === 'string') checkWritable(f, [file]);
-      const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
-      // the profile as written (what --learn changes) and as run (--default-action applied)
-      const written = requireOneProfile(readProfile(file)).profile;
-      const original = setDefault(written);
-      const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
-      if (original.defaultAction === 'SCMP_ACT_ALLOW' || original.defaultAction === 'SCMP_ACT_LOG')
-        err(
-          `sysfence: WARNING: nothing is enforced by default: the default action is ${original.defaultAction}${opts.defaultAction ? ` (--default-action ${String(opts.defaultAction)})` : ''}, so calls the profile does not list ${original.defaultAction === 'SCMP_ACT_LOG' ? 'run and are logged' : 'run'}, not denied`,
-        );
-      const note = (m: string) => err(`sysfence: ${m}`);
-      const user = opts.docker ? undefined : workloadUser(opts.asRoot === true, note);
-      const target = opts.docker ? runtimeTarget('docker', { native: arch.id }) : undefined;
-      // denials are said as they appear, not only at the end (a server may spin on a denied call)
-      const started = Date.now();
-      const said = new Set<string>();
-      const progress = (denied: Recording) => {
-        for (const d of explainDenials(profile, denied, target)) {
-          const key = `${d.abi} ${d.name}`;
-          if (said.has(key)) continue;
-          said.add(key);
-          err(
-            `sysfence: [${((Date.now() - started) / 1000).toFixed(0)} s] ${d.expected ? 'expected' : 'DENIED'} ${key} (${d.verdict}), ${formatPids(d.pids)}`,
-          );
-        }
-      };
-      const r = opts.docker
-        ? await runContainerUnderProfile({
-            profile: original,
-            resolved: profile,
-            arch,
-            runArgs: command,
-            note,
-            target: target!,
-            progress,
-          })
-        : await runUnderProfile({
-            profile,
-            arch,
-            command,
-            note,
-            progress,
-            ...(user ? { user } : {}),
-          });
-      const stoppedBy = stopSignalReceived();
-      if (stoppedBy) err(`sysfence: stopped by ${stoppedBy}: the report covers the run until then`);
-      // under --default-action log nothing the default covers is denied: what it would have denied
-      // comes from the recording of the whole run (the kernel drops SECCOMP log records under load)
-      if (opts.defaultAction === 'log') {
-        const resolvedWritten = resolve(written, { arch, kernelVersion: String(opts.kernel) });
-        r.denials = [
-          ...r.denials.filter((d) => !d.verdict.startsWith('LOG')),
-          ...wouldDeny(resolvedWritten, r.recording),
-        ];
-      }
-      const findings = r.denials.filter((d) => !d.expected);
-      if (r.denials.length === 0) err('sysfence: no call was denied');
-      for (const d of r.denials) {
-        err(
-          `sysfence: ${d.expected ? 'expected' : d.verdict.startsWith('ran under LOG') ? 'LOGGED' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; ${formatPids(d.pids)}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
-        );
-        if (d.runtime)
-          err(
-            `sysfence:     [${d.runtime.label}] ${d.runtime.reason} (--learn cannot fix this: see sysfence lint)`,
-          );
-      }
-      // bubblewrap passes its child's signal death on as 128+n
-      if (exitStatus(r.exit) === 128 + 31) err('sysfence: the workload was killed by its filter (SIGSYS)');
-      if (r.killLogProblem) err(`sysfence: warning: ${r.killLogProblem}`);
-      if (opts.report)
-        writeOutput(
-          String(opts.report),
-          `${JSON.stringify(
-            {
-              sysfenceRun: 1,
-              profile: file,
-              defaultAction: original.defaultAction,
-              exit: { code: r.exit.code, signal: r.exit.signal, status: exitStatus(r.exit) },
-              stoppedBy: stoppedBy ?? null,
-              denials: r.denials,
-              findings: findings.length,
-              killLogProblem: r.killLogProblem ?? null,
-              calls: Object.fromEntries(
-                Object.entries(r.recording.syscalls).map(([abi, calls]) => [
-                  abi,
-                  Object.keys(calls ?? {}).length,
-                ]),
-              ),
-            },
-            null,
-            2,
-          )}\n`,
-        );
-      if (opts.learn) {
-        // learning changes the profile as written: --default-action was for this run only
-        const l = learn(written, r.denials);
-        for (const name of l.added) err(`+ allow ${name}`);
-        // what a reviewer approves: the semantic diff of the change, on this machine's ABI
-        if (l.added.length > 0)
-          for (const line of formatDiffText(diffProfiles(written, l.profile, { arches: [arch] }))
-            .trimEnd()
-            .split('\n'))
-            err(`sysfence: diff: ${line}`);
-        if (l.added.length > 0 && opts.defaultAction)
-          err(
-            `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
-          );
-        if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
-        const text = serializeDocker(exactForRuntimes(l.profile));
-        if (opts.output) writeOutput(String(opts.output), text);
-        else process.stdout.write(text);
-      } else if (findings.length > 0)
-        err(
-          `sysfence: ${findings.length} finding${findings.length === 1 ? '' : 's'}; --learn proposes the profile that allows them`,
-        );
-      setExit(exitStatus(r.exit));
-    });
+    .option('--exact', 'with --learn: only the denied calls, no call-family siblings')
+    .action((command: string[], opts: Record<string, string | boolean | undefined>) =>
+      runAction(command, opts, setExit),
+    );
+}
+
+export function registerLearn(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('learn')
+    .description(
+      'run a command with nothing blocked while recording it, and propose the profile that allows every new call at once',
+    )
+    .argument('<profile>', 'the profile to extend (Docker/OCI JSON or SPO YAML)')
+    .argument('<command...>', 'the command to run, after --')
+    .option('-o, --output <file>', 'where the proposed profile goes (default: stdout)')
+    .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
+    .option('--exact', 'only the new calls, no call-family siblings')
+    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
+    .option('--report <file>', 'also write the run (exit status, every new call) as JSON here')
+    .addHelpText(
+      'after',
+      `
+One pass: the workload runs under the profile with its default action set to LOG, so nothing the
+default would deny is blocked and the program follows its real path (no fallback a denial would
+cause, no server spinning on an ENOSYS). Every call the run made that the profile would deny by
+default is proposed at once, with its call-family siblings (--exact: not), and the semantic diff
+goes to stderr for the reviewer. The profile's own rules still apply (its explicit ENOSYS for the
+probed calls, say), and the proposed profile keeps its own default action.
+Same as: sysfence run --profile PROFILE --default-action log --learn -- CMD
+
+Examples:
+  sudo sysfence learn app.json -o app.next.json -- ./app --import big.csv
+  sudo sysfence learn web.json -o web.next.json --docker -- --rm web:2 /serve --selftest`,
+    )
+    .action((file: string, command: string[], opts: Record<string, string | boolean | undefined>) =>
+      runAction(
+        command,
+        { ...opts, profile: file, learn: true, defaultAction: 'log', via: 'bwrap', oneRound: true },
+        setExit,
+      ),
+    );
+}
+
+async function runAction(
+  command: string[],
+  opts: Record<string, string | boolean | undefined>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  // SIGINT/SIGTERM/SIGHUP stop the workload; the report and --learn are still written
+  holdStopSignals();
+  if (opts.via !== 'bwrap' && !opts.docker)
+    throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
+  const arch = nativeArch() ?? findArch('x86_64')!;
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
+  if (problems.length > 0)
+    throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
+  const file = String(opts.profile);
+  for (const f of [opts.output, opts.report]) if (typeof f === 'string') checkWritable(f, [file]);
+  const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
+  // the profile as written (what --learn changes) and as run (--default-action applied)
+  const written = requireOneProfile(readProfile(file)).profile;
+  const original = setDefault(written);
+  const profile = resolve(original, { arch, kernelVersion: String(opts.kernel) });
+  if (opts.oneRound)
+    err(
+      `sysfence: learn: the profile's default (${written.defaultAction}) is LOG for this run: nothing it would deny is blocked, so the workload follows its real path; the profile's own rules still apply`,
+    );
+  else if (original.defaultAction === 'SCMP_ACT_ALLOW' || original.defaultAction === 'SCMP_ACT_LOG')
+    err(
+      `sysfence: WARNING: nothing is enforced by default: the default action is ${original.defaultAction}${opts.defaultAction ? ` (--default-action ${String(opts.defaultAction)})` : ''}, so calls the profile does not list ${original.defaultAction === 'SCMP_ACT_LOG' ? 'run and are logged' : 'run'}, not denied`,
+    );
+  const note = (m: string) => err(`sysfence: ${m}`);
+  const user = opts.docker ? undefined : workloadUser(opts.asRoot === true, note);
+  const target = opts.docker ? runtimeTarget('docker', { native: arch.id }) : undefined;
+  // denials are said as they appear, not only at the end (a server may spin on a denied call)
+  const started = Date.now();
+  const said = new Set<string>();
+  const progress = (denied: Recording) => {
+    for (const d of explainDenials(profile, denied, target)) {
+      const key = `${d.abi} ${d.name}`;
+      if (said.has(key)) continue;
+      said.add(key);
+      err(
+        `sysfence: [${((Date.now() - started) / 1000).toFixed(0)} s] ${d.expected ? 'expected' : 'DENIED'} ${key} (${d.verdict}), ${formatPids(d.pids)}`,
+      );
+    }
+  };
+  const r = opts.docker
+    ? await runContainerUnderProfile({
+        profile: original,
+        resolved: profile,
+        arch,
+        runArgs: command,
+        note,
+        target: target!,
+        progress,
+      })
+    : await runUnderProfile({
+        profile,
+        arch,
+        command,
+        note,
+        progress,
+        ...(user ? { user } : {}),
+      });
+  const stoppedBy = stopSignalReceived();
+  if (stoppedBy) err(`sysfence: stopped by ${stoppedBy}: the report covers the run until then`);
+  // under --default-action log nothing the default covers is denied: what it would have denied
+  // comes from the recording of the whole run (the kernel drops SECCOMP log records under load)
+  if (opts.defaultAction === 'log') {
+    const resolvedWritten = resolve(written, { arch, kernelVersion: String(opts.kernel) });
+    r.denials = [
+      ...r.denials.filter((d) => !d.verdict.startsWith('LOG')),
+      ...wouldDeny(resolvedWritten, r.recording),
+    ];
+  }
+  const findings = r.denials.filter((d) => !d.expected);
+  if (r.denials.length === 0) err('sysfence: no call was denied');
+  for (const d of r.denials) {
+    err(
+      `sysfence: ${d.expected ? 'expected' : d.verdict.startsWith('ran under LOG') ? 'LOGGED' : 'DENIED'} ${d.abi} ${d.name}: ${d.count} call${d.count === 1 ? '' : 's'}, ${d.verdict}; ${formatPids(d.pids)}${d.executables.length ? ` (${d.executables.join(', ')})` : ''}`,
+    );
+    if (d.runtime)
+      err(
+        `sysfence:     [${d.runtime.label}] ${d.runtime.reason} (--learn cannot fix this: see sysfence lint)`,
+      );
+  }
+  // bubblewrap passes its child's signal death on as 128+n
+  if (exitStatus(r.exit) === 128 + 31) err('sysfence: the workload was killed by its filter (SIGSYS)');
+  if (r.killLogProblem) err(`sysfence: warning: ${r.killLogProblem}`);
+  if (opts.report)
+    writeOutput(
+      String(opts.report),
+      `${JSON.stringify(
+        {
+          sysfenceRun: 1,
+          profile: file,
+          defaultAction: original.defaultAction,
+          exit: { code: r.exit.code, signal: r.exit.signal, status: exitStatus(r.exit) },
+          stoppedBy: stoppedBy ?? null,
+          denials: r.denials,
+          findings: findings.length,
+          killLogProblem: r.killLogProblem ?? null,
+          calls: Object.fromEntries(
+            Object.entries(r.recording.syscalls).map(([abi, calls]) => [
+              abi,
+              Object.keys(calls ?? {}).length,
+            ]),
+          ),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  if (opts.learn) {
+    // learning changes the profile as written: --default-action was for this run only
+    const l = learn(written, r.denials);
+    for (const name of l.added) err(`+ allow ${name}`);
+    // what a reviewer approves: the semantic diff of the change, on this machine's ABI
+    if (l.added.length > 0)
+      for (const line of formatDiffText(diffProfiles(written, l.profile, { arches: [arch] }))
+        .trimEnd()
+        .split('\n'))
+        err(`sysfence: diff: ${line}`);
+    if (l.added.length > 0 && opts.defaultAction && !opts.oneRound)
+      err(
+        `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
+      );
+    if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
+    const text = serializeDocker(exactForRuntimes(l.profile));
+    if (opts.output) writeOutput(String(opts.output), text);
+    else process.stdout.write(text);
+  } else if (findings.length > 0)
+    err(
+      `sysfence: ${findings.length} finding${findings.length === 1 ? '' : 's'}; --learn proposes the profile that allows them`,
+    );
+  setExit(exitStatus(r.exit));
 }

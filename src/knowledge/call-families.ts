@@ -1,0 +1,275 @@
+/**
+ * Call families: syscalls a program picks among by situation, not by code path, so one recording
+ * shows one member and the next input needs another. `generate` adds the members of a family once
+ * one of its triggers was recorded (on that ABI, only names that exist on it), and says which and
+ * why; `--exact` turns it off.
+ *
+ * Each row names the library behaviour that makes the choice situational. Rules for a row:
+ * - never add a call data/syscall-risks.tsv lists (clone, clone3, mount, bpf, ptrace, namespaces,
+ *   keyctl, ...) and never one libraries probe for ENOSYS (knowledge/probed-calls: statx,
+ *   faccessat2, openat2, preadv2, ...): those keep their explicit ENOSYS rule so the fallback runs.
+ *   A test holds the table to both.
+ * - a trigger is a call whose presence shows the program does that kind of work; `add` is what the
+ *   same work needs on another input, another kind of file descriptor, or another libc path.
+ */
+export interface CallFamily {
+  id: string;
+  /** Any of these recorded (on an ABI) adds `add` (those that exist on that ABI). */
+  when: readonly string[];
+  add: readonly string[];
+  /** The library or kernel behaviour that makes the choice situational. */
+  why: string;
+}
+
+/** `when` and `add` the same list: any member brings the others. */
+const sym = (id: string, members: string[], why: string): CallFamily => ({
+  id,
+  when: members,
+  add: members,
+  why,
+});
+
+export const CALL_FAMILIES: readonly CallFamily[] = [
+  sym(
+    'poll',
+    ['poll', 'ppoll', 'select', '_newselect', 'pselect6', 'pselect6_time64', 'ppoll_time64'],
+    'programs wait on descriptors with poll or select, and the libc or the code path picks the variant: glibc implements poll with ppoll where the ABI has no poll (aarch64), xz, git and curl call poll only when a pipe or socket is full, perl and OpenSSL use select',
+  ),
+  {
+    id: 'epoll',
+    when: ['epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_wait', 'epoll_pwait'],
+    add: ['epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_wait', 'epoll_pwait'],
+    why: 'event loops wait with epoll_wait or epoll_pwait depending on whether a signal mask is set (libuv, Python asyncio, nginx), and glibc implements epoll_wait with epoll_pwait where the ABI has no epoll_wait',
+  },
+  sym(
+    'accept',
+    ['accept', 'accept4'],
+    'servers accept with accept4 (flags in one call) or accept, by libc and language runtime (Python, perl and OpenSSL differ)',
+  ),
+  sym(
+    'dup',
+    ['dup', 'dup2', 'dup3'],
+    'redirection (a shell, posix_spawn file actions, OpenSSL speed -multi) uses dup, dup2 or dup3 depending on the target descriptor; glibc implements dup2 with dup3 where the ABI has no dup2',
+  ),
+  sym(
+    'pipe',
+    ['pipe', 'pipe2'],
+    'glibc pipe() is pipe2 on newer ABIs; programs that need O_CLOEXEC call pipe2 directly, others pipe',
+  ),
+  sym(
+    'read',
+    ['read', 'readv', 'pread64'],
+    'stdio, databases and archivers read with read, readv or pread64 depending on the buffer layout and whether the file is seekable (sqlite reads its database with pread64, its journal with read)',
+  ),
+  sym(
+    'write',
+    ['write', 'writev', 'pwrite64'],
+    'stdio, loggers and databases write with write, writev or pwrite64 depending on the buffer layout and whether the file is seekable',
+  ),
+  {
+    id: 'copy',
+    when: [
+      'sendfile',
+      'sendfile64',
+      'copy_file_range',
+      'splice',
+      'fadvise64',
+      'fadvise64_64',
+      'arm_fadvise64_64',
+    ],
+    add: ['sendfile', 'sendfile64', 'copy_file_range', 'splice'],
+    why: 'coreutils cat and cp (which announce sequential reads with fadvise64) copy with copy_file_range when the output is a regular file, sendfile to a socket, splice to a pipe, and read/write otherwise; web servers send files the same way',
+  },
+  sym(
+    'wait',
+    ['wait4', 'waitid', 'fork', 'vfork'],
+    "a program that starts processes waits with wait4 or waitid (glibc waitpid is wait4; Python's subprocess uses waitid) and starts them with fork, vfork or clone by libc path (clone is never added: it is on the risk list)",
+  ),
+  {
+    id: 'raise',
+    when: ['rt_sigaction', 'sigaction', 'signal'],
+    add: ['rt_sigprocmask', 'sigprocmask', 'getpid', 'gettid', 'tgkill'],
+    why: 'a program with a signal handler re-raises the signal after cleaning up (sort and other coreutils on SIGPIPE, abort()): glibc raise() blocks signals with rt_sigprocmask and sends with gettid, getpid and tgkill',
+  },
+  {
+    id: 'stat',
+    when: ['stat', 'lstat', 'fstat', 'newfstatat', 'stat64', 'lstat64', 'fstat64', 'fstatat64'],
+    add: ['fstat', 'newfstatat', 'fstat64', 'fstatat64'],
+    why: 'a program stats by descriptor or by path depending on whether the file is open, and glibc (>= 2.33) sends stat, lstat and fstat through newfstatat (fstatat64 on 32-bit ABIs) while other code calls fstat; stat and lstat are not added, only glibc-free code calls them (statx is not added: libraries probe it and fall back on ENOSYS)',
+  },
+  {
+    id: 'utime',
+    when: ['utime', 'utimes', 'futimesat', 'utimensat', 'utimensat_time64', 'chmod', 'fchmod', 'fchmodat'],
+    add: ['utime', 'utimes', 'futimesat', 'utimensat', 'utimensat_time64'],
+    why: 'programs that set a file mode also set its times when the input asks (tar, cp -p, git checkout, rsync, install): utimensat in glibc, utime and utimes in older code',
+  },
+  sym(
+    'xattr-get',
+    ['getxattr', 'lgetxattr', 'fgetxattr'],
+    'extended attributes are read by path, without following links (a symlink), or by descriptor (an open file): tar, cp --preserve=xattr, rsync and ls -l (ACLs, SELinux labels) pick the l/f variant by the file at hand',
+  ),
+  sym(
+    'xattr-list',
+    ['listxattr', 'llistxattr', 'flistxattr'],
+    'extended attributes are listed by path, without following links (a symlink), or by descriptor (an open file), by the file at hand',
+  ),
+  sym(
+    'xattr-set',
+    ['setxattr', 'lsetxattr', 'fsetxattr'],
+    'extended attributes are set by path, without following links (a symlink in an archive takes lsetxattr), or by descriptor (an open file)',
+  ),
+  sym(
+    'xattr-remove',
+    ['removexattr', 'lremovexattr', 'fremovexattr'],
+    'extended attributes are removed by path, without following links, or by descriptor, by the file at hand',
+  ),
+  {
+    id: 'open',
+    when: ['open', 'creat'],
+    add: ['openat'],
+    why: 'code that calls open or creat itself still opens through glibc (fopen, opendir, the dynamic loader), which calls openat (openat2 is not added: libraries probe it and fall back on ENOSYS)',
+  },
+  {
+    id: 'getdents',
+    when: ['getdents'],
+    add: ['getdents64'],
+    why: 'code that reads directories with getdents itself still lists them through glibc readdir, which calls getdents64',
+  },
+  {
+    id: 'memory',
+    when: ['mmap', 'mmap2', 'brk', 'munmap'],
+    add: ['mmap', 'mmap2', 'brk', 'munmap', 'mprotect', 'mremap', 'madvise'],
+    why: "glibc malloc grows with brk or mmap, shrinks large blocks with munmap or madvise(MADV_DONTNEED), moves them on realloc with mremap and sets up thread arenas with mprotect, all depending on the input's size",
+  },
+  sym(
+    'sleep',
+    ['nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64'],
+    'glibc sleep and usleep call clock_nanosleep, older code and other libcs nanosleep',
+  ),
+  sym(
+    'send',
+    ['sendto', 'sendmsg', 'sendmmsg', 'send'],
+    'sockets are written with sendto, sendmsg or sendmmsg depending on the address and ancillary data (glibc send() is sendto; the DNS resolver uses sendmmsg)',
+  ),
+  sym(
+    'recv',
+    ['recvfrom', 'recvmsg', 'recv'],
+    'sockets are read with recvfrom or recvmsg depending on the address and ancillary data (glibc recv() is recvfrom)',
+  ),
+  sym(
+    'unlink',
+    ['unlink', 'unlinkat', 'rmdir'],
+    'files and directories are removed by path or relative to a directory (rm -r and tar use unlinkat, others unlink and rmdir)',
+  ),
+  sym(
+    'mkdir',
+    ['mkdir', 'mkdirat'],
+    'directories are made by path or relative to a directory descriptor (glibc mkdir is mkdirat on newer ABIs)',
+  ),
+  sym(
+    'rename',
+    ['rename', 'renameat', 'renameat2'],
+    'glibc rename is renameat or renameat2 depending on the ABI; mv and git use renameat2 for RENAME_NOREPLACE',
+  ),
+  sym(
+    'chmod',
+    ['chmod', 'fchmod', 'fchmodat'],
+    'modes are set by path, by descriptor or relative to a directory depending on whether the file is open (fchmodat2 is not added: glibc probes it)',
+  ),
+  sym(
+    'chown',
+    ['chown', 'lchown', 'fchown', 'fchownat', 'chown32', 'lchown32', 'fchown32'],
+    'owners are set by path, without following links, by descriptor or relative to a directory, depending on the file',
+  ),
+  sym(
+    'link',
+    ['link', 'linkat'],
+    'hard links are made by path or relative to a directory (glibc link is linkat on newer ABIs)',
+  ),
+  sym(
+    'symlink',
+    ['symlink', 'symlinkat'],
+    'symbolic links are made by path or relative to a directory (glibc symlink is symlinkat on newer ABIs)',
+  ),
+  sym(
+    'readlink',
+    ['readlink', 'readlinkat'],
+    'links are read by path or relative to a directory (glibc readlink is readlinkat on newer ABIs; realpath uses readlink)',
+  ),
+  sym(
+    'access',
+    ['access', 'faccessat'],
+    'access checks go by path or relative to a directory (glibc access is faccessat on newer ABIs; faccessat2 is not added: glibc probes it)',
+  ),
+  sym(
+    'mknod',
+    ['mknod', 'mknodat'],
+    'glibc mknod is mknodat on newer ABIs, and code that calls mknod itself still makes nodes through glibc mkfifo, which calls mknodat',
+  ),
+  sym(
+    'truncate',
+    ['truncate', 'ftruncate', 'truncate64', 'ftruncate64'],
+    'files are truncated by path or descriptor depending on whether they are open',
+  ),
+  sym(
+    'sync',
+    ['fsync', 'fdatasync'],
+    'databases flush with fsync or fdatasync by configuration and platform (sqlite PRAGMA synchronous, PostgreSQL wal_sync_method)',
+  ),
+  sym(
+    'eventfd',
+    ['eventfd', 'eventfd2'],
+    'glibc eventfd is eventfd2 on newer ABIs; code that calls eventfd itself (older event loops) may still use glibc eventfd elsewhere',
+  ),
+  sym('inotify', ['inotify_init', 'inotify_init1'], 'glibc inotify_init is inotify_init1 on newer ABIs'),
+  sym('signalfd', ['signalfd', 'signalfd4'], 'glibc signalfd is signalfd4 on newer ABIs'),
+  {
+    id: 'rlimit',
+    when: ['getrlimit', 'ugetrlimit'],
+    add: ['prlimit64'],
+    why: 'code that calls getrlimit itself still reads limits through glibc, whose getrlimit and setrlimit are prlimit64',
+  },
+  sym('lseek', ['lseek', '_llseek'], '32-bit glibc seeks with _llseek for large offsets and lseek otherwise'),
+  sym('fcntl', ['fcntl', 'fcntl64'], '32-bit glibc calls fcntl64 for locks and fcntl for the rest'),
+  {
+    id: 'clock',
+    when: [],
+    add: ['clock_gettime', 'clock_gettime64', 'gettimeofday'],
+    why: 'the vDSO answers these without a syscall on most machines, so traces rarely show them; where it cannot read the clock source (some VMs: hpet, xen; qemu-user) every call is a real syscall',
+  },
+];
+
+export interface FamilyAddition {
+  name: string;
+  family: string;
+  /** The recorded call that brought it (the first trigger, by name), or "always". */
+  trigger: string;
+  why: string;
+}
+
+/**
+ * What the families add to `recorded` (per ABI: the names recorded there), given `exists` (is this
+ * name a syscall on that ABI). Deterministic: families in table order, names sorted.
+ */
+export function familyAdditions(
+  recorded: ReadonlyMap<string, ReadonlySet<string>>,
+  exists: (abi: string, name: string) => boolean,
+  skip: ReadonlySet<string> = new Set(),
+  /** Also the families with no trigger (false when extending a profile: its generation decided). */
+  always = true,
+): FamilyAddition[] {
+  const out = new Map<string, FamilyAddition>();
+  const all = new Set<string>();
+  for (const names of recorded.values()) for (const n of names) all.add(n);
+  for (const f of CALL_FAMILIES)
+    for (const [abi, names] of [...recorded].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (names.size === 0) continue;
+      if (f.when.length === 0 && !always) continue;
+      const trigger = f.when.length === 0 ? 'always' : [...f.when].sort().find((n) => names.has(n));
+      if (!trigger) continue;
+      for (const name of f.add)
+        if (!all.has(name) && !skip.has(name) && !out.has(name) && exists(abi, name))
+          out.set(name, { name, family: f.id, trigger, why: f.why });
+    }
+  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
