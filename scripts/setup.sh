@@ -13,8 +13,12 @@ if [ "${1:-}" = "--test" ]; then
   # docker.io, runc and crun run the container tests (runtime sets, recording containers)
   # debootstrap builds the real-workload image (bench/workloads/build-image.sh); chromium renders
   # the HTML report in the browser test (driven by playwright-core, no browser download)
-  # time (GNU time) measures peak memory in the robustness tests
-  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time)
+  # time (GNU time) measures peak memory in the robustness tests; qemu-user, gcc-aarch64-linux-gnu,
+  # sqlite3 and xz-utils run the cross-architecture proof (generate --arch aarch64 against a trace
+  # of the same programs built for aarch64); git, zstd, curl, perl and openssl are the held-out
+  # programs of the learning tests and bench/heldout.mjs
+  want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time
+    qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross sqlite3 xz-utils git zstd curl perl openssl)
 fi
 
 missing=()
@@ -42,6 +46,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+
+# Debian's aarch64 builds of sqlite3, xz and busybox for the cross-architecture proof
+[ "${1:-}" = "--test" ] && bash scripts/arm64-sysroot.sh .cache/arm64
 
 if [ "${1:-}" = "--test" ] && [ "$(id -u)" -eq 0 ]; then
   bash scripts/start-dockerd.sh

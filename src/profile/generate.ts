@@ -8,6 +8,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { type ArchMapping, mapToArch } from '../knowledge/arch-equivalents.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
@@ -37,6 +38,11 @@ export interface GenerateOptions {
    * Default false: a recording shows one member of a family, the next input needs another.
    */
   exact?: boolean;
+  /**
+   * The ABIs the profile is for, when not the recorded ones: what was recorded is mapped to what
+   * the same program calls there (knowledge/arch-equivalents: open -> openat on aarch64, ...).
+   */
+  arch?: readonly ArchId[];
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -65,6 +71,8 @@ export interface GenerateResult {
     runs: number;
     partial: { name: string; runs: number; first?: string; executables: string[] }[];
   };
+  /** With `arch`: per target ABI, what was mapped, the 32-bit variants added and what has no counterpart. */
+  crossArch: ({ target: ArchId } & Omit<ArchMapping, 'names'>)[];
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -93,6 +101,24 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       }
     }
   const coverage = runCoverage(recordings);
+  const crossArch: GenerateResult['crossArch'] = [];
+  if (opts.arch && opts.arch.length > 0) {
+    if (opts.args)
+      throw new RangeError(
+        'argument rules are recorded on one ABI: they cannot be mapped to another (--args with --arch)',
+      );
+    const recordedNames = [...names];
+    names.clear();
+    abis.clear();
+    byAbi.clear();
+    for (const target of [...new Set(opts.arch)]) {
+      const m = mapToArch(recordedNames, target);
+      abis.add(target);
+      byAbi.set(target, m.names);
+      for (const n of m.names) names.add(n);
+      crossArch.push({ target, mapped: m.mapped, variants: m.variants, dropped: m.dropped });
+    }
+  }
   const implied: GenerateResult['implied'] = [];
   const imply = (name: string, because: string) => {
     if (names.has(name)) return;
@@ -164,7 +190,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       comment: 'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
     });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage };
+  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage, crossArch };
 }
 
 /** In how many runs each call was seen (a recording of merged runs counts each of them). */

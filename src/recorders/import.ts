@@ -9,7 +9,15 @@ import { StraceReader } from './strace.js';
 import { SysdigReader } from './sysdig.js';
 
 /** Formats `--format` accepts (strace-summary, a -c/-C table, is read by the strace reader). */
-export const IMPORT_FORMATS = ['strace-summary', 'strace', 'sysdig', 'falco', 'audit', 'bpftrace'] as const;
+export const IMPORT_FORMATS = [
+  'strace-summary',
+  'strace',
+  'qemu-strace',
+  'sysdig',
+  'falco',
+  'audit',
+  'bpftrace',
+] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportOptions {
@@ -41,6 +49,8 @@ export function detectFormat(text: string): ImportFormat {
   if (lines.some((l) => /^\d+ \S+ \d+ .+ \(\d+(?::\d+)?\) [<>] [a-z_0-9]+/.test(l))) return 'sysdig';
   if (lines.some((l) => /(?:evt\.type|evt_type|syscall\.type)[=:]/.test(l))) return 'falco';
   if (lines.length > 0 && lines.every((l) => /^[a-z_][a-z_0-9]*$/.test(l.trim()))) return 'sysdig';
+  // qemu-user -strace: "= -1 errno=2 (...)", results on lines of their own, "Unknown syscall N"
+  if (lines.some((l) => / = -1 errno=\d+ \(|^ = -?\d|^\d+ Unknown syscall \d+$/.test(l))) return 'qemu-strace';
   return 'strace';
 }
 
@@ -50,13 +60,14 @@ export async function importLogs(files: string[], opts: ImportOptions): Promise<
   for (const file of files) {
     const format = !opts.format || opts.format === 'auto' ? detectFormat(head(file)) : opts.format;
     let n = 0;
-    if (format === 'strace' || format === 'strace-summary') {
+    if (format === 'strace' || format === 'strace-summary' || format === 'qemu-strace') {
       // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
       const ff = /\.(\d+)$/.exec(basename(file));
       const reader = new StraceReader(rec, file, {
         arch: opts.arch,
         ...(ff ? { filePid: Number(ff[1]) } : {}),
         ...(opts.args ? { args: true } : {}),
+        ...(format === 'qemu-strace' ? { qemu: true } : {}),
       });
       for await (const chunk of readLineChunks(file)) n = reader.bytes(chunk, 0, chunk.length, n);
       rec.source(format, file);

@@ -13,6 +13,12 @@ import { argIndexes } from './arg-specs.js';
 import { callCount, pidNumber, syscallName } from './log-values.js';
 import type { CallSite, RecordingBuilder, SyscallStats } from './recording.js';
 
+/** qemu-user -strace: a guest call it cannot format, by its (decimal) number. */
+const QEMU_UNKNOWN = /^Unknown syscall (\d{1,5})\s*$/;
+/** qemu-user -strace: a call's result on a line of its own, the call printed before. */
+const QEMU_RESULT = /^= (?:-?\d+|0x[0-9a-f]+)(?: errno=\d+ \([^)]*\))?$/;
+/** qemu-user -strace: a call with no result yet, then the next "PID name(" on the same line. */
+const QEMU_GLUED = /\)(?=\d{1,10} [a-z_][a-z0-9_]*\()/;
 const PREFIX = /^(?:\[pid\s+(\d+)\]\s+|(\d+)\s+)/;
 const TIME = /^(?:(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?|(\d+\.\d+))\s+/;
 const CALL = /^([a-z_][a-z0-9_]*)\(/;
@@ -39,6 +45,12 @@ export interface StraceOptions {
   filePid?: number;
   /** Record the values of checkable arguments (ARG_SPECS); symbolic values are kept as "?". */
   args?: boolean;
+  /**
+   * qemu-user -strace (`qemu-aarch64 -strace -D FILE`): a guest's calls, one line each as strace
+   * writes them, but blocking calls printed without a result and the next call glued to them:
+   * every line goes through line(), which splits those.
+   */
+  qemu?: boolean;
 }
 
 /**
@@ -144,7 +156,8 @@ export class StraceReader {
       let e = buf.indexOf(10, s);
       if (e < 0 || e > end) e = end;
       n++;
-      if (this.summary || !this.fastBytes(buf, s, e, n)) this.line(buf.toString('utf8', s, e), n);
+      if (this.summary || this.opts.qemu || !this.fastBytes(buf, s, e, n))
+        this.line(buf.toString('utf8', s, e), n);
       s = e + 1;
     }
     return n;
@@ -468,6 +481,15 @@ export class StraceReader {
     }
     let rest = trimmed;
     let pid = this.opts.filePid;
+    if (this.opts.qemu && !PREFIX.test(rest)) {
+      // qemu-user: two processes' output interleaved mid-call; the text up to ")PID name(" ends a
+      // call already counted on an earlier line
+      const glued = QEMU_GLUED.exec(rest);
+      if (glued && !CALL.test(rest)) {
+        this.line(rest.slice(glued.index + 1), lineNo);
+        return;
+      }
+    }
     const p = PREFIX.exec(rest);
     if (p) {
       pid = pidNumber(p[1] ?? p[2] ?? '');
@@ -525,6 +547,14 @@ export class StraceReader {
     }
     const call = CALL.exec(rest);
     if (call) {
+      // qemu-user -strace prints a blocking call without its result, and the next call (another
+      // thread's, or the same one's after it returned) glued to it: "futex(...)4122 write(...) = 1"
+      const glued = QEMU_GLUED.exec(rest);
+      if (glued && !rest.slice(0, glued.index).includes(') = ')) {
+        this.line(`${pid ?? ''} ${rest.slice(0, glued.index + 1)}`, lineNo);
+        this.line(rest.slice(glued.index + 1), lineNo);
+        return;
+      }
       const name = call[1]!;
       this.record(abi, name, pid, exe, lineNo, time, rest);
       if (rest.trimEnd().endsWith('<unfinished ...>')) {
@@ -534,6 +564,15 @@ export class StraceReader {
             this.pendingText.set(pid, rest.trimEnd().slice(0, -'<unfinished ...>'.length));
         }
       } else this.afterCall(name, rest, pid);
+      return;
+    }
+    // qemu-user -strace: the result of a call printed earlier without one (" = 0"): counted then
+    if (QEMU_RESULT.test(rest)) return;
+    // qemu-user's -strace prints calls it has no formatter for by number ("Unknown syscall 293")
+    const unknown = QEMU_UNKNOWN.exec(rest);
+    if (unknown) {
+      const nr = Number(unknown[1]);
+      this.record(abi, `syscall_0x${nr.toString(16)}`, pid, exe, lineNo, time, undefined);
       return;
     }
     this.rec.malformed(`${this.file}:${lineNo}`, 'strace-unrecognized-line', text);

@@ -102,6 +102,30 @@ describe('sysdig and falco (written by hand in their documented formats: see the
   });
 });
 
+describe('qemu-user -strace (a guest aarch64 program)', () => {
+  it('results on lines of their own, calls glued to a blocking one, interleaved processes, unknown numbers', async () => {
+    const r = await importLogs([join(dir, 'qemu-aarch64.log')], { arch: findArch('aarch64')! });
+    expect(r.sources).toEqual([{ format: 'qemu-strace', file: join(dir, 'qemu-aarch64.log') }]);
+    expect(r.malformed).toEqual({ count: 0, samples: [] });
+    const counts = Object.fromEntries(Object.entries(r.syscalls.aarch64 ?? {}).map(([n, s]) => [n, s.count]));
+    expect(counts).toEqual({
+      brk: 1,
+      clone: 1,
+      dup3: 1,
+      execve: 2,
+      exit_group: 1,
+      faccessat: 1,
+      futex: 1,
+      newfstatat: 1,
+      openat: 2,
+      pipe2: 1,
+      rseq: 1, // "Unknown syscall 293"
+      rt_sigprocmask: 1,
+    });
+    expect(r.syscalls.aarch64!.rt_sigprocmask!.pids).toEqual([5171]);
+  });
+});
+
 describe('format detection', () => {
   it('tells each format from its first lines', () => {
     expect(detectFormat('1234  openat(AT_FDCWD, "/x", O_RDONLY) = 3\n')).toBe('strace');
@@ -111,5 +135,8 @@ describe('format detection', () => {
     expect(detectFormat('1 12:00:00.1 0 ls (5) > read fd=3\n')).toBe('sysdig');
     expect(detectFormat('read\nwrite\n')).toBe('sysdig');
     expect(detectFormat('12:00:00.1: Notice x (evt.type=open)\n')).toBe('falco');
+    expect(detectFormat('12 openat(AT_FDCWD,"/x",O_RDONLY) = -1 errno=2 (No such file or directory)\n')).toBe(
+      'qemu-strace',
+    );
   });
 });

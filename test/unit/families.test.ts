@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ARCH_DEFS } from '../../src/arch/defs.js';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
 import { learn } from '../../src/exec/run-profile.js';
+import { mapToArch } from '../../src/knowledge/arch-equivalents.js';
 import { CALL_FAMILIES } from '../../src/knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../../src/knowledge/probed-calls.js';
 import { riskyNames } from '../../src/knowledge/syscall-info.js';
@@ -172,5 +173,59 @@ describe('coverage across runs', () => {
     });
     expect(() => parseRecording(text, 'r.json')).toThrow(/seen in 3 runs of a recording of 2/);
     expect(() => parseRecording(text.replace('"runs":2', '"runs":0'), 'r.json')).toThrow(/at least 1/);
+  });
+});
+
+describe('other architectures from one recording (knowledge/arch-equivalents)', () => {
+  it('aarch64: names it lacks become what glibc calls there; x86-only calls are said, not mapped', () => {
+    const m = mapToArch(['open', 'stat', 'poll', 'fork', 'arch_prctl', 'read', 'iopl'], 'aarch64');
+    expect([...m.names].sort()).toEqual(['clone', 'newfstatat', 'openat', 'ppoll', 'read']);
+    expect(m.mapped.map((x) => [x.from, x.to])).toEqual([
+      ['fork', ['clone']],
+      ['open', ['openat']],
+      ['poll', ['ppoll']],
+      ['stat', ['newfstatat']],
+    ]);
+    expect(m.dropped.map((d) => [d.name, d.why !== undefined])).toEqual([
+      ['arch_prctl', true],
+      ['iopl', true],
+    ]);
+  });
+
+  it('riscv64 has no renameat; arm (32-bit) gets the 64-bit-offset, time and id variants glibc calls first', () => {
+    expect([...mapToArch(['rename', 'renameat'], 'riscv64').names]).toEqual(['renameat2']);
+    const arm = mapToArch(['fstat', 'newfstatat', 'futex', 'getuid', 'mmap', 'clock_gettime'], 'arm');
+    expect([...arm.names].sort()).toEqual([
+      'clock_gettime',
+      'clock_gettime64',
+      'fstat',
+      'fstat64',
+      'fstatat64',
+      'futex',
+      'futex_time64',
+      'getuid',
+      'getuid32',
+      'mmap2',
+    ]);
+    // and back: a 32-bit recording maps to x86_64's names
+    expect([...mapToArch(['fstat64', 'mmap2', '_llseek', 'getuid32'], 'x86_64').names].sort()).toEqual([
+      'fstat',
+      'getuid',
+      'lseek',
+      'mmap',
+    ]);
+  });
+
+  it('generate --arch writes the target ABIs only, with families applied on the target', () => {
+    const b = new RecordingBuilder();
+    b.call('x86_64', 'poll');
+    b.call('x86_64', 'open');
+    b.call('x86_64', 'arch_prctl');
+    const g = generate([b.build()], { arch: ['aarch64', 'x86_64'], probed: false });
+    expect(g.profile.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64']);
+    const names = g.profile.syscalls![0]!.names!;
+    for (const n of ['ppoll', 'openat', 'poll', 'open', 'arch_prctl', 'pselect6']) expect(names).toContain(n);
+    expect(g.crossArch.map((x) => x.target)).toEqual(['aarch64', 'x86_64']);
+    expect(() => generate([b.build()], { arch: ['aarch64'], args: true })).toThrow(/cannot be mapped/);
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { ARCH_DEFS } from '../../arch/defs.js';
 import { findArch } from '../../arch/tables.js';
+import type { ArchId } from '../../arch/types.js';
 import { encode } from '../../bpf/encode.js';
 import { compile } from '../../compiler/compile.js';
 import { checkWritable, LIMITS, readText, writeOutput } from '../../exec/files.js';
@@ -88,6 +90,20 @@ export function reportGenerated(g: GenerateResult): void {
       `${g.families.length} call${g.families.length === 1 ? '' : 's'} added from call families (--exact: only what was recorded)`,
     );
   reportCoverage(g);
+  for (const x of g.crossArch) {
+    for (const m of x.mapped)
+      err(`${x.target}: ${m.from} -> ${m.to.length > 0 ? m.to.join(', ') : '(nothing)'}: ${m.why}`);
+    if (x.variants.length > 0)
+      err(
+        `${x.target}: added the 32-bit variants glibc calls first: ${x.variants.map((v) => v.to).join(', ')}`,
+      );
+    for (const d of x.dropped)
+      err(
+        d.why
+          ? `${x.target}: ${d.name} left out: ${d.why}`
+          : `warning[unmapped-syscall] ${x.target}: ${d.name} has no counterpart sysfence knows there: the profile does not allow it; record on ${x.target} (qemu-${x.target} -strace) if the program needs it`,
+      );
+  }
   for (const a of g.argRules)
     err(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
@@ -123,6 +139,26 @@ export function reportCoverage(g: GenerateResult, shown = 12): void {
     err(`  ... and ${partial.length - shown} more (sysfence report --recording shows all)`);
 }
 
+/** `--arch aarch64,arm`: known ABIs, said before anything is read. */
+export function archListOption(v: string, args: boolean): ArchId[] {
+  const out: ArchId[] = [];
+  for (const name of v.split(',').map((x) => x.trim())) {
+    const a = findArch(name);
+    if (!a)
+      throw new CliError(
+        'bad-option',
+        `--arch: unknown ABI "${name}" (${ARCH_DEFS.map((d) => d.id).join(', ')})`,
+      );
+    out.push(a.id);
+  }
+  if (args)
+    throw new CliError(
+      'bad-option',
+      '--args with --arch: argument values recorded on one ABI (ioctl requests, flags) are not vouched for on another',
+    );
+  return out;
+}
+
 export function registerGenerate(program: Command, setExit: (code: number) => void): void {
   program
     .command('generate')
@@ -143,6 +179,10 @@ export function registerGenerate(program: Command, setExit: (code: number) => vo
       'none',
     )
     .option('--exact', 'only what was recorded (and implied): no call-family siblings')
+    .option(
+      '--arch <abis>',
+      'the ABIs the profile is for (comma-separated: aarch64, arm, riscv64, x86_64, ...), when not the recorded ones: calls are mapped (open -> openat, poll -> ppoll, ...)',
+    )
     .option(
       '--no-probed',
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
@@ -165,8 +205,13 @@ program picks among by input, not by code) bring the siblings of a recorded call
 and why, --exact turns it off. Several recordings (one per input) give one profile, and stderr names
 the calls only some runs made.
 
+--arch maps a recording to other ABIs: what the same program calls there (aarch64 has no open,
+stat, poll, dup2, pipe, fork, ...: glibc calls openat, newfstatat, ppoll, dup3, pipe2, clone);
+stderr says each mapping and why, and warns of any call with no known counterpart.
+
 Examples:
   sysfence import app.log -o app.rec.json && sysfence generate app.rec.json -o app.json
+  sysfence generate app.rec.json --arch x86_64,aarch64 -o app.multi.json
   sysfence generate --companions --deny eperm a.rec.json b.rec.json`,
     )
     .action((files: string[], opts: Record<string, string | boolean | undefined>) => {
@@ -189,6 +234,7 @@ Examples:
         runtime: runtimeOption(opts.for),
         probed: opts.probed !== false,
         exact: opts.exact === true,
+        ...(opts.arch ? { arch: archListOption(String(opts.arch), opts.args === true) } : {}),
       });
       reportGenerated(g);
       const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);

@@ -1,0 +1,193 @@
+// Other architectures from one recording: record on x86_64, generate --arch aarch64, and trace the
+// same programs built for aarch64 under qemu-user (qemu-aarch64 -strace): the synthesized profile
+// must allow every call of the aarch64 trace. Programs: the cross-architecture workload (libc calls
+// that aarch64 has only as *at / *2 / p* variants, built here with gcc and gcc-aarch64-linux-gnu),
+// and Debian's own builds of sqlite3, xz and busybox (scripts/arm64-sysroot.sh).
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findArch, syscallTable } from '../../src/arch/tables.js';
+import { evaluate } from '../../src/profile/evaluate.js';
+import { generate } from '../../src/profile/generate.js';
+import { importLogs } from '../../src/recorders/import.js';
+import { mergeRecordings, type Recording } from '../../src/recorders/recording.js';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const repo = join(import.meta.dirname, '..', '..');
+const sysroot = join(repo, '.cache', 'arm64');
+const BIN = join(repo, 'dist', 'cli', 'main.js');
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveTool('qemu-aarch64', ['-version']), 'qemu-user (qemu-aarch64)') ??
+      requirement(haveTool('aarch64-linux-gnu-gcc'), 'gcc-aarch64-linux-gnu') ??
+      requirement(haveTool('strace', ['-V']), 'strace') ??
+      requirement(haveTool('sqlite3'), 'sqlite3') ??
+      requirement(haveTool('xz'), 'xz-utils') ??
+      requirement(
+        existsSync(join(sysroot, 'root', 'usr', 'bin', 'sqlite3')),
+        'the aarch64 programs (bash scripts/arm64-sysroot.sh .cache/arm64)',
+      ));
+const dir = mkdtempSync(join(tmpdir(), 'sysfence-cross-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Records `argv` on x86_64 with sysfence (strace backend) in `cwd`; returns the recording. */
+async function recordX86(name: string, cwd: string, argv: string[], input?: string): Promise<Recording> {
+  const rec = join(dir, `${name}.rec.json`);
+  const r = spawnSync('node', [BIN, 'record', '--backend', 'strace', '--recording', rec, '--', ...argv], {
+    cwd,
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(readFileSync(rec, 'utf8')) as Recording;
+}
+
+/** Traces `argv` (an aarch64 program) under qemu-user; returns the imported trace. */
+async function traceArm(name: string, cwd: string, argv: string[], input?: string): Promise<Recording> {
+  const log = join(dir, `${name}.qemu.log`);
+  const r = spawnSync('qemu-aarch64', ['-L', join(sysroot, 'root'), '-strace', '-D', log, ...argv], {
+    cwd,
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const rec = await importLogs([log], { arch: findArch('aarch64')! });
+  // every line of qemu's trace read: nothing of the proof is lost to the reader
+  expect(rec.malformed.samples).toEqual([]);
+  return rec;
+}
+
+/** The aarch64 calls the profile generated from `x86` (for aarch64) does not allow. */
+function missing(x86: Recording, arm: Recording, exact: boolean): { calls: number; missing: string[] } {
+  const g = generate([x86], { arch: ['aarch64'], exact });
+  expect(g.profile.architectures).toEqual(['SCMP_ARCH_AARCH64']);
+  const t = syscallTable('aarch64');
+  const names = Object.keys(arm.syscalls.aarch64 ?? {});
+  const out = names.filter((n) => {
+    const v = evaluate(g.profile, 'aarch64', { nr: t.number(n)! });
+    return v.kind !== 'ALLOW';
+  });
+  return { calls: names.length, missing: out.sort() };
+}
+
+const table: string[] = [];
+afterAll(() => {
+  if (table.length > 0)
+    console.log(
+      `\naarch64 from an x86_64 recording (recall: aarch64 calls the profile allows):\n${table.join('\n')}`,
+    );
+});
+
+function prove(name: string, x86: Recording, arm: Recording): void {
+  const fam = missing(x86, arm, false);
+  const exact = missing(x86, arm, true);
+  table.push(
+    `  ${name.padEnd(16)} ${fam.calls} calls in the aarch64 trace: ${fam.calls - fam.missing.length} allowed (${((100 * (fam.calls - fam.missing.length)) / fam.calls).toFixed(0)}%); with --exact ${exact.calls - exact.missing.length} (missing: ${exact.missing.join(', ') || 'none'})`,
+  );
+  expect(fam.missing).toEqual([]);
+}
+
+describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 recording', () => {
+  it('the cross-architecture workload: every call of its aarch64 build is allowed', async () => {
+    const src = join(repo, 'test', 'fixtures', 'record', 'libc-workload.c');
+    execFileSync('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-x86_64'), src]);
+    execFileSync('aarch64-linux-gnu-gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-aarch64'), src]);
+    for (const d of ['wx', 'wa']) mkdirSync(join(dir, d));
+    const x86 = await recordX86('lw', dir, [join(dir, 'lw-x86_64'), join(dir, 'wx')]);
+    const arm = await traceArm('lw', dir, [join(dir, 'lw-aarch64'), join(dir, 'wa')]);
+    // the workload's point: calls x86_64 has and aarch64 lacks were recorded and had to be mapped
+    const g = generate([x86], { arch: ['aarch64'] });
+    const mapped = g.crossArch[0]!.mapped.map((m) => `${m.from}->${m.to.join('|')}`);
+    for (const m of [
+      'access->faccessat',
+      'dup2->dup3',
+      'epoll_wait->epoll_pwait',
+      'poll->ppoll',
+      'unlink->unlinkat',
+    ])
+      expect(mapped).toContain(m);
+    expect(g.crossArch[0]!.dropped).toEqual([
+      { name: 'arch_prctl', why: expect.stringContaining('x86 only') },
+    ]);
+    prove('libc-workload', x86, arm);
+  });
+
+  it('sqlite3 (Debian arm64 build): a script with a file database, transactions, an index, vacuum', async () => {
+    const sql = [
+      'create table t(a integer primary key, b text);',
+      "begin; insert into t(b) values('x'),('y'),('z'); commit;",
+      'create index ib on t(b);',
+      'select count(*), max(b) from t;',
+      'update t set b = b || b where a > 1;',
+      'vacuum;',
+      '',
+    ].join('\n');
+    const x86 = await recordX86('sqlite', dir, ['sqlite3', join(dir, 'x.db')], sql);
+    const arm = await traceArm(
+      'sqlite',
+      dir,
+      [join(sysroot, 'root', 'usr', 'bin', 'sqlite3'), join(dir, 'a.db')],
+      sql,
+    );
+    prove('sqlite3', x86, arm);
+  });
+
+  it('xz (Debian arm64 build): compress and decompress a file', async () => {
+    const input = readFileSync(process.execPath).subarray(0, 400_000);
+    for (const d of ['xx', 'xa']) {
+      mkdirSync(join(dir, d));
+      writeFileSync(join(dir, d, 'in.bin'), input);
+    }
+    const x86 = mergeRecordings([
+      await recordX86('xz-c', join(dir, 'xx'), ['xz', '-k', '-T1', '-6', 'in.bin']),
+      await recordX86('xz-d', join(dir, 'xx'), ['xz', '-d', '-k', '-f', 'in.bin.xz']),
+    ]);
+    const xz = join(sysroot, 'root', 'usr', 'bin', 'xz');
+    const arm = mergeRecordings([
+      await traceArm('xz-c', join(dir, 'xa'), [xz, '-k', '-T1', '-6', 'in.bin']),
+      await traceArm('xz-d', join(dir, 'xa'), [xz, '-d', '-k', '-f', 'in.bin.xz']),
+    ]);
+    prove('xz', x86, arm);
+  });
+
+  it('busybox (Debian arm64 and amd64 builds): tar, gzip, sort, sed, find, ls, cp, rm', async () => {
+    const steps = [
+      ['tar', '-czf', 'out.tgz', 'src'],
+      ['tar', '-xzf', 'out.tgz', '-C', 'x'],
+      ['sort', '-r', 'src/f1.txt', 'src/f2.txt'],
+      ['sed', '-e', 's/alpha/beta/g', '-i', 'src/f2.txt'],
+      ['find', 'src', '-name', '*.txt', '-newer', 'src/f1.txt'],
+      ['gzip', '-k', 'src/f1.txt'],
+      ['ls', '-la', 'src'],
+      ['cp', '-a', 'src', 'dst'],
+      ['rm', '-rf', 'dst'],
+    ];
+    const x86: Recording[] = [];
+    const arm: Recording[] = [];
+    for (const [side, bb] of [
+      ['bx', join(sysroot, 'amd64', 'bin', 'busybox')],
+      ['ba', join(sysroot, 'root', 'bin', 'busybox')],
+    ] as const) {
+      const cwd = join(dir, side);
+      mkdirSync(join(cwd, 'src'), { recursive: true });
+      mkdirSync(join(cwd, 'x'));
+      for (const i of [1, 2]) writeFileSync(join(cwd, 'src', `f${i}.txt`), `line ${i} zeta alpha\n`);
+      symlinkSync('f1.txt', join(cwd, 'src', 'link'));
+      for (const [i, step] of steps.entries())
+        if (side === 'bx') x86.push(await recordX86(`bb${i}`, cwd, [bb, ...step]));
+        else arm.push(await traceArm(`bb${i}`, cwd, [bb, ...step]));
+    }
+    prove('busybox', mergeRecordings(x86, true), mergeRecordings(arm, true));
+  });
+});
