@@ -17,7 +17,7 @@ import { compile } from '../compiler/compile.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
-import type { Profile } from '../profile/model.js';
+import type { Profile, SyscallRule } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -329,13 +329,32 @@ export function learn(
       false,
     );
   }
-  const added = [...learned, ...families.map((f) => f.name)].sort();
+  const added = [...learned, ...families.filter((f) => !f.unless).map((f) => f.name)].sort();
+  const restricted: SyscallRule[] = families.flatMap((f) =>
+    f.unless
+      ? [
+          {
+            names: [f.name],
+            action: 'SCMP_ACT_ALLOW' as const,
+            args: [
+              {
+                index: f.unless.index,
+                value: f.unless.mask,
+                valueTwo: 0n,
+                op: 'SCMP_CMP_MASKED_EQ' as const,
+              },
+            ],
+            comment: `family ${f.family}: ${f.name} only without these flags`,
+          },
+        ]
+      : [],
+  );
   return {
     profile: {
       ...profile,
-      syscalls: [...(profile.syscalls ?? []), { names: added, action: 'SCMP_ACT_ALLOW' }],
+      syscalls: [...(profile.syscalls ?? []), { names: added, action: 'SCMP_ACT_ALLOW' }, ...restricted],
     },
-    added,
+    added: [...added, ...restricted.map((r) => `${r.names![0]} (without CLONE_NEW* flags)`)],
     families,
   };
 }

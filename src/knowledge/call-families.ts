@@ -4,7 +4,10 @@
  * one of its triggers was recorded (on that ABI, only names that exist on it), and says which and
  * why; `--exact` turns it off.
  *
- * Each row names the library behaviour that makes the choice situational. Rules for a row:
+ * Each row names the library behaviour that makes the choice situational on one ABI: which input,
+ * which kind of file or descriptor, which libc path. Calls one ABI's libc makes where another has
+ * a different syscall (access -> faccessat, open -> openat on aarch64) are not families: that is
+ * `generate --arch` (knowledge/arch-equivalents). Rules for a row:
  * - never add a call data/syscall-risks.tsv lists (clone, clone3, mount, bpf, ptrace, namespaces,
  *   keyctl, ...) and never one libraries probe for ENOSYS (knowledge/probed-calls: statx,
  *   faccessat2, openat2, preadv2, ...): those keep their explicit ENOSYS rule so the fallback runs.
@@ -19,7 +22,16 @@ export interface CallFamily {
   add: readonly string[];
   /** The library or kernel behaviour that makes the choice situational. */
   why: string;
+  /**
+   * Calls added only under an argument rule that keeps them out of the risk list's reach: clone
+   * without any CLONE_NEW* flag (Docker's default allows it the same way) starts a process or a
+   * thread, never a namespace. Not added on s390/s390x (clone's flags are its second argument there).
+   */
+  restricted?: readonly { name: string; index: number; mask: bigint; why: string }[];
 }
+
+/** CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET. */
+export const CLONE_NAMESPACE_FLAGS = 0x7e020000n;
 
 /** `when` and `add` the same list: any member brings the others. */
 const sym = (id: string, members: string[], why: string): CallFamily => ({
@@ -80,11 +92,20 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
     add: ['sendfile', 'sendfile64', 'copy_file_range', 'splice'],
     why: 'coreutils cat and cp (which announce sequential reads with fadvise64) copy with copy_file_range when the output is a regular file, sendfile to a socket, splice to a pipe, and read/write otherwise; web servers send files the same way',
   },
-  sym(
-    'wait',
-    ['wait4', 'waitid', 'fork', 'vfork'],
-    "a program that starts processes waits with wait4 or waitid (glibc waitpid is wait4; Python's subprocess uses waitid) and starts them with fork, vfork or clone by libc path (clone is never added: it is on the risk list)",
-  ),
+  {
+    id: 'wait',
+    when: ['wait4', 'waitid', 'fork', 'vfork'],
+    add: ['wait4', 'waitid', 'fork', 'vfork'],
+    restricted: [
+      {
+        name: 'clone',
+        index: 0,
+        mask: CLONE_NAMESPACE_FLAGS,
+        why: 'clone only without CLONE_NEW* flags: a process, never a namespace',
+      },
+    ],
+    why: "a program that starts processes waits with wait4 or waitid (glibc waitpid is wait4; Python's subprocess uses waitid) and starts them with fork, vfork or clone by libc path: glibc posix_spawn and system() (sqlite's .shell, git's hooks) call clone3 and, on its ENOSYS, clone",
+  },
   {
     id: 'raise',
     when: ['rt_sigaction', 'sigaction', 'signal'],
@@ -124,18 +145,6 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
     'extended attributes are removed by path, without following links, or by descriptor, by the file at hand',
   ),
   {
-    id: 'open',
-    when: ['open', 'creat'],
-    add: ['openat'],
-    why: 'code that calls open or creat itself still opens through glibc (fopen, opendir, the dynamic loader), which calls openat (openat2 is not added: libraries probe it and fall back on ENOSYS)',
-  },
-  {
-    id: 'getdents',
-    when: ['getdents'],
-    add: ['getdents64'],
-    why: 'code that reads directories with getdents itself still lists them through glibc readdir, which calls getdents64',
-  },
-  {
     id: 'memory',
     when: ['mmap', 'mmap2', 'brk', 'munmap'],
     add: ['mmap', 'mmap2', 'brk', 'munmap', 'mprotect', 'mremap', 'madvise'],
@@ -162,11 +171,6 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
     'files and directories are removed by path or relative to a directory (rm -r and tar use unlinkat, others unlink and rmdir)',
   ),
   sym(
-    'mkdir',
-    ['mkdir', 'mkdirat'],
-    'directories are made by path or relative to a directory descriptor (glibc mkdir is mkdirat on newer ABIs)',
-  ),
-  sym(
     'rename',
     ['rename', 'renameat', 'renameat2'],
     'glibc rename is renameat or renameat2 depending on the ABI; mv and git use renameat2 for RENAME_NOREPLACE',
@@ -177,60 +181,16 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
     'modes are set by path, by descriptor or relative to a directory depending on whether the file is open (fchmodat2 is not added: glibc probes it)',
   ),
   sym(
-    'chown',
-    ['chown', 'lchown', 'fchown', 'fchownat', 'chown32', 'lchown32', 'fchown32'],
-    'owners are set by path, without following links, by descriptor or relative to a directory, depending on the file',
-  ),
-  sym(
-    'link',
-    ['link', 'linkat'],
-    'hard links are made by path or relative to a directory (glibc link is linkat on newer ABIs)',
-  ),
-  sym(
-    'symlink',
-    ['symlink', 'symlinkat'],
-    'symbolic links are made by path or relative to a directory (glibc symlink is symlinkat on newer ABIs)',
-  ),
-  sym(
-    'readlink',
-    ['readlink', 'readlinkat'],
-    'links are read by path or relative to a directory (glibc readlink is readlinkat on newer ABIs; realpath uses readlink)',
-  ),
-  sym(
-    'access',
-    ['access', 'faccessat'],
-    'access checks go by path or relative to a directory (glibc access is faccessat on newer ABIs; faccessat2 is not added: glibc probes it)',
-  ),
-  sym(
-    'mknod',
-    ['mknod', 'mknodat'],
-    'glibc mknod is mknodat on newer ABIs, and code that calls mknod itself still makes nodes through glibc mkfifo, which calls mknodat',
-  ),
-  sym(
     'truncate',
     ['truncate', 'ftruncate', 'truncate64', 'ftruncate64'],
     'files are truncated by path or descriptor depending on whether they are open',
   ),
-  sym(
-    'sync',
-    ['fsync', 'fdatasync'],
-    'databases flush with fsync or fdatasync by configuration and platform (sqlite PRAGMA synchronous, PostgreSQL wal_sync_method)',
-  ),
-  sym(
-    'eventfd',
-    ['eventfd', 'eventfd2'],
-    'glibc eventfd is eventfd2 on newer ABIs; code that calls eventfd itself (older event loops) may still use glibc eventfd elsewhere',
-  ),
-  sym('inotify', ['inotify_init', 'inotify_init1'], 'glibc inotify_init is inotify_init1 on newer ABIs'),
-  sym('signalfd', ['signalfd', 'signalfd4'], 'glibc signalfd is signalfd4 on newer ABIs'),
   {
-    id: 'rlimit',
-    when: ['getrlimit', 'ugetrlimit'],
-    add: ['prlimit64'],
-    why: 'code that calls getrlimit itself still reads limits through glibc, whose getrlimit and setrlimit are prlimit64',
+    id: 'sync',
+    when: ['fsync', 'fdatasync', 'rename', 'renameat', 'renameat2'],
+    add: ['fsync', 'fdatasync'],
+    why: 'programs that replace files by writing a temporary one and renaming it over (git refs and index, package managers, editors) flush it first with fsync or fdatasync when configured or on some paths (git gc, core.fsync), and databases pick one by configuration (sqlite PRAGMA synchronous, PostgreSQL wal_sync_method)',
   },
-  sym('lseek', ['lseek', '_llseek'], '32-bit glibc seeks with _llseek for large offsets and lseek otherwise'),
-  sym('fcntl', ['fcntl', 'fcntl64'], '32-bit glibc calls fcntl64 for locks and fcntl for the rest'),
   {
     id: 'clock',
     when: [],
@@ -242,6 +202,8 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
 export interface FamilyAddition {
   name: string;
   family: string;
+  /** Allowed only when `(arg[index] & mask) == 0` (a restricted member). */
+  unless?: { index: number; mask: bigint };
   /** The recorded call that brought it (the first trigger, by name), or "always". */
   trigger: string;
   why: string;
@@ -270,6 +232,16 @@ export function familyAdditions(
       for (const name of f.add)
         if (!all.has(name) && !skip.has(name) && !out.has(name) && exists(abi, name))
           out.set(name, { name, family: f.id, trigger, why: f.why });
+      if (!abi.startsWith('s390'))
+        for (const r of f.restricted ?? [])
+          if (!all.has(r.name) && !skip.has(r.name) && !out.has(r.name) && exists(abi, r.name))
+            out.set(r.name, {
+              name: r.name,
+              family: f.id,
+              trigger,
+              why: `${f.why} (${r.why})`,
+              unless: { index: r.index, mask: r.mask },
+            });
     }
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -139,7 +139,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   const families = opts.exact
     ? []
     : familyAdditions(byAbi, (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined, names);
-  for (const f of families) names.add(f.name);
+  for (const f of families) if (!f.unless) names.add(f.name);
   const recorded: ArchDef[] = ARCH_DEFS.filter((a) => abis.has(a.id));
   const profile: Profile = {
     defaultAction: opts.deny === 'kill' ? 'SCMP_ACT_KILL_PROCESS' : 'SCMP_ACT_ERRNO',
@@ -173,7 +173,20 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   const sorted = [...names].sort();
   profile.syscalls = sorted.length > 0 ? [{ names: sorted, action: 'SCMP_ACT_ALLOW' }] : [];
   profile.syscalls.push(...conditional);
-  const allowedSomehow = new Set([...names, ...argRules.map((r) => r.name)]);
+  // family members allowed only under an argument rule (clone without namespace flags)
+  for (const f of families)
+    if (f.unless)
+      profile.syscalls.push({
+        names: [f.name],
+        action: 'SCMP_ACT_ALLOW',
+        args: [{ index: f.unless.index, value: f.unless.mask, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
+        comment: `family ${f.family}: ${f.name} only without these flags`,
+      });
+  const allowedSomehow = new Set([
+    ...names,
+    ...argRules.map((r) => r.name),
+    ...families.filter((f) => f.unless).map((f) => f.name),
+  ]);
   const enosys =
     opts.probed === false
       ? []

@@ -50,7 +50,8 @@ export function detectFormat(text: string): ImportFormat {
   if (lines.some((l) => /(?:evt\.type|evt_type|syscall\.type)[=:]/.test(l))) return 'falco';
   if (lines.length > 0 && lines.every((l) => /^[a-z_][a-z_0-9]*$/.test(l.trim()))) return 'sysdig';
   // qemu-user -strace: "= -1 errno=2 (...)", results on lines of their own, "Unknown syscall N"
-  if (lines.some((l) => / = -1 errno=\d+ \(|^ = -?\d|^\d+ Unknown syscall \d+$/.test(l))) return 'qemu-strace';
+  if (lines.some((l) => / = -1 errno=\d+ \(|^ = -?\d|^\d+ Unknown syscall \d+$/.test(l)))
+    return 'qemu-strace';
   return 'strace';
 }
 

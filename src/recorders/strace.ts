@@ -575,7 +575,12 @@ export class StraceReader {
       this.record(abi, `syscall_0x${nr.toString(16)}`, pid, exe, lineNo, time, undefined);
       return;
     }
-    this.rec.malformed(`${this.file}:${lineNo}`, 'strace-unrecognized-line', text);
+    // qemu-user writes each process's calls in pieces: two processes at once can cut a line
+    this.rec.malformed(
+      `${this.file}:${lineNo}`,
+      this.opts.qemu ? 'qemu-interleaved-line' : 'strace-unrecognized-line',
+      text,
+    );
   }
 
   /** Counts one call; returns the ABI it was counted under (the pid's may change, see switchByName). */
