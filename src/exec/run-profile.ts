@@ -300,22 +300,28 @@ export function wouldDeny(profile: Profile, recording: Recording): Denial[] {
 
 /**
  * The profile with the unexpected denials allowed: one added rule, nothing else changed. Unless
- * `exact`, the call-family siblings of what is added (knowledge/call-families) come with it, the
- * ones the profile does not allow (or deny by a rule) yet: the next input would need them.
+ * `exact`, the call-family siblings of what is added and of what ran (knowledge/call-families)
+ * come with it, the ones the profile does not allow (or deny by a rule) yet: the next input, or
+ * the same one with other timing, would need them.
  */
 export function learn(
   profile: Profile,
   denials: readonly Denial[],
   /** `resolved`: the profile resolved for this machine, to see what it allows already. */
-  opts: { exact?: boolean; resolved?: Profile } = {},
+  opts: { exact?: boolean; resolved?: Profile; ran?: Recording } = {},
 ): { profile: Profile; added: string[]; families: FamilyAddition[] } {
   const learned = [...new Set(denials.filter((d) => !d.expected && !d.runtime).map((d) => d.name))].sort();
   if (learned.length === 0) return { profile, added: learned, families: [] };
   let families: FamilyAddition[] = [];
   if (!opts.exact) {
+    // the triggers: every call that ran (`ran`, the run's recording) and every call learned; a
+    // call already allowed can still bring a sibling this run did not happen to make (sort's
+    // rt_sigaction -> the gettid and tgkill of re-raising SIGPIPE, which depends on timing)
     const byAbi = new Map<string, Set<string>>();
     for (const d of denials)
       if (!d.expected && !d.runtime) byAbi.set(d.abi, (byAbi.get(d.abi) ?? new Set()).add(d.name));
+    for (const [abi, calls] of Object.entries(opts.ran?.syscalls ?? {}))
+      for (const name of Object.keys(calls ?? {})) byAbi.set(abi, (byAbi.get(abi) ?? new Set()).add(name));
     const allowed = (abi: string, name: string) => {
       const nr = syscallTable(abi as ArchId).number(name);
       if (nr === undefined) return false;

@@ -42,11 +42,22 @@ const sym = (id: string, members: string[], why: string): CallFamily => ({
 });
 
 export const CALL_FAMILIES: readonly CallFamily[] = [
-  sym(
-    'poll',
-    ['poll', 'ppoll', 'select', '_newselect', 'pselect6', 'pselect6_time64', 'ppoll_time64'],
-    'programs wait on descriptors with poll or select, and the libc or the code path picks the variant: glibc implements poll with ppoll where the ABI has no poll (aarch64), xz, git and curl call poll only when a pipe or socket is full, perl and OpenSSL use select',
-  ),
+  {
+    id: 'poll',
+    when: [
+      'poll',
+      'ppoll',
+      'select',
+      '_newselect',
+      'pselect6',
+      'pselect6_time64',
+      'ppoll_time64',
+      'pipe',
+      'pipe2',
+    ],
+    add: ['poll', 'ppoll', 'select', '_newselect', 'pselect6', 'pselect6_time64', 'ppoll_time64'],
+    why: 'programs wait on descriptors with poll or select, and only when they must: xz, git and curl poll a pipe or socket only when it is full or empty (which depends on timing: the same input passes or fails), perl and OpenSSL use select; a workload that makes pipes has programs on both ends',
+  },
   {
     id: 'epoll',
     when: ['epoll_create', 'epoll_create1', 'epoll_ctl', 'epoll_wait', 'epoll_pwait'],

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findArch, nativeArch } from '../../arch/tables.js';
+import { findArch, nativeArch, syscallTable } from '../../arch/tables.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import {
@@ -10,6 +10,8 @@ import {
   wouldDeny,
 } from '../../exec/run-profile.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
+import { runtimeSet } from '../../knowledge/runtime-sets.js';
+import { evaluate } from '../../profile/evaluate.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
@@ -229,8 +231,48 @@ async function runAction(
     );
   if (opts.learn) {
     // learning changes the profile as written: --default-action was for this run only
-    const l = learn(written, r.denials);
-    for (const name of l.added) err(`+ allow ${name}`);
+    const l = learn(written, r.denials, {
+      exact: opts.exact === true,
+      resolved: resolve(written, { arch, kernelVersion: String(opts.kernel) }),
+      ran: r.recording,
+    });
+    if (opts.docker) {
+      // the container runtime's own calls after it installs the filter (before the workload's
+      // exec, so not in the recording): a learned profile without them stops the container
+      const judge = resolve(l.profile, { arch, kernelVersion: String(opts.kernel) });
+      const t = syscallTable(arch.id);
+      const missing = runtimeSet('docker')
+        .syscalls.filter((c) => {
+          const nr = t.number(c.name);
+          if (nr === undefined) return false;
+          const v = evaluate(judge, arch.id, { nr });
+          return v.kind !== 'ALLOW' && v.kind !== 'LOG';
+        })
+        .map((c) => c.name)
+        .sort();
+      if (missing.length > 0) {
+        l.profile = {
+          ...l.profile,
+          syscalls: [...(l.profile.syscalls ?? []), { names: missing, action: 'SCMP_ACT_ALLOW' }],
+        };
+        err(
+          `sysfence: the profile lacked what Docker's runtime (runc) calls after installing the filter: ${missing.join(', ')}; added (generate --for docker adds them)`,
+        );
+        l.added.push(...missing);
+      }
+    }
+    const sibling = new Map(l.families.map((f) => [f.name, f]));
+    for (const name of l.added) {
+      const f = sibling.get(name);
+      err(`+ allow ${name}${f ? ` (family ${f.family}, with ${f.trigger})` : ''}`);
+    }
+    if (l.families.length > 0) {
+      err(
+        `sysfence: ${l.families.length} of them are call-family siblings of what ran (--exact: only what ran):`,
+      );
+      for (const [family, why] of new Map(l.families.map((f) => [f.family, f.why])))
+        err(`sysfence:   family ${family}: ${why}`);
+    }
     // what a reviewer approves: the semantic diff of the change, on this machine's ABI
     if (l.added.length > 0)
       for (const line of formatDiffText(diffProfiles(written, l.profile, { arches: [arch] }))

@@ -1,0 +1,80 @@
+// One-pass learning: a profile recorded on one input, `sysfence learn` on another: one round, and
+// the learned profile runs the new input with no denial. Only calls made under the filter are
+// learned (never bubblewrap's own set-up), and none that only a denial would cause.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findArch } from '../../src/arch/tables.js';
+import { ebpfProblems } from '../../src/recorders/record.js';
+import { haveTool, requirement } from '../helpers/tools.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const x86_64 = findArch('x86_64')!;
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveTool('bwrap', ['--version']), 'bubblewrap') ??
+      requirement(haveTool('xz'), 'xz-utils') ??
+      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+const dir = mkdtempSync(join(tmpdir(), 'sysfence-learn-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const sf = (args: string[], cwd = dir) =>
+  spawnSync('node', [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const names = (file: string) =>
+  new Set(
+    (
+      JSON.parse(readFileSync(file, 'utf8')).syscalls as {
+        names: string[];
+        action: string;
+        args?: unknown[];
+      }[]
+    )
+      .filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args?.length)
+      .flatMap((r) => r.names),
+  );
+
+describe.skipIf(skip !== undefined)('sysfence learn', () => {
+  it('one round: the new input runs under the learned profile with no denial, bubblewrap is not learned', () => {
+    const work = join(dir, 'w');
+    mkdirSync(join(work, 'data'), { recursive: true });
+    for (let i = 0; i < 20; i++)
+      writeFileSync(join(work, 'data', `f${i}.txt`), 'alpha beta\n'.repeat(200 + i));
+    // input A: list the files; input B: a pipeline that fills pipes, compresses, copies to a file
+    const a = ['sh', '-c', 'ls data > list.txt'];
+    const b = [
+      'sh',
+      '-c',
+      'cat data/*.txt | sort | xz -T1 > all.xz && cat data/f1.txt > copy.txt && xz -t all.xz',
+    ];
+    const exact = join(dir, 'a.json');
+    expect(sf(['record', '--exact', '-o', exact, '--', ...a], work).status).toBe(0);
+    // before: input B under A's exact profile is denied something
+    const before = join(dir, 'before.json');
+    sf(['run', '--profile', exact, '--report', before, '--', ...b], work);
+    expect(JSON.parse(readFileSync(before, 'utf8')).findings).toBeGreaterThan(0);
+    // one pass
+    const learned = join(dir, 'b.json');
+    const l = sf(['learn', exact, '-o', learned, '--', ...b], work);
+    expect(l.status, l.stderr).toBe(0);
+    expect(l.stderr).toMatch(/learn: the profile's default \(SCMP_ACT_ERRNO\) is LOG for this run/);
+    expect(l.stderr).toMatch(/sysfence: diff: NEW allows calls that OLD denied/);
+    // the learned profile keeps its own default; bubblewrap's namespace set-up is not in it
+    const p = JSON.parse(readFileSync(learned, 'utf8'));
+    expect([p.defaultAction, p.defaultErrnoRet]).toEqual(['SCMP_ACT_ERRNO', 38]);
+    const added = [...names(learned)].filter((n) => !names(exact).has(n));
+    for (const n of ['mount', 'pivot_root', 'umount2', 'capset', 'unshare']) expect(added).not.toContain(n);
+    // what the pipeline needs on B that `ls` never did
+    for (const n of ['pipe2', 'clone', 'copy_file_range']) expect(added).toContain(n);
+    // after: B runs with no denial, exit 0
+    const after = join(dir, 'after.json');
+    const r = sf(['run', '--profile', learned, '--report', after, '--', ...b], work);
+    const j = JSON.parse(readFileSync(after, 'utf8'));
+    expect([r.status, j.exit.status, j.denials.filter((d: { expected: boolean }) => !d.expected)]).toEqual([
+      0,
+      0,
+      [],
+    ]);
+  });
+});
