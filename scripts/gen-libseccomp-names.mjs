@@ -8,8 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const check = process.argv.includes('--check');
-const { ARCH_DEFS } = await import('../dist/arch/defs.js');
-const { syscallTable } = await import('../dist/arch/tables.js');
+const { ARCH_DEFS, syscallTable } = await import('../dist/index.js');
 const names = new Set();
 for (const a of ARCH_DEFS) for (const [n] of syscallTable(a).entries) names.add(n);
 const r = spawnSync('/usr/bin/python3', ['scripts/oracle/libseccomp_names.py'], {

@@ -15,10 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findArch } from '../dist/arch/tables.js';
-import { ociRunCommand } from '../dist/exec/runtimes.js';
-import { AuditReader } from '../dist/recorders/audit.js';
-import { RecordingBuilder } from '../dist/recorders/recording.js';
+import { AuditReader, findArch, ociRunCommand, RecordingBuilder } from '../dist/index.js';
 
 const root = join(import.meta.dirname, '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);

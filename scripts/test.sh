@@ -10,6 +10,8 @@ echo "== libseccomp's name tables (data/libseccomp) match the installed library"
 node scripts/gen-libseccomp-names.mjs --check
 echo "== lint and format (biome)"
 npx biome ci .
+echo "== types: src and tests (tsconfig.test.json)"
+npx tsc -p tsconfig.test.json
 echo "== tests (vitest)"
 mkdir -p test-results
 set +e

@@ -27,6 +27,15 @@ export { CompileError, compile } from './compiler/compile.js';
 export { actionOfRet, retValue } from './compiler/ret.js';
 export type { Mismatch, VerifyResult } from './compiler/verify.js';
 export { verifyProgram } from './compiler/verify.js';
+// recordings and generation: traces in, profiles out
+export { ociRunCommand } from './exec/runtimes.js';
+export type { ArchEquivalent, ArchMapping } from './knowledge/arch-equivalents.js';
+export { ARCH_EQUIVALENTS, ARCH_SPECIFIC, mapToArch } from './knowledge/arch-equivalents.js';
+export type { CallFamily, FamilyAddition } from './knowledge/call-families.js';
+export { CALL_FAMILIES, familyAdditions } from './knowledge/call-families.js';
+export { ENOSYS_PROBED } from './knowledge/probed-calls.js';
+export type { Runtime, RuntimeSet } from './knowledge/runtime-sets.js';
+export { RUNTIMES, runtimeSet } from './knowledge/runtime-sets.js';
 // runtimes: what Docker, runc, Podman and crun enforce (libseccomp modelled exactly)
 export type { LibseccompFilter, Refusal } from './libseccomp/filter.js';
 export type { LibseccompVersion } from './libseccomp/names.js';
@@ -38,6 +47,8 @@ export type { EvaluateOptions, SyscallCall, Verdict } from './profile/evaluate.j
 export { conditionHolds, evaluate, evaluateData } from './profile/evaluate.js';
 export type { ArchSummary, SyscallExplanation } from './profile/explain.js';
 export { explainProfile, explainSyscall } from './profile/explain.js';
+export type { DefaultDeny, GenerateOptions, GenerateResult } from './profile/generate.js';
+export { generate, runCoverage } from './profile/generate.js';
 export type { Issue, Severity } from './profile/issues.js';
 export type { LoadedProfile, LoadResult, ProfileFormat } from './profile/load.js';
 export { detectFormat, loadProfileText } from './profile/load.js';
@@ -68,6 +79,17 @@ export { serializeDocker } from './profile/serialize-docker.js';
 export type { SpoObject, SpoParseResult, SpoSerializeResult } from './profile/spo.js';
 export { parseSpo, serializeSpo } from './profile/spo.js';
 export { validateProfile } from './profile/validate.js';
+export { AuditReader } from './recorders/audit.js';
+export type { ImportFormat, ImportOptions } from './recorders/import.js';
+export { detectFormat as detectLogFormat, IMPORT_FORMATS, importLogs } from './recorders/import.js';
+export { parseRecording, RecordingError } from './recording/parse-recording.js';
+export type { CallSite, Recording, SyscallStats } from './recording/recording.js';
+export {
+  mergeRecordings,
+  normalize as normalizeRecording,
+  RecordingBuilder,
+  serializeRecording,
+} from './recording/recording.js';
 export type { CheckItem, CheckResult } from './review/check.js';
 export { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from './review/check.js';
 export type { Change, DiffResult } from './review/diff.js';

@@ -249,6 +249,10 @@ export const WORKLOADS = {
  *  enforce - plain `docker run --security-opt seccomp=DIR/NAME.json`: the profile's own cost, with
  *            nothing observing (profile and kill trace the container with eBPF to see denials)
  *  default - plain `docker run` (Docker's default profile): the baseline
+ *
+ * @param {string} workload
+ * @param {string} mode
+ * @param {{ dir?: string, seconds?: number, requests?: number }} [options]
  */
 export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 } = {}) {
   const w = WORKLOADS[workload];
@@ -272,6 +276,7 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
       cli,
       'record',
       '--docker',
+      '--kubernetes',
       '-o',
       profile,
       '--recording',

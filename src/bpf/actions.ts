@@ -20,8 +20,3 @@ export function describeRet(ret: number): string {
   if (name === undefined) return `0x${(ret >>> 0).toString(16)}`;
   return name === 'ERRNO' || name === 'TRACE' ? `${name}(${data})` : data === 0 ? name : `${name}|${data}`;
 }
-
-/** The kind and data of a return value (unknown actions are treated by the kernel as KILL_PROCESS). */
-export function splitRet(ret: number): { action: number; data: number } {
-  return { action: (ret & op.SECCOMP_RET_ACTION_FULL) >>> 0, data: ret & op.SECCOMP_RET_DATA };
-}

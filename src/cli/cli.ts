@@ -36,12 +36,38 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],
 ];
 
+/** commander's error codes, as sysfence's (docs/validation.md lists them). */
+const PARSER_CODES: Record<string, string> = {
+  'commander.unknownOption': 'unknown-option',
+  'commander.unknownCommand': 'unknown-command',
+  'commander.missingArgument': 'missing-argument',
+  'commander.optionMissingArgument': 'missing-option-value',
+  'commander.missingMandatoryOptionValue': 'missing-option',
+  'commander.excessArguments': 'excess-arguments',
+  'commander.invalidArgument': 'bad-option',
+  'commander.conflictingOption': 'bad-option',
+};
+
+/** Commands whose arguments are a command line to run, after `--`. */
+const RUNS_A_COMMAND = new Set(['record', 'run', 'learn', 'check']);
+
+function parserHint(e: CommanderError, cmd: string): string {
+  if (e.code === 'commander.unknownOption' && RUNS_A_COMMAND.has(cmd))
+    return `if the option is the program's, put -- before the program: sysfence ${cmd} [options] -- CMD ARGS...`;
+  const known = COMMANDS.some(([name]) => name === cmd);
+  return `sysfence ${known ? `${cmd} ` : ''}--help shows the usage`;
+}
+
 /** Says what went wrong, once, with its code; returns the exit status. */
-export function report(e: unknown): number {
+export function report(e: unknown, command = ''): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
       return 0;
-    return EXIT_ERROR; // commander already printed the usage error
+    // the option parser's errors in the same form as every other: error[code]: message
+    const code = PARSER_CODES[e.code] ?? 'bad-usage';
+    err(`${style.red('error')}[${code}]: ${e.message.replace(/^error: /, '')}`);
+    err(`    hint: ${parserHint(e, command)}`);
+    return EXIT_ERROR;
   }
   if (e instanceof CliError) {
     err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
@@ -80,22 +106,28 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       'least-privilege seccomp profiles from what programs actually do, compiled to BPF and proven right',
     )
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => process.stdout.write(s),
       writeErr: (s) => process.stderr.write(s),
+      // parser errors are said by report(), as error[code] with a hint
+      outputError: () => {},
     });
   // `sysfence import ...` needs only `import`; help, unknown commands and no command need them all
   const invoked = COMMANDS.find(([name]) => name === argv[2]);
   let status: number;
   try {
     for (const [, load] of invoked ? [invoked] : COMMANDS) (await load())(program, setExit);
-    for (const c of program.commands) c.exitOverride();
+    for (const c of program.commands)
+      c.exitOverride().configureOutput({
+        writeOut: (s) => process.stdout.write(s),
+        writeErr: (s) => process.stderr.write(s),
+        outputError: () => {},
+      });
     await program.parseAsync([...argv]);
     status = exitCode;
   } catch (e) {
-    status = report(e);
+    status = report(e, argv[2] ?? '');
   }
   // a command a stop signal ended (having written what it had) exits as the shell would: 128 + n
   return stopExitStatus() ?? status;

@@ -10,7 +10,6 @@ import {
 } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { type Category, namesByCategory } from '../knowledge/categories.js';
-import { referenceProfile } from '../knowledge/reference-profiles.js';
 import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from './actions.js';
 import { hostArchFor } from './arch-names.js';
@@ -19,6 +18,7 @@ import type { Profile } from './model.js';
 import { ruleNames } from './model.js';
 import { type ArchPolicy, buildPolicy } from './policy.js';
 import { ProfileError } from './profile-error.js';
+import { referenceProfile } from './reference-profiles.js';
 import { resolve } from './resolve.js';
 import { closest } from './suggest.js';
 import { targetArches } from './validate.js';

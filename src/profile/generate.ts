@@ -12,7 +12,7 @@ import { type ArchMapping, mapToArch } from '../knowledge/arch-equivalents.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
-import type { Recording } from '../recorders/recording.js';
+import type { Recording } from '../recording/recording.js';
 import { ENOSYS, EPERM } from './errno.js';
 import type { ArgCondition, Profile, SyscallRule } from './model.js';
 

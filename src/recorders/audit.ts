@@ -15,8 +15,8 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { pidNumber, syscallName, syscallNumber } from './log-values.js';
-import type { RecordingBuilder } from './recording.js';
 
 const TYPE = /(?:^|\s)type=(\S+)/;
 const FIELD = /(?:^|\s)([a-z_]+)=("[^"]*"|\S+)/g;

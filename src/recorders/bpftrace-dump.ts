@@ -10,8 +10,8 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { callCount, syscallNumber } from './log-values.js';
-import type { RecordingBuilder } from './recording.js';
 
 const ENTRY = /^@([A-Za-z_0-9]*)\[(.*)\]:\s*(-?[\d.eE+]+)\s*$/;
 const NAMED =

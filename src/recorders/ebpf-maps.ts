@@ -6,7 +6,7 @@
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
-import type { RecordingBuilder } from './recording.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 
 /**
  * Paths a container runtime re-executes itself through before the workload's exec (runc 1.1 from a

@@ -2,9 +2,9 @@
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { peek, readLineBatches, readLineChunks } from '../exec/files.js';
+import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import { AuditReader } from './audit.js';
 import { BpftraceDumpReader } from './bpftrace-dump.js';
-import { type Recording, RecordingBuilder } from './recording.js';
 import { StraceReader } from './strace.js';
 import { SysdigReader } from './sysdig.js';
 

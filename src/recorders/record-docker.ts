@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
 import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
-import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
 export interface DockerRecordOptions {

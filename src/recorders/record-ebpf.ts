@@ -24,9 +24,9 @@ import {
   stopSignalReceived,
   throwIfStopped,
 } from '../exec/signals.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
 import { fill, type MapDump, parseMaps, pidsSeen, RUNTIME_REEXEC } from './ebpf-maps.js';
-import type { RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
 export interface EbpfRecordOptions {

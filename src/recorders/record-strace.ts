@@ -12,7 +12,7 @@ import { userEnv, type WorkloadUser } from '../exec/as-user.js';
 import { readLineChunks } from '../exec/files.js';
 import { findOnPath, runTool, ToolError } from '../exec/run.js';
 import { descendants, forwardAs, onStopSignal, signalAll, throwIfStopped } from '../exec/signals.js';
-import type { RecordingBuilder } from './recording.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { StraceReader } from './strace.js';
 import type { WorkloadExit } from './workload.js';
 

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import type { WorkloadUser } from '../exec/as-user.js';
 import { findOnPath, runTool, ToolError } from '../exec/run.js';
+import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import { type EbpfStats, recordWithEbpf } from './record-ebpf.js';
 import { recordWithStrace } from './record-strace.js';
-import { type Recording, RecordingBuilder } from './recording.js';
 import type { WorkloadExit } from './workload.js';
 
 export type Backend = 'ebpf' | 'strace';

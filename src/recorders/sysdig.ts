@@ -15,8 +15,8 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import type { RecordingBuilder } from '../recording/recording.js';
 import { pidNumber, syscallNumber } from './log-values.js';
-import type { RecordingBuilder } from './recording.js';
 
 const DEFAULT =
   /^\d+ (\S+) \d+ (?:(?:\S+) \([0-9a-f]+\) )?(.+?) \((\d+)(?::\d+)?\) ([<>]) ([a-z_0-9]+)(?: (.*))?$/;

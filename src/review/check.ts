@@ -12,7 +12,7 @@ import type { ArchId } from '../arch/types.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import { resolve } from '../profile/resolve.js';
-import { formatPids, type Recording } from '../recorders/recording.js';
+import { formatPids, type Recording } from '../recording/recording.js';
 import { divergences } from '../targets/divergences.js';
 import { describeTarget, runtimeTarget } from '../targets/target.js';
 import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';

@@ -13,7 +13,7 @@ import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from '../profile/actions.js';
 import { type GenerateResult, runCoverage } from '../profile/generate.js';
 import type { Profile } from '../profile/model.js';
-import type { Recording } from '../recorders/recording.js';
+import type { Recording } from '../recording/recording.js';
 import { type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
 import { type DiffResult, diffProfiles } from './diff.js';
 import { type Finding, lintProfile } from './lint/index.js';

@@ -10,7 +10,7 @@ import { syscallTable } from '../../src/arch/tables.js';
 import { emulate } from '../../src/bpf/emulate.js';
 import { verificationCases } from '../../src/compiler/cases.js';
 import { actionOfRet } from '../../src/compiler/ret.js';
-import { buildWithLibseccomp } from '../../src/libseccomp/oracle.js';
+import { runtimeSet } from '../../src/knowledge/runtime-sets.js';
 import { formatAction } from '../../src/profile/actions.js';
 import { evaluateData } from '../../src/profile/evaluate.js';
 import { generate } from '../../src/profile/generate.js';
@@ -19,9 +19,10 @@ import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { buildPolicy } from '../../src/profile/policy.js';
 import { ProfileError } from '../../src/profile/profile-error.js';
 import { resolve } from '../../src/profile/resolve.js';
-import { RecordingBuilder } from '../../src/recorders/recording.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
 import { lintProfile } from '../../src/review/lint/index.js';
 import { ensureRuntimeExact } from '../../src/targets/exact.js';
+import { buildWithLibseccomp } from '../../src/targets/oracle.js';
 import { replaceRules } from '../../src/targets/rewrite.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { abiOfCall, runtimeFilter } from '../../src/targets/verdict.js';
@@ -210,7 +211,7 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
         deny: 'enosys',
         companions: false,
         args: true,
-        runtime: 'none',
+        runtime: runtimeSet('none'),
         probed: true,
       });
       profiles.push(ensureRuntimeExact(g.profile, { native }).profile);

@@ -20,7 +20,7 @@ import { findArch, syscallTable } from '../../src/arch/tables.js';
 import { evaluate } from '../../src/profile/evaluate.js';
 import { generate } from '../../src/profile/generate.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { mergeRecordings, type Recording } from '../../src/recorders/recording.js';
+import { mergeRecordings, type Recording } from '../../src/recording/recording.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const repo = join(import.meta.dirname, '..', '..');

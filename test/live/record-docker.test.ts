@@ -10,7 +10,7 @@ import { findArch } from '../../src/arch/tables.js';
 import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
-import type { Recording } from '../../src/recorders/recording.js';
+import type { Recording } from '../../src/recording/recording.js';
 import { importHostImage } from '../helpers/docker-image.js';
 import { spoValidator } from '../helpers/schemas.js';
 import { requirement } from '../helpers/tools.js';
@@ -71,6 +71,7 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
         BIN,
         'record',
         '--docker',
+        '--kubernetes',
         '-o',
         profile,
         '--recording',

@@ -9,11 +9,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
 import { encode } from '../../src/bpf/encode.js';
 import { compile } from '../../src/compiler/compile.js';
-import { runUnderFilter } from '../../src/exec/enforce.js';
 import { generate } from '../../src/profile/generate.js';
 import { ebpfProblems, record } from '../../src/recorders/record.js';
 import { findCgroup2 } from '../../src/recorders/record-ebpf.js';
-import type { Recording } from '../../src/recorders/recording.js';
+import type { Recording } from '../../src/recording/recording.js';
+import { runUnderFilter } from '../../src/runners/enforce.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 import { EXPECTED_32, EXPECTED_64 } from '../helpers/workload.js';
 

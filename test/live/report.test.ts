@@ -12,7 +12,7 @@ import { findArch } from '../../src/arch/tables.js';
 import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { serializeRecording } from '../../src/recorders/recording.js';
+import { serializeRecording } from '../../src/recording/recording.js';
 import { requirement } from '../helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
-import { runUnderProfile } from '../../src/exec/run-profile.js';
 import { generate } from '../../src/profile/generate.js';
 import type { Profile } from '../../src/profile/model.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems, record } from '../../src/recorders/record.js';
+import { runUnderProfile } from '../../src/runners/run-profile.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const x86_64 = findArch('x86_64')!;

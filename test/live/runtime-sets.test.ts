@@ -10,7 +10,7 @@ import { ociRunCommand } from '../../src/exec/runtimes.js';
 import { type Runtime, runtimeSet } from '../../src/knowledge/runtime-sets.js';
 import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
-import { RecordingBuilder } from '../../src/recorders/recording.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
 import { AuditReader } from '../../src/recorders/audit.js';
 import { detectFormat, importLogs } from '../../src/recorders/import.js';
-import { RecordingBuilder } from '../../src/recorders/recording.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
 import { EXPECTED_32, EXPECTED_64 } from '../helpers/workload.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'import');

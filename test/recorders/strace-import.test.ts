@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { RecordingBuilder, serializeRecording } from '../../src/recorders/recording.js';
 import { StraceReader } from '../../src/recorders/strace.js';
+import { RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'strace');
 const x86_64 = findArch('x86_64')!;

@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { findArch } from '../../src/arch/tables.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { serializeRecording } from '../../src/recorders/recording.js';
+import { serializeRecording } from '../../src/recording/recording.js';
 import { spoValidator } from '../helpers/schemas.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');

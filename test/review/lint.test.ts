@@ -10,24 +10,33 @@ import { golden } from '../helpers/golden.js';
 
 const shared = join(import.meta.dirname, '..', '..', 'data', 'profiles');
 
-const base = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Profile => ({
-  defaultAction: 'SCMP_ACT_ERRNO',
-  defaultErrnoRet: 38,
-  architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-  syscalls,
-  ...extra,
-});
+/** A profile field given `undefined` is left out (so a test can take a default away). */
+type Extra = { [K in keyof Profile]?: Profile[K] | undefined };
+const withExtra = (p: Profile, extra: Extra): Profile => {
+  const out: Record<string, unknown> = { ...p, ...extra };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out as unknown as Profile;
+};
+const base = (syscalls: Profile['syscalls'], extra: Extra = {}): Profile =>
+  withExtra(
+    {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 38,
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: syscalls ?? null,
+    },
+    extra,
+  );
 // the checks that do not depend on the runtime, judged for runc (which honours defaultErrnoRet)
 const runc = runtimeTarget('runc', { native: 'x86_64' });
 const codes = (p: Profile) => lintProfile(p, { target: runc }).map((f) => [f.severity, f.code, f.path]);
 const finding = (p: Profile, code: string, target = runtimeTarget('docker', { native: 'x86_64' })) =>
   lintProfile(p, { target }).filter((f) => f.code === code);
-const x86 = (syscalls: Profile['syscalls'], extra: Partial<Profile> = {}): Profile => ({
-  defaultAction: 'SCMP_ACT_ALLOW',
-  architectures: ['SCMP_ARCH_X86_64'],
-  syscalls,
-  ...extra,
-});
+const x86 = (syscalls: Profile['syscalls'], extra: Extra = {}): Profile =>
+  withExtra(
+    { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: syscalls ?? null },
+    extra,
+  );
 
 describe('lint', () => {
   it('a clean generated-style profile has no finding', () => {

@@ -14,7 +14,7 @@ import { encode } from '../../src/bpf/encode.js';
 import { compile } from '../../src/compiler/compile.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { resolve } from '../../src/profile/resolve.js';
-import { RecordingBuilder, serializeRecording } from '../../src/recorders/recording.js';
+import { RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
 import { mulberry32 } from '../helpers/random-profiles.js';
 import { referenceFile } from '../helpers/schemas.js';
 
@@ -126,7 +126,7 @@ function pick<T>(rnd: () => number, xs: readonly T[]): T {
 
 /** A random JSON value to put where another was. */
 function junkValue(rnd: () => number): unknown {
-  return pick(rnd, [
+  return pick<unknown>(rnd, [
     null,
     -1,
     1.5,

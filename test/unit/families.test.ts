@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARCH_DEFS } from '../../src/arch/defs.js';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
-import { learn } from '../../src/exec/run-profile.js';
 import { mapToArch } from '../../src/knowledge/arch-equivalents.js';
 import { CALL_FAMILIES, CLONE_NAMESPACE_FLAGS } from '../../src/knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../../src/knowledge/probed-calls.js';
 import { riskyNames } from '../../src/knowledge/syscall-info.js';
 import { generate } from '../../src/profile/generate.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { parseRecording } from '../../src/recorders/parse-recording.js';
-import { mergeRecordings, RecordingBuilder, serializeRecording } from '../../src/recorders/recording.js';
+import { parseRecording } from '../../src/recording/parse-recording.js';
+import { mergeRecordings, RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
+import { learn } from '../../src/runners/run-profile.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'strace');
 

@@ -6,7 +6,7 @@ import { generate } from '../../src/profile/generate.js';
 import { loadProfileText } from '../../src/profile/load.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { importLogs } from '../../src/recorders/import.js';
-import { RecordingBuilder } from '../../src/recorders/recording.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'strace');
 

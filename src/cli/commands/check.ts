@@ -5,8 +5,8 @@ import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
 import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
-import { mergeRecordings, type Recording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
+import { mergeRecordings, type Recording } from '../../recording/recording.js';
 import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
 import { VERSION } from '../../version.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -87,6 +87,12 @@ Examples:
       if (inputs.length === 0)
         throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
       checkWritable(opts.output, [profileFile, ...(isCommand ? [] : inputs)]);
+      // the command's own output is on stdout: sysfence's never shares it
+      if (isCommand && !opts.output && format !== 'text')
+        throw new CliError(
+          'bad-option',
+          `with -- CMD, the command's output is on stdout: give -o FILE for the ${format} report`,
+        );
       let rec: Recording;
       if (isCommand) {
         holdStopSignals(); // a stopped command is written up as failed, never as a pass
@@ -135,7 +141,8 @@ Examples:
       if (opts.output) {
         writeOutput(opts.output, text);
         err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);
-      } else process.stdout.write(text);
+      } else if (isCommand) process.stderr.write(text);
+      else process.stdout.write(text);
       // a line that could not be read may be a call the profile denies: no pass over it (fail closed)
       const unreadable = rec.malformed.count > 0 && !opts.ignoreUnreadable;
       if (rec.malformed.count > 0)

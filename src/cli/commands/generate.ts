@@ -11,8 +11,8 @@ import { k8sPatch } from '../../profile/k8s.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { serializeSpo } from '../../profile/spo.js';
-import { parseRecording, RecordingError } from '../../recorders/parse-recording.js';
-import { normalize, type Recording } from '../../recorders/recording.js';
+import { parseRecording, RecordingError } from '../../recording/parse-recording.js';
+import { normalize, type Recording } from '../../recording/recording.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err, formatIssue } from '../output.js';
@@ -74,47 +74,52 @@ export function writeK8sPatch(format: string, output: string | undefined): void 
   err(`sysfence: wrote ${patch}: the pod-template patch that points a workload at ${output}`);
 }
 
+/** One line of generate's account on stderr, said as sysfence's. */
+const say = (line: string) => err(`sysfence: ${line}`);
+
 /** Says on stderr what generate added and what it could not write. */
-export function reportGenerated(g: GenerateResult): void {
+export function reportGenerated(g: GenerateResult, brief = false): void {
   const byReason = new Map<string, string[]>();
   for (const i of g.implied) byReason.set(i.because, [...(byReason.get(i.because) ?? []), i.name]);
-  for (const [because, names] of byReason) err(`added ${names.join(', ')}: ${because}`);
+  for (const [because, names] of byReason) say(`added ${names.join(', ')}: ${because}`);
   const byFamily = new Map<string, typeof g.families>();
   for (const f of g.families) byFamily.set(f.family, [...(byFamily.get(f.family) ?? []), f]);
   for (const [family, adds] of byFamily)
-    err(
+    say(
       `added ${adds.map((a) => a.name).join(', ')} (family ${family}, ${adds[0]!.trigger === 'always' ? 'always' : `recorded ${[...new Set(adds.map((a) => a.trigger))].join(', ')}`}): ${adds[0]!.why}`,
     );
   if (g.families.length > 0)
-    err(
+    say(
       `${g.families.length} call${g.families.length === 1 ? '' : 's'} added from call families (--exact: only what was recorded)`,
     );
   reportCoverage(g);
   for (const x of g.crossArch) {
     for (const m of x.mapped)
-      err(`${x.target}: ${m.from} -> ${m.to.length > 0 ? m.to.join(', ') : '(nothing)'}: ${m.why}`);
+      say(`${x.target}: ${m.from} -> ${m.to.length > 0 ? m.to.join(', ') : '(nothing)'}: ${m.why}`);
     if (x.variants.length > 0)
-      err(
+      say(
         `${x.target}: added the 32-bit variants glibc calls first: ${x.variants.map((v) => v.to).join(', ')}`,
       );
     for (const d of x.dropped)
-      err(
+      say(
         d.why
           ? `${x.target}: ${d.name} left out: ${d.why}`
           : `warning[unmapped-syscall] ${x.target}: ${d.name} has no counterpart sysfence knows there: the profile does not allow it; record on ${x.target} (qemu-${x.target} -strace) if the program needs it`,
       );
   }
   for (const a of g.argRules)
-    err(
+    say(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
     );
-  for (const s of g.argSkipped) err(`no argument rule for ${s.name} argument ${s.index}: ${s.why}`);
+  for (const s of g.argSkipped) say(`no argument rule for ${s.name} argument ${s.index}: ${s.why}`);
   if (g.enosys.length > 0)
-    err(
-      `ERRNO(ENOSYS) by an explicit rule: ${g.enosys.join(', ')}: libraries fall back from these only on ENOSYS (--no-probed to leave them to the default)`,
+    say(
+      brief
+        ? `ERRNO(ENOSYS) by an explicit rule for the ${g.enosys.length} calls libraries probe (generate names them; --no-probed to leave them to the default)`
+        : `ERRNO(ENOSYS) by an explicit rule: ${g.enosys.join(', ')}: libraries fall back from these only on ENOSYS (--no-probed to leave them to the default)`,
     );
   for (const u of g.unnamed)
-    err(
+    say(
       `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
     );
 }
@@ -124,19 +129,19 @@ export function reportCoverage(g: GenerateResult, shown = 12): void {
   const { runs, partial } = g.coverage;
   if (runs < 2) return;
   if (partial.length === 0) {
-    err(`every recorded call was made in all ${runs} runs`);
+    say(`every recorded call was made in all ${runs} runs`);
     return;
   }
   const once = partial.filter((p) => p.runs === 1);
-  err(
+  say(
     `${partial.length} call${partial.length === 1 ? '' : 's'} were made in only some of the ${runs} runs${once.length ? ` (${once.length} in just one)` : ''}: the fragile ones, another input may need a call no run made`,
   );
   for (const p of partial.slice(0, shown))
-    err(
+    say(
       `  ${p.name}: ${p.runs} of ${runs} runs${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}`,
     );
   if (partial.length > shown)
-    err(`  ... and ${partial.length - shown} more (sysfence report --recording shows all)`);
+    say(`  ... and ${partial.length - shown} more (sysfence report --recording shows all)`);
 }
 
 /** `--arch aarch64,arm`: known ABIs, said before anything is read. */

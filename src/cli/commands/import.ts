@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { refuseOverwrite, writeOutput } from '../../exec/files.js';
 import { IMPORT_FORMATS, type ImportFormat, importLogs } from '../../recorders/import.js';
-import { serializeRecording } from '../../recorders/recording.js';
+import { serializeRecording } from '../../recording/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, progress } from '../output.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkWritable, LIMITS, readText, writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
-import { mergeRecordings, serializeRecording } from '../../recorders/recording.js';
+import { mergeRecordings, serializeRecording } from '../../recording/recording.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
 import { CliError, EXIT_OK } from '../errors.js';

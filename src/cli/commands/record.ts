@@ -7,8 +7,8 @@ import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { type DefaultDeny, generate } from '../../profile/generate.js';
 import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
-import { formatPids, RecordingBuilder, serializeRecording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
+import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
 import { CliError } from '../errors.js';
 import { err } from '../output.js';
 import { renderProfile, reportGenerated, runtimeOption, writeK8sPatch } from './generate.js';
@@ -100,13 +100,25 @@ async function recordDocker(
       runtime: runtimeOption(opts.for === 'none' ? 'docker' : opts.for),
       exact: opts.exact === true,
     });
-    reportGenerated(g);
+    reportGenerated(g, true);
     const out = String(opts.output);
     writeOutput(out, renderProfile(g, String(opts.format), String(opts.name), out));
     writeK8sPatch(String(opts.format), out);
     err(`sysfence: wrote ${out}; run it with: docker run --security-opt seccomp=${out} ...`);
-    // for Kubernetes: the same profile as an SPO SeccompProfile, and the securityContext that
-    // points a pod at it as a Localhost profile (the file copied to the nodes' seccomp root)
+    // for Kubernetes (asked with --kubernetes): the same profile as an SPO SeccompProfile, and the
+    // securityContext that points a pod at it as a Localhost profile (the file copied to the nodes)
+    if (opts.kubernetes) writeKubernetesFiles(g, out, opts);
+  }
+  if (opts.output || opts.recording) adviseNext(opts.output as string | undefined, ['--docker', ...runArgs]);
+  setExit(exitStatus(r.exit));
+}
+
+function writeKubernetesFiles(
+  g: ReturnType<typeof generate>,
+  out: string,
+  opts: Record<string, string | boolean | undefined>,
+): void {
+  {
     const base = basename(out).replace(/\.(json|ya?ml)$/, '');
     const name =
       opts.name === 'sysfence-generated'
@@ -125,8 +137,6 @@ async function recordDocker(
       `sysfence: also wrote ${stem}.spo.yaml (SeccompProfile) and ${stem}.securitycontext.yaml (Kubernetes)`,
     );
   }
-  if (opts.output || opts.recording) adviseNext(opts.output as string | undefined, ['--docker', ...runArgs]);
-  setExit(exitStatus(r.exit));
 }
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
@@ -164,6 +174,10 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
     )
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
+    .option(
+      '--kubernetes',
+      '--docker with -o NAME.json: also write NAME.spo.yaml (SeccompProfile) and NAME.securitycontext.yaml',
+    )
     .option(
       '--show-denied',
       "--docker: also name the calls the container's own filter (Docker's default) denies while recording",
@@ -241,7 +255,7 @@ Examples:
           runtime: runtimeOption(opts.for),
           exact: opts.exact === true,
         });
-        reportGenerated(g);
+        reportGenerated(g, true);
         writeOutput(
           String(opts.output),
           renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),

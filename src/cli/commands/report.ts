@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { checkWritable, writeOutput } from '../../exec/files.js';
-import { referenceProfile } from '../../knowledge/reference-profiles.js';
+import { referenceProfile } from '../../profile/reference-profiles.js';
 import { buildReport } from '../../review/report.js';
 import { renderReport } from '../../review/report-html.js';
 import { CliError, EXIT_OK } from '../errors.js';

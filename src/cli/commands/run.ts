@@ -2,13 +2,6 @@ import type { Command } from 'commander';
 import { findArch, nativeArch, syscallTable } from '../../arch/tables.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
-import {
-  explainDenials,
-  learn,
-  runContainerUnderProfile,
-  runUnderProfile,
-  wouldDeny,
-} from '../../exec/run-profile.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { runtimeSet } from '../../knowledge/runtime-sets.js';
 import { evaluate } from '../../profile/evaluate.js';
@@ -16,9 +9,16 @@ import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { ebpfProblems } from '../../recorders/record.js';
-import { formatPids, type Recording } from '../../recorders/recording.js';
 import { exitStatus } from '../../recorders/workload.js';
+import { formatPids, type Recording } from '../../recording/recording.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
+import {
+  explainDenials,
+  learn,
+  runContainerUnderProfile,
+  runUnderProfile,
+  wouldDeny,
+} from '../../runners/run-profile.js';
 import { runtimeTarget } from '../../targets/target.js';
 import { CliError } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
@@ -52,8 +52,8 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
     .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap')
     .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
-    .option('--learn', 'write the profile with the unexpected denials allowed (to -o, or stdout)')
-    .option('-o, --output <file>', 'with --learn: where the updated profile goes')
+    .option('--learn', 'write the profile with the unexpected denials allowed (to -o)')
+    .option('-o, --output <file>', 'with --learn: where the updated profile goes (required)')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .option(
       '--default-action <how>',
@@ -88,7 +88,7 @@ export function registerLearn(program: Command, setExit: (code: number) => void)
     )
     .argument('<profile>', 'the profile to extend (Docker/OCI JSON or SPO YAML)')
     .argument('<command...>', 'the command to run, after --')
-    .option('-o, --output <file>', 'where the proposed profile goes (default: stdout)')
+    .requiredOption('-o, --output <file>', 'where the proposed profile goes')
     .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
     .option('--exact', 'only the new calls, no call-family siblings')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
@@ -131,6 +131,12 @@ async function runAction(
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
   if (problems.length > 0)
     throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
+  // the workload's own output is on stdout: the learned profile never shares it
+  if (opts.learn && !opts.output)
+    throw new CliError(
+      'bad-option',
+      `${opts.oneRound ? 'learn' : '--learn'} writes a profile: give -o NEW.json (the workload's output is on stdout)`,
+    );
   const file = String(opts.profile);
   for (const f of [opts.output, opts.report]) if (typeof f === 'string') checkWritable(f, [file]);
   const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
@@ -284,9 +290,8 @@ async function runAction(
         `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
       );
     if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
-    const text = serializeDocker(exactForRuntimes(l.profile));
-    if (opts.output) writeOutput(String(opts.output), text);
-    else process.stdout.write(text);
+    writeOutput(String(opts.output), serializeDocker(exactForRuntimes(l.profile)));
+    err(`sysfence: wrote ${String(opts.output)}`);
   } else if (findings.length > 0)
     err(
       `sysfence: ${findings.length} finding${findings.length === 1 ? '' : 's'}; --learn proposes the profile that allows them`,

@@ -14,6 +14,8 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
+import type { WorkloadUser } from '../exec/as-user.js';
+import { findOnPath, ToolError } from '../exec/run.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
@@ -23,13 +25,11 @@ import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import { resolveCommand } from '../recorders/record.js';
 import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
-import { type Recording, RecordingBuilder } from '../recorders/recording.js';
 import type { WorkloadExit } from '../recorders/workload.js';
+import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import type { RuntimeTarget } from '../targets/target.js';
 import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
-import type { WorkloadUser } from './as-user.js';
 import { watchKernelLog } from './kernel-log.js';
-import { findOnPath, ToolError } from './run.js';
 
 export interface Denial {
   abi: ArchId;

@@ -13,11 +13,11 @@ import type { Instruction } from '../bpf/instruction.js';
 import { type Case, verificationCases } from '../compiler/cases.js';
 import { actionOfRet } from '../compiler/ret.js';
 import { runTool, ToolError } from '../exec/run.js';
+import { runModel } from '../libseccomp/run.js';
 import type { Action, ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
-import type { RuntimeTarget } from '../targets/target.js';
-import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
-import { runModel } from './run.js';
+import type { RuntimeTarget } from './target.js';
+import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from './verdict.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/oracle/libseccomp_export.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';

@@ -8,10 +8,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { findOnPath } from '../exec/run.js';
 import { AuditReader } from '../recorders/audit.js';
-import type { Recording } from '../recorders/recording.js';
-import { RecordingBuilder } from '../recorders/recording.js';
-import { findOnPath } from './run.js';
+import type { Recording } from '../recording/recording.js';
+import { RecordingBuilder } from '../recording/recording.js';
 
 const PID = /\spid=(\d+)\s/;
 

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { asUserPrefix, userEnv, type WorkloadUser } from '../exec/as-user.js';
+import { ToolError } from '../exec/run.js';
 import type { WorkloadExit } from '../recorders/workload.js';
-import { asUserPrefix, userEnv, type WorkloadUser } from './as-user.js';
-import { ToolError } from './run.js';
 
 export interface EnforceOptions {
   /** The raw filter (sock_filter array, native byte order), as `compile --format raw` writes. */

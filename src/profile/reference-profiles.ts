@@ -1,6 +1,6 @@
-import type { Profile } from '../profile/model.js';
-import { parseDockerProfile } from '../profile/parse-docker.js';
-import { readData } from './data-files.js';
+import { readData } from '../knowledge/data-files.js';
+import type { Profile } from './model.js';
+import { parseDockerProfile } from './parse-docker.js';
 
 const cache = new Map<string, Profile>();
 

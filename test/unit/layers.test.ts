@@ -1,0 +1,58 @@
+// The folders of src/ form layers (docs/architecture.md): a folder imports only from folders in
+// lower layers, so there is no cycle between folders and exec/ (the seam to processes and files)
+// stays a leaf. A new folder must be placed here; an upward import fails this test with its file.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const src = join(import.meta.dirname, '..', '..', 'src');
+
+/** Layer of each folder of src/ (files directly in src/: the public API, on top). */
+const LAYERS: Record<string, number> = {
+  arch: 0,
+  exec: 0,
+  bpf: 1,
+  recording: 1,
+  knowledge: 2,
+  profile: 3,
+  recorders: 3,
+  compiler: 4,
+  libseccomp: 5,
+  targets: 6,
+  review: 7,
+  runners: 7,
+  cli: 8,
+  // files directly in src/: version.ts (a constant) and index.ts (the public API, on top)
+  version: 0,
+  index: 9,
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const folderOf = (file: string) => {
+  const rel = relative(src, file).split('/');
+  return rel.length > 1 ? rel[0]! : rel[0]!.replace(/\.ts$/, '');
+};
+
+describe('src/ layers', () => {
+  it('every folder is placed, and every import goes to a lower layer (or its own folder)', () => {
+    const folders = new Set(files(src).map(folderOf));
+    expect([...folders].filter((f) => LAYERS[f] === undefined)).toEqual([]);
+    const upward: string[] = [];
+    for (const file of files(src)) {
+      const from = folderOf(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const to = folderOf(normalize(join(dirname(file), m[1]!)).replace(/\.js$/, '.ts'));
+        if (to !== from && LAYERS[to]! >= LAYERS[from]!)
+          upward.push(`${relative(src, file)} imports ${m[1]} (${from} -> ${to})`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});

@@ -1,0 +1,71 @@
+// The README's TypeScript examples run as written (with 'sysfence' pointing at this checkout) and
+// type-check under the project's own strict settings; each `console.log(x); // VALUE` line must
+// print VALUE. Examples that drift from the code fail here.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+// inside the repository, so that the project's tsconfig and node_modules types apply
+const dir = mkdtempSync(join(root, 'test', '.readme-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const local = (code: string) => code.replaceAll("from 'sysfence'", `from '${join(root, 'src', 'index.js')}'`);
+
+describe('README examples', () => {
+  it('there are TypeScript examples to check', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(1);
+  });
+
+  blocks.forEach((code, i) => {
+    it(`example ${i + 1} type-checks strictly and prints what its comments say`, async () => {
+      const file = join(dir, `example-${i + 1}.ts`);
+      writeFileSync(file, `${local(code)}\nexport {};\n`);
+      const tsc = spawnSync(
+        'npx',
+        [
+          'tsc',
+          '--noEmit',
+          '--strict',
+          '--noUncheckedIndexedAccess',
+          '--exactOptionalPropertyTypes',
+          '--target',
+          'ES2022',
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--types',
+          'node',
+          '--skipLibCheck',
+          file,
+        ],
+        { cwd: root, encoding: 'utf8' },
+      );
+      expect(tsc.stdout + tsc.stderr).toBe('');
+      const expected = code
+        .split('\n')
+        .map((l) => /^console\.log\(.*\); \/\/ (.*)$/.exec(l)?.[1])
+        .filter((x): x is string => x !== undefined);
+      const printed: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+        printed.push(
+          a.map((x) => (typeof x === 'string' ? x : inspect(x, { breakLength: Infinity }))).join(' '),
+        );
+      });
+      const cwd = process.cwd();
+      process.chdir(root);
+      try {
+        await import(file);
+      } finally {
+        process.chdir(cwd);
+        log.mockRestore();
+      }
+      expect(printed).toEqual(expected);
+    });
+  });
+});
