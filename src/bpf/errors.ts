@@ -1,11 +1,12 @@
+import { SysfenceError } from '../errors.js';
 /** A problem with a BPF program, with a stable code and the instruction index it concerns. */
-export class BpfError extends Error {
+export class BpfError extends SysfenceError {
   constructor(
-    readonly code: string,
+    code: string,
     readonly pc: number,
     message: string,
   ) {
-    super(`instruction ${pc}: ${message}`);
+    super(code, `instruction ${pc}: ${message}`);
     this.name = 'BpfError';
   }
 }

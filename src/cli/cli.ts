@@ -4,13 +4,10 @@
  * robustness tests run thousands of invocations through it in one process.
  */
 import { Command, CommanderError } from 'commander';
-import { BpfError } from '../bpf/errors.js';
-import { FileError } from '../exec/files.js';
-import { ToolError } from '../exec/run.js';
+import { SysfenceError } from '../errors.js';
 import { stopExitStatus } from '../exec/signals.js';
-import { ProfileError } from '../profile/profile-error.js';
 import { VERSION } from '../version.js';
-import { CliError, EXIT_ERROR } from './errors.js';
+import { EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
 
 type Register = (program: Command, setExit: (code: number) => void) => void;
@@ -69,21 +66,11 @@ export function report(e: unknown, command = ''): number {
     err(`    hint: ${parserHint(e, command)}`);
     return EXIT_ERROR;
   }
-  if (e instanceof CliError) {
+  // every error sysfence means to report (CliError, ToolError, FileError, ProfileError,
+  // RecordingError, CompileError, BpfError, ...): said once, in one form
+  if (e instanceof SysfenceError) {
     err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
     if (e.hint) err(`    hint: ${e.hint}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof BpfError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof ToolError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}`);
-    return EXIT_ERROR;
-  }
-  if (e instanceof FileError || e instanceof ProfileError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message} (${e.path})`);
     return EXIT_ERROR;
   }
   const m = e instanceof Error ? e.message : String(e);

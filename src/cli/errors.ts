@@ -1,12 +1,8 @@
+import { SysfenceError } from '../errors.js';
 /** Errors the CLI reports with a stable code and exit status 2 (usage or runtime error). */
-export class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly location?: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+export class CliError extends SysfenceError {
+  constructor(code: string, message: string, location?: string, hint?: string) {
+    super(code, message, location, hint);
     this.name = 'CliError';
   }
 }

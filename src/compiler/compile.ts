@@ -14,6 +14,7 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { type BuiltProgram, ProgramBuilder } from '../bpf/builder.js';
 import * as op from '../bpf/opcodes.js';
+import { SysfenceError } from '../errors.js';
 import type { ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import { auditGroups, computePolicy, type PolicyOptions } from '../profile/policy.js';
@@ -33,12 +34,9 @@ export interface CompiledFilter extends BuiltProgram {
   groups: { arches: string[]; ranges: number; depth: number }[];
 }
 
-export class CompileError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+export class CompileError extends SysfenceError {
+  constructor(code: string, message: string) {
+    super(code, message);
     this.name = 'CompileError';
   }
 }

@@ -4,6 +4,7 @@
  * every writer writes a temporary file in the same directory and renames it, so that a full disk or
  * an interruption never leaves a half-written output, and an input is never overwritten by accident.
  */
+
 import {
   accessSync,
   chmodSync,
@@ -20,15 +21,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { SysfenceError } from '../errors.js';
 import { giveToSudoUser } from './as-user.js';
 
-export class FileError extends Error {
+export class FileError extends SysfenceError {
   constructor(
-    readonly code: string,
+    code: string,
     readonly path: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, path);
     this.name = 'FileError';
   }
 }

@@ -1,7 +1,9 @@
 /** The one seam for child processes: run a tool, collect its output, say clearly when it is missing. */
+
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { SysfenceError } from '../errors.js';
 
 /** Where execvp would find `tool` (an executable file in PATH), or undefined. */
 export function findOnPath(tool: string): string | undefined {
@@ -17,13 +19,15 @@ export function findOnPath(tool: string): string | undefined {
   return undefined;
 }
 
-export class ToolError extends Error {
+/** A tool sysfence runs is missing, failed, or cannot be used here. */
+export class ToolError extends SysfenceError {
   constructor(
-    readonly code: string,
+    code: string,
     readonly tool: string,
     message: string,
+    hint?: string,
   ) {
-    super(message);
+    super(code, message, undefined, hint);
     this.name = 'ToolError';
   }
 }

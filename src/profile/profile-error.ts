@@ -1,11 +1,12 @@
+import { SysfenceError } from '../errors.js';
 /** An error about a profile, with a stable code and the JSON path it concerns. */
-export class ProfileError extends Error {
+export class ProfileError extends SysfenceError {
   constructor(
-    readonly code: string,
+    code: string,
     readonly path: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, path);
     this.name = 'ProfileError';
   }
 }

@@ -7,15 +7,16 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
+import { SysfenceError } from '../errors.js';
 import { dict, RECORDING_VERSION, type Recording, type SyscallStats } from './recording.js';
 
-export class RecordingError extends Error {
+export class RecordingError extends SysfenceError {
   constructor(
-    readonly code: 'recording-syntax' | 'recording-version' | 'recording-invalid',
+    override readonly code: 'recording-syntax' | 'recording-version' | 'recording-invalid',
     readonly path: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, path);
     this.name = 'RecordingError';
   }
 }

@@ -9,7 +9,10 @@ function sourceCodes(dir: string, out = new Set<string>()): Set<string> {
     if (statSync(p).isDirectory()) sourceCodes(p, out);
     else if (p.endsWith('.ts'))
       for (const m of readFileSync(p, 'utf8').matchAll(
-        /(?:\.(?:error|warn|info|add)\(|code: |Error\(|'[a-z]+', )\s*'([a-z][a-z0-9]*(?:-[a-z0-9]+)+)'/g,
+        // (a code is the quoted kebab-case word after: an issue adder, `code:`, an Error
+        // constructor, a first string argument, or a template-literal location as in
+        // malformed(`${file}:${line}`, 'code', ...))
+        /(?:\.(?:error|warn|info|add)\(|code: |Error\(|'[a-z]+', |`,\s|\?\s|malformed\(\s*[a-zA-Z.]+,\s)\s*'([a-z][a-z0-9]*(?:-[a-z0-9]+)+)'/g,
       ))
         out.add(m[1]!);
   }

@@ -22,8 +22,9 @@ const LAYERS: Record<string, number> = {
   review: 7,
   runners: 7,
   cli: 8,
-  // files directly in src/: version.ts (a constant) and index.ts (the public API, on top)
+  // files directly in src/: version.ts and errors.ts (the error base), index.ts (the API, on top)
   version: 0,
+  errors: 0,
   index: 9,
 };
 
