@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findArch, nativeArch } from '../../arch/tables.js';
+import type { ArchDef } from '../../arch/types.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
@@ -10,9 +10,10 @@ import { mergeRecordings, type Recording } from '../../recording/recording.js';
 import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
 import { VERSION } from '../../version.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { hostArch } from '../host.js';
 import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from './generate.js';
+import { readRecording } from '../recordings.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
@@ -23,7 +24,7 @@ const FORMATS = ['text', 'json', 'junit', 'sarif'];
  * reads (strace, audit, bpftrace, sysdig, falco). Nothing read from it is an error: check never
  * passes what it could not read.
  */
-async function readTrace(file: string, arch: NonNullable<ReturnType<typeof findArch>>): Promise<Recording> {
+async function readTrace(file: string, arch: ArchDef): Promise<Recording> {
   const first = head(file);
   if (/^\s*\{/.test(first) && /"version"\s*:/.test(first) && /"syscalls"\s*:/.test(first))
     return readRecording(file);
@@ -81,7 +82,7 @@ Examples:
       const format = opts.format ?? 'text';
       if (!FORMATS.includes(format))
         throw new CliError('bad-option', `--format must be ${FORMATS.join(', ')}, not ${format}`);
-      const arch = nativeArch() ?? findArch('x86_64')!;
+      const arch = hostArch();
       const profileFile = String(opts.profile);
       const profile = requireOneProfile(readProfile(profileFile)).profile;
       if (inputs.length === 0)

@@ -8,7 +8,7 @@ import { formatRuntimeNotes, runtimeNotes } from '../../targets/notes.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { out, style, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from './generate.js';
+import { readRecording } from '../recordings.js';
 import { parseResolveOptions, resolveOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 

@@ -8,7 +8,7 @@ import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from './generate.js';
+import { readRecording } from '../recordings.js';
 
 /** A recording's `syscalls` is an object (ABI -> name -> stats), a profile's a list. */
 function isRecording(file: string): boolean {

@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
-import type { Command } from 'commander';
-import { findArch, nativeArch } from '../../arch/tables.js';
+import { type Command, Option } from 'commander';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
@@ -10,8 +9,10 @@ import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
 import { CliError } from '../errors.js';
+import { renderProfile, reportGenerated, writeK8sPatch } from '../generated.js';
+import { hostArch } from '../host.js';
 import { err } from '../output.js';
-import { renderProfile, reportGenerated, runtimeOption, writeK8sPatch } from './generate.js';
+import { generateOptionsOf, profileOptions } from '../profile-options.js';
 
 function durationOption(v: unknown): number {
   const n = Number(v);
@@ -55,7 +56,12 @@ async function recordDocker(
   opts: Record<string, string | boolean | undefined>,
   setExit: (code: number) => void,
 ): Promise<void> {
-  const arch = nativeArch() ?? findArch('x86_64')!;
+  if (opts.args)
+    throw new CliError(
+      'bad-option',
+      '--args is not recorded for containers yet (record --docker counts calls, not argument values)',
+    );
+  const arch = hostArch();
   if (opts.backend === 'strace')
     throw new CliError(
       'bad-option',
@@ -94,12 +100,7 @@ async function recordDocker(
       );
   if (opts.output) {
     // a container profile needs what the runtime calls after installing it
-    const g = generate([recording], {
-      deny: String(opts.deny) as DefaultDeny,
-      companions: opts.companions === true,
-      runtime: runtimeOption(opts.for === 'none' ? 'docker' : opts.for),
-      exact: opts.exact === true,
-    });
+    const g = generate([recording], generateOptionsOf(opts, 'docker'));
     reportGenerated(g, true);
     const out = String(opts.output);
     writeOutput(out, renderProfile(g, String(opts.format), String(opts.name), out));
@@ -140,34 +141,23 @@ function writeKubernetesFiles(
 }
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('record')
+  profileOptions(program.command('record'), ' (--docker: docker)')
     .description(
       'run a command and record every syscall of it (threads, children, exec), then generate its profile',
     )
     .argument('<command...>', 'the command to run, after --')
-    .option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace', 'auto')
+    .addOption(
+      new Option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace')
+        .choices(['auto', 'ebpf', 'strace'])
+        .default('auto'),
+    )
     .option('-o, --output <file>', 'write the generated profile here')
     .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
     .option('--recording <file>', 'write the recording here (for `generate`, `check`, `merge`)')
     .option(
-      '--format <fmt>',
-      'profile format: docker | spo | k8s (Localhost profile + pod-template patch) | bpf',
-      'docker',
-    )
-    .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated')
-    .option(
       '--args',
       'also record argument values (socket families, ioctl requests, ...) and write argument rules',
     )
-    .option('--deny <how>', 'what unrecorded calls get: enosys (default) | eperm | kill', 'enosys')
-    .option(
-      '--for <runtime>',
-      'add what the container runtime calls after installing the filter: docker | runc | crun | podman | none (--docker: docker)',
-      'none',
-    )
-    .option('--companions', 'also allow the companion ABIs (x86_64: x86, x32)')
-    .option('--exact', 'only what was recorded (and implied): no call-family siblings')
     .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)')
     .option(
       '--docker',
@@ -201,7 +191,6 @@ Examples:
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
       // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
       holdStopSignals();
-      runtimeOption(opts.for); // a bad --for is said before the workload runs
       // and so is an output that cannot be written: the workload's run would be lost
       for (const f of [opts.output, opts.recording, opts.keepStraceLog])
         if (typeof f === 'string') checkWritable(f);
@@ -212,12 +201,7 @@ Examples:
         );
       if (opts.docker) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
-      if (!['auto', 'ebpf', 'strace'].includes(backend))
-        throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
-      const deny = String(opts.deny);
-      if (!['enosys', 'eperm', 'kill'].includes(deny))
-        throw new CliError('bad-option', `--deny must be enosys, eperm or kill, not ${deny}`);
-      const arch = nativeArch() ?? findArch('x86_64')!;
+      const arch = hostArch();
       const ro: Parameters<typeof record>[0] = {
         backend: backend as Backend | 'auto',
         command,
@@ -248,13 +232,7 @@ Examples:
         `sysfence: recorded with ${r.backend}${r.ebpf ? ` (attached in ${r.ebpf.startupMs.toFixed(0)} ms, scoped by ${r.ebpf.scope})` : ''}: ${counts.join('; ') || 'no syscalls'}`,
       );
       if (opts.output) {
-        const g = generate([r.recording], {
-          deny: deny as DefaultDeny,
-          companions: opts.companions === true,
-          args: opts.args === true,
-          runtime: runtimeOption(opts.for),
-          exact: opts.exact === true,
-        });
+        const g = generate([r.recording], { ...generateOptionsOf(opts), args: opts.args === true });
         reportGenerated(g, true);
         writeOutput(
           String(opts.output),

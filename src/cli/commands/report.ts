@@ -7,7 +7,7 @@ import { renderReport } from '../../review/report-html.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from './generate.js';
+import { readRecording } from '../recordings.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findArch, nativeArch, syscallTable } from '../../arch/tables.js';
+import { syscallTable } from '../../arch/tables.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
@@ -22,6 +22,7 @@ import {
 import { runtimeTarget } from '../../targets/target.js';
 import { CliError } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
+import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 
@@ -127,7 +128,7 @@ async function runAction(
   holdStopSignals();
   if (opts.via !== 'bwrap' && !opts.docker)
     throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
-  const arch = nativeArch() ?? findArch('x86_64')!;
+  const arch = hostArch();
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
   if (problems.length > 0)
     throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);

@@ -1,0 +1,117 @@
+import { findArch } from '../arch/tables.js';
+import { encode } from '../bpf/encode.js';
+import { compile } from '../compiler/compile.js';
+import { writeOutput } from '../exec/files.js';
+import type { GenerateResult } from '../profile/generate.js';
+import { k8sPatch } from '../profile/k8s.js';
+import { resolve } from '../profile/resolve.js';
+import { serializeDocker } from '../profile/serialize-docker.js';
+import { serializeSpo } from '../profile/spo.js';
+import { CliError } from './errors.js';
+import { exactForRuntimes } from './exact.js';
+import { err, formatIssue } from './output.js';
+
+/** A generated profile in the asked format (docker | spo | bpf); problems go to stderr. */
+export function renderProfile(
+  g: GenerateResult,
+  format: string,
+  name: string,
+  output: string | undefined,
+): string | Uint8Array {
+  const profile = format === 'bpf' ? g.profile : exactForRuntimes(g.profile);
+  // k8s: the Localhost profile file is Docker's JSON; writeK8sPatch adds the patch next to it
+  if (format === 'docker' || format === 'k8s') return serializeDocker(profile);
+  const first = profile.archMap?.[0]?.architecture ?? profile.architectures?.[0];
+  const native = findArch(first ?? 'x86_64')!;
+  const p = profile.archMap ? resolve(profile, { arch: native, kernelVersion: '6.1' }) : profile;
+  if (format === 'spo') {
+    const s = serializeSpo([{ name, profile: p }]);
+    for (const i of s.issues) err(formatIssue(output ?? '<output>', i, process.stderr));
+    return s.text;
+  }
+  if (format === 'bpf') {
+    if (!output && process.stdout.isTTY)
+      throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
+    return encode(compile(p, { nativeArch: native.id }).instructions);
+  }
+  throw new CliError('bad-option', `unknown --format "${format}" (docker, spo, k8s or bpf)`);
+}
+
+/** --format k8s: the profile goes to -o (a Localhost profile file), the pod-template patch next to it. */
+export function writeK8sPatch(format: string, output: string | undefined): void {
+  if (format !== 'k8s') return;
+  if (!output) throw new CliError('bad-option', '--format k8s writes two files: give -o NAME.json');
+  const patch = `${output.replace(/\.json$/, '')}.k8s.yaml`;
+  writeOutput(patch, k8sPatch(output));
+  err(`sysfence: wrote ${patch}: the pod-template patch that points a workload at ${output}`);
+}
+
+/** One line of generate's account on stderr, said as sysfence's. */
+const say = (line: string) => err(`sysfence: ${line}`);
+
+/** Says on stderr what generate added and what it could not write. */
+export function reportGenerated(g: GenerateResult, brief = false): void {
+  const byReason = new Map<string, string[]>();
+  for (const i of g.implied) byReason.set(i.because, [...(byReason.get(i.because) ?? []), i.name]);
+  for (const [because, names] of byReason) say(`added ${names.join(', ')}: ${because}`);
+  const byFamily = new Map<string, typeof g.families>();
+  for (const f of g.families) byFamily.set(f.family, [...(byFamily.get(f.family) ?? []), f]);
+  for (const [family, adds] of byFamily)
+    say(
+      `added ${adds.map((a) => a.name).join(', ')} (family ${family}, ${adds[0]!.trigger === 'always' ? 'always' : `recorded ${[...new Set(adds.map((a) => a.trigger))].join(', ')}`}): ${adds[0]!.why}`,
+    );
+  if (g.families.length > 0)
+    say(
+      `${g.families.length} call${g.families.length === 1 ? '' : 's'} added from call families (--exact: only what was recorded)`,
+    );
+  reportCoverage(g);
+  for (const x of g.crossArch) {
+    for (const m of x.mapped)
+      say(`${x.target}: ${m.from} -> ${m.to.length > 0 ? m.to.join(', ') : '(nothing)'}: ${m.why}`);
+    if (x.variants.length > 0)
+      say(
+        `${x.target}: added the 32-bit variants glibc calls first: ${x.variants.map((v) => v.to).join(', ')}`,
+      );
+    for (const d of x.dropped)
+      say(
+        d.why
+          ? `${x.target}: ${d.name} left out: ${d.why}`
+          : `warning[unmapped-syscall] ${x.target}: ${d.name} has no counterpart sysfence knows there: the profile does not allow it; record on ${x.target} (qemu-${x.target} -strace) if the program needs it`,
+      );
+  }
+  for (const a of g.argRules)
+    say(
+      `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
+    );
+  for (const s of g.argSkipped) say(`no argument rule for ${s.name} argument ${s.index}: ${s.why}`);
+  if (g.enosys.length > 0)
+    say(
+      brief
+        ? `ERRNO(ENOSYS) by an explicit rule for the ${g.enosys.length} calls libraries probe (generate names them; --no-probed to leave them to the default)`
+        : `ERRNO(ENOSYS) by an explicit rule: ${g.enosys.join(', ')}: libraries fall back from these only on ENOSYS (--no-probed to leave them to the default)`,
+    );
+  for (const u of g.unnamed)
+    say(
+      `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
+    );
+}
+
+/** With several runs: the calls only some of them made, fewest first. */
+export function reportCoverage(g: GenerateResult, shown = 12): void {
+  const { runs, partial } = g.coverage;
+  if (runs < 2) return;
+  if (partial.length === 0) {
+    say(`every recorded call was made in all ${runs} runs`);
+    return;
+  }
+  const once = partial.filter((p) => p.runs === 1);
+  say(
+    `${partial.length} call${partial.length === 1 ? '' : 's'} were made in only some of the ${runs} runs${once.length ? ` (${once.length} in just one)` : ''}: the fragile ones, another input may need a call no run made`,
+  );
+  for (const p of partial.slice(0, shown))
+    say(
+      `  ${p.name}: ${p.runs} of ${runs} runs${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}`,
+    );
+  if (partial.length > shown)
+    say(`  ... and ${partial.length - shown} more (sysfence report --recording shows all)`);
+}

@@ -1,0 +1,92 @@
+import { type Command, Option } from 'commander';
+import { ARCH_DEFS } from '../arch/defs.js';
+import { findArch } from '../arch/tables.js';
+import type { ArchId } from '../arch/types.js';
+import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledge/runtime-sets.js';
+import type { DefaultDeny, GenerateOptions } from '../profile/generate.js';
+import { CliError } from './errors.js';
+
+export function runtimeOption(value: unknown): RuntimeSet {
+  const v = String(value ?? 'none');
+  if (!(RUNTIMES as readonly string[]).includes(v))
+    throw new CliError('bad-option', `--for must be one of ${RUNTIMES.join(', ')}, not ${v}`);
+  return runtimeSet(v as Runtime);
+}
+
+/** `--arch aarch64,arm`: known ABIs, said before anything is read. */
+export function archListOption(v: string, args: boolean): ArchId[] {
+  const out: ArchId[] = [];
+  for (const name of v.split(',').map((x) => x.trim())) {
+    const a = findArch(name);
+    if (!a)
+      throw new CliError(
+        'bad-option',
+        `--arch: unknown ABI "${name}" (${ARCH_DEFS.map((d) => d.id).join(', ')})`,
+      );
+    out.push(a.id);
+  }
+  if (args)
+    throw new CliError(
+      'bad-option',
+      '--args with --arch: argument values recorded on one ABI (ioctl requests, flags) are not vouched for on another',
+    );
+  return out;
+}
+
+/** The formats a generated profile is written in (generate, record). */
+export const PROFILE_FORMATS = ['docker', 'spo', 'k8s', 'bpf'] as const;
+export const DENY_CHOICES = ['enosys', 'eperm', 'kill'] as const;
+
+/**
+ * The options that shape a generated profile, declared once for `generate` and `record` (same
+ * names, same help, same checks; commander refuses a value outside the choices before anything
+ * runs). `forHelp` adds what a command does with --for by default.
+ */
+export function profileOptions(cmd: Command, forHelp = ''): Command {
+  return cmd
+    .addOption(
+      new Option('--deny <how>', 'what unrecorded calls get (ENOSYS lets libraries fall back)')
+        .choices(DENY_CHOICES)
+        .default('enosys'),
+    )
+    .addOption(
+      new Option(
+        '--for <runtime>',
+        `add what the container runtime calls after installing the filter${forHelp}`,
+      )
+        .choices(RUNTIMES)
+        .default('none'),
+    )
+    .option(
+      '--companions',
+      'also allow the companion ABIs (x86_64: x86, x32; aarch64: arm) through an archMap',
+    )
+    .option('--exact', 'only what was recorded (and implied): no call-family siblings')
+    .option(
+      '--no-probed',
+      'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
+    )
+    .addOption(
+      new Option(
+        '--format <fmt>',
+        'docker | spo | k8s (Localhost profile + pod-template patch) | bpf (raw filter for the first ABI)',
+      )
+        .choices(PROFILE_FORMATS)
+        .default('docker'),
+    )
+    .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated');
+}
+
+/** What profileOptions gave, as generate()'s options (`runtime`: --for, or `defaultFor` when none). */
+export function generateOptionsOf(
+  opts: Record<string, unknown>,
+  defaultFor: Runtime = 'none',
+): Pick<GenerateOptions, 'deny' | 'companions' | 'runtime' | 'probed' | 'exact'> {
+  return {
+    deny: String(opts.deny) as DefaultDeny,
+    companions: opts.companions === true,
+    runtime: runtimeOption(opts.for === 'none' ? defaultFor : opts.for),
+    probed: opts.probed !== false,
+    exact: opts.exact === true,
+  };
+}
