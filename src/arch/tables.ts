@@ -10,16 +10,7 @@ for (const a of ARCH_DEFS) {
   aliases.set(a.kernelTable, aliases.get(a.kernelTable) ?? a);
   if (a.goArch) aliases.set(a.goArch, a);
 }
-for (const [alias, id] of [
-  ['i386', 'x86'],
-  ['i686', 'x86'],
-  ['amd64', 'x86_64'],
-  ['arm64', 'aarch64'],
-  ['powerpc64le', 'ppc64le'],
-  ['loong64', 'loongarch64'],
-] as const) {
-  aliases.set(alias, byId.get(id)!);
-}
+for (const a of ARCH_DEFS) for (const alias of a.aliases ?? []) aliases.set(alias, a);
 
 /** Look an ABI up by any common spelling: x86_64, SCMP_ARCH_X86_64, amd64, i386, arm64, ... */
 export function findArch(name: string): ArchDef | undefined {
@@ -34,20 +25,7 @@ export function archById(id: ArchId): ArchDef {
 
 /** The ABI of the machine sysfence runs on (Node's process.arch), when seccomp knows it. */
 export function nativeArch(): ArchDef | undefined {
-  const map: Record<string, ArchId> = {
-    x64: 'x86_64',
-    ia32: 'x86',
-    arm64: 'aarch64',
-    arm: 'arm',
-    riscv64: 'riscv64',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-    loong64: 'loongarch64',
-    mips: 'mips',
-    mipsel: 'mipsel',
-  };
-  const id = map[process.arch];
-  return id ? byId.get(id) : undefined;
+  return ARCH_DEFS.find((a) => a.nodeArch === process.arch);
 }
 
 const tables = new Map<ArchId, SyscallTable>();

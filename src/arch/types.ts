@@ -62,6 +62,10 @@ export interface ArchDef {
   readonly multiplexers: readonly Multiplexer[];
   /** The ABIs a process of this ABI can also use (Docker's archMap subArchitectures). */
   readonly companions: readonly ArchId[];
+  /** Node.js's `process.arch` on a machine whose native ABI this is (none: Node does not run there). */
+  readonly nodeArch?: string;
+  /** Other spellings users write (uname -m, distribution names), looked up by findArch. */
+  readonly aliases?: readonly string[];
 }
 
 export interface SyscallTable {

@@ -1,3 +1,4 @@
+import { ruleNames } from '../../../profile/model.js';
 import { allows } from '../../verdicts.js';
 import type { LintCheck } from '../types.js';
 
@@ -17,7 +18,7 @@ export const multiplexer: LintCheck = {
         if (!t.accepted) continue;
         for (const m of t.abi.multiplexers) {
           const mux = t.calls.find((c) => c.name === m.syscall);
-          const mine = (r.names ?? (r.name ? [r.name] : [])).filter((n) => m.calls[n] !== undefined);
+          const mine = ruleNames(r).filter((n) => m.calls[n] !== undefined);
           if (!mux || mine.length === 0) continue;
           names = mine;
           via = m.syscall;

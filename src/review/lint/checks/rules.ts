@@ -1,5 +1,6 @@
 import { ENOSYS_PROBED } from '../../../knowledge/probed-calls.js';
 import { formatAction, sameAction, toAction } from '../../../profile/actions.js';
+import { ruleNames } from '../../../profile/model.js';
 import type { Finding, LintCheck } from '../types.js';
 import { POINTER_ARGS } from './pointer-args.js';
 
@@ -26,7 +27,7 @@ export const rules: LintCheck = {
           code: 'rule-equals-default',
           severity: 'info',
           path: `$.syscalls[${i}]`,
-          message: `rule ${i} (${(r.names ?? [r.name]).slice(0, 5).join(', ')}${(r.names?.length ?? 0) > 5 ? ', ...' : ''}) does what the default does (${formatAction(act)}); runc drops it`,
+          message: `rule ${i} (${ruleNames(r).slice(0, 5).join(', ')}${ruleNames(r).length > 5 ? ', ...' : ''}) does what the default does (${formatAction(act)}); runc drops it`,
           fix: probedOnly(r.names ?? [])
             ? 'keep it if the profile may run where defaultErrnoRet is dropped (Docker 20.10): it pins ENOSYS'
             : 'remove it, or give it the action it was meant to have',
@@ -43,7 +44,7 @@ export const rules: LintCheck = {
             message: `rule ${i} has ${n} SCMP_CMP_NE conditions on argument ${index}: runc turns conditions on a repeated index into separate rules (ORed), and "a != x OR a != y" holds for every value`,
             fix: `write one allow rule per permitted value (SCMP_CMP_EQ), or put the excluded values in deny rules before an unconditional allow`,
           });
-      for (const name of r.names ?? (r.name ? [r.name] : []))
+      for (const name of ruleNames(r))
         for (const a of r.args ?? [])
           if (POINTER_ARGS[name]?.includes(a.index))
             out.push({
