@@ -1,6 +1,6 @@
 /** The one seam for child processes: run a tool, collect its output, say clearly when it is missing. */
 
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SysfenceError } from '../errors.js';
@@ -60,4 +60,12 @@ export function runTool(
     throw new ToolError('tool-failed', cmd, `${cmd} could not run: ${e.message}`);
   }
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Starts a child that runs alongside sysfence (a workload, a tracer, a log follower). Every child
+ * process sysfence makes starts here or in runTool: the seam tests and reviews look at.
+ */
+export function startProcess(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(cmd, [...args], options);
 }

@@ -6,11 +6,10 @@
  * workload are not part of the profile (the filter is not installed yet for most of them); the
  * runtime set (`--for docker`) stands for those made after the filter is installed.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
-import { ToolError } from '../exec/run.js';
+import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
@@ -46,8 +45,7 @@ export interface DockerRecordResult {
 }
 
 function docker(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('docker', args, { encoding: 'utf8' });
-  if (r.error) throw new ToolError('tool-missing', 'docker', `docker is not installed: ${r.error.message}`);
+  const r = runTool('docker', args, { hint: 'apt-get install docker.io' });
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
@@ -106,10 +104,10 @@ export async function recordContainer(
     );
     throwIfStopped('the container');
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
-    const started = spawn('docker', ['start', '--attach', id], { stdio: 'inherit' });
+    const started = startProcess('docker', ['start', '--attach', id], { stdio: 'inherit' });
     const stopContainer = (why: string) => {
       o.note?.(`${why}: stopping the container`);
-      spawn('docker', ['stop', id], { stdio: 'ignore' });
+      startProcess('docker', ['stop', id], { stdio: 'ignore' });
     };
     const timer =
       o.durationSeconds !== undefined
@@ -120,7 +118,7 @@ export async function recordContainer(
     onInterrupt = () => {
       if (interrupted > 1) {
         o.note?.('second signal: killing the container');
-        spawn('docker', ['kill', id], { stdio: 'ignore' });
+        startProcess('docker', ['kill', id], { stdio: 'ignore' });
       } else if (!stopping) {
         stopping = true;
         stopContainer('stop signal received');

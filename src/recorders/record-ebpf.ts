@@ -9,13 +9,12 @@
  * reports that every probe is attached (BEGIN fires after attachment), and only then is the
  * workload continued. Its first recorded call is the execve of the command.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { asUserPrefix, userEnv, type WorkloadUser } from '../exec/as-user.js';
-import { ToolError } from '../exec/run.js';
+import { startProcess, ToolError } from '../exec/run.js';
 import {
   descendants,
   forwardAs,
@@ -242,7 +241,7 @@ export async function recordWithEbpf(
         ...o.command,
       ]
     : ['-c', WRAPPER, 'sysfence-workload', ...o.command];
-  const workload = spawn('/bin/sh', argv, {
+  const workload = startProcess('/bin/sh', argv, {
     stdio: o.fd3 === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', o.fd3],
     env: userEnv(o.user),
   });
@@ -373,7 +372,7 @@ export async function startTracer(
   progress?: (maps: MapDump) => void,
 ): Promise<Tracer> {
   const started = performance.now();
-  const t = spawn('bpftrace', ['-f', 'json', '-e', program], {
+  const t = startProcess('bpftrace', ['-f', 'json', '-e', program], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: Ctrl-C reaches the workload, not the tracer
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(mapKeys), BPFTRACE_STRLEN: '200' },

@@ -3,14 +3,13 @@
  * log file grows on disk). Arguments are printed raw (hex numbers: cheap for strace to format,
  * exact for argument rules), except execve/execveat whose path names the executable.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, constants, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { userEnv, type WorkloadUser } from '../exec/as-user.js';
 import { readLineChunks } from '../exec/files.js';
-import { findOnPath, runTool, ToolError } from '../exec/run.js';
+import { findOnPath, runTool, startProcess, ToolError } from '../exec/run.js';
 import { descendants, forwardAs, onStopSignal, signalAll, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { StraceReader } from './strace.js';
@@ -51,7 +50,7 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
   const where = o.keepLog ?? 'strace';
   rec.source('strace', o.command.join(' '));
   const reader = new StraceReader(rec, where, { arch: o.arch, args: o.args });
-  const child = spawn(
+  const child = startProcess(
     'strace',
     [...STRACE_FLAGS, ...(o.user ? ['-u', o.user.name] : []), '-o', fifo, '--', ...o.command],
     { stdio: 'inherit', env: userEnv(o.user) },

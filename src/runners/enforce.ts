@@ -4,12 +4,11 @@
  * before it execs the command: the profile must allow that execve (a recording of the command
  * always holds it).
  */
-import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asUserPrefix, userEnv, type WorkloadUser } from '../exec/as-user.js';
-import { ToolError } from '../exec/run.js';
+import { startProcess, ToolError } from '../exec/run.js';
 import type { WorkloadExit } from '../recorders/workload.js';
 
 export interface EnforceOptions {
@@ -31,7 +30,7 @@ export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
     const s = o.stdio ?? 'inherit';
     const bwrap = ['bwrap', '--dev-bind', '/', '/', '--seccomp', '3', '--', ...o.command];
     const argv = o.user ? [...asUserPrefix(o.user), ...bwrap] : bwrap;
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: [s, s, s, fd], env: userEnv(o.user) });
+    const child = startProcess(argv[0]!, argv.slice(1), { stdio: [s, s, s, fd], env: userEnv(o.user) });
     return await new Promise<WorkloadExit>((res, rej) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
         rej(

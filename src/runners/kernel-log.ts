@@ -6,9 +6,9 @@
  * SECCOMP records of the workload's own processes (pids the recorder saw) are read with the
  * audit importer. With auditd running, the records go to its log instead, which is said.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { findOnPath } from '../exec/run.js';
+import { findOnPath, startProcess } from '../exec/run.js';
 import { AuditReader } from '../recorders/audit.js';
 import type { Recording } from '../recording/recording.js';
 import { RecordingBuilder } from '../recording/recording.js';
@@ -45,7 +45,7 @@ export async function watchKernelLog(): Promise<KernelLogWatch> {
     problem = 'dmesg or /dev/kmsg is missing: calls a filter killed cannot be listed';
   else {
     // its own process group: a terminal's Ctrl-C for the workload does not end it early
-    const c = spawn(dmesg, ['--follow-new'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const c = startProcess(dmesg, ['--follow-new'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = c;
     c.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;

@@ -23,8 +23,8 @@ const LAYERS: Record<string, number> = {
   runners: 7,
   cli: 8,
   // files directly in src/: version.ts and errors.ts (the error base), index.ts (the API, on top)
-  version: 0,
-  errors: 0,
+  version: -1,
+  errors: -1,
   index: 9,
 };
 
@@ -55,5 +55,13 @@ describe('src/ layers', () => {
       }
     }
     expect(upward).toEqual([]);
+  });
+
+  it('every child process starts in exec/ (the seam): nothing else imports node:child_process', () => {
+    const direct = files(src)
+      .filter((f) => folderOf(f) !== 'exec')
+      .filter((f) => /^import (?!type )[^;]*from 'node:child_process'/m.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(src, f));
+    expect(direct).toEqual([]);
   });
 });
