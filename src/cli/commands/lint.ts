@@ -2,15 +2,19 @@ import type { Command } from 'commander';
 import type { Issue } from '../../profile/issues.js';
 import { locate } from '../../profile/json-reader.js';
 import { parseDockerProfile } from '../../profile/parse-docker.js';
-import { type Finding, LINT_CODES, type LintSeverity, lintProfile } from '../../review/lint/index.js';
+import {
+  type Finding,
+  LINT_CODES,
+  type LintSeverity,
+  lintProfile,
+  SEVERITY_RANK,
+} from '../../review/lint/index.js';
 import type { ReviewOptions } from '../../review/verdicts.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
-
-const RANK: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
 
 export interface LocatedFinding extends Finding {
   line?: number;
@@ -38,7 +42,7 @@ export function lintFile(file: string, o: ReviewOptions = {}): LocatedFinding[] 
   });
   return [...fromValidate, ...fromLint].sort(
     (a, b) =>
-      RANK[a.severity] - RANK[b.severity] ||
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
       (a.line ?? 0) - (b.line ?? 0) ||
       (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
   );
@@ -86,11 +90,13 @@ Example:
       if (!['text', 'json'].includes(format))
         throw new CliError('bad-option', `--format must be text or json, not ${format}`);
       const failOn = (opts.failOn ?? 'error') as LintSeverity;
-      if (!(failOn in RANK))
+      if (!(failOn in SEVERITY_RANK))
         throw new CliError('bad-option', `--fail-on must be error, warning or info, not ${failOn}`);
       const findings = lintFile(file, { ...parseReviewOptions(opts), target: parseRuntimeTarget(opts) });
       if (format === 'json') out(toJsonText({ file, findings }).trimEnd());
       else out(formatLintText(file, findings).trimEnd());
-      setExit(findings.some((f) => RANK[f.severity] <= RANK[failOn]) ? EXIT_FINDINGS : EXIT_OK);
+      setExit(
+        findings.some((f) => SEVERITY_RANK[f.severity] <= SEVERITY_RANK[failOn]) ? EXIT_FINDINGS : EXIT_OK,
+      );
     });
 }

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
-import { type DefaultDeny, generate } from '../../profile/generate.js';
+import { generate } from '../../profile/generate.js';
 import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';

@@ -15,9 +15,10 @@ import { multiplexer } from './checks/multiplexer.js';
 import { probes } from './checks/probes.js';
 import { rules } from './checks/rules.js';
 import { lintContext } from './context.js';
-import type { Finding, LintCheck, LintCode, LintSeverity } from './types.js';
+import { type Finding, type LintCheck, type LintCode, SEVERITY_RANK } from './types.js';
 
 export type { Finding, LintCheck, LintCode, LintSeverity } from './types.js';
+export { SEVERITY_RANK } from './types.js';
 
 /** Every check, in the order their findings are listed in help and docs. */
 export const LINT_CHECKS: readonly LintCheck[] = [
@@ -34,11 +35,9 @@ export const LINT_CHECKS: readonly LintCheck[] = [
 /** Every code lint can report, with its one-line summary (help and docs are checked against it). */
 export const LINT_CODES: readonly LintCode[] = LINT_CHECKS.flatMap((c) => c.codes);
 
-const severityRank: Record<LintSeverity, number> = { error: 0, warning: 1, info: 2 };
-
 export function lintProfile(p: Profile, o: ReviewOptions = {}): Finding[] {
   const ctx = lintContext(p, o);
   const findings = LINT_CHECKS.flatMap((c) => c.run(ctx));
-  const order = (f: Finding) => `${severityRank[f.severity]}\u0000${f.code}\u0000${f.path}`;
+  const order = (f: Finding) => `${SEVERITY_RANK[f.severity]}\u0000${f.code}\u0000${f.path}`;
   return findings.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }

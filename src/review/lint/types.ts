@@ -7,6 +7,9 @@ import type { SyscallVerdict, VerdictTable } from '../verdicts.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
 
+/** Severity order, most severe first (sorting, --fail-on). */
+export const SEVERITY_RANK: Readonly<Record<LintSeverity, number>> = { error: 0, warning: 1, info: 2 };
+
 export interface Finding {
   code: string;
   severity: LintSeverity;
