@@ -14,7 +14,7 @@ const root = join(fileURLToPath(import.meta.url), '..', '..');
 const arg = process.argv.indexOf('--sizes');
 const sizes = arg > 0 ? process.argv[arg + 1].split(',').map(Number) : [1000, 10000, 100000];
 const dir = mkdtempSync(join(tmpdir(), 'sysfence-scale-'));
-const { syscallTable } = await import(join(root, 'dist', 'arch', 'tables.js'));
+const { syscallTable } = await import(join(root, 'dist', 'index.js'));
 /** Names with argument rules; every other x86_64 name gets unconditional rules. */
 const ARG_NAMES = [
   'ioctl',

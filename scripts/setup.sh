@@ -13,12 +13,14 @@ if [ "${1:-}" = "--test" ]; then
   # docker.io, runc and crun run the container tests (runtime sets, recording containers)
   # debootstrap builds the real-workload image (bench/workloads/build-image.sh); chromium renders
   # the HTML report in the browser test (driven by playwright-core, no browser download)
-  # time (GNU time) measures peak memory in the robustness tests; qemu-user, gcc-aarch64-linux-gnu,
-  # sqlite3 and xz-utils run the cross-architecture proof (generate --arch aarch64 against a trace
-  # of the same programs built for aarch64); git, zstd, curl, perl and openssl are the held-out
-  # programs of the learning tests and bench/heldout.mjs
+  # time (GNU time) measures peak memory in the robustness tests; qemu-user, sqlite3 and xz-utils
+  # run the cross-architecture proof (generate --arch aarch64 against a trace of the same programs
+  # built for aarch64), clang-14 with Debian's arm64 cross libc and binutils builds its workload
+  # (gcc-aarch64-linux-gnu conflicts with gcc-multilib in Debian 12; clang's LLVM is bpftrace's);
+  # git, zstd, curl, perl and openssl are the held-out programs of bench/heldout.mjs
   want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time
-    qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross sqlite3 xz-utils git zstd curl perl openssl)
+    qemu-user clang-14 binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
+    sqlite3 xz-utils git zstd curl perl openssl)
 fi
 
 missing=()

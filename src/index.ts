@@ -73,6 +73,7 @@ export type {
 } from './profile/policy.js';
 export { buildPolicy } from './profile/policy.js';
 export { ProfileError } from './profile/profile-error.js';
+export { referenceProfile } from './profile/reference-profiles.js';
 export type { ResolveOptions } from './profile/resolve.js';
 export { resolve } from './profile/resolve.js';
 export { serializeDocker } from './profile/serialize-docker.js';

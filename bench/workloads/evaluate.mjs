@@ -362,10 +362,9 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
 
 /** The generated profile's size next to Docker's default, through sysfence's own `explain`. */
 export async function sizes(dir, workload) {
-  const { parseDockerProfile } = await import(join(root, 'dist', 'profile', 'parse-docker.js'));
-  const { explainProfile } = await import(join(root, 'dist', 'profile', 'explain.js'));
-  const { referenceProfile } = await import(join(root, 'dist', 'knowledge', 'reference-profiles.js'));
-  const { runtimeSet } = await import(join(root, 'dist', 'knowledge', 'runtime-sets.js'));
+  const { parseDockerProfile, explainProfile, referenceProfile, runtimeSet } = await import(
+    join(root, 'dist', 'index.js')
+  );
   const mine = parseDockerProfile(readFileSync(join(dir, `${workload}.json`), 'utf8')).profile;
   const [m] = explainProfile(mine, { arches: ['x86_64'] });
   const [d] = explainProfile(referenceProfile('docker-default'), { arches: ['x86_64'] });

@@ -1,7 +1,7 @@
 // Other architectures from one recording: record on x86_64, generate --arch aarch64, and trace the
 // same programs built for aarch64 under qemu-user (qemu-aarch64 -strace): the synthesized profile
 // must allow every call of the aarch64 trace. Programs: the cross-architecture workload (libc calls
-// that aarch64 has only as *at / *2 / p* variants, built here with gcc and gcc-aarch64-linux-gnu),
+// that aarch64 has only as *at / *2 / p* variants, built here with gcc and with clang for aarch64),
 // and Debian's own builds of sqlite3, xz and busybox (scripts/arm64-sysroot.sh).
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -30,7 +30,10 @@ const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts'
     : (requirement(haveTool('qemu-aarch64', ['-version']), 'qemu-user (qemu-aarch64)') ??
-      requirement(haveTool('aarch64-linux-gnu-gcc'), 'gcc-aarch64-linux-gnu') ??
+      requirement(
+        haveTool('clang-14'),
+        'clang-14 (with libc6-dev-arm64-cross, binutils-aarch64-linux-gnu)',
+      ) ??
       requirement(haveTool('strace', ['-V']), 'strace') ??
       requirement(haveTool('sqlite3'), 'sqlite3') ??
       requirement(haveTool('xz'), 'xz-utils') ??
@@ -102,7 +105,16 @@ describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 reco
   it('the cross-architecture workload: every call of its aarch64 build is allowed', async () => {
     const src = join(repo, 'test', 'fixtures', 'record', 'libc-workload.c');
     execFileSync('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-x86_64'), src]);
-    execFileSync('aarch64-linux-gnu-gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-aarch64'), src]);
+    // (clang, not gcc-aarch64-linux-gnu: that conflicts with gcc-multilib in Debian 12)
+    execFileSync('clang-14', [
+      '--target=aarch64-linux-gnu',
+      '-O1',
+      '-static',
+      '-pthread',
+      '-o',
+      join(dir, 'lw-aarch64'),
+      src,
+    ]);
     for (const d of ['wx', 'wa']) mkdirSync(join(dir, d));
     const x86 = await recordX86('lw', dir, [join(dir, 'lw-x86_64'), join(dir, 'wx')]);
     const arm = await traceArm('lw', dir, [join(dir, 'lw-aarch64'), join(dir, 'wa')]);

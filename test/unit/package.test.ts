@@ -44,6 +44,7 @@ describe('package', () => {
         'normalizeRecording',
         'ociRunCommand',
         'parseRecording',
+        'referenceProfile',
         'runCoverage',
         'runtimeSet',
         'serializeRecording',
