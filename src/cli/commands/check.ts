@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ArchDef } from '../../arch/types.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
@@ -50,9 +50,13 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       'recordings or logs (strace, audit, sysdig, bpftrace), or after --: a command to record',
     )
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
-    .option('--format <fmt>', `${FORMATS.join(' | ')}`, 'text')
+    .addOption(new Option('--format <fmt>', 'the report format').choices(FORMATS).default('text'))
     .option('-o, --output <file>', 'write the report here (stdout by default)')
-    .option('--backend <b>', 'with -- CMD: auto | ebpf | strace', 'auto')
+    .addOption(
+      new Option('--backend <b>', 'with -- CMD: how to record')
+        .choices(['auto', 'ebpf', 'strace'])
+        .default('auto'),
+    )
     .option('--allow-failure', 'with -- CMD: judge the calls even when the command fails')
     .option(
       '--ignore-unreadable',
@@ -80,8 +84,6 @@ Examples:
       const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
       const isCommand = raw.includes('--');
       const format = opts.format ?? 'text';
-      if (!FORMATS.includes(format))
-        throw new CliError('bad-option', `--format must be ${FORMATS.join(', ')}, not ${format}`);
       const arch = hostArch();
       const profileFile = String(opts.profile);
       const profile = requireOneProfile(readProfile(profileFile)).profile;
@@ -98,8 +100,6 @@ Examples:
       if (isCommand) {
         holdStopSignals(); // a stopped command is written up as failed, never as a pass
         const backend = opts.backend ?? 'auto';
-        if (!['auto', 'ebpf', 'strace'].includes(backend))
-          throw new CliError('bad-option', `--backend must be auto, ebpf or strace, not ${backend}`);
         if (backend === 'ebpf' && ebpfProblems(arch).length > 0)
           throw new CliError('ebpf-unavailable', `eBPF cannot run here: ${ebpfProblems(arch).join('; ')}`);
         const note = (m: string) => err(`sysfence: ${m}`);

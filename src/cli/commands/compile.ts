@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { disassemble } from '../../bpf/disasm.js';
 import { encode } from '../../bpf/encode.js';
 import type { Instruction } from '../../bpf/instruction.js';
@@ -46,7 +46,11 @@ export function registerCompile(program: Command, setExit: (code: number) => voi
     .description('compile a profile to a classic BPF seccomp filter')
     .argument('<profile>', 'Docker/OCI JSON or SPO YAML')
     .option('-o, --output <file>', 'write here instead of stdout')
-    .option('--format <fmt>', 'raw (struct sock_filter bytes) | hex | c | disasm', 'disasm');
+    .addOption(
+      new Option('--format <fmt>', 'raw (struct sock_filter bytes) | hex | c | disasm')
+        .choices(['raw', 'hex', 'c', 'disasm'])
+        .default('disasm'),
+    );
   filterOptions(cmd).addHelpText(
     'after',
     `

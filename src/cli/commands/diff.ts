@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { diffProfiles, formatDiffMarkdown, formatDiffText } from '../../review/diff.js';
-import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
@@ -11,7 +11,9 @@ export function registerDiff(program: Command, setExit: (code: number) => void):
     .description('semantic diff of two profiles: which verdicts changed, per architecture and syscall')
     .argument('<old>', 'the profile before (Docker/OCI JSON or SPO YAML)')
     .argument('<new>', 'the profile after')
-    .option('--format <fmt>', 'text | json | markdown', 'text')
+    .addOption(
+      new Option('--format <fmt>', 'the output format').choices(['text', 'json', 'markdown']).default('text'),
+    )
     .addHelpText(
       'after',
       `
@@ -29,8 +31,6 @@ Examples:
     )
     .action((oldFile: string, newFile: string, opts: Record<string, string | undefined>) => {
       const format = opts.format ?? 'text';
-      if (!['text', 'json', 'markdown'].includes(format))
-        throw new CliError('bad-option', `--format must be text, json or markdown, not ${format}`);
       const a = requireOneProfile(readProfile(oldFile)).profile;
       const b = requireOneProfile(readProfile(newFile)).profile;
       const d = diffProfiles(a, b, { ...parseReviewOptions(opts), target: parseRuntimeTarget(opts) });

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { findArch, nativeArch } from '../../arch/tables.js';
 import { refuseOverwrite, writeOutput } from '../../exec/files.js';
 import { IMPORT_FORMATS, type ImportFormat, importLogs } from '../../recorders/import.js';
@@ -13,7 +13,11 @@ export function registerImport(program: Command, setExit: (code: number) => void
       'read existing traces (strace, sysdig, falco, kernel audit SECCOMP/SYSCALL records, bpftrace map dumps) into a recording',
     )
     .argument('<file...>', 'log files (streamed, any size)')
-    .option('--format <fmt>', `auto (per file, from its first lines) | ${IMPORT_FORMATS.join(' | ')}`, 'auto')
+    .addOption(
+      new Option('--format <fmt>', 'the log format: auto (per file, from its first lines) or one of them')
+        .choices(['auto', ...IMPORT_FORMATS])
+        .default('auto'),
+    )
     .option('--args', 'strace logs: record checkable argument values (for generate --args)')
     .option('--arch <arch>', 'ABI of the traced processes (default: this machine)')
     .option('--strict', 'any line that cannot be read is an error (exit 1)')
@@ -38,8 +42,6 @@ Examples:
     )
     .action(async (files: string[], opts: Record<string, string | boolean | undefined>) => {
       const format = String(opts.format);
-      if (format !== 'auto' && !(IMPORT_FORMATS as readonly string[]).includes(format))
-        throw new CliError('bad-option', `unknown --format "${format}" (auto, ${IMPORT_FORMATS.join(', ')})`);
       const arch = opts.arch ? findArch(String(opts.arch)) : nativeArch();
       if (!arch)
         throw new CliError('unknown-arch', `unknown architecture "${String(opts.arch ?? process.arch)}"`);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Issue } from '../../profile/issues.js';
 import { locate } from '../../profile/json-reader.js';
 import { parseDockerProfile } from '../../profile/parse-docker.js';
@@ -10,7 +10,7 @@ import {
   SEVERITY_RANK,
 } from '../../review/lint/index.js';
 import type { ReviewOptions } from '../../review/verdicts.js';
-import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
@@ -66,11 +66,11 @@ export function registerLint(program: Command, setExit: (code: number) => void):
       'findings a reviewer should see: dangerous calls, deny-lists, EPERM probes, rules that do nothing, ...',
     )
     .argument('<profile>', 'the profile (Docker/OCI JSON or SPO YAML)')
-    .option('--format <fmt>', 'text | json', 'text')
-    .option(
-      '--fail-on <severity>',
-      'exit 1 when a finding is at least this severe: error | warning | info',
-      'error',
+    .addOption(new Option('--format <fmt>', 'the output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe')
+        .choices(['error', 'warning', 'info'])
+        .default('error'),
     )
     .addHelpText(
       'after',
@@ -87,11 +87,7 @@ Example:
     )
     .action((file: string, opts: Record<string, string | undefined>) => {
       const format = opts.format ?? 'text';
-      if (!['text', 'json'].includes(format))
-        throw new CliError('bad-option', `--format must be text or json, not ${format}`);
       const failOn = (opts.failOn ?? 'error') as LintSeverity;
-      if (!(failOn in SEVERITY_RANK))
-        throw new CliError('bad-option', `--fail-on must be error, warning or info, not ${failOn}`);
       const findings = lintFile(file, { ...parseReviewOptions(opts), target: parseRuntimeTarget(opts) });
       if (format === 'json') out(toJsonText({ file, findings }).trimEnd());
       else out(formatLintText(file, findings).trimEnd());
