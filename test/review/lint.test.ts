@@ -39,6 +39,27 @@ const x86 = (syscalls: Profile['syscalls'], extra: Extra = {}): Profile =>
   );
 
 describe('lint', () => {
+  it('KEP-6061 limits for OCI artifacts: more than 128 entries or 1 MiB is a warning, 128 entries is not', () => {
+    const rule = (i: number) => ({
+      names: ['getpid'],
+      action: 'SCMP_ACT_ERRNO' as const,
+      errnoRet: 1 + (i % 100),
+    });
+    const at = (n: number) =>
+      finding(base(Array.from({ length: n }, (_, i) => rule(i))), 'oci-artifact-limits');
+    expect(at(128)).toEqual([]);
+    expect(at(129).map((f) => [f.severity, f.path, f.message])).toEqual([
+      [
+        'warning',
+        '$.syscalls',
+        '129 syscall entries: a profile pulled as an OCI artifact (KEP-6061) may have at most 128',
+      ],
+    ]);
+    // one entry with 80,000 names is past 1 MiB
+    const big = base([{ names: Array.from({ length: 80_000 }, () => 'getpid'), action: 'SCMP_ACT_ALLOW' }]);
+    expect(finding(big, 'oci-artifact-limits').map((f) => f.path)).toEqual(['$']);
+  });
+
   it('a clean generated-style profile has no finding', () => {
     expect(codes(base([{ names: ['read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' }]))).toEqual([]);
   });

@@ -12,6 +12,7 @@ import { dangerous } from './checks/dangerous.js';
 import { defaultAllow } from './checks/default-allow.js';
 import { libseccomp, overlapping } from './checks/libseccomp.js';
 import { multiplexer } from './checks/multiplexer.js';
+import { ociArtifact } from './checks/oci-artifact.js';
 import { probes } from './checks/probes.js';
 import { rules } from './checks/rules.js';
 import { lintContext } from './context.js';
@@ -30,6 +31,7 @@ export const LINT_CHECKS: readonly LintCheck[] = [
   multiplexer,
   libseccomp,
   overlapping,
+  ociArtifact,
 ];
 
 /** Every code lint can report, with its one-line summary (help and docs are checked against it). */
