@@ -17,10 +17,11 @@ if [ "${1:-}" = "--test" ]; then
   # run the cross-architecture proof (generate --arch aarch64 against a trace of the same programs
   # built for aarch64), clang-14 with Debian's arm64 cross libc and binutils builds its workload
   # (gcc-aarch64-linux-gnu conflicts with gcc-multilib in Debian 12; clang's LLVM is bpftrace's);
-  # git, zstd, curl, perl and openssl are the held-out programs of bench/heldout.mjs
+  # git, zstd, curl, perl and openssl are the held-out programs of bench/heldout.mjs;
+  # docker-registry (with apache2-utils' htpasswd) is the OCI registry of the push/pull tests
   want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time
     qemu-user clang-14 binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
-    sqlite3 xz-utils git zstd curl perl openssl)
+    sqlite3 xz-utils git zstd curl perl openssl docker-registry apache2-utils)
 fi
 
 missing=()

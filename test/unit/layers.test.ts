@@ -21,6 +21,7 @@ const LAYERS: Record<string, number> = {
   targets: 6,
   review: 7,
   runners: 7,
+  registry: 7,
   cli: 8,
   // files directly in src/: version.ts and errors.ts (the error base), index.ts (the API, on top)
   version: -1,

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { checkWritable, writeOutput } from '../../exec/files.js';
+import { loadProfileText } from '../../profile/load.js';
+import { serializeDocker } from '../../profile/serialize-docker.js';
+import {
+  type Credentials,
+  LAYER_TITLE,
+  MEDIA_TYPE_PROFILE,
+  parseReference,
+  profileArtifact,
+  profileLayer,
+  RegistryClient,
+  RegistryError,
+} from '../../registry/oci.js';
+import { lintProfile } from '../../review/lint/index.js';
+import { VERSION } from '../../version.js';
+import { CliError, EXIT_OK } from '../errors.js';
+import { exactForRuntimes } from '../exact.js';
+import { err } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+
+/** --username with the password from stdin (--password-stdin) or SYSFENCE_REGISTRY_PASSWORD. */
+function credentials(opts: Record<string, string | boolean | undefined>): Credentials | undefined {
+  const username = (opts.username as string | undefined) ?? process.env.SYSFENCE_REGISTRY_USERNAME;
+  if (!username) return undefined;
+  const password = opts.passwordStdin
+    ? readFileSync(0, 'utf8').replace(/\r?\n$/, '')
+    : process.env.SYSFENCE_REGISTRY_PASSWORD;
+  if (password === undefined)
+    throw new CliError(
+      'bad-option',
+      '--username needs a password: --password-stdin, or SYSFENCE_REGISTRY_PASSWORD in the environment',
+    );
+  return { username, password };
+}
+
+function registryOptions(cmd: Command): Command {
+  return cmd
+    .option('--username <user>', 'registry user (or SYSFENCE_REGISTRY_USERNAME)')
+    .option('--password-stdin', 'read the registry password from stdin (or SYSFENCE_REGISTRY_PASSWORD)')
+    .option('--plain-http', 'talk HTTP, not HTTPS (localhost and 127.0.0.1 always do)');
+}
+
+export function registerPush(program: Command, setExit: (code: number) => void): void {
+  registryOptions(
+    program
+      .command('push')
+      .description('push a profile to an OCI registry as a seccomp profile artifact (KEP-6061, SPO layout)')
+      .argument('<profile>', 'the profile (Docker/OCI JSON or SPO YAML)')
+      .argument('<reference>', 'HOST[:PORT]/REPOSITORY[:TAG]')
+      .option(
+        '--annotation <key=value>',
+        'another manifest annotation (repeat)',
+        (v: string, all: string[] = []) => [...all, v],
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+The artifact is what Kubernetes (KEP-6061) and the Security Profiles Operator (spoc pull, oci://
+references) read: an OCI manifest of type ${MEDIA_TYPE_PROFILE}, config {}, one
+application/json layer (${LAYER_TITLE}) holding the profile as Docker/OCI JSON, with the
+provenance in annotations (sysfence version, architectures). The same profile always gets the same
+digest (org.opencontainers.image.created is SOURCE_DATE_EPOCH or the epoch). Printed on stdout:
+the reference by digest, to pin.
+
+Example:
+  sysfence push web.json registry.example:5000/profiles/web:1.4`,
+    )
+    .action(
+      async (
+        file: string,
+        reference: string,
+        opts: Record<string, string | boolean | string[] | undefined>,
+      ) => {
+        const ref = parseReference(reference);
+        if (ref.digest)
+          throw new CliError('bad-reference', 'push takes a tag, not a digest: the digest is the result');
+        const profile = exactForRuntimes(requireOneProfile(readProfile(file)).profile);
+        for (const f of lintProfile(profile).filter((x) => x.code === 'oci-artifact-limits'))
+          err(`sysfence: warning: ${f.message}`);
+        const json = Buffer.from(serializeDocker(profile));
+        const arches = profile.archMap?.map((a) => a.architecture) ?? profile.architectures ?? [];
+        const annotations: Record<string, string> = {
+          'dev.sysfence.version': VERSION,
+          'dev.sysfence.architectures': arches.join(','),
+          'dev.sysfence.default-action': profile.defaultAction,
+        };
+        for (const a of (opts.annotation as string[] | undefined) ?? []) {
+          const i = a.indexOf('=');
+          if (i <= 0) throw new CliError('bad-option', `--annotation takes key=value, not ${a}`);
+          annotations[a.slice(0, i)] = a.slice(i + 1);
+        }
+        const art = profileArtifact(json, annotations);
+        const client = new RegistryClient(
+          ref,
+          credentials(opts as Record<string, string | boolean>),
+          opts.plainHttp === true,
+        );
+        await client.pushBlob(art.config);
+        await client.pushBlob(art.layer);
+        const digest = await client.pushManifest(art.manifest, ref.tag!);
+        err(
+          `sysfence: pushed ${ref.registry}/${ref.repository}:${ref.tag} (${json.length} bytes of profile)`,
+        );
+        process.stdout.write(`${ref.registry}/${ref.repository}@${digest}\n`);
+        setExit(EXIT_OK);
+      },
+    );
+}
+
+export function registerPull(program: Command, setExit: (code: number) => void): void {
+  registryOptions(
+    program
+      .command('pull')
+      .description(
+        'pull a seccomp profile artifact from an OCI registry; every byte is checked against its digest',
+      )
+      .argument('<reference>', 'HOST[:PORT]/REPOSITORY[:TAG] or ...@sha256:DIGEST (pinned)')
+      .option('-o, --output <file>', 'write the profile here instead of stdout'),
+  )
+    .addHelpText(
+      'after',
+      `
+The manifest (by digest: its bytes must hash to it), the layer (its digest and size) and the profile
+(it must validate) are checked before anything is written: a tampered or corrupt artifact is
+refused with artifact-digest-mismatch. The annotations and the digest go to stderr.
+
+Example:
+  sysfence pull registry.example:5000/profiles/web@sha256:... -o web.json`,
+    )
+    .action(async (reference: string, opts: Record<string, string | boolean | undefined>) => {
+      const ref = parseReference(reference);
+      checkWritable(opts.output as string | undefined);
+      const client = new RegistryClient(ref, credentials(opts), opts.plainHttp === true);
+      const m = await client.manifest();
+      const where = `${ref.registry}/${ref.repository}@${m.digest}`;
+      const layer = profileLayer(m.manifest, where);
+      const bytes = await client.blob(layer);
+      const text = Buffer.from(bytes).toString('utf8');
+      const loaded = loadProfileText(text);
+      const errors = loaded.issues.filter((i) => i.severity === 'error');
+      if (errors.length > 0 || loaded.profiles.length !== 1)
+        throw new RegistryError(
+          'artifact-invalid',
+          `the artifact's profile does not validate: ${errors[0]?.message ?? 'not one profile'}`,
+          where,
+        );
+      for (const [k, v] of Object.entries(m.manifest.annotations ?? {})) err(`sysfence: ${k}: ${v}`);
+      err(`sysfence: pulled ${where} (${bytes.length} bytes, digests checked)`);
+      if (opts.output) writeOutput(String(opts.output), text);
+      else process.stdout.write(text);
+      setExit(EXIT_OK);
+    });
+}
