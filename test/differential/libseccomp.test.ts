@@ -56,7 +56,7 @@ describe.skipIf(skip !== undefined)('the libseccomp model vs libseccomp', () => 
   const labelledProfiles = new Map<DivergenceLabel, number>();
 
   // in slices, so that no test blocks the worker for long
-  const SLICE = 300;
+  const SLICE = 150;
   for (let from = 0; from < corpus.length; from += SLICE) {
     const slice = corpus.slice(from, from + SLICE);
     it(`profiles ${from + 1}-${from + slice.length}: refusals and every case agree`, async () => {

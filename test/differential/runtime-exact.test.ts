@@ -142,6 +142,8 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
     let refused = 0;
     let rewrites = 0;
     for (const p of inputs) {
+      // (long synchronous work: let the worker answer vitest between profiles, or its RPC times out)
+      await new Promise((r) => setImmediate(r));
       try {
         const r = ensureRuntimeExact(p, { native });
         rewrites += r.rewritten.length;
@@ -175,6 +177,7 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
     await new Promise((r) => setImmediate(r));
     const profiles: Profile[] = [];
     for (let seed = 1; seed <= 120; seed++) {
+      await new Promise((r) => setImmediate(r));
       const r = mulberry32(seed);
       const b = new RecordingBuilder();
       b.source('test', `seed ${seed}`);
