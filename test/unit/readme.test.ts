@@ -1,6 +1,9 @@
-// The README's TypeScript examples run as written (with 'sysfence' pointing at this checkout) and
-// type-check under the project's own strict settings; each `console.log(x); // VALUE` line must
-// print VALUE. Examples that drift from the code fail here.
+// The README's examples run as written: the TypeScript ones (with 'sysfence' pointing at this
+// checkout) type-check under the project's own strict settings and each `console.log(x); // VALUE`
+// line must print VALUE; every shell example `$ sysfence ...` whose block shows its output is run
+// from the repository root and must print exactly that (stdout and stderr, as a terminal shows
+// them). Examples that need root or run a program (`sudo`, `-- CMD`) are not run. Examples that
+// drift from the code fail here.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,4 +71,24 @@ describe('README examples', () => {
       expect(printed).toEqual(expected);
     });
   });
+
+  const shell = [...readme.matchAll(/```\n\$ (sysfence [^\n]*)\n([\s\S]*?)```/g)]
+    .map((m) => ({ command: m[1]!, output: m[2]! }))
+    .filter((b) => b.output !== '' && !/(^| )-- /.test(b.command));
+  it('there are shell examples with their output to check', () => {
+    expect(shell.length).toBeGreaterThanOrEqual(5);
+  });
+  for (const b of shell)
+    it(`$ ${b.command}`, () => {
+      const r = spawnSync(
+        'sh',
+        ['-c', `${b.command.replace(/^sysfence /, `node ${join(root, 'dist', 'cli', 'main.js')} `)} 2>&1`],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1' },
+        },
+      );
+      expect(r.stdout).toBe(b.output);
+    });
 });
