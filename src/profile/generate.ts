@@ -69,7 +69,7 @@ export interface GenerateResult {
    */
   coverage: {
     runs: number;
-    partial: { name: string; runs: number; first?: string; executables: string[] }[];
+    partial: { name: string; runs: number; first?: string; executables: string[]; stack?: string[] }[];
   };
   /** With `arch`: per target ABI, what was mapped, the 32-bit variants added and what has no counterpart. */
   crossArch: ({ target: ArchId } & Omit<ArchMapping, 'names'>)[];
@@ -209,7 +209,10 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
 /** In how many runs each call was seen (a recording of merged runs counts each of them). */
 export function runCoverage(recordings: readonly Recording[]): GenerateResult['coverage'] {
   let runs = 0;
-  const seen = new Map<string, { runs: number; first?: string; executables: Set<string> }>();
+  const seen = new Map<
+    string,
+    { runs: number; first?: string; stack?: string[]; executables: Set<string> }
+  >();
   for (const r of recordings) {
     const n = r.runs ?? 1;
     runs += n;
@@ -219,6 +222,7 @@ export function runCoverage(recordings: readonly Recording[]): GenerateResult['c
         inThis.set(name, Math.max(inThis.get(name) ?? 0, s.runs ?? n));
         const c = seen.get(name) ?? { runs: 0, executables: new Set<string>() };
         if (c.first === undefined && s.first !== undefined) c.first = s.first;
+        if (c.stack === undefined && s.stack !== undefined) c.stack = s.stack;
         for (const e of s.executables) c.executables.add(e);
         seen.set(name, c);
       }
@@ -234,6 +238,7 @@ export function runCoverage(recordings: readonly Recording[]): GenerateResult['c
             runs: c.runs,
             ...(c.first !== undefined ? { first: c.first } : {}),
             executables: [...c.executables].sort(),
+            ...(c.stack !== undefined ? { stack: c.stack } : {}),
           }))
           .sort((a, b) => a.runs - b.runs || (a.name < b.name ? -1 : 1));
   return { runs, partial };

@@ -154,9 +154,9 @@ ${
         ? `<p data-testid="coverage-all">Every recorded call was made in all ${d.coverage.runs} runs.</p>`
         : `<table id="fragile-table">
 <caption>${d.coverage.partial.length} calls made in only some of the ${d.coverage.runs} runs: the fragile ones (another input may need a call no run made)</caption>
-<thead><tr><th scope="col">syscall</th><th scope="col">runs that made it</th><th scope="col">first seen</th><th scope="col">by</th></tr></thead>
+<thead><tr><th scope="col">syscall</th><th scope="col">runs that made it</th><th scope="col">first seen</th><th scope="col">by</th><th scope="col">first stack</th></tr></thead>
 <tbody>
-${d.coverage.partial.map((p) => `<tr><th scope="row">${esc(p.name)}</th><td class="num">${p.runs} of ${d.coverage.runs}</td><td>${esc(p.first ?? '')}</td><td>${esc(p.executables.join(', '))}</td></tr>`).join('\n')}
+${d.coverage.partial.map((p) => `<tr><th scope="row">${esc(p.name)}</th><td class="num">${p.runs} of ${d.coverage.runs}</td><td>${esc(p.first ?? '')}</td><td>${esc(p.executables.join(', '))}</td><td>${esc((p.stack ?? []).slice(0, 4).join(' < '))}</td></tr>`).join('\n')}
 </tbody>
 </table>`
 }

@@ -166,6 +166,17 @@ describe('coverage across runs', () => {
     expect(generate([run(['read'])]).coverage).toEqual({ runs: 1, partial: [] });
   });
 
+  it('a fragile call carries the first stack a run recorded for it (strace -k)', () => {
+    const a = new RecordingBuilder();
+    a.call('x86_64', 'read');
+    a.call('x86_64', 'flock', { executable: '/usr/bin/perl', stack: ['flock+0x7', 'pp_flock+0x40'] });
+    const b = new RecordingBuilder();
+    b.call('x86_64', 'read');
+    expect(generate([a.build(), b.build()], { exact: true }).coverage.partial).toEqual([
+      { name: 'flock', runs: 1, executables: ['/usr/bin/perl'], stack: ['flock+0x7', 'pp_flock+0x40'] },
+    ]);
+  });
+
   it('a recording that says a call was made in more runs than it holds is refused at its JSON path', () => {
     const text = JSON.stringify({
       version: 1,

@@ -149,7 +149,7 @@ function explainProfileCmd(
       );
       for (const p of coverage.partial)
         out(
-          `    ${p.name.padEnd(20)} ${p.runs} of ${coverage.runs}${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}`,
+          `    ${p.name.padEnd(20)} ${p.runs} of ${coverage.runs}${p.first ? `, first at ${p.first}` : ''}${p.executables.length ? ` (${p.executables.slice(0, 3).join(', ')})` : ''}${p.stack?.[0] ? `, from ${p.stack[0]}` : ''}`,
         );
     }
   }
