@@ -19,7 +19,7 @@ import { findOnPath, ToolError } from '../exec/run.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import { evaluate } from '../profile/evaluate.js';
-import type { Profile, SyscallRule } from '../profile/model.js';
+import { type Profile, ruleNames, type SyscallRule } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -205,13 +205,13 @@ export function explainDenials(profile: Profile, denied: Recording, target?: Run
           ? v.rule
           : (profile.syscalls ?? []).findIndex(
               (r) =>
-                (r.names ?? []).includes(name) &&
+                ruleNames(r).includes(name) &&
                 !r.args?.length &&
                 r.action !== 'SCMP_ACT_ALLOW' &&
                 r.action !== 'SCMP_ACT_LOG',
             );
       const verdict = v
-        ? `${v.kind === 'ERRNO' ? `ERRNO(${v.data})` : v.kind} ${rule !== undefined && rule >= 0 ? `by rule ${rule}` : 'by default'}`
+        ? `${formatAction(v)} ${rule !== undefined && rule >= 0 ? `by rule ${rule}` : 'by default'}`
         : 'unknown number';
       denials.push({
         abi,

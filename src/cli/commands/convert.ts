@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { ProfileError } from '../../profile/profile-error.js';
 import { resolve } from '../../profile/resolve.js';
@@ -15,8 +15,14 @@ export function registerConvert(program: Command, setExit: (code: number) => voi
     .command('convert')
     .description('convert a profile between Docker JSON, OCI (as the runtime receives it) and SPO YAML')
     .argument('<profile>', 'Docker/OCI JSON or SPO SeccompProfile YAML ("-" for stdin)')
-    .requiredOption('--to <format>', 'docker | oci | spo')
-    .option('--from <format>', 'input format: auto, docker or spo', 'auto')
+    .addOption(
+      new Option('--to <format>', 'docker | oci (as the runtime receives it) | spo')
+        .choices(['docker', 'oci', 'spo'])
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--from <format>', 'the input format').choices(['auto', 'docker', 'spo']).default('auto'),
+    )
     .option('--name <name>', 'metadata.name of the SPO object (default: the file name)')
     .option('--namespace <ns>', 'metadata.namespace of the SPO object')
     .option('-o, --output <file>', 'write here instead of stdout')
