@@ -1,4 +1,5 @@
 import { LIMITS, readText } from '../exec/files.js';
+import { head } from '../recorders/import.js';
 import { parseRecording, RecordingError } from '../recording/parse-recording.js';
 import { normalize, type Recording } from '../recording/recording.js';
 import { CliError } from './errors.js';
@@ -17,4 +18,13 @@ export function readRecording(file: string): Recording {
       );
     throw e;
   }
+}
+
+/**
+ * Whether a file is a sysfence recording rather than a profile or a log, from its first 64 KiB
+ * (a JSON object with a numeric "version" and no "defaultAction"; keys in any order).
+ */
+export function isRecordingFile(file: string): boolean {
+  const first = head(file);
+  return /^\s*\{/.test(first) && /"version"\s*:\s*\d/.test(first) && !/"defaultAction"\s*:/.test(first);
 }

@@ -174,14 +174,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   profile.syscalls = sorted.length > 0 ? [{ names: sorted, action: 'SCMP_ACT_ALLOW' }] : [];
   profile.syscalls.push(...conditional);
   // family members allowed only under an argument rule (clone without namespace flags)
-  for (const f of families)
-    if (f.unless)
-      profile.syscalls.push({
-        names: [f.name],
-        action: 'SCMP_ACT_ALLOW',
-        args: [{ index: f.unless.index, value: f.unless.mask, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
-        comment: `family ${f.family}: ${f.name} only without these flags`,
-      });
+  for (const f of families) if (f.unless) profile.syscalls.push(familyRule(f, f.unless));
   const allowedSomehow = new Set([
     ...names,
     ...argRules.map((r) => r.name),
@@ -204,6 +197,16 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
   return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage, crossArch };
+}
+
+/** The rule of a family member allowed only when `(arg[index] & mask) == 0`. */
+export function familyRule(f: FamilyAddition, unless: { index: number; mask: bigint }): SyscallRule {
+  return {
+    names: [f.name],
+    action: 'SCMP_ACT_ALLOW',
+    args: [{ index: unless.index, value: unless.mask, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
+    comment: `family ${f.family}: ${f.name} only without these flags`,
+  };
 }
 
 /** In how many runs each call was seen (a recording of merged runs counts each of them). */

@@ -549,7 +549,7 @@ export class StraceReader {
     if (call) {
       // qemu-user -strace prints a blocking call without its result, and the next call (another
       // thread's, or the same one's after it returned) glued to it: "futex(...)4122 write(...) = 1"
-      const glued = QEMU_GLUED.exec(rest);
+      const glued = this.opts.qemu ? QEMU_GLUED.exec(rest) : null;
       if (glued && !rest.slice(0, glued.index).includes(') = ')) {
         this.line(`${pid ?? ''} ${rest.slice(0, glued.index + 1)}`, lineNo);
         this.line(rest.slice(glued.index + 1), lineNo);
@@ -567,9 +567,9 @@ export class StraceReader {
       return;
     }
     // qemu-user -strace: the result of a call printed earlier without one (" = 0"): counted then
-    if (QEMU_RESULT.test(rest)) return;
+    if (this.opts.qemu && QEMU_RESULT.test(rest)) return;
     // qemu-user's -strace prints calls it has no formatter for by number ("Unknown syscall 293")
-    const unknown = QEMU_UNKNOWN.exec(rest);
+    const unknown = this.opts.qemu ? QEMU_UNKNOWN.exec(rest) : null;
     if (unknown) {
       const nr = Number(unknown[1]);
       this.record(abi, `syscall_0x${nr.toString(16)}`, pid, exe, lineNo, time, undefined);

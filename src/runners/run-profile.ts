@@ -4,22 +4,18 @@
  * reach raw_syscalls:sys_exit without having passed sys_enter, which is what a seccomp filter's
  * ERRNO (or TRACE, TRAP) does to a call. Each denial is then explained with `evaluate`: one the
  * profile denies by an explicit rule was meant; one that only the default action denied is a
- * finding, and `learn` proposes exactly those.
+ * finding (runners/denials.ts), and `learn` proposes exactly those.
  */
 
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
 import type { WorkloadUser } from '../exec/as-user.js';
 import { findOnPath, ToolError } from '../exec/run.js';
-import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
-import { formatAction } from '../profile/actions.js';
-import { evaluate } from '../profile/evaluate.js';
-import { type Profile, ruleNames, type SyscallRule } from '../profile/model.js';
+import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -28,26 +24,8 @@ import { recordWithEbpf } from '../recorders/record-ebpf.js';
 import type { WorkloadExit } from '../recorders/workload.js';
 import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import type { RuntimeTarget } from '../targets/target.js';
-import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
+import { type Denial, explainDenials } from './denials.js';
 import { watchKernelLog } from './kernel-log.js';
-
-export interface Denial {
-  abi: ArchId;
-  name: string;
-  count: number;
-  pids: number[];
-  executables: string[];
-  /** True when an explicit rule of the profile denies the call (the profile meant it). */
-  expected: boolean;
-  /** The verdict, as `explain` would word it (ERRNO(38) by default, ERRNO(1) by rule 3, ...). */
-  verdict: string;
-  /**
-   * Set when the profile allows the call but the runtime enforcing it (Docker: runc + libseccomp)
-   * denies it: why (libseccomp's order or miscompilation, runc's stub, a name libseccomp lacks).
-   * Allowing the call again in the profile would not change that, so --learn does not.
-   */
-  runtime?: { label: string; reason: string };
-}
 
 export interface RunResult {
   exit: WorkloadExit;
@@ -157,77 +135,6 @@ function result(
 }
 
 /**
- * Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's.
- * With a runtime target (Docker), a call the profile allows but the runtime's filter denies is a
- * denial too, with the runtime's reason.
- */
-export function explainDenials(profile: Profile, denied: Recording, target?: RuntimeTarget): Denial[] {
-  const denials: Denial[] = [];
-  const rf = target ? runtimeFilter(profile, target) : undefined;
-  for (const [abi, calls] of Object.entries(denied.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
-    const t = syscallTable(abi);
-    for (const [name, s] of Object.entries(calls ?? {})) {
-      const nr = t.number(name);
-      const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
-      if (v?.kind === 'LOG' && v.source === 'default') {
-        // a default LOG lets the call run and logs it (run --default-action log): what to learn
-        denials.push({
-          abi,
-          name,
-          count: s.count,
-          pids: s.pids,
-          executables: s.executables,
-          expected: false,
-          verdict: 'LOG by default (it ran; the kernel logged it)',
-        });
-        continue;
-      }
-      if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) {
-        // allowed by the profile yet stopped: the runtime's filter (with the cause), or another one
-        const rv = rf && nr !== undefined ? runtimeEvaluate(rf, { arch: t.arch.auditArch, nr }) : undefined;
-        if (rv?.divergence && rv.action.kind !== 'ALLOW' && rv.action.kind !== 'LOG')
-          denials.push({
-            abi,
-            name,
-            count: s.count,
-            pids: s.pids,
-            executables: s.executables,
-            expected: false,
-            verdict: `${formatAction(rv.action)} by the runtime, where the profile allows it`,
-            runtime: { label: rv.divergence.label, reason: rv.divergence.reason },
-          });
-        continue;
-      }
-      // a rule that denies exactly like the default is dropped from the policy (as runc does), yet
-      // it says the profile means the denial (the probed calls' ENOSYS rule, for one)
-      const rule =
-        v?.source === 'rule'
-          ? v.rule
-          : (profile.syscalls ?? []).findIndex(
-              (r) =>
-                ruleNames(r).includes(name) &&
-                !r.args?.length &&
-                r.action !== 'SCMP_ACT_ALLOW' &&
-                r.action !== 'SCMP_ACT_LOG',
-            );
-      const verdict = v
-        ? `${formatAction(v)} ${rule !== undefined && rule >= 0 ? `by rule ${rule}` : 'by default'}`
-        : 'unknown number';
-      denials.push({
-        abi,
-        name,
-        count: s.count,
-        pids: s.pids,
-        executables: s.executables,
-        expected: rule !== undefined && rule >= 0,
-        verdict,
-      });
-    }
-  }
-  return denials;
-}
-
-/**
  * A container under a profile (Docker's `--security-opt seccomp=`), recorded by record-docker:
  * the workload's denials, explained against `resolved` (the profile as dockerd resolves it here).
  */
@@ -265,102 +172,4 @@ export async function runContainerUnderProfile(o: {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * The calls a run recorded that `profile` would deny by its default action: what a run with the
- * default set to LOG (nothing denied, everything recorded) teaches, in one pass. Read from the
- * recording, not the kernel log (whose SECCOMP records the kernel drops under load).
- */
-export function wouldDeny(profile: Profile, recording: Recording): Denial[] {
-  const out: Denial[] = [];
-  for (const [abi, calls] of Object.entries(recording.syscalls) as [
-    ArchId,
-    Recording['syscalls'][ArchId],
-  ][]) {
-    const t = syscallTable(abi);
-    for (const [name, s] of Object.entries(calls ?? {})) {
-      const nr = t.number(name);
-      if (nr === undefined) continue;
-      const v = evaluate(profile, abi, { nr });
-      if (v.source !== 'default' || v.kind === 'ALLOW' || v.kind === 'LOG') continue;
-      out.push({
-        abi,
-        name,
-        count: s.count,
-        pids: s.pids,
-        executables: s.executables,
-        expected: false,
-        verdict: `ran under LOG; the profile's default would give ${formatAction(v)}`,
-      });
-    }
-  }
-  return out;
-}
-
-/**
- * The profile with the unexpected denials allowed: one added rule, nothing else changed. Unless
- * `exact`, the call-family siblings of what is added and of what ran (knowledge/call-families)
- * come with it, the ones the profile does not allow (or deny by a rule) yet: the next input, or
- * the same one with other timing, would need them.
- */
-export function learn(
-  profile: Profile,
-  denials: readonly Denial[],
-  /** `resolved`: the profile resolved for this machine, to see what it allows already. */
-  opts: { exact?: boolean; resolved?: Profile; ran?: Recording } = {},
-): { profile: Profile; added: string[]; families: FamilyAddition[] } {
-  const learned = [...new Set(denials.filter((d) => !d.expected && !d.runtime).map((d) => d.name))].sort();
-  if (learned.length === 0) return { profile, added: learned, families: [] };
-  let families: FamilyAddition[] = [];
-  if (!opts.exact) {
-    // the triggers: every call that ran (`ran`, the run's recording) and every call learned; a
-    // call already allowed can still bring a sibling this run did not happen to make (sort's
-    // rt_sigaction -> the gettid and tgkill of re-raising SIGPIPE, which depends on timing)
-    const byAbi = new Map<string, Set<string>>();
-    for (const d of denials)
-      if (!d.expected && !d.runtime) byAbi.set(d.abi, (byAbi.get(d.abi) ?? new Set()).add(d.name));
-    for (const [abi, calls] of Object.entries(opts.ran?.syscalls ?? {}))
-      for (const name of Object.keys(calls ?? {})) byAbi.set(abi, (byAbi.get(abi) ?? new Set()).add(name));
-    const allowed = (abi: string, name: string) => {
-      const nr = syscallTable(abi as ArchId).number(name);
-      if (nr === undefined) return false;
-      const v = evaluate(opts.resolved ?? profile, abi as ArchId, { nr });
-      return v.kind === 'ALLOW' || v.kind === 'LOG' || v.source === 'rule';
-    };
-    families = familyAdditions(
-      byAbi,
-      (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined && !allowed(abi, n),
-      new Set(learned),
-      false,
-    );
-  }
-  const added = [...learned, ...families.filter((f) => !f.unless).map((f) => f.name)].sort();
-  const restricted: SyscallRule[] = families.flatMap((f) =>
-    f.unless
-      ? [
-          {
-            names: [f.name],
-            action: 'SCMP_ACT_ALLOW' as const,
-            args: [
-              {
-                index: f.unless.index,
-                value: f.unless.mask,
-                valueTwo: 0n,
-                op: 'SCMP_CMP_MASKED_EQ' as const,
-              },
-            ],
-            comment: `family ${f.family}: ${f.name} only without these flags`,
-          },
-        ]
-      : [],
-  );
-  return {
-    profile: {
-      ...profile,
-      syscalls: [...(profile.syscalls ?? []), { names: added, action: 'SCMP_ACT_ALLOW' }, ...restricted],
-    },
-    added: [...added, ...restricted.map((r) => `${r.names![0]} (without CLONE_NEW* flags)`)],
-    families,
-  };
 }

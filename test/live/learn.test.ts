@@ -1,27 +1,17 @@
 // One-pass learning: a profile recorded on one input, `sysfence learn` on another: one round, and
 // the learned profile runs the new input with no denial. Only calls made under the filter are
 // learned (never bubblewrap's own set-up), and none that only a denial would cause.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findArch } from '../../src/arch/tables.js';
-import { ebpfProblems } from '../../src/recorders/record.js';
+import { runUnderProfileSkip, sysfence } from '../helpers/cli.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-const x86_64 = findArch('x86_64')!;
-const skip =
-  process.arch !== 'x64'
-    ? 'written for x86_64 hosts'
-    : (requirement(haveTool('bwrap', ['--version']), 'bubblewrap') ??
-      requirement(haveTool('xz'), 'xz-utils') ??
-      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+const skip = runUnderProfileSkip() ?? requirement(haveTool('xz'), 'xz-utils');
 const dir = mkdtempSync(join(tmpdir(), 'sysfence-learn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const sf = (args: string[], cwd = dir) =>
-  spawnSync('node', [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const sf = (args: string[], cwd = dir) => sysfence(args, { cwd });
 const names = (file: string) =>
   new Set(
     (

@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sysfence } from '../helpers/cli.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const BIN = join(root, 'dist', 'cli', 'main.js');
 const skip =
   requirement(haveTool('docker-registry', ['--version']), 'docker-registry') ??
   requirement(haveTool('htpasswd', ['-n', '-b', 'a', 'b']), 'htpasswd (apache2-utils)');
@@ -19,11 +19,7 @@ let registry: ChildProcess | undefined;
 let host = '';
 
 const sf = (args: string[], env: Record<string, string> = {}, input?: string) =>
-  spawnSync('node', [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    ...(input !== undefined ? { input } : {}),
-  });
+  sysfence(args, { env, ...(input !== undefined ? { input } : {}) });
 const alice = { SYSFENCE_REGISTRY_USERNAME: 'alice', SYSFENCE_REGISTRY_PASSWORD: 'secret' };
 
 async function freePort(): Promise<number> {

@@ -1,25 +1,15 @@
 // `run` says only what happened: no denial for a forked child's first return from clone, --learn
 // changes the profile as written (never --default-action's), logged calls are reported, and a
 // profile that enforces nothing is said to.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findArch } from '../../src/arch/tables.js';
-import { ebpfProblems } from '../../src/recorders/record.js';
-import { haveTool, requirement } from '../helpers/tools.js';
+import { runUnderProfileSkip, sysfence } from '../helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-const x86_64 = findArch('x86_64')!;
-const skip =
-  process.arch !== 'x64'
-    ? 'written for x86_64 hosts'
-    : (requirement(haveTool('bwrap', ['--version']), 'bubblewrap') ??
-      requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
+const skip = runUnderProfileSkip();
 const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-robust-'));
-const sf = (args: string[]) =>
-  spawnSync('node', [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const sf = (args: string[]) => sysfence(args);
 
 /** A profile recorded from `command` (what it needs under bubblewrap), minus `drop`. */
 function profileOf(name: string, command: string[], drop: string[] = []): string {

@@ -7,12 +7,14 @@ import { findArch, syscallTable } from '../../src/arch/tables.js';
 import { mapToArch } from '../../src/knowledge/arch-equivalents.js';
 import { CALL_FAMILIES, CLONE_NAMESPACE_FLAGS } from '../../src/knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../../src/knowledge/probed-calls.js';
+import { runtimeSet } from '../../src/knowledge/runtime-sets.js';
 import { riskyNames } from '../../src/knowledge/syscall-info.js';
+import { evaluate } from '../../src/profile/evaluate.js';
 import { generate } from '../../src/profile/generate.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { parseRecording } from '../../src/recording/parse-recording.js';
 import { mergeRecordings, RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
-import { learn } from '../../src/runners/run-profile.js';
+import { learn } from '../../src/runners/denials.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'strace');
 
@@ -114,6 +116,36 @@ describe('call families', () => {
       ['select', 'poll'],
     ]);
     expect(learn(profile, [denial('poll')], { exact: true }).added).toEqual(['poll']);
+    // clone comes only under its namespace-mask rule, never in the unconditional list
+    const w = learn(profile, [denial('wait4')]);
+    expect(w.added).not.toContain('clone');
+    expect(w.profile.syscalls!.filter((r) => r.names!.includes('clone'))).toEqual([
+      {
+        names: ['clone'],
+        action: 'SCMP_ACT_ALLOW',
+        args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
+        comment: 'family wait: clone only without these flags',
+      },
+    ]);
+  });
+
+  it('learn for a container adds the runtime calls the profile lacks, even with nothing else to learn', () => {
+    const profile = {
+      defaultAction: 'SCMP_ACT_ERRNO' as const,
+      syscalls: [{ names: ['read', 'capset'], action: 'SCMP_ACT_ALLOW' as const }],
+    };
+    const set = runtimeSet('docker');
+    const l = learn(profile, [], { runtime: { set, abi: 'x86_64' } });
+    expect(l.runtime).toContain('setuid');
+    expect(l.runtime).not.toContain('capset');
+    const t = syscallTable('x86_64');
+    for (const c of set.syscalls)
+      expect([c.name, evaluate(l.profile, 'x86_64', { nr: t.number(c.name)! }).kind]).toEqual([
+        c.name,
+        'ALLOW',
+      ]);
+    // and nothing when the profile has them all
+    expect(learn(l.profile, [], { runtime: { set, abi: 'x86_64' } }).profile).toBe(l.profile);
   });
 });
 

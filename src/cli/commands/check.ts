@@ -13,7 +13,7 @@ import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { hostArch } from '../host.js';
 import { err, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from '../recordings.js';
+import { isRecordingFile, readRecording } from '../recordings.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
@@ -25,20 +25,20 @@ const FORMATS = ['text', 'json', 'junit', 'sarif'];
  * passes what it could not read.
  */
 async function readTrace(file: string, arch: ArchDef): Promise<Recording> {
-  const first = head(file);
-  if (/^\s*\{/.test(first) && /"version"\s*:/.test(first) && /"syscalls"\s*:/.test(first))
-    return readRecording(file);
+  if (isRecordingFile(file)) return readRecording(file);
   const rec = await importLogs([file], { arch, format: 'auto', args: true });
   const calls = Object.values(rec.syscalls).reduce((n, c) => n + Object.keys(c ?? {}).length, 0);
-  if (calls === 0)
+  if (calls === 0) {
+    const empty = head(file).trim() === '';
     throw new CliError(
-      first.trim() === '' ? 'empty-trace' : 'unreadable-trace',
-      first.trim() === ''
+      empty ? 'empty-trace' : 'unreadable-trace',
+      empty
         ? `${file} is empty: there is nothing to check`
         : `no syscall could be read from ${file}${rec.malformed.count > 0 ? ` (${rec.malformed.count} lines not understood; first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})` : ''}`,
       file,
       'give a sysfence recording, or a strace, audit, bpftrace, sysdig or falco log',
     );
+  }
   return rec;
 }
 

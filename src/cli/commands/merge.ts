@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkWritable, LIMITS, readText, writeOutput } from '../../exec/files.js';
+import { checkWritable, writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { mergeRecordings, serializeRecording } from '../../recording/recording.js';
 import { diffProfiles } from '../../review/diff.js';
@@ -8,17 +8,7 @@ import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readRecording } from '../recordings.js';
-
-/** A recording's `syscalls` is an object (ABI -> name -> stats), a profile's a list. */
-function isRecording(file: string): boolean {
-  try {
-    const v = JSON.parse(readText(file, LIMITS.recording, 'recording')) as unknown;
-    return typeof v === 'object' && v !== null && 'version' in v && !('defaultAction' in v);
-  } catch {
-    return false;
-  }
-}
+import { isRecordingFile, readRecording } from '../recordings.js';
 
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
@@ -49,7 +39,7 @@ calls only some runs needed (the fragile ones: another input may need a call no 
     .action((files: string[], opts: Record<string, string | undefined>) => {
       checkWritable(opts.output, files);
       if (files.length < 2) throw new CliError('no-input', 'merge takes two or more profiles');
-      const recs = files.map(isRecording);
+      const recs = files.map(isRecordingFile);
       if (recs.some(Boolean)) {
         const other = files.find((_, i) => !recs[i]);
         if (other !== undefined)

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { syscallTable } from '../../arch/tables.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { runtimeSet } from '../../knowledge/runtime-sets.js';
-import { evaluate } from '../../profile/evaluate.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
@@ -12,13 +10,8 @@ import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, type Recording } from '../../recording/recording.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
-import {
-  explainDenials,
-  learn,
-  runContainerUnderProfile,
-  runUnderProfile,
-  wouldDeny,
-} from '../../runners/run-profile.js';
+import { explainDenials, learn, wouldDeny } from '../../runners/denials.js';
+import { runContainerUnderProfile, runUnderProfile } from '../../runners/run-profile.js';
 import { runtimeTarget } from '../../targets/target.js';
 import { CliError } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
@@ -242,33 +235,16 @@ async function runAction(
       exact: opts.exact === true,
       resolved: resolve(written, { arch, kernelVersion: String(opts.kernel) }),
       ran: r.recording,
+      // the runtime's own calls after it installs the filter are not in a container's recording
+      ...(opts.docker ? { runtime: { set: runtimeSet('docker'), abi: arch.id } } : {}),
     });
-    if (opts.docker) {
-      // the container runtime's own calls after it installs the filter (before the workload's
-      // exec, so not in the recording): a learned profile without them stops the container
-      const judge = resolve(l.profile, { arch, kernelVersion: String(opts.kernel) });
-      const t = syscallTable(arch.id);
-      const missing = runtimeSet('docker')
-        .syscalls.filter((c) => {
-          const nr = t.number(c.name);
-          if (nr === undefined) return false;
-          const v = evaluate(judge, arch.id, { nr });
-          return v.kind !== 'ALLOW' && v.kind !== 'LOG';
-        })
-        .map((c) => c.name)
-        .sort();
-      if (missing.length > 0) {
-        l.profile = {
-          ...l.profile,
-          syscalls: [...(l.profile.syscalls ?? []), { names: missing, action: 'SCMP_ACT_ALLOW' }],
-        };
-        err(
-          `sysfence: the profile lacked what Docker's runtime (runc) calls after installing the filter: ${missing.join(', ')}; added (generate --for docker adds them)`,
-        );
-        l.added.push(...missing);
-      }
-    }
+    if (l.runtime.length > 0)
+      err(
+        `sysfence: the profile lacked what Docker's runtime (runc) calls after installing the filter: ${l.runtime.join(', ')}; added (generate --for docker adds them)`,
+      );
     const sibling = new Map(l.families.map((f) => [f.name, f]));
+    for (const f of l.families.filter((x) => x.unless))
+      err(`+ allow ${f.name} only without CLONE_NEW* flags (family ${f.family}, with ${f.trigger})`);
     for (const name of l.added) {
       const f = sibling.get(name);
       err(`+ allow ${name}${f ? ` (family ${f.family}, with ${f.trigger})` : ''}`);
@@ -281,16 +257,17 @@ async function runAction(
         err(`sysfence:   family ${family}: ${why}`);
     }
     // what a reviewer approves: the semantic diff of the change, on this machine's ABI
-    if (l.added.length > 0)
+    const changed = l.profile !== written;
+    if (changed)
       for (const line of formatDiffText(diffProfiles(written, l.profile, { arches: [arch] }))
         .trimEnd()
         .split('\n'))
         err(`sysfence: diff: ${line}`);
-    if (l.added.length > 0 && opts.defaultAction && !opts.oneRound)
+    if (changed && opts.defaultAction && !opts.oneRound)
       err(
         `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
       );
-    if (l.added.length === 0) err('sysfence: nothing to learn: the profile stays as it is');
+    if (!changed) err('sysfence: nothing to learn: the profile stays as it is');
     writeOutput(String(opts.output), serializeDocker(exactForRuntimes(l.profile)));
     err(`sysfence: wrote ${String(opts.output)}`);
   } else if (findings.length > 0)
