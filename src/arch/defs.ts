@@ -1,5 +1,5 @@
 import { IPC, SOCKETCALL } from './multiplexers.js';
-import type { ArchDef, ArchId } from './types.js';
+import type { ArchDef, ArchDefRow } from './types.js';
 
 // AUDIT_ARCH_* = EM_* | __AUDIT_ARCH_64BIT (0x80000000) | __AUDIT_ARCH_LE (0x40000000)
 //   [| __AUDIT_ARCH_CONVENTION_MIPS64_N32 (0x20000000)]   (include/uapi/linux/audit.h)
@@ -22,8 +22,11 @@ const audit = (em: number, flags: number): number => (em | flags) >>> 0;
 const X32_SYSCALL_BIT = 0x40000000;
 const MUX = [SOCKETCALL, IPC] as const;
 
-/** Every ABI a container runtime (runc/crun via libseccomp) accepts, in runc's order. */
-export const ARCH_DEFS: readonly ArchDef[] = [
+/**
+ * Every ABI a container runtime (runc/crun via libseccomp) accepts, in runc's order. `ArchId` is
+ * derived from these rows; a companion that names no row fails to compile (the ARCH_DEFS line).
+ */
+const ROWS = [
   {
     id: 'x86_64',
     scmp: 'SCMP_ARCH_X86_64',
@@ -291,6 +294,11 @@ export const ARCH_DEFS: readonly ArchDef[] = [
     multiplexers: [],
     companions: [],
   },
-];
+] as const satisfies readonly ArchDefRow[];
+
+/** The ABI identifiers, from the rows above. */
+export type ArchId = (typeof ROWS)[number]['id'];
+
+export const ARCH_DEFS: readonly ArchDef[] = ROWS;
 
 export const ARCH_IDS: readonly ArchId[] = ARCH_DEFS.map((a) => a.id);

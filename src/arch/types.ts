@@ -1,25 +1,12 @@
 /** Architecture (ABI) definitions: every quirk is data here, never a branch in shared code. */
 
-/** Short ABI identifiers, spelled as libseccomp's `scmp_sys_resolver -a` spells them. */
-export type ArchId =
-  | 'x86_64'
-  | 'x86'
-  | 'x32'
-  | 'aarch64'
-  | 'arm'
-  | 'riscv64'
-  | 'ppc64le'
-  | 'ppc64'
-  | 'ppc'
-  | 's390x'
-  | 's390'
-  | 'mips'
-  | 'mipsel'
-  | 'mips64'
-  | 'mipsel64'
-  | 'mips64n32'
-  | 'mipsel64n32'
-  | 'loongarch64';
+import type { ArchId } from './defs.js';
+
+/**
+ * Short ABI identifiers, spelled as libseccomp's `scmp_sys_resolver -a` spells them: derived from
+ * the rows of `ARCH_DEFS` (src/arch/defs.ts), the one table an architecture is added to.
+ */
+export type { ArchId };
 
 /** A multiplexing syscall (socketcall, ipc): one syscall number whose first argument selects the call. */
 export interface Multiplexer {
@@ -79,3 +66,9 @@ export interface SyscallTable {
   /** Highest syscall number the table knows. */
   readonly maxNr: number;
 }
+
+/** A row of ARCH_DEFS as written, before its identifiers are known to be ABIs (see defs.ts). */
+export type ArchDefRow = Omit<ArchDef, 'id' | 'companions'> & {
+  readonly id: string;
+  readonly companions: readonly string[];
+};

@@ -1,49 +1,19 @@
-import { findArch } from '../arch/tables.js';
-import { encode } from '../bpf/encode.js';
-import { compile } from '../compiler/compile.js';
-import { writeOutput } from '../exec/files.js';
 import type { GenerateResult } from '../profile/generate.js';
-import { k8sPatch } from '../profile/k8s.js';
-import { resolve } from '../profile/resolve.js';
-import { serializeDocker } from '../profile/serialize-docker.js';
-import { serializeSpo } from '../profile/spo.js';
-import { CliError } from './errors.js';
-import { exactForRuntimes } from './exact.js';
-import { err, formatIssue } from './output.js';
+import { writeProfile } from './formats.js';
+import { err } from './output.js';
 
-/** A generated profile in the asked format (docker | spo | bpf); problems go to stderr. */
-export function renderProfile(
+/**
+ * Writes a generated profile in the asked format (the table in formats.ts): the profile's first
+ * ABI is the host an archMap is resolved for.
+ */
+export function writeGenerated(
   g: GenerateResult,
   format: string,
   name: string,
   output: string | undefined,
-): string | Uint8Array {
-  const profile = format === 'bpf' ? g.profile : exactForRuntimes(g.profile);
-  // k8s: the Localhost profile file is Docker's JSON; writeK8sPatch adds the patch next to it
-  if (format === 'docker' || format === 'k8s') return serializeDocker(profile);
-  const first = profile.archMap?.[0]?.architecture ?? profile.architectures?.[0];
-  const native = findArch(first ?? 'x86_64')!;
-  const p = profile.archMap ? resolve(profile, { arch: native, kernelVersion: '6.1' }) : profile;
-  if (format === 'spo') {
-    const s = serializeSpo([{ name, profile: p }]);
-    for (const i of s.issues) err(formatIssue(output ?? '<output>', i, process.stderr));
-    return s.text;
-  }
-  if (format === 'bpf') {
-    if (!output && process.stdout.isTTY)
-      throw new CliError('binary-to-terminal', 'raw BPF is binary: use -o FILE');
-    return encode(compile(p, { nativeArch: native.id }).instructions);
-  }
-  throw new CliError('bad-option', `unknown --format "${format}" (docker, spo, k8s or bpf)`);
-}
-
-/** --format k8s: the profile goes to -o (a Localhost profile file), the pod-template patch next to it. */
-export function writeK8sPatch(format: string, output: string | undefined): void {
-  if (format !== 'k8s') return;
-  if (!output) throw new CliError('bad-option', '--format k8s writes two files: give -o NAME.json');
-  const patch = `${output.replace(/\.json$/, '')}.k8s.yaml`;
-  writeOutput(patch, k8sPatch(output));
-  err(`sysfence: wrote ${patch}: the pod-template patch that points a workload at ${output}`);
+): void {
+  const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0] ?? 'x86_64';
+  writeProfile(g.profile, format, { name, output, resolveOptions: { arch: first, kernelVersion: '6.1' } });
 }
 
 /** One line of generate's account on stderr, said as sysfence's. */

@@ -5,6 +5,7 @@ import type { ArchId } from '../arch/types.js';
 import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledge/runtime-sets.js';
 import type { DefaultDeny, GenerateOptions } from '../profile/generate.js';
 import { CliError } from './errors.js';
+import { profileFormatOption } from './formats.js';
 
 export function runtimeOption(value: unknown): RuntimeSet {
   const v = String(value ?? 'none');
@@ -33,8 +34,6 @@ export function archListOption(v: string, args: boolean): ArchId[] {
   return out;
 }
 
-/** The formats a generated profile is written in (generate, record). */
-export const PROFILE_FORMATS = ['docker', 'spo', 'k8s', 'bpf'] as const;
 export const DENY_CHOICES = ['enosys', 'eperm', 'kill'] as const;
 
 /**
@@ -66,14 +65,7 @@ export function profileOptions(cmd: Command, forHelp = ''): Command {
       '--no-probed',
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
     )
-    .addOption(
-      new Option(
-        '--format <fmt>',
-        'docker | spo | k8s (Localhost profile + pod-template patch) | bpf (raw filter for the first ABI)',
-      )
-        .choices(PROFILE_FORMATS)
-        .default('docker'),
-    )
+    .addOption(profileFormatOption('--format <fmt>', 'how the profile is written').default('docker'))
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated');
 }
 

@@ -8,16 +8,80 @@ import { BpftraceDumpReader } from './bpftrace-dump.js';
 import { StraceReader } from './strace.js';
 import { SysdigReader } from './sysdig.js';
 
-/** Formats `--format` accepts (strace-summary, a -c/-C table, is read by the strace reader). */
-export const IMPORT_FORMATS = [
-  'strace-summary',
-  'strace',
-  'qemu-strace',
-  'sysdig',
-  'falco',
-  'audit',
-  'bpftrace',
-] as const;
+/** How a format's reader consumes a file: whole byte chunks (strace's fast path) or lines. */
+type Reading =
+  | { readonly bytes: (chunk: Buffer, start: number, end: number, lineNo: number) => number }
+  | { readonly line: (text: string, lineNo: number) => void; readonly skipped?: number };
+
+interface ImportFormatRow {
+  readonly id: string;
+  /** True when the first lines (up to 50, blank ones dropped) are this format; rows are tried in order. */
+  readonly detect: (lines: readonly string[]) => boolean;
+  readonly open: (rec: RecordingBuilder, file: string, opts: ImportOptions) => Reading;
+}
+
+function straceReader(rec: RecordingBuilder, file: string, opts: ImportOptions, qemu: boolean): Reading {
+  // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
+  const ff = /\.(\d+)$/.exec(basename(file));
+  const r = new StraceReader(rec, file, {
+    arch: opts.arch,
+    ...(ff ? { filePid: Number(ff[1]) } : {}),
+    ...(opts.args ? { args: true } : {}),
+    ...(qemu ? { qemu: true } : {}),
+  });
+  return { bytes: (chunk, start, end, n) => r.bytes(chunk, start, end, n) };
+}
+
+/**
+ * Every log format `import` reads, in detection order (the first whose `detect` holds wins; strace
+ * is last, the fallback). Adding a format: a reader module and one row here.
+ */
+const FORMATS = [
+  {
+    id: 'audit',
+    detect: (ls) => ls.some((l) => /\btype=(?:1326|SECCOMP|1300|SYSCALL)\b/.test(l)),
+    open: (rec, file) => new AuditReader(rec, file),
+  },
+  {
+    id: 'bpftrace',
+    detect: (ls) => ls.some((l) => /^@[A-Za-z_0-9]*\[/.test(l.trim()) || l.startsWith('{"type": "map"')),
+    open: (rec, file, o) => new BpftraceDumpReader(rec, file, o.arch),
+  },
+  {
+    id: 'sysdig',
+    detect: (ls) => ls.some((l) => /^\d+ \S+ \d+ .+ \(\d+(?::\d+)?\) [<>] [a-z_0-9]+/.test(l)),
+    open: (rec, file, o) => new SysdigReader(rec, file, o.arch),
+  },
+  {
+    id: 'falco',
+    detect: (ls) => ls.some((l) => /(?:evt\.type|evt_type|syscall\.type)[=:]/.test(l)),
+    open: (rec, file, o) => new SysdigReader(rec, file, o.arch),
+  },
+  {
+    // `sysdig -p "%evt.type"`: one name per line, read as sysdig
+    id: 'sysdig-names',
+    detect: (ls) => ls.length > 0 && ls.every((l) => /^[a-z_][a-z_0-9]*$/.test(l.trim())),
+    open: (rec, file, o) => new SysdigReader(rec, file, o.arch),
+  },
+  {
+    // qemu-user -strace: "= -1 errno=2 (...)", results on lines of their own, "Unknown syscall N"
+    id: 'qemu-strace',
+    detect: (ls) => ls.some((l) => / = -1 errno=\d+ \(|^ = -?\d|^\d+ Unknown syscall \d+$/.test(l)),
+    open: (rec, file, o) => straceReader(rec, file, o, true),
+  },
+  {
+    // `strace -c` / `-C` tables are read by the strace reader too
+    id: 'strace-summary',
+    detect: () => false,
+    open: (rec, file, o) => straceReader(rec, file, o, false),
+  },
+  { id: 'strace', detect: () => true, open: (rec, file, o) => straceReader(rec, file, o, false) },
+] as const satisfies readonly ImportFormatRow[];
+
+/** Formats `--format` accepts (sysdig-names is detected only: it is read as sysdig). */
+export const IMPORT_FORMATS = FORMATS.map((f) => f.id).filter(
+  (id): id is Exclude<(typeof FORMATS)[number]['id'], 'sysdig-names'> => id !== 'sysdig-names',
+);
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportOptions {
@@ -25,11 +89,6 @@ export interface ImportOptions {
   format?: ImportFormat | 'auto';
   /** strace logs: record checkable argument values (for `generate --args`). */
   args?: boolean;
-}
-
-interface LineReader {
-  line(text: string, lineNo: number): void;
-  skipped?: number;
 }
 
 /** The first 64 KiB of a file (for format detection), or a clear error when it cannot be read. */
@@ -43,16 +102,8 @@ export function detectFormat(text: string): ImportFormat {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .slice(0, 50);
-  if (lines.some((l) => /\btype=(?:1326|SECCOMP|1300|SYSCALL)\b/.test(l))) return 'audit';
-  if (lines.some((l) => /^@[A-Za-z_0-9]*\[/.test(l.trim()) || l.startsWith('{"type": "map"')))
-    return 'bpftrace';
-  if (lines.some((l) => /^\d+ \S+ \d+ .+ \(\d+(?::\d+)?\) [<>] [a-z_0-9]+/.test(l))) return 'sysdig';
-  if (lines.some((l) => /(?:evt\.type|evt_type|syscall\.type)[=:]/.test(l))) return 'falco';
-  if (lines.length > 0 && lines.every((l) => /^[a-z_][a-z_0-9]*$/.test(l.trim()))) return 'sysdig';
-  // qemu-user -strace: "= -1 errno=2 (...)", results on lines of their own, "Unknown syscall N"
-  if (lines.some((l) => / = -1 errno=\d+ \(|^ = -?\d|^\d+ Unknown syscall \d+$/.test(l)))
-    return 'qemu-strace';
-  return 'strace';
+  const id = FORMATS.find((f) => f.detect(lines))?.id ?? 'strace';
+  return id === 'sysdig-names' ? 'sysdig' : id;
 }
 
 /** Imports files into one Recording (lines are streamed; any size). */
@@ -60,26 +111,16 @@ export async function importLogs(files: string[], opts: ImportOptions): Promise<
   const rec = new RecordingBuilder();
   for (const file of files) {
     const format = !opts.format || opts.format === 'auto' ? detectFormat(head(file)) : opts.format;
+    const row: ImportFormatRow = FORMATS.find((f) => f.id === format) ?? FORMATS[FORMATS.length - 1]!;
+    const reading = row.open(rec, file, opts);
     let n = 0;
-    if (format === 'strace' || format === 'strace-summary' || format === 'qemu-strace') {
-      // an `strace -ff -o NAME` file is NAME.PID: its lines carry no pid
-      const ff = /\.(\d+)$/.exec(basename(file));
-      const reader = new StraceReader(rec, file, {
-        arch: opts.arch,
-        ...(ff ? { filePid: Number(ff[1]) } : {}),
-        ...(opts.args ? { args: true } : {}),
-        ...(format === 'qemu-strace' ? { qemu: true } : {}),
-      });
-      for await (const chunk of readLineChunks(file)) n = reader.bytes(chunk, 0, chunk.length, n);
+    if ('bytes' in reading) {
+      for await (const chunk of readLineChunks(file)) n = reading.bytes(chunk, 0, chunk.length, n);
       rec.source(format, file);
-      continue;
+    } else {
+      for await (const batch of readLineBatches(file)) for (const line of batch) reading.line(line, ++n);
+      rec.source(format, file, reading.skipped);
     }
-    let reader: LineReader;
-    if (format === 'audit') reader = new AuditReader(rec, file);
-    else if (format === 'bpftrace') reader = new BpftraceDumpReader(rec, file, opts.arch);
-    else reader = new SysdigReader(rec, file, opts.arch);
-    for await (const batch of readLineBatches(file)) for (const line of batch) reader.line(line, ++n);
-    rec.source(format, file, reader.skipped);
   }
   return rec.build();
 }

@@ -23,8 +23,8 @@ import {
   stopSignalReceived,
   throwIfStopped,
 } from '../exec/signals.js';
+import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
 import type { RecordingBuilder } from '../recording/recording.js';
-import { ARG_SPEC_NAMES, argIndexes } from './arg-specs.js';
 import { fill, type MapDump, parseMaps, pidsSeen, RUNTIME_REEXEC } from './ebpf-maps.js';
 import type { WorkloadExit } from './workload.js';
 

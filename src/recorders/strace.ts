@@ -9,8 +9,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { argIndexes } from '../knowledge/syscall-args.js';
 import type { CallSite, RecordingBuilder, SyscallStats } from '../recording/recording.js';
-import { argIndexes } from './arg-specs.js';
 import { callCount, pidNumber, syscallName } from './log-values.js';
 
 /** qemu-user -strace: a guest call it cannot format, by its (decimal) number. */

@@ -7,17 +7,15 @@ import { head, importLogs } from '../../recorders/import.js';
 import { ebpfProblems, record } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { mergeRecordings, type Recording } from '../../recording/recording.js';
-import { checkRecording, formatCheckJunit, formatCheckSarif, formatCheckText } from '../../review/check.js';
-import { VERSION } from '../../version.js';
+import { checkRecording, formatCheckText } from '../../review/check.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { renderReport, reportFormatOption } from '../formats.js';
 import { hostArch } from '../host.js';
-import { err, toJsonText } from '../output.js';
+import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { isRecordingFile, readRecording } from '../recordings.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
-
-const FORMATS = ['text', 'json', 'junit', 'sarif'];
 
 /**
  * A sysfence recording (a JSON object with "version", keys in any order) or a log any importer
@@ -50,7 +48,7 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       'recordings or logs (strace, audit, sysdig, bpftrace), or after --: a command to record',
     )
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
-    .addOption(new Option('--format <fmt>', 'the report format').choices(FORMATS).default('text'))
+    .addOption(reportFormatOption())
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .addOption(
       new Option('--backend <b>', 'with -- CMD: how to record')
@@ -125,20 +123,7 @@ Examples:
         ...parseReviewOptions(opts),
         target: parseRuntimeTarget(opts, arch.id),
       });
-      const text =
-        format === 'json'
-          ? toJsonText({
-              profile: profileFile,
-              denied: r.denied.length,
-              depends: r.depends.length,
-              unreadable: rec.malformed.count,
-              items: r.items,
-            })
-          : format === 'junit'
-            ? formatCheckJunit(r, profileFile)
-            : format === 'sarif'
-              ? formatCheckSarif(r, profileFile, VERSION)
-              : formatCheckText(r, profileFile);
+      const text = renderReport(format, r, { profileFile, recording: rec });
       if (opts.output) {
         writeOutput(opts.output, text);
         err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);

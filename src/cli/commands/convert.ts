@@ -1,25 +1,20 @@
 import { type Command, Option } from 'commander';
-import { checkWritable, writeOutput } from '../../exec/files.js';
-import { ProfileError } from '../../profile/profile-error.js';
-import { resolve } from '../../profile/resolve.js';
-import { serializeDocker } from '../../profile/serialize-docker.js';
-import { serializeSpo } from '../../profile/spo.js';
-import { CliError, EXIT_OK } from '../errors.js';
-import { exactForRuntimes } from '../exact.js';
-import { err, formatIssue } from '../output.js';
+import { checkWritable } from '../../exec/files.js';
+import { EXIT_OK } from '../errors.js';
+import { profileFormatOption, writeProfile } from '../formats.js';
+import { hostArch } from '../host.js';
+import { err } from '../output.js';
 import { parseFormatOption, readProfile, requireOneProfile } from '../read-profile.js';
 import { parseResolveOptions, resolveOptionsHelp } from './resolve-options.js';
 
 export function registerConvert(program: Command, setExit: (code: number) => void): void {
   const cmd = program
     .command('convert')
-    .description('convert a profile between Docker JSON, OCI (as the runtime receives it) and SPO YAML')
-    .argument('<profile>', 'Docker/OCI JSON or SPO SeccompProfile YAML ("-" for stdin)')
-    .addOption(
-      new Option('--to <format>', 'docker | oci (as the runtime receives it) | spo')
-        .choices(['docker', 'oci', 'spo'])
-        .makeOptionMandatory(),
+    .description(
+      'convert a profile between Docker JSON, OCI (as the runtime receives it), SPO YAML, a Kubernetes Localhost profile and raw BPF',
     )
+    .argument('<profile>', 'Docker/OCI JSON or SPO SeccompProfile YAML ("-" for stdin)')
+    .addOption(profileFormatOption('--to <format>', 'the output format').makeOptionMandatory())
     .addOption(
       new Option('--from <format>', 'the input format').choices(['auto', 'docker', 'spo']).default('auto'),
     )
@@ -35,7 +30,7 @@ export function registerConvert(program: Command, setExit: (code: number) => voi
     'after',
     `
 --to docker keeps everything (archMap, includes/excludes, comments) and writes sysfence's canonical
-layout. --to oci and --to spo resolve the profile first, exactly as dockerd does for a container
+layout. --to oci, --to bpf and --to spo resolve the profile first, exactly as dockerd does for a container
 with the given architecture, capabilities and kernel (defaults: this machine, Docker's default
 capabilities, the running kernel).
 
@@ -46,40 +41,19 @@ Examples:
   cmd.action((file: string, opts: Record<string, string | undefined>) => {
     checkWritable(opts.output, [file]);
     const r = readProfile(file, parseFormatOption(opts.from));
-    const { profile: given, name } = requireOneProfile(r);
-    const profile = opts.asIs ? given : exactForRuntimes(given);
+    const { profile, name } = requireOneProfile(r);
     if (opts.asIs)
       err('sysfence: --as-is: the rules are written as given, whatever runc and crun would make of them');
-    let text: string;
-    const to = opts.to;
-    try {
-      if (to === 'docker') text = serializeDocker(profile);
-      else if (to === 'oci') text = serializeDocker(resolve(profile, parseResolveOptions(opts)));
-      else if (to === 'spo') {
-        const resolved =
-          profile.archMap || (profile.syscalls ?? []).some((s) => s.includes || s.excludes)
-            ? resolve(profile, parseResolveOptions(opts))
-            : profile;
-        const o = {
-          name: opts.name ?? name,
-          profile: resolved,
-          ...(opts.namespace ? { namespace: opts.namespace } : {}),
-        };
-        const s = serializeSpo([o]);
-        for (const i of s.issues) err(formatIssue(opts.output ?? '<output>', i, process.stderr));
-        if (s.issues.some((i) => i.severity === 'error'))
-          throw new CliError(
-            'spo-cannot-express',
-            'the profile cannot be written as a SeccompProfile without changing what it does',
-          );
-        text = s.text;
-      } else throw new CliError('bad-option', `unknown output format "${to}" (use docker, oci or spo)`);
-    } catch (e) {
-      if (e instanceof ProfileError) throw new CliError(e.code, e.message, `${r.file} ${e.path}`);
-      throw e;
-    }
-    if (opts.output) writeOutput(opts.output, text);
-    else process.stdout.write(text);
+    const ro = parseResolveOptions(opts);
+    writeProfile(profile, String(opts.to), {
+      name: opts.name ?? name,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      output: opts.output,
+      resolveOptions: { ...ro, arch: ro.arch ?? hostArch() },
+      asIs: opts.asIs !== undefined,
+      source: r.file,
+      flag: '--to',
+    });
     setExit(EXIT_OK);
   });
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { checkWritable, writeOutput } from '../../exec/files.js';
+import { checkWritable } from '../../exec/files.js';
 import { generate } from '../../profile/generate.js';
-import { CliError, EXIT_OK } from '../errors.js';
-import { renderProfile, reportGenerated, writeK8sPatch } from '../generated.js';
+import { EXIT_OK } from '../errors.js';
+import { reportGenerated, writeGenerated } from '../generated.js';
 import { err } from '../output.js';
 import { archListOption, generateOptionsOf, profileOptions } from '../profile-options.js';
 import { readRecording } from '../recordings.js';
@@ -56,12 +56,7 @@ Examples:
         ...(opts.arch ? { arch: archListOption(String(opts.arch), opts.args === true) } : {}),
       });
       reportGenerated(g);
-      const out = renderProfile(g, String(opts.format), String(opts.name), opts.output as string | undefined);
-      if (String(opts.format) === 'k8s' && !opts.output)
-        throw new CliError('bad-option', '--format k8s writes two files: give -o NAME.json');
-      if (opts.output) writeOutput(String(opts.output), out);
-      else process.stdout.write(out);
-      writeK8sPatch(String(opts.format), opts.output as string | undefined);
+      writeGenerated(g, String(opts.format), String(opts.name), opts.output as string | undefined);
       setExit(EXIT_OK);
     });
 }

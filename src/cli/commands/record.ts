@@ -9,7 +9,7 @@ import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
 import { CliError } from '../errors.js';
-import { renderProfile, reportGenerated, writeK8sPatch } from '../generated.js';
+import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { generateOptionsOf, profileOptions } from '../profile-options.js';
@@ -103,8 +103,7 @@ async function recordDocker(
     const g = generate([recording], generateOptionsOf(opts, 'docker'));
     reportGenerated(g, true);
     const out = String(opts.output);
-    writeOutput(out, renderProfile(g, String(opts.format), String(opts.name), out));
-    writeK8sPatch(String(opts.format), out);
+    writeGenerated(g, String(opts.format), String(opts.name), out);
     err(`sysfence: wrote ${out}; run it with: docker run --security-opt seccomp=${out} ...`);
     // for Kubernetes (asked with --kubernetes): the same profile as an SPO SeccompProfile, and the
     // securityContext that points a pod at it as a Localhost profile (the file copied to the nodes)
@@ -126,7 +125,7 @@ function writeKubernetesFiles(
         ? base.toLowerCase().replace(/[^a-z0-9-]+/g, '-')
         : String(opts.name);
     const stem = out.replace(/\.(json|ya?ml)$/, '');
-    writeOutput(`${stem}.spo.yaml`, renderProfile(g, 'spo', name, `${stem}.spo.yaml`));
+    writeGenerated(g, 'spo', name, `${stem}.spo.yaml`);
     writeOutput(
       `${stem}.securitycontext.yaml`,
       `# the pod (or container) securityContext for a Localhost profile: copy ${basename(out)} to\n` +
@@ -234,11 +233,7 @@ Examples:
       if (opts.output) {
         const g = generate([r.recording], { ...generateOptionsOf(opts), args: opts.args === true });
         reportGenerated(g, true);
-        writeOutput(
-          String(opts.output),
-          renderProfile(g, String(opts.format), String(opts.name), String(opts.output)),
-        );
-        writeK8sPatch(String(opts.format), String(opts.output));
+        writeGenerated(g, String(opts.format), String(opts.name), String(opts.output));
         err(`sysfence: wrote ${String(opts.output)}`);
       } else if (!opts.recording) err('sysfence: nothing written: give -o PROFILE and/or --recording FILE');
       if ((opts.output || opts.recording) && !stopSignalReceived())

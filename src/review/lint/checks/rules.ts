@@ -1,8 +1,8 @@
 import { ENOSYS_PROBED } from '../../../knowledge/probed-calls.js';
+import { syscallArgs } from '../../../knowledge/syscall-args.js';
 import { formatAction, sameAction, toAction } from '../../../profile/actions.js';
 import { ruleNames } from '../../../profile/model.js';
 import type { Finding, LintCheck } from '../types.js';
-import { POINTER_ARGS } from './pointer-args.js';
 
 function probedOnly(names: readonly string[]): boolean {
   return names.length > 0 && names.every((n) => ENOSYS_PROBED.some((p) => p.name === n));
@@ -45,15 +45,17 @@ export const rules: LintCheck = {
             fix: `write one allow rule per permitted value (SCMP_CMP_EQ), or put the excluded values in deny rules before an unconditional allow`,
           });
       for (const name of ruleNames(r))
-        for (const a of r.args ?? [])
-          if (POINTER_ARGS[name]?.includes(a.index))
+        for (const a of r.args ?? []) {
+          const arg = syscallArgs(name)?.[a.index];
+          if (arg?.pointer)
             out.push({
               code: 'pointer-argument',
               severity: 'warning',
               path: `$.syscalls[${i}].args[${(r.args ?? []).indexOf(a)}]`,
-              message: `rule ${i} checks argument ${a.index} of ${name}, a pointer: the filter sees the address, not the data, and the process can change the data after the check`,
+              message: `rule ${i} checks argument ${a.index} of ${name} (${arg.name ? `${arg.name}, ` : ''}${arg.type}), a pointer: the filter sees the address, not the data, and the process can change the data after the check`,
               fix: 'do not rely on it: filter the call as a whole, or check the data with a user-space supervisor (SCMP_ACT_NOTIFY) or an LSM',
             });
+        }
     });
     return out;
   },
