@@ -13,6 +13,7 @@ import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
+import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
 import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
 import type { WorkloadExit } from './workload.js';
 
@@ -21,6 +22,8 @@ export interface DockerRecordOptions {
   /** `docker run` options, the image and its command, as the user wrote them. */
   runArgs: readonly string[];
   mapKeys?: number;
+  /** sysfence's own eBPF program (default without denials) or bpftrace's. */
+  engine?: EbpfEngine;
   note?: (m: string) => void;
   /** Run the container under this Docker profile file (`--security-opt seccomp=FILE`). */
   seccompFile?: string;
@@ -97,11 +100,30 @@ export async function recordContainer(
     mkdirSync(leaf, { recursive: true });
     const cgid = String(statSync(leaf, { bigint: true }).ino);
     const mapKeys = o.mapKeys ?? 65536;
-    tracer = await startTracer(
-      bpftraceProgram(o.arch, 'cgroup', cgid, false, o.denials !== undefined, true, o.progress !== undefined),
-      mapKeys,
-      o.progress,
-    );
+    // sysfence's own recorder, unless the run needs what only the bpftrace program does (denials)
+    const engine: EbpfEngine = o.engine ?? (o.denials ? 'bpftrace' : 'sysfence');
+    if (engine === 'sysfence' && o.denials)
+      throw new ToolError(
+        'ebpf-unavailable',
+        'sysfence',
+        "sysfence's eBPF recorder does not report denials yet: use bpftrace",
+      );
+    tracer =
+      engine === 'sysfence'
+        ? await startRecorder({ arch: o.arch, cgroupId: cgid, afterExec: true, args: false, mapKeys })
+        : await startTracer(
+            bpftraceProgram(
+              o.arch,
+              'cgroup',
+              cgid,
+              false,
+              o.denials !== undefined,
+              true,
+              o.progress !== undefined,
+            ),
+            mapKeys,
+            o.progress,
+          );
     throwIfStopped('the container');
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
     const started = startProcess('docker', ['start', '--attach', id], { stdio: 'inherit' });

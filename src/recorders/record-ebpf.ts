@@ -26,6 +26,7 @@ import {
 import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { fill, type MapDump, parseMaps, pidsSeen, RUNTIME_REEXEC } from './ebpf-maps.js';
+import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
 import type { WorkloadExit } from './workload.js';
 
 export interface EbpfRecordOptions {
@@ -54,6 +55,11 @@ export interface EbpfRecordOptions {
    * is recorded and `note` says so.
    */
   onlyUnderNewFilter?: boolean;
+  /**
+   * sysfence's own eBPF program (default) or bpftrace's. The own program needs a cgroup v2 scope
+   * and does not report denials or filter counts yet: those runs use bpftrace, and say so.
+   */
+  engine?: EbpfEngine;
 }
 
 /** How many seccomp filters this process runs under (/proc/self/status), undefined if unknown. */
@@ -70,8 +76,9 @@ export function ownSeccompFilters(): number | undefined {
 export const PROGRESS_SECONDS = 2;
 
 export interface EbpfStats {
-  /** From starting bpftrace until every probe was attached. */
+  /** From starting the loader (or bpftrace) until every program was attached. */
   startupMs: number;
+  engine: EbpfEngine;
   scope: 'cgroup' | 'process-tree';
   mapKeys: number;
 }
@@ -225,6 +232,7 @@ export async function recordWithEbpf(
   let cgDir: string | undefined;
   let tracer: Tracer | undefined;
   let interrupted = false;
+  let engine: EbpfEngine = o.engine ?? 'sysfence';
   throwIfStopped('the workload');
   // as another user: setpriv becomes the user first, then the wrapper stops itself (setpriv's own
   // calls are made before the recording starts)
@@ -301,17 +309,37 @@ export async function recordWithEbpf(
           "this kernel has no BTF (/sys/kernel/btf/vmlinux) or no Seccomp_filters in /proc: the recording includes the launcher's own set-up calls (bubblewrap's mounts), not only the workload's",
         );
     }
-    const program = bpftraceProgram(
-      o.arch,
-      scope,
-      id,
-      o.args,
-      o.denials !== undefined,
-      false,
-      o.progress !== undefined,
-      filtersAbove,
-    );
-    tracer = await startTracer(program, mapKeys, o.progress);
+    const needs = [
+      ...(scope === 'cgroup' ? [] : ['a process-tree scope (no cgroup v2)']),
+      ...(o.denials ? ['denials'] : []),
+      ...(filtersAbove !== undefined ? ['counting only calls under the new filter'] : []),
+    ];
+    engine = o.engine ?? (needs.length === 0 ? 'sysfence' : 'bpftrace');
+    if (engine === 'sysfence' && needs.length > 0)
+      throw new ToolError(
+        'ebpf-unavailable',
+        'sysfence',
+        `sysfence's eBPF recorder does not do ${needs.join(', ')} yet: use bpftrace`,
+      );
+    if (engine === 'bpftrace' && o.engine === undefined)
+      o.note?.(`recording with bpftrace: sysfence's own eBPF recorder does not do ${needs.join(', ')} yet`);
+    tracer =
+      engine === 'sysfence'
+        ? await startRecorder({ arch: o.arch, cgroupId: id, afterExec: false, args: o.args, mapKeys })
+        : await startTracer(
+            bpftraceProgram(
+              o.arch,
+              scope,
+              id,
+              o.args,
+              o.denials !== undefined,
+              false,
+              o.progress !== undefined,
+              filtersAbove,
+            ),
+            mapKeys,
+            o.progress,
+          );
     // stopped while bpftrace attached: the workload never ran
     if (interrupted) throw notStarted();
     process.kill(pid, 'SIGCONT');
@@ -335,7 +363,7 @@ export async function recordWithEbpf(
       else delete d[key];
       fill(o.denials, o.arch, maps, pid, mapKeys, '@d');
     }
-    return { exit, stats: { startupMs: tracer.startupMs, scope, mapKeys }, pids: pidsSeen(maps) };
+    return { exit, stats: { startupMs: tracer.startupMs, engine, scope, mapKeys }, pids: pidsSeen(maps) };
   } finally {
     offSignals();
     tracer?.kill();

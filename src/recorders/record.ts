@@ -9,14 +9,18 @@ import type { ArchDef } from '../arch/types.js';
 import type { WorkloadUser } from '../exec/as-user.js';
 import { findOnPath, runTool, ToolError } from '../exec/run.js';
 import { type Recording, RecordingBuilder } from '../recording/recording.js';
+import type { EbpfEngine } from './ebpf-tracer.js';
 import { type EbpfStats, recordWithEbpf } from './record-ebpf.js';
 import { recordWithStrace } from './record-strace.js';
 import type { WorkloadExit } from './workload.js';
 
 export type Backend = 'ebpf' | 'strace';
+/** What `--backend` accepts: `bpftrace` is the eBPF backend with bpftrace's program. */
+export const BACKEND_CHOICES = ['auto', 'ebpf', 'bpftrace', 'strace'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface RecordOptions {
-  backend: Backend | 'auto';
+  backend: BackendChoice;
   command: readonly string[];
   arch: ArchDef;
   /** Record the values of checkable arguments (for `generate --args`). */
@@ -56,10 +60,16 @@ const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
  * What stops the eBPF backend here, each with what to do (empty: it can run). Mounts tracefs when
  * it is only unmounted and we are allowed to (said through `note`).
  */
-export function ebpfProblems(arch: ArchDef, note?: (m: string) => void): string[] {
+export function ebpfProblems(
+  arch: ArchDef,
+  note?: (m: string) => void,
+  engine: EbpfEngine = 'sysfence',
+): string[] {
   const problems: string[] = [];
-  if (findOnPath('bpftrace') === undefined)
+  if (engine === 'bpftrace' && findOnPath('bpftrace') === undefined)
     problems.push('bpftrace is not installed (apt-get install bpftrace)');
+  if (engine === 'sysfence' && findOnPath('perl') === undefined)
+    problems.push('perl is not installed: it loads the eBPF recorder (apt-get install perl-base)');
   const caps = effectiveCaps();
   const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
   const privileged = has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
@@ -73,7 +83,11 @@ export function ebpfProblems(arch: ArchDef, note?: (m: string) => void): string[
         `tracefs is not mounted and could not be (mount -t tracefs tracefs ${TRACEFS[0]}: ${r.stderr.trim() || 'failed'})`,
       );
   }
-  if ((arch.id === 'x86_64' || arch.id === 'aarch64') && !existsSync('/sys/kernel/btf/vmlinux'))
+  if (
+    engine === 'bpftrace' &&
+    (arch.id === 'x86_64' || arch.id === 'aarch64') &&
+    !existsSync('/sys/kernel/btf/vmlinux')
+  )
     problems.push('the kernel has no BTF (/sys/kernel/btf/vmlinux), needed to tell 32-bit processes apart');
   return problems;
 }
@@ -92,24 +106,25 @@ export function resolveCommand(command: readonly string[]): string[] {
 export async function record(opts: RecordOptions): Promise<RecordResult> {
   const o = { ...opts, command: resolveCommand(opts.command) };
   let backend: Backend;
+  const engine: EbpfEngine = o.backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
   if (o.backend === 'auto') {
-    const problems = ebpfProblems(o.arch, o.note);
+    const problems = ebpfProblems(o.arch, o.note, engine);
     if (problems.length === 0) backend = 'ebpf';
     else {
       backend = 'strace';
       o.note?.(`recording with strace (ptrace): eBPF is not available: ${problems.join('; ')}`);
     }
-  } else if (o.backend === 'ebpf') {
-    const problems = ebpfProblems(o.arch, o.note);
+  } else if (o.backend === 'ebpf' || o.backend === 'bpftrace') {
+    const problems = ebpfProblems(o.arch, o.note, engine);
     if (problems.length > 0)
       throw new ToolError(
         'ebpf-unavailable',
-        'bpftrace',
+        engine === 'bpftrace' ? 'bpftrace' : 'sysfence',
         `the eBPF backend cannot run here: ${problems.join('; ')} (or use --backend strace)`,
       );
     backend = 'ebpf';
   } else backend = 'strace';
-  if (o.backend === 'auto' && backend === 'ebpf') o.note?.('recording with eBPF (bpftrace)');
+  if (o.backend === 'auto' && backend === 'ebpf') o.note?.("recording with eBPF (sysfence's own program)");
   const rec = new RecordingBuilder();
   if (backend === 'ebpf') {
     rec.source('ebpf', o.command.join(' '));
@@ -117,6 +132,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       arch: o.arch,
       command: o.command,
       args: o.args === true,
+      ...(o.backend === 'bpftrace' ? { engine: 'bpftrace' as const } : {}),
     };
     if (o.mapKeys !== undefined) eo.mapKeys = o.mapKeys;
     if (o.note) eo.note = o.note;

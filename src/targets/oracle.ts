@@ -5,7 +5,7 @@
  * Only `verify --against-libseccomp`, tests and benchmarks use it; sysfence's answers come from
  * its own model of libseccomp (filter.ts, codegen.ts), which this checks.
  */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findArch } from '../arch/tables.js';
 import { emulate } from '../bpf/emulate.js';
 import { decode } from '../bpf/encode.js';
@@ -13,13 +13,14 @@ import type { Instruction } from '../bpf/instruction.js';
 import { type Case, verificationCases } from '../compiler/cases.js';
 import { actionOfRet } from '../compiler/ret.js';
 import { runTool, ToolError } from '../exec/run.js';
+import { packageRoot } from '../knowledge/data-files.js';
 import { runModel } from '../libseccomp/run.js';
 import type { Action, ActionKind } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import type { RuntimeTarget } from './target.js';
 import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from './verdict.js';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/oracle/libseccomp_export.py', import.meta.url));
+const SCRIPT = join(packageRoot(), 'scripts', 'oracle', 'libseccomp_export.py');
 const PYTHON = '/usr/bin/python3';
 
 export interface LibseccompBuild {

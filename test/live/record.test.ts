@@ -52,7 +52,10 @@ const skip =
       requirement(haveTool('strace', ['-V']), 'strace'));
 const ebpfSkip =
   skip ??
-  requirement(ebpfProblems(x86_64).length === 0, `eBPF recording (${ebpfProblems(x86_64).join('; ')})`);
+  requirement(
+    ebpfProblems(x86_64).length + ebpfProblems(x86_64, undefined, 'bpftrace').length === 0,
+    `eBPF recording (${[...ebpfProblems(x86_64), ...ebpfProblems(x86_64, undefined, 'bpftrace')].join('; ')})`,
+  );
 
 const run32 = skip === undefined && canRun32();
 if (skip === undefined && !run32)
@@ -73,7 +76,7 @@ beforeAll(() => {
   execFileSync('gcc', ['-m32', '-static', '-o', join(dir, 'workload32'), join(fixtures, 'workload32.c')]);
 });
 
-async function run(backend: 'ebpf' | 'strace'): Promise<Recording> {
+async function run(backend: 'ebpf' | 'bpftrace' | 'strace'): Promise<Recording> {
   const scratch = mkdtempSync(join(dir, `scratch-${backend}-`));
   const r = await record({
     backend,
@@ -81,7 +84,9 @@ async function run(backend: 'ebpf' | 'strace'): Promise<Recording> {
     command: [join(dir, 'workload'), scratch, ...(run32 ? [join(dir, 'workload32')] : [])],
   });
   expect(r.exit).toEqual({ code: 0, signal: null });
-  expect(r.backend).toBe(backend);
+  expect([r.backend, r.ebpf?.engine]).toEqual(
+    backend === 'strace' ? ['strace', undefined] : ['ebpf', backend === 'ebpf' ? 'sysfence' : 'bpftrace'],
+  );
   return r.recording;
 }
 
@@ -114,13 +119,18 @@ describe.skipIf(skip !== undefined)('completeness: strace backend', () => {
 });
 
 describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
-  it('reports exactly the workload set, on both ABIs', async () => {
+  it("reports exactly the workload set, on both ABIs (sysfence's own program)", async () => {
     checkComplete(await run('ebpf'));
   });
 
-  it('both backends count every call alike', async () => {
+  it("reports exactly the workload set, on both ABIs (bpftrace's program)", async () => {
+    checkComplete(await run('bpftrace'));
+  });
+
+  it('all three count every call alike', async () => {
     const a = await run('ebpf');
     const b = await run('strace');
+    const c = await run('bpftrace');
     const counts = (r: Recording) =>
       Object.fromEntries(
         Object.entries(r.syscalls).map(([abi, m]) => [
@@ -129,6 +139,16 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
         ]),
       );
     expect(counts(a)).toEqual(counts(b));
+    expect(counts(c)).toEqual(counts(b));
+    // and the same processes per call, by how many and which programs they ran
+    const shape = (r: Recording) =>
+      Object.fromEntries(
+        Object.entries(r.syscalls.x86_64 ?? {}).map(([n, st]) => [
+          n,
+          [st.pids.length, [...st.executables].sort()],
+        ]),
+      );
+    expect(shape(a)).toEqual(shape(c));
   });
 
   it('`record -- ls -la /` gives the same set with either backend, and passes the exit status through', () => {
@@ -270,5 +290,6 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
     const left = readdirSync(findCgroup2()!).filter((d) => d.startsWith(`sysfence-${child.pid}-`));
     expect(left).toEqual([]);
     expect(spawnSync('pgrep', ['-f', 'bpftrace -f json']).status).toBe(1);
+    expect(spawnSync('pgrep', ['-f', 'sysfence-ebpf-loader']).status).toBe(1);
   });
 });

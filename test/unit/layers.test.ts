@@ -12,6 +12,7 @@ const LAYERS: Record<string, number> = {
   arch: 0,
   exec: 0,
   bpf: 1,
+  ebpf: 1,
   recording: 1,
   knowledge: 2,
   profile: 3,

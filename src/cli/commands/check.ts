@@ -4,7 +4,7 @@ import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
 import { head, importLogs } from '../../recorders/import.js';
-import { ebpfProblems, record } from '../../recorders/record.js';
+import { BACKEND_CHOICES, ebpfProblems, record } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { mergeRecordings, type Recording } from '../../recording/recording.js';
 import { checkRecording, formatCheckText } from '../../review/check.js';
@@ -51,8 +51,8 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
     .addOption(reportFormatOption())
     .option('-o, --output <file>', 'write the report here (stdout by default)')
     .addOption(
-      new Option('--backend <b>', 'with -- CMD: how to record')
-        .choices(['auto', 'ebpf', 'strace'])
+      new Option('--backend <b>', 'with -- CMD: how to record (as record --backend)')
+        .choices(BACKEND_CHOICES)
         .default('auto'),
     )
     .option('--allow-failure', 'with -- CMD: judge the calls even when the command fails')
@@ -98,8 +98,15 @@ Examples:
       if (isCommand) {
         holdStopSignals(); // a stopped command is written up as failed, never as a pass
         const backend = opts.backend ?? 'auto';
-        if (backend === 'ebpf' && ebpfProblems(arch).length > 0)
-          throw new CliError('ebpf-unavailable', `eBPF cannot run here: ${ebpfProblems(arch).join('; ')}`);
+        const engine = backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
+        if (
+          (backend === 'ebpf' || backend === 'bpftrace') &&
+          ebpfProblems(arch, undefined, engine).length > 0
+        )
+          throw new CliError(
+            'ebpf-unavailable',
+            `eBPF cannot run here: ${ebpfProblems(arch, undefined, engine).join('; ')}`,
+          );
         const note = (m: string) => err(`sysfence: ${m}`);
         const user = workloadUser(opts.asRoot !== undefined, note);
         const r = await record({

@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { nativeArch } from '../../arch/tables.js';
 import type { ArchDef } from '../../arch/types.js';
@@ -11,6 +10,7 @@ import { verifyProgram } from '../../compiler/verify.js';
 import { giveToSudoUser, type WorkloadUser, workloadUser } from '../../exec/as-user.js';
 import { writeOutput } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
+import { packageRoot } from '../../knowledge/data-files.js';
 import { explainProfile } from '../../profile/explain.js';
 import { generate } from '../../profile/generate.js';
 import type { Profile } from '../../profile/model.js';
@@ -24,7 +24,7 @@ import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, out, style } from '../output.js';
 
 /** The built-in workload: a small HTTP server on Node.js that answers its own six requests. */
-export const DEMO_WORKLOAD = fileURLToPath(new URL('../../../demo/http-server.mjs', import.meta.url));
+export const DEMO_WORKLOAD = join(packageRoot(), 'demo', 'http-server.mjs');
 
 interface Served {
   served: { path: string; status: number; bytes: number }[];

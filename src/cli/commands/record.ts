@@ -4,7 +4,7 @@ import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { generate } from '../../profile/generate.js';
-import { type Backend, ebpfProblems, record } from '../../recorders/record.js';
+import { BACKEND_CHOICES, type BackendChoice, ebpfProblems, record } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
@@ -67,7 +67,8 @@ async function recordDocker(
       'bad-option',
       '--docker records with eBPF only (strace cannot follow the runtime into the container)',
     );
-  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
+  const engine = opts.backend === 'bpftrace' || opts.showDenied ? 'bpftrace' : 'sysfence';
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), engine);
   if (problems.length > 0)
     throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
   const b = new RecordingBuilder();
@@ -78,6 +79,7 @@ async function recordDocker(
   const r = await recordContainer(b, {
     arch,
     runArgs,
+    engine,
     ...(denied ? { denials: denied } : {}),
     note: (m) => err(`sysfence: ${m}`),
     ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
@@ -146,8 +148,11 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     )
     .argument('<command...>', 'the command to run, after --')
     .addOption(
-      new Option('--backend <b>', 'auto (eBPF when it can run here, else strace) | ebpf | strace')
-        .choices(['auto', 'ebpf', 'strace'])
+      new Option(
+        '--backend <b>',
+        "auto (eBPF when it can run here, else strace) | ebpf (sysfence's own program) | bpftrace (the eBPF backend with bpftrace's program) | strace",
+      )
+        .choices(BACKEND_CHOICES)
         .default('auto'),
     )
     .option('-o, --output <file>', 'write the generated profile here')
@@ -202,7 +207,7 @@ Examples:
       const backend = String(opts.backend);
       const arch = hostArch();
       const ro: Parameters<typeof record>[0] = {
-        backend: backend as Backend | 'auto',
+        backend: backend as BackendChoice,
         command,
         arch,
         args: opts.args === true,
@@ -228,7 +233,7 @@ Examples:
           `${abi}: ${Object.keys(m ?? {}).length} syscalls, ${Object.values(m ?? {}).reduce((n, s) => n + s.count, 0)} calls`,
       );
       err(
-        `sysfence: recorded with ${r.backend}${r.ebpf ? ` (attached in ${r.ebpf.startupMs.toFixed(0)} ms, scoped by ${r.ebpf.scope})` : ''}: ${counts.join('; ') || 'no syscalls'}`,
+        `sysfence: recorded with ${r.backend}${r.ebpf ? ` (${r.ebpf.engine === 'sysfence' ? "sysfence's program" : 'bpftrace'}, attached in ${r.ebpf.startupMs.toFixed(0)} ms, scoped by ${r.ebpf.scope})` : ''}: ${counts.join('; ') || 'no syscalls'}`,
       );
       if (opts.output) {
         const g = generate([r.recording], { ...generateOptionsOf(opts), args: opts.args === true });

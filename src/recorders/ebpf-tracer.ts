@@ -1,0 +1,316 @@
+/**
+ * Runs sysfence's own eBPF recorder (ebpf-program.ts): the programs go into the kernel through the
+ * Perl loader (src/ebpf/loader-perl.ts), and what the maps hold at the end comes back in the shape
+ * the bpftrace program printed (`MapDump`: @c, @e, @f, @a), so one `fill` makes the recording
+ * whichever backend ran.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
+import { parseBtf } from '../ebpf/btf.js';
+import { bpfObjectLines } from '../ebpf/lines.js';
+import { LOADER_PERL } from '../ebpf/loader-perl.js';
+import { findOnPath, startProcess, ToolError } from '../exec/run.js';
+import { type MapDump, RUNTIME_REEXEC } from './ebpf-maps.js';
+import {
+  ERRORS,
+  type KernelLayout,
+  MAPS,
+  type MapName,
+  type RecorderProgram,
+  recorderProgram,
+  SLOT,
+} from './ebpf-program.js';
+import type { Tracer } from './record-ebpf.js';
+
+const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+function readEvent(event: string): string | undefined {
+  for (const root of TRACEFS) {
+    try {
+      return readFileSync(`${root}/events/${event}/format`, 'utf8');
+    } catch {
+      // not under this root
+    }
+  }
+  return undefined;
+}
+
+/** Where the layout read from this boot's kernel is kept (tmpfs: gone at the next boot). */
+const LAYOUT_CACHE = '/run/sysfence/kernel-layout.json';
+
+/**
+ * What the raw tracepoints need to know of this kernel: two structure offsets from its BTF, and
+ * whether sched_process_exit says `group_dead` (its tracefs format). Reading 5 MB of BTF costs
+ * ~70 ms, so the answer is kept for the running kernel (keyed by its boot id and release) in
+ * /run/sysfence. Throws with what is missing.
+ */
+export function kernelLayout(btfFile = '/sys/kernel/btf/vmlinux'): KernelLayout {
+  let key = '';
+  try {
+    key = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()} ${btfFile}`;
+    const cached = JSON.parse(readFileSync(LAYOUT_CACHE, 'utf8')) as { key?: string; layout?: KernelLayout };
+    const l = cached.layout;
+    if (
+      cached.key === key &&
+      l &&
+      Number.isInteger(l.taskPid) &&
+      Number.isInteger(l.binprmFilename) &&
+      typeof l.exitGroupDead === 'boolean'
+    )
+      return l;
+  } catch {
+    // no cache yet (or unreadable): read the BTF
+  }
+  let btf: ReturnType<typeof parseBtf>;
+  try {
+    btf = parseBtf(readFileSync(btfFile));
+  } catch (e) {
+    throw new ToolError(
+      'ebpf-unavailable',
+      'sysfence',
+      `cannot read the kernel's BTF (${btfFile}): ${(e as Error).message}`,
+      'use --backend bpftrace or --backend strace',
+    );
+  }
+  const offset = (struct: string, member: string): number => {
+    const o = btf.memberOffset(struct, member);
+    if (o === undefined)
+      throw new ToolError('ebpf-unavailable', 'sysfence', `this kernel's BTF has no ${struct}.${member}`);
+    return o;
+  };
+  const layout: KernelLayout = {
+    taskPid: offset('task_struct', 'pid'),
+    binprmFilename: offset('linux_binprm', 'filename'),
+    exitGroupDead: /\bgroup_dead;/.test(readEvent('sched/sched_process_exit') ?? ''),
+  };
+  if (key)
+    try {
+      mkdirSync(dirname(LAYOUT_CACHE), { recursive: true, mode: 0o755 });
+      writeFileSync(LAYOUT_CACHE, `${JSON.stringify({ key, layout })}\n`);
+    } catch {
+      // not root, or no /run: read again next time
+    }
+  return layout;
+}
+
+/** The loader's argument, so `ps` and `pgrep -f` show what it is. */
+export const LOADER_NAME = 'sysfence-ebpf-loader';
+
+const hexLE = (hex: string, from: number, bytes: number): bigint => {
+  let v = 0n;
+  for (let i = bytes - 1; i >= 0; i--)
+    v = (v << 8n) | BigInt(Number.parseInt(hex.slice((from + i) * 2, (from + i) * 2 + 2), 16));
+  return v;
+};
+
+/** Loads and attaches the recorder; resolves once every program runs. */
+export async function startOwnTracer(
+  arch: ArchDef,
+  program: RecorderProgram,
+  mapKeys: number,
+): Promise<Tracer> {
+  const perl = findOnPath('perl');
+  if (!perl)
+    throw new ToolError(
+      'tool-missing',
+      'perl',
+      'perl is not installed: it loads the eBPF recorder (apt-get install perl-base)',
+    );
+  const t = syscallTable(arch);
+  const nr = (n: string) => {
+    const v = t.number(n);
+    if (v === undefined)
+      throw new ToolError('ebpf-unavailable', 'sysfence', `${arch.id} has no ${n} syscall`);
+    return v;
+  };
+  const started = performance.now();
+  // its own process group: Ctrl-C reaches the workload, not the loader (it dies with sysfence);
+  // named on its command line for ps and the tests
+  const p = startProcess(perl, ['-e', LOADER_PERL, LOADER_NAME], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  let stderr = '';
+  let wake: (() => void) | undefined;
+  p.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    wake?.();
+  });
+  p.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  let done = false;
+  const exited = new Promise<void>((res, rej) => {
+    p.on('error', (e) => rej(new ToolError('tool-missing', 'perl', `perl could not start: ${e.message}`)));
+    p.on('exit', () => {
+      done = true;
+      wake?.();
+      res();
+    });
+  });
+  exited.catch(() => undefined);
+  const send = (line: string) => p.stdin?.write(`${line}\n`);
+  /** The loader's answer up to a line starting with `until` (or its error). */
+  const answer = async (until: string): Promise<string> => {
+    for (;;) {
+      const at = out.indexOf(`${until}\n`);
+      const err = /^error (.*)$/m.exec(out);
+      if (err)
+        throw new ToolError(
+          'ebpf-load-failed',
+          'sysfence',
+          `the eBPF recorder could not be loaded: ${err[1]}`,
+        );
+      if (at === 0 || (at > 0 && out[at - 1] === '\n')) {
+        const text = out.slice(0, at);
+        out = out.slice(at + until.length + 1);
+        return text;
+      }
+      if (done)
+        throw new ToolError(
+          'ebpf-load-failed',
+          'perl',
+          `the eBPF loader ended: ${stderr.trim() || 'no message'}`,
+        );
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      wake = undefined;
+    }
+  };
+  send(`sys ${nr('bpf')} ${nr('perf_event_open')} ${nr('ioctl')} ${nr('prctl')} ${nr('close')}`);
+  for (const line of bpfObjectLines(program)) send(line);
+  send('go');
+  try {
+    await answer('ready');
+  } catch (e) {
+    p.kill('SIGKILL');
+    throw e;
+  }
+  const startupMs = performance.now() - started;
+  const dump = async (map: MapName, keys?: readonly string[]): Promise<[string, string][]> => {
+    if (keys?.length === 0) return [];
+    send(keys ? `get ${MAPS.indexOf(map)} ${keys.join(' ')}` : `dump ${MAPS.indexOf(map)}`);
+    return (await answer('end'))
+      .split('\n')
+      .filter((l) => l.startsWith('e '))
+      .map((l) => {
+        const [, k, v] = l.split(' ');
+        return [k ?? '', v ?? ''];
+      });
+  };
+  return {
+    startupMs,
+    async stop() {
+      send('detach');
+      await answer('detached');
+      const maps = await readMaps(dump, mapKeys);
+      send('quit');
+      p.stdin?.end();
+      await exited;
+      return maps;
+    },
+    kill() {
+      if (!done) p.kill('SIGKILL');
+    },
+  };
+}
+
+async function readMaps(
+  dump: (m: MapName, keys?: readonly string[]) => Promise<[string, string][]>,
+  mapKeys: number,
+): Promise<MapDump> {
+  const errors = (await dump('errors'))
+    .map(([k, v]) => [Number(hexLE(k, 0, 4)), hexLE(v, 0, 8)] as const)
+    .filter(([, n]) => n > 0n);
+  if (errors.length > 0)
+    throw new ToolError(
+      'map-overflow',
+      'sysfence',
+      `the recorder's ${errors.map(([i, n]) => `${ERRORS[i] ?? i} map was full ${n} time${n === 1n ? '' : 's'}`).join(', ')} (${mapKeys} entries): calls were lost; record again with --map-keys ${mapKeys * 4}`,
+    );
+  const bySlot = new Map<number, number[]>();
+  for (const [k] of await dump('pairs')) {
+    const key = hexLE(k, 0, 8);
+    const slot = Number(key & 0xffffffffn);
+    const list = bySlot.get(slot) ?? [];
+    list.push(Number(key >> 32n));
+    bySlot.set(slot, list);
+  }
+  // totals per slot, the per-CPU values summed: only the slots some process made (each counted
+  // call made a pair unless a map was full, which failed above)
+  const slotKey = (slot: number) => Buffer.from(new Uint32Array([slot]).buffer).toString('hex');
+  const totals = new Map<number, bigint>();
+  for (const [k, v] of await dump('counts', [...bySlot.keys()].sort((a, b) => a - b).map(slotKey))) {
+    let sum = 0n;
+    for (let i = 0; i < v.length / 16; i++) sum += hexLE(v, i * 8, 8);
+    if (sum > 0n) totals.set(Number(hexLE(k, 0, 4)), sum);
+  }
+  const key = (pid: number, compat: boolean, nr: number, gen: boolean) =>
+    (
+      (BigInt(pid) << 32n) |
+      (BigInt(compat) << 31n) |
+      BigInt(nr & 0x7fffffff) |
+      (BigInt(gen) << 62n)
+    ).toString();
+  const c: Record<string, number> = {};
+  for (const [slot, total] of [...totals].sort((a, b) => a[0] - b[0])) {
+    const nr = (slot & SLOT.nrMask) | (slot & SLOT.x32 ? 0x40000000 : 0);
+    const compat = (slot & SLOT.compat) !== 0;
+    const gen = (slot & SLOT.gen) !== 0;
+    const pids = (bySlot.get(slot) ?? []).sort((a, b) => a - b);
+    // the counts are per call, the pairs per process: the first process carries the rest (a
+    // recording keeps totals and the set of processes, not counts per process)
+    pids.forEach((pid, i) => {
+      c[key(pid, compat, nr, gen)] = i === 0 ? Math.max(1, Number(total) - (pids.length - 1)) : 1;
+    });
+  }
+  for (const [k, v] of await dump('other')) {
+    const flags = Number(hexLE(k, 8, 4));
+    const id = key(
+      Number(hexLE(k, 0, 4)),
+      (flags & SLOT.compat) !== 0,
+      Number(hexLE(k, 4, 4)),
+      (flags & SLOT.gen) !== 0,
+    );
+    c[id] = (c[id] ?? 0) + Number(hexLE(v, 0, 8));
+  }
+  const e: Record<string, number> = {};
+  for (const [k, v] of await dump('execs')) {
+    const pid = Number(hexLE(k, 0, 4));
+    const file = Buffer.from(k.slice(16), 'hex').toString('utf8').replace(/\0.*$/s, '');
+    e[`${pid},${file}`] = Number(hexLE(v, 0, 8));
+  }
+  const f: Record<string, number> = {};
+  for (const [k, v] of await dump('parents')) f[`${Number(hexLE(k, 0, 4))},${Number(hexLE(v, 0, 4))}`] = 1;
+  const a: Record<string, number> = {};
+  for (const [k, v] of await dump('args'))
+    a[`${Number(hexLE(k, 0, 4))},${Number(hexLE(k, 4, 4))},${hexLE(k, 8, 8)}`] = Number(hexLE(v, 0, 8));
+  return { '@c': c, '@e': e, '@f': f, '@a': a };
+}
+
+/** Which eBPF program records: sysfence's own (the default) or the bpftrace one (the fallback). */
+export type EbpfEngine = 'sysfence' | 'bpftrace';
+
+/** Builds sysfence's recorder for one cgroup and attaches it. */
+export function startRecorder(o: {
+  arch: ArchDef;
+  cgroupId: string;
+  afterExec: boolean;
+  args: boolean;
+  mapKeys: number;
+}): Promise<Tracer> {
+  const program = recorderProgram({
+    arch: o.arch,
+    cgroupId: BigInt(o.cgroupId),
+    afterExec: o.afterExec,
+    reexecPrefixes: RUNTIME_REEXEC,
+    args: o.args,
+    mapKeys: o.mapKeys,
+    layout: kernelLayout(),
+  });
+  return startOwnTracer(o.arch, program, o.mapKeys);
+}
