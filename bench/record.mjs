@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Recording overhead, in one run: untraced vs an empty bpftrace program on raw_syscalls:sys_enter
-// (the floor of the mechanism) vs a plain bpftrace count map vs sysfence's eBPF backend vs
-// sysfence's strace backend vs the seeds' `strace -f -o FILE`. Workloads (bench/record-workload.c)
-// time their own work, so tracer start-up is reported apart. Runs alternate; medians of REPS.
+// Recording overhead, in one run: untraced vs two floors (an empty program on the raw sys_enter
+// tracepoint, loaded by sysfence's loader: the mechanism sysfence's recorder uses; and an empty
+// bpftrace program on tracepoint:raw_syscalls:sys_enter) vs sysfence's own eBPF recorder vs the
+// bpftrace recorder (--backend bpftrace) vs the strace backend vs `strace -f -o FILE`. Workloads
+// (bench/record-workload.c) time their own work, so start-up is reported apart, and measured on
+// its own: `record -- /bin/true` end to end against `/bin/true`, median of STARTUP_REPS.
 //
 // This VM's timings wander by +-30% from run to run (other guests), so the eBPF variants run REPS
 // times (short runs) and the table shows the median and the minimum ratio (interference only adds
@@ -21,7 +23,8 @@ const cli = join(root, 'dist', 'cli', 'main.js');
 const REPS = Number(process.env.REPS ?? 21);
 const STRACE_REPS = Number(process.env.STRACE_REPS ?? 5);
 const CALLS = Number(process.env.CALLS ?? 300000);
-const FORKS = Number(process.env.FORKS ?? 1000);
+const FORKS = Number(process.env.FORKS ?? 500);
+const STARTUP_REPS = Number(process.env.STARTUP_REPS ?? 11);
 const THREADS = Number(process.env.THREADS ?? 4);
 const dir = mkdtempSync(join(tmpdir(), 'sysfence-bench-rec-'));
 const bin = join(dir, 'w');
@@ -57,6 +60,29 @@ async function withBpftrace(program, fn) {
   }
 }
 
+/** An empty program on the raw sys_enter tracepoint, held by sysfence's Perl loader. */
+async function withEmptyRawTracepoint(fn) {
+  const { LOADER_PERL } = await import(join(root, 'dist', 'ebpf', 'loader-perl.js'));
+  const t = spawn('perl', ['-e', LOADER_PERL, 'bench-floor'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const ready = new Promise((res, rej) => {
+    t.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) res();
+      if (out.includes('error')) rej(new Error(out));
+    });
+  });
+  // x86_64 numbers: bpf, perf_event_open, ioctl, prctl, close; r0 = 0; exit
+  t.stdin.write('sys 321 298 16 157 3\nprog 17 raw:sys_enter floor b7000000000000009500000000000000\ngo\n');
+  await ready;
+  try {
+    return fn();
+  } finally {
+    t.stdin.end('quit\n');
+    await new Promise((res) => t.on('exit', res));
+  }
+}
+
 function ns(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
@@ -67,10 +93,11 @@ function ns(cmd, args) {
 
 const variants = {
   untraced: async (w) => ns(bin, w),
-  'bpftrace empty (floor)': (w) => withBpftrace('tracepoint:raw_syscalls:sys_enter { }', () => ns(bin, w)),
-  'bpftrace @[args->id] = count()': (w) =>
-    withBpftrace('tracepoint:raw_syscalls:sys_enter { @[args->id] = count(); }', () => ns(bin, w)),
+  'empty raw tp (floor)': (w) => withEmptyRawTracepoint(() => ns(bin, w)),
+  'bpftrace empty tp': (w) => withBpftrace('tracepoint:raw_syscalls:sys_enter { }', () => ns(bin, w)),
   'sysfence record (eBPF)': async (w) => ns('node', [cli, 'record', '--backend', 'ebpf', '--', bin, ...w]),
+  'sysfence record (bpftrace)': async (w) =>
+    ns('node', [cli, 'record', '--backend', 'bpftrace', '--', bin, ...w]),
   'sysfence record (strace)': async (w) =>
     ns('node', [cli, 'record', '--backend', 'strace', '--', bin, ...w]),
   'strace -f -o FILE': async (w) => ns('strace', ['-f', '-o', join(dir, 'strace.log'), bin, ...w]),
@@ -82,7 +109,7 @@ const median = (xs) => {
 };
 
 const results = {};
-const startups = [];
+const startups = {};
 for (const [wname, w] of Object.entries(workloads)) {
   results[wname] = Object.fromEntries(Object.keys(variants).map((v) => [v, []]));
   for (let rep = 0; rep < REPS; rep++)
@@ -90,18 +117,17 @@ for (const [wname, w] of Object.entries(workloads)) {
       if (vname.includes('strace') && rep >= STRACE_REPS) continue;
       const r = await run(w);
       results[wname][vname].push(r.ns);
-      if (r.startupMs !== undefined) startups.push(r.startupMs);
+      if (r.startupMs !== undefined) (startups[vname] ??= []).push(r.startupMs);
     }
 }
-rmSync(dir, { recursive: true, force: true });
 
 const min = (xs) => Math.min(...xs);
 console.log(
   `Recording overhead: workload's own wall time, ratio to untraced as median / minimum of alternating runs (${REPS} runs; strace variants ${STRACE_REPS})\n`,
 );
 const names = Object.keys(variants);
-console.log(`| workload | ${names.join(' | ')} | eBPF backend / floor |`);
-console.log(`|---|${names.map(() => '---').join('|')}|---|`);
+console.log(`| workload | ${names.join(' | ')} | eBPF / raw floor | eBPF / bpftrace floor |`);
+console.log(`|---|${names.map(() => '---').join('|')}|---|---|`);
 for (const [wname, byVariant] of Object.entries(results)) {
   const base = byVariant.untraced;
   const cells = names.map((v) =>
@@ -109,12 +135,40 @@ for (const [wname, byVariant] of Object.entries(results)) {
       ? `${(median(base) / 1e6).toFixed(1)} ms`
       : `${(median(byVariant[v]) / median(base)).toFixed(2)}x / ${(min(byVariant[v]) / min(base)).toFixed(2)}x`,
   );
-  const floor = byVariant['bpftrace empty (floor)'];
+  const raw = byVariant['empty raw tp (floor)'];
+  const floor = byVariant['bpftrace empty tp'];
   const ours = byVariant['sysfence record (eBPF)'];
   console.log(
-    `| ${wname} | ${cells.join(' | ')} | ${(median(ours) / median(floor)).toFixed(2)} / ${(min(ours) / min(floor)).toFixed(2)} |`,
+    `| ${wname} | ${cells.join(' | ')} | ${(median(ours) / median(raw)).toFixed(2)} / ${(min(ours) / min(raw)).toFixed(2)} | ${(median(ours) / median(floor)).toFixed(2)} / ${(min(ours) / min(floor)).toFixed(2)} |`,
   );
 }
+
+// start-up, end to end: the whole `sysfence record` of a command that does nothing
+const wall = (cmd, args) => {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+};
+const start = { untraced: [], ebpf: [], bpftrace: [], strace: [] };
+for (let i = 0; i < STARTUP_REPS; i++) {
+  start.untraced.push(wall('/bin/true', []));
+  for (const b of ['ebpf', 'bpftrace', 'strace'])
+    start[b].push(
+      wall('node', [cli, 'record', '--backend', b, '--recording', join(dir, 'true.json'), '--', '/bin/true']),
+    );
+}
 console.log(
-  `\nbpftrace start-up (spawn to every probe attached), sysfence eBPF backend: median ${median(startups)} ms over ${startups.length} runs`,
+  `\nStart-up: \`sysfence record -- /bin/true\` end to end, median of ${STARTUP_REPS} (spread min-max)`,
 );
+console.log('| | median | min - max | more than untraced |');
+console.log('|---|---|---|---|');
+for (const [k, xs] of Object.entries(start))
+  console.log(
+    `| ${k} | ${median(xs).toFixed(0)} ms | ${Math.min(...xs).toFixed(0)} - ${Math.max(...xs).toFixed(0)} ms | ${(median(xs) - median(start.untraced)).toFixed(0)} ms |`,
+  );
+rmSync(dir, { recursive: true, force: true });
+for (const [v, xs] of Object.entries(startups))
+  console.log(
+    `attach (tracer started to every program attached), ${v}: median ${median(xs)} ms over ${xs.length} runs`,
+  );

@@ -18,6 +18,19 @@ export interface MapDump {
   [map: string]: Record<string, number>;
 }
 
+/** How often a run's denials so far are read while the workload runs. */
+export const PROGRESS_SECONDS = 2;
+
+/** A running eBPF recorder (sysfence's program or bpftrace's), whose maps come back as a MapDump. */
+export interface Tracer {
+  /** From starting the tracer until every program was attached. */
+  startupMs: number;
+  /** SIGINT (repeated: see below), then the maps bpftrace printed. */
+  stop(note?: (m: string) => void): Promise<MapDump>;
+  /** Ends bpftrace at once if it still runs (error paths). */
+  kill(): void;
+}
+
 export function parseMaps(stdout: string): MapDump {
   const maps: MapDump = {};
   for (const line of stdout.split('\n')) {

@@ -40,8 +40,13 @@ import { ARG_SPEC_NAMES, argIndexes, syscallArgs } from '../knowledge/syscall-ar
 
 /** Slot layout: the number's low 10 bits, then x32, compat and "runs the workload" (containers). */
 export const SLOT = { nrMask: 0x3ff, x32: 0x400, compat: 0x800, gen: 0x1000, count: 0x2000 } as const;
-/** Flags word of a process record (bit 0: its ABI is known; compat and gen at their slot bits). */
+/**
+ * Flags word of a process record: bit 0 its ABI is known, bit 1 it runs under more seccomp
+ * filters than sysfence (run: the workload's filter is installed); compat and gen at their slot
+ * bits.
+ */
 const KNOWN = 1;
+const UNDER = 2;
 const RECORD_SIZE = 8 + SLOT.count / 8;
 const EEXIST = -17;
 
@@ -58,7 +63,7 @@ const COMPAT_FROM_REGS: Partial<Record<ArchId, { offset: number; mask: number; v
 };
 
 /** Indexes of the `errors` array: which map was full. */
-export const ERRORS = ['procs', 'pairs', 'execs', 'parents', 'other', 'args'] as const;
+export const ERRORS = ['procs', 'pairs', 'execs', 'parents', 'other', 'args', 'threads', 'denied'] as const;
 
 /** What the raw tracepoints hand over, on this kernel (its BTF and tracefs). */
 export interface KernelLayout {
@@ -68,7 +73,18 @@ export interface KernelLayout {
   binprmFilename: number;
   /** sched_process_exit passes `group_dead` (Linux 6.16+): a process's last thread is known. */
   exitGroupDead: boolean;
+  /** Byte offset of seccomp.filter_count in struct task_struct (run: calls under the new filter). */
+  seccompFilterCount?: number;
 }
+
+/**
+ * The system call number in the saved registers, for sys_exit (whose raw tracepoint passes only
+ * the registers and the return value): x86_64 orig_ax; aarch64 syscallno (32 bits).
+ */
+const NR_FROM_REGS: Partial<Record<ArchId, { offset: number; size: 4 | 8 }>> = {
+  x86_64: { offset: 120, size: 8 },
+  aarch64: { offset: 280, size: 4 },
+};
 
 /**
  * Where the system call arguments are in the saved user registers (struct pt_regs), per native
@@ -89,6 +105,13 @@ export interface RecorderProgramOptions {
   args: boolean;
   mapKeys: number;
   layout: KernelLayout;
+  /**
+   * Also record the calls stopped before they ran (a seccomp filter's ERRNO, TRAP, ...): those reach
+   * sys_exit but never sys_enter. Costs a per-thread lookup on both.
+   */
+  denials?: boolean;
+  /** Count only the calls of processes under more seccomp filters than this (run). */
+  underFiltersAbove?: number;
 }
 
 export interface RecorderProgram {
@@ -111,6 +134,8 @@ export const MAPS = [
   'errors',
   'scratch',
   'args',
+  'threads',
+  'denied',
 ] as const;
 export type MapName = (typeof MAPS)[number];
 export const FILENAME_BYTES = 248;
@@ -134,6 +159,8 @@ export function recorderMaps(mapKeys: number): MapDef[] {
     { name: 'errors', type: MAP_TYPES.array, keySize: 4, valueSize: 8, maxEntries: ERRORS.length },
     { name: 'scratch', type: MAP_TYPES.percpu_array, keySize: 4, valueSize: RECORD_SIZE, maxEntries: 1 },
     h('args', 16, 8),
+    h('threads', 4, 4),
+    h('denied', 16, 8),
   ];
 }
 
@@ -200,6 +227,28 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
   a.mov(R6, R1);
   inCgroup(a, o.cgroupId, 'out');
   a.call('get_current_pid_tgid').mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -8, R7);
+  if (o.denials) {
+    // this thread is in a call: its sys_exit is expected (fp-112 tid, fp-116 value)
+    a.stx(4, FP, -112, R0).st(4, FP, -116, 1);
+    a.ldMap(R1, 'threads')
+      .mov(R2, FP)
+      .aluK('add', R2, -112)
+      .call('map_lookup_elem')
+      .jK('jeq', R0, 0, 'thread_new')
+      .st(4, R0, 0, 1)
+      .ja('thread_done')
+      .label('thread_new')
+      .ldMap(R1, 'threads')
+      .mov(R2, FP)
+      .aluK('add', R2, -112)
+      .mov(R3, FP)
+      .aluK('add', R3, -116)
+      .movK(R4, BPF_ANY)
+      .call('map_update_elem')
+      .jK('jeq', R0, 0, 'thread_done');
+    countError(a, ERRORS.indexOf('threads'));
+    a.label('thread_done');
+  }
   a.ldMap(R1, 'procs').mov(R2, FP).aluK('add', R2, -8).call('map_lookup_elem').mov(R8, R0);
   a.jK('jne', R0, 0, 'have');
   // a process not seen yet (the first of the workload, or one that entered the cgroup): a record
@@ -248,6 +297,25 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
   }
   a.aluK('or', R9, KNOWN).jK('jeq', R8, 0, 'known').stx(8, R8, 0, R9);
   a.label('known');
+  if (o.underFiltersAbove !== undefined && o.layout.seccompFilterCount !== undefined) {
+    // run: only the calls the workload's filter judged (not bubblewrap's set-up before it); the
+    // count only grows, so once above it stays in the record
+    a.jK('jset', R9, UNDER, 'under')
+      .st(8, FP, -40, 0)
+      .call('get_current_task')
+      .mov(R3, R0)
+      .aluK('add', R3, o.layout.seccompFilterCount)
+      .mov(R1, FP)
+      .aluK('add', R1, -40)
+      .movK(R2, 4)
+      .call('probe_read_kernel')
+      .ldx(4, R1, FP, -40)
+      .jK('jle', R1, o.underFiltersAbove, 'out')
+      .aluK('or', R9, UNDER)
+      .jK('jeq', R8, 0, 'under')
+      .stx(8, R8, 0, R9)
+      .label('under');
+  }
   // the number; anything outside the slots (negative, past 1023) goes to the `other` map. The
   // registers' address is kept at fp-104 for --args
   a.ldx(8, R1, R6, 0).stx(8, FP, -104, R1).ldx(8, R6, R6, 8);
@@ -387,6 +455,20 @@ function processFork(o: RecorderProgramOptions): Assembled {
     .call('probe_read_kernel')
     .ldx(4, R7, FP, -8);
   a.call('get_current_pid_tgid').aluK('rsh', R0, 32).stx(4, FP, -16, R0).stx(4, FP, -24, R0);
+  if (o.denials) {
+    // a new task starts by returning from clone/fork: an exit without an enter that is no denial
+    a.st(4, FP, -36, 1)
+      .ldMap(R1, 'threads')
+      .mov(R2, FP)
+      .aluK('add', R2, -8)
+      .mov(R3, FP)
+      .aluK('add', R3, -36)
+      .movK(R4, BPF_ANY)
+      .call('map_update_elem')
+      .jK('jeq', R0, 0, 'child_in_flight');
+    countError(a, ERRORS.indexOf('threads'));
+    a.label('child_in_flight');
+  }
   a.ldMap(R1, 'parents')
     .mov(R2, FP)
     .aluK('add', R2, -8)
@@ -406,7 +488,7 @@ function processFork(o: RecorderProgramOptions): Assembled {
     .call('map_lookup_elem')
     .jK('jeq', R0, 0, 'create')
     .ldx(8, R9, R0, 0)
-    .aluK('and', R9, SLOT.gen);
+    .aluK('and', R9, SLOT.gen | UNDER);
   a.label('create')
     .st(4, FP, -32, 0)
     .ldMap(R1, 'scratch')
@@ -442,8 +524,9 @@ function processExit(o: RecorderProgramOptions): Assembled {
     .mov(R8, R0)
     .aluK('lsh', R8, 32)
     .aluK('rsh', R8, 32)
-    .stx(4, FP, -8, R8)
-    .jX('jne', R7, R8, 'delete');
+    .stx(4, FP, -8, R8);
+  if (o.denials) a.ldMap(R1, 'threads').mov(R2, FP).aluK('add', R2, -8).call('map_delete_elem');
+  a.jX('jne', R7, R8, 'delete');
   if (o.layout.exitGroupDead) a.ldx(8, R1, R6, 8).aluK('and', R1, 0xff).jK('jeq', R1, 0, 'out');
   a.label('delete').ldMap(R1, 'procs').mov(R2, FP).aluK('add', R2, -8).call('map_delete_elem');
   a.label('out').ret0();
@@ -502,6 +585,52 @@ function argReads(a: Asm, o: RecorderProgramOptions): void {
   a.label('args_done');
 }
 
+/**
+ * Denials: a call that reaches sys_exit while its thread is not in a call was stopped before it
+ * ran (seccomp's ERRNO, TRAP, ...: the filter runs before the sys_enter tracepoint). Counted per
+ * (process, number, flags) with the number from the saved registers.
+ */
+function sysExit(o: RecorderProgramOptions): Assembled {
+  const a = new Asm();
+  const nr = NR_FROM_REGS[o.arch.id];
+  if (!nr) throw new Error(`denials: no system call number register known for ${o.arch.id}`);
+  // stack: fp-8 tid key, fp-16 tgid key, fp-24 number read, fp-48 denied key (16), fp-56 value
+  a.mov(R6, R1);
+  inCgroup(a, o.cgroupId, 'out');
+  a.call('get_current_pid_tgid').stx(4, FP, -8, R0).mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -16, R7);
+  a.ldMap(R1, 'threads')
+    .mov(R2, FP)
+    .aluK('add', R2, -8)
+    .call('map_lookup_elem')
+    .jK('jeq', R0, 0, 'denied')
+    .ldx(4, R1, R0, 0)
+    .jK('jeq', R1, 0, 'denied')
+    .st(4, R0, 0, 0)
+    .ja('out');
+  a.label('denied')
+    .st(8, FP, -24, 0)
+    .mov(R1, FP)
+    .aluK('add', R1, -24)
+    .movK(R2, nr.size)
+    .ldx(8, R3, R6, 0)
+    .aluK('add', R3, nr.offset)
+    .call('probe_read_kernel')
+    .ldx(nr.size, R8, FP, -24);
+  if (nr.size === 4) a.aluK('lsh', R8, 32).aluK('arsh', R8, 32);
+  a.movK(R9, 0)
+    .ldMap(R1, 'procs')
+    .mov(R2, FP)
+    .aluK('add', R2, -16)
+    .call('map_lookup_elem')
+    .jK('jeq', R0, 0, 'key')
+    .ldx(8, R9, R0, 0)
+    .aluK('and', R9, SLOT.compat | SLOT.gen);
+  a.label('key').stx(4, FP, -48, R7).stx(4, FP, -44, R8).stx(4, FP, -40, R9).st(4, FP, -36, 0);
+  increment(a, 'denied', -48, -56, ERRORS.indexOf('denied'), 'den');
+  a.label('out').ret0();
+  return a.assemble();
+}
+
 /** The whole recorder for one workload cgroup. */
 export function recorderProgram(o: RecorderProgramOptions): RecorderProgram {
   return {
@@ -511,6 +640,7 @@ export function recorderProgram(o: RecorderProgramOptions): RecorderProgram {
       { name: 'exec', attach: 'raw:sched_process_exec', code: processExec(o) },
       { name: 'fork', attach: 'raw:sched_process_fork', code: processFork(o) },
       { name: 'exit', attach: 'raw:sched_process_exit', code: processExit(o) },
+      ...(o.denials ? [{ name: 'sys_exit', attach: 'raw:sys_exit', code: sysExit(o) }] : []),
     ],
   };
 }

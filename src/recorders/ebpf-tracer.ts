@@ -12,7 +12,7 @@ import { parseBtf } from '../ebpf/btf.js';
 import { bpfObjectLines } from '../ebpf/lines.js';
 import { LOADER_PERL } from '../ebpf/loader-perl.js';
 import { findOnPath, startProcess, ToolError } from '../exec/run.js';
-import { type MapDump, RUNTIME_REEXEC } from './ebpf-maps.js';
+import { type MapDump, PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
 import {
   ERRORS,
   type KernelLayout,
@@ -22,7 +22,6 @@ import {
   recorderProgram,
   SLOT,
 } from './ebpf-program.js';
-import type { Tracer } from './record-ebpf.js';
 
 const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
@@ -49,7 +48,7 @@ const LAYOUT_CACHE = '/run/sysfence/kernel-layout.json';
 export function kernelLayout(btfFile = '/sys/kernel/btf/vmlinux'): KernelLayout {
   let key = '';
   try {
-    key = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()} ${btfFile}`;
+    key = `v2 ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()} ${btfFile}`;
     const cached = JSON.parse(readFileSync(LAYOUT_CACHE, 'utf8')) as { key?: string; layout?: KernelLayout };
     const l = cached.layout;
     if (
@@ -57,7 +56,8 @@ export function kernelLayout(btfFile = '/sys/kernel/btf/vmlinux'): KernelLayout 
       l &&
       Number.isInteger(l.taskPid) &&
       Number.isInteger(l.binprmFilename) &&
-      typeof l.exitGroupDead === 'boolean'
+      typeof l.exitGroupDead === 'boolean' &&
+      (l.seccompFilterCount === undefined || Number.isInteger(l.seccompFilterCount))
     )
       return l;
   } catch {
@@ -80,10 +80,15 @@ export function kernelLayout(btfFile = '/sys/kernel/btf/vmlinux'): KernelLayout 
       throw new ToolError('ebpf-unavailable', 'sysfence', `this kernel's BTF has no ${struct}.${member}`);
     return o;
   };
+  const seccomp = btf.memberOffset('task_struct', 'seccomp');
+  const filterCount = btf.memberOffset('seccomp', 'filter_count');
   const layout: KernelLayout = {
     taskPid: offset('task_struct', 'pid'),
     binprmFilename: offset('linux_binprm', 'filename'),
     exitGroupDead: /\bgroup_dead;/.test(readEvent('sched/sched_process_exit') ?? ''),
+    ...(seccomp !== undefined && filterCount !== undefined
+      ? { seccompFilterCount: seccomp + filterCount }
+      : {}),
   };
   if (key)
     try {
@@ -110,6 +115,7 @@ export async function startOwnTracer(
   arch: ArchDef,
   program: RecorderProgram,
   mapKeys: number,
+  progress?: (maps: MapDump) => void,
 ): Promise<Tracer> {
   const perl = findOnPath('perl');
   if (!perl)
@@ -191,7 +197,14 @@ export async function startOwnTracer(
     throw e;
   }
   const startupMs = performance.now() - started;
-  const dump = async (map: MapName, keys?: readonly string[]): Promise<[string, string][]> => {
+  // one request at a time on the loader's pipe (the progress reads and the final ones)
+  let queue: Promise<unknown> = Promise.resolve();
+  const dump = (map: MapName, keys?: readonly string[]): Promise<[string, string][]> => {
+    const next = queue.then(() => dumpNow(map, keys));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const dumpNow = async (map: MapName, keys?: readonly string[]): Promise<[string, string][]> => {
     if (keys?.length === 0) return [];
     send(keys ? `get ${MAPS.indexOf(map)} ${keys.join(' ')}` : `dump ${MAPS.indexOf(map)}`);
     return (await answer('end'))
@@ -202,9 +215,20 @@ export async function startOwnTracer(
         return [k ?? '', v ?? ''];
       });
   };
+  // the denials so far, while the workload runs (a server spinning on a denied call never ends)
+  const timer =
+    progress && program.maps.some((m) => m.name === 'denied')
+      ? setInterval(() => {
+          void dump('denied').then(
+            (d) => progress({ '@d': deniedMap(d) }),
+            () => undefined,
+          );
+        }, PROGRESS_SECONDS * 1000)
+      : undefined;
   return {
     startupMs,
     async stop() {
+      if (timer) clearInterval(timer);
       send('detach');
       await answer('detached');
       const maps = await readMaps(dump, mapKeys);
@@ -214,6 +238,7 @@ export async function startOwnTracer(
       return maps;
     },
     kill() {
+      if (timer) clearInterval(timer);
       if (!done) p.kill('SIGKILL');
     },
   };
@@ -249,13 +274,7 @@ async function readMaps(
     for (let i = 0; i < v.length / 16; i++) sum += hexLE(v, i * 8, 8);
     if (sum > 0n) totals.set(Number(hexLE(k, 0, 4)), sum);
   }
-  const key = (pid: number, compat: boolean, nr: number, gen: boolean) =>
-    (
-      (BigInt(pid) << 32n) |
-      (BigInt(compat) << 31n) |
-      BigInt(nr & 0x7fffffff) |
-      (BigInt(gen) << 62n)
-    ).toString();
+  const key = callKey;
   const c: Record<string, number> = {};
   for (const [slot, total] of [...totals].sort((a, b) => a[0] - b[0])) {
     const nr = (slot & SLOT.nrMask) | (slot & SLOT.x32 ? 0x40000000 : 0);
@@ -286,10 +305,37 @@ async function readMaps(
   }
   const f: Record<string, number> = {};
   for (const [k, v] of await dump('parents')) f[`${Number(hexLE(k, 0, 4))},${Number(hexLE(v, 0, 4))}`] = 1;
+  const d = deniedMap(await dump('denied'));
   const a: Record<string, number> = {};
   for (const [k, v] of await dump('args'))
     a[`${Number(hexLE(k, 0, 4))},${Number(hexLE(k, 4, 4))},${hexLE(k, 8, 8)}`] = Number(hexLE(v, 0, 8));
-  return { '@c': c, '@e': e, '@f': f, '@a': a };
+  return { '@c': c, '@e': e, '@f': f, '@a': a, '@d': d };
+}
+
+/** The bpftrace program's key for a call: pid << 32 | compat << 31 | number | gen << 62. */
+function callKey(pid: number, compat: boolean, nr: number, gen: boolean): string {
+  return (
+    (BigInt(pid) << 32n) |
+    (BigInt(compat) << 31n) |
+    BigInt(nr & 0x7fffffff) |
+    (BigInt(gen) << 62n)
+  ).toString();
+}
+
+/** The `denied` map ({pid, number, flags} -> count) as the bpftrace program's @d. */
+function deniedMap(entries: readonly [string, string][]): Record<string, number> {
+  const d: Record<string, number> = {};
+  for (const [k, v] of entries) {
+    const flags = Number(hexLE(k, 8, 4));
+    const id = callKey(
+      Number(hexLE(k, 0, 4)),
+      (flags & SLOT.compat) !== 0,
+      Number(hexLE(k, 4, 4)),
+      (flags & SLOT.gen) !== 0,
+    );
+    d[id] = (d[id] ?? 0) + Number(hexLE(v, 0, 8));
+  }
+  return d;
 }
 
 /** Which eBPF program records: sysfence's own (the default) or the bpftrace one (the fallback). */
@@ -302,7 +348,18 @@ export function startRecorder(o: {
   afterExec: boolean;
   args: boolean;
   mapKeys: number;
+  denials?: boolean;
+  underFiltersAbove?: number;
+  progress?: (maps: MapDump) => void;
 }): Promise<Tracer> {
+  const layout = kernelLayout();
+  if (o.underFiltersAbove !== undefined && layout.seccompFilterCount === undefined)
+    throw new ToolError(
+      'ebpf-unavailable',
+      'sysfence',
+      "this kernel's BTF has no task_struct.seccomp.filter_count: the calls under the new filter cannot be told apart",
+      'use --backend bpftrace',
+    );
   const program = recorderProgram({
     arch: o.arch,
     cgroupId: BigInt(o.cgroupId),
@@ -310,7 +367,9 @@ export function startRecorder(o: {
     reexecPrefixes: RUNTIME_REEXEC,
     args: o.args,
     mapKeys: o.mapKeys,
-    layout: kernelLayout(),
+    layout,
+    ...(o.denials ? { denials: true } : {}),
+    ...(o.underFiltersAbove !== undefined ? { underFiltersAbove: o.underFiltersAbove } : {}),
   });
-  return startOwnTracer(o.arch, program, o.mapKeys);
+  return startOwnTracer(o.arch, program, o.mapKeys, o.progress);
 }

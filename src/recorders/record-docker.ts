@@ -100,17 +100,18 @@ export async function recordContainer(
     mkdirSync(leaf, { recursive: true });
     const cgid = String(statSync(leaf, { bigint: true }).ino);
     const mapKeys = o.mapKeys ?? 65536;
-    // sysfence's own recorder, unless the run needs what only the bpftrace program does (denials)
-    const engine: EbpfEngine = o.engine ?? (o.denials ? 'bpftrace' : 'sysfence');
-    if (engine === 'sysfence' && o.denials)
-      throw new ToolError(
-        'ebpf-unavailable',
-        'sysfence',
-        "sysfence's eBPF recorder does not report denials yet: use bpftrace",
-      );
+    const engine: EbpfEngine = o.engine ?? 'sysfence';
     tracer =
       engine === 'sysfence'
-        ? await startRecorder({ arch: o.arch, cgroupId: cgid, afterExec: true, args: false, mapKeys })
+        ? await startRecorder({
+            arch: o.arch,
+            cgroupId: cgid,
+            afterExec: true,
+            args: false,
+            mapKeys,
+            ...(o.denials ? { denials: true } : {}),
+            ...(o.progress ? { progress: o.progress } : {}),
+          })
         : await startTracer(
             bpftraceProgram(
               o.arch,

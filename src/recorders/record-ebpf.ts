@@ -25,7 +25,18 @@ import {
 } from '../exec/signals.js';
 import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
 import type { RecordingBuilder } from '../recording/recording.js';
-import { fill, type MapDump, parseMaps, pidsSeen, RUNTIME_REEXEC } from './ebpf-maps.js';
+import {
+  fill,
+  type MapDump,
+  PROGRESS_SECONDS,
+  parseMaps,
+  pidsSeen,
+  RUNTIME_REEXEC,
+  type Tracer,
+} from './ebpf-maps.js';
+
+export { PROGRESS_SECONDS, type Tracer } from './ebpf-maps.js';
+
 import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
 import type { WorkloadExit } from './workload.js';
 
@@ -71,9 +82,6 @@ export function ownSeccompFilters(): number | undefined {
     return undefined;
   }
 }
-
-/** How often a run's denials so far are read while the workload runs. */
-export const PROGRESS_SECONDS = 2;
 
 export interface EbpfStats {
   /** From starting the loader (or bpftrace) until every program was attached. */
@@ -309,23 +317,28 @@ export async function recordWithEbpf(
           "this kernel has no BTF (/sys/kernel/btf/vmlinux) or no Seccomp_filters in /proc: the recording includes the launcher's own set-up calls (bubblewrap's mounts), not only the workload's",
         );
     }
-    const needs = [
-      ...(scope === 'cgroup' ? [] : ['a process-tree scope (no cgroup v2)']),
-      ...(o.denials ? ['denials'] : []),
-      ...(filtersAbove !== undefined ? ['counting only calls under the new filter'] : []),
-    ];
+    const needs = [...(scope === 'cgroup' ? [] : ['a process-tree scope (no cgroup v2)'])];
     engine = o.engine ?? (needs.length === 0 ? 'sysfence' : 'bpftrace');
     if (engine === 'sysfence' && needs.length > 0)
       throw new ToolError(
         'ebpf-unavailable',
         'sysfence',
-        `sysfence's eBPF recorder does not do ${needs.join(', ')} yet: use bpftrace`,
+        `sysfence's eBPF recorder does not do ${needs.join(', ')}: use --backend bpftrace`,
       );
     if (engine === 'bpftrace' && o.engine === undefined)
-      o.note?.(`recording with bpftrace: sysfence's own eBPF recorder does not do ${needs.join(', ')} yet`);
+      o.note?.(`recording with bpftrace: sysfence's own eBPF recorder does not do ${needs.join(', ')}`);
     tracer =
       engine === 'sysfence'
-        ? await startRecorder({ arch: o.arch, cgroupId: id, afterExec: false, args: o.args, mapKeys })
+        ? await startRecorder({
+            arch: o.arch,
+            cgroupId: id,
+            afterExec: false,
+            args: o.args,
+            mapKeys,
+            ...(o.denials ? { denials: true } : {}),
+            ...(filtersAbove !== undefined ? { underFiltersAbove: filtersAbove } : {}),
+            ...(o.progress ? { progress: o.progress } : {}),
+          })
         : await startTracer(
             bpftraceProgram(
               o.arch,
@@ -382,15 +395,6 @@ export async function recordWithEbpf(
       if (existsSync(cgDir)) o.note?.(`left ${cgDir} in place: processes of the workload still run in it`);
     }
   }
-}
-
-export interface Tracer {
-  /** From starting bpftrace until every probe was attached. */
-  startupMs: number;
-  /** SIGINT (repeated: see below), then the maps bpftrace printed. */
-  stop(note?: (m: string) => void): Promise<MapDump>;
-  /** Ends bpftrace at once if it still runs (error paths). */
-  kill(): void;
 }
 
 /** Starts bpftrace on `program` (which prints READY in BEGIN) and waits until it is attached. */

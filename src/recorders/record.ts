@@ -1,6 +1,6 @@
 /**
  * `sysfence record`: run a command and record every syscall of it, its threads, children and
- * exec'd programs, with eBPF (bpftrace) or ptrace (strace). `auto` picks eBPF when it can work
+ * exec'd programs, with eBPF (sysfence's own program, or bpftrace's) or ptrace (strace). `auto` picks eBPF when it can work
  * here and says why not otherwise.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -18,6 +18,7 @@ import { findOnPath, ToolError } from '../exec/run.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import { fill, type MapDump } from '../recorders/ebpf-maps.js';
+import type { EbpfEngine } from '../recorders/ebpf-tracer.js';
 import { resolveCommand } from '../recorders/record.js';
 import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
@@ -63,6 +64,8 @@ export async function runUnderProfile(o: {
   progress?: (denied: Recording) => void;
   /** Run the workload as this user (sudo's); bubblewrap then runs unprivileged, as that user. */
   user?: WorkloadUser;
+  /** sysfence's own eBPF program (default) or bpftrace's. */
+  engine?: EbpfEngine;
 }): Promise<RunResult> {
   const filter = encode(compile(o.profile, { nativeArch: o.arch.id }).instructions);
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
@@ -92,6 +95,7 @@ export async function runUnderProfile(o: {
         onlyUnderNewFilter: true,
         ...(o.note ? { note: o.note } : {}),
         ...(o.user ? { user: o.user } : {}),
+        ...(o.engine ? { engine: o.engine } : {}),
         ...(o.progress ? { progress: progressOf(o.arch, o.progress) } : {}),
       });
       return result(o.profile, r.exit, rec, denied, await log.stop(r.pids));
@@ -148,6 +152,8 @@ export async function runContainerUnderProfile(o: {
   /** Who enforces it (Docker 20.10 + runc + libseccomp unless said). */
   target?: RuntimeTarget;
   progress?: (denied: Recording) => void;
+  /** sysfence's own eBPF program (default) or bpftrace's. */
+  engine?: EbpfEngine;
 }): Promise<RunResult> {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
@@ -163,6 +169,7 @@ export async function runContainerUnderProfile(o: {
         seccompFile: file,
         denials: denied,
         ...(o.note ? { note: o.note } : {}),
+        ...(o.engine ? { engine: o.engine } : {}),
         ...(o.progress ? { progress: progressOf(o.arch, o.progress, true) } : {}),
       });
       return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids), o.target);

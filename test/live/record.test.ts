@@ -185,7 +185,7 @@ describe.skipIf(demoSkip !== undefined)('the demo', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(7);
     expect(lines[1]).toMatch(
-      /^1\. record \(eBPF, bpftrace\) node demo\/http-server\.mjs: it served 6 requests \(4 x 200, 2 x 404\), exit 0; \d+ distinct syscalls/,
+      /^1\. record \(eBPF, sysfence's program\) node demo\/http-server\.mjs: it served 6 requests \(4 x 200, 2 x 404\), exit 0; \d+ distinct syscalls/,
     );
     expect(lines[4]).toBe(
       '4. run under the profile (bubblewrap --seccomp): it served 6 requests (4 x 200, 2 x 404), exit 0',

@@ -68,6 +68,25 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     ]);
   });
 
+  it('both eBPF programs see the same denials and the same calls under the filter', async () => {
+    // several calls missing, from the main process, a thread, the forked and the exec'd child
+    const p = ['getcpu', 'getresuid', 'getresgid', 'sched_yield'].reduce(without, full);
+    const runs: Awaited<ReturnType<typeof runUnderProfile>>[] = [];
+    for (const engine of ['sysfence', 'bpftrace'] as const)
+      runs.push(await runUnderProfile({ profile: p, arch: x86_64, command: workload(), engine }));
+    const denied = (r: (typeof runs)[number]) =>
+      r.denials
+        .map(({ pids, ...d }) => ({ ...d, pids: pids.length }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    expect(denied(runs[0]!)).toEqual(denied(runs[1]!));
+    expect(denied(runs[0]!).map((d) => d.name)).toEqual(['getcpu', 'getresgid', 'getresuid', 'sched_yield']);
+    // what ran under the filter: the same calls, the same counts (bubblewrap's set-up left out)
+    const calls = (r: (typeof runs)[number]) =>
+      Object.fromEntries(Object.entries(r.recording.syscalls.x86_64 ?? {}).map(([n, st]) => [n, st.count]));
+    expect(calls(runs[0]!)).toEqual(calls(runs[1]!));
+    expect(Object.keys(calls(runs[0]!))).not.toContain('pivot_root');
+  });
+
   it('a denial the profile makes by an explicit rule is expected, not a finding', async () => {
     const p = without(full, 'getcpu');
     p.syscalls!.push({ names: ['getcpu'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 });

@@ -104,7 +104,7 @@ async function demo(
   const total = Object.values(calls).reduce((n, s) => n + s.count, 0);
   writeOutput(join(dir, 'http-server.rec.json'), serializeRecording(r.recording));
   out(
-    `1. record (${r.backend === 'ebpf' ? 'eBPF, bpftrace' : 'ptrace, strace'}) node demo/http-server.mjs: ` +
+    `1. record (${r.backend === 'ebpf' ? `eBPF, ${r.ebpf?.engine === 'bpftrace' ? 'bpftrace' : "sysfence's program"}` : 'ptrace, strace'}) node demo/http-server.mjs: ` +
       `${describe(readServed(servedFile), r.exit)}; ${Object.keys(calls).length} distinct syscalls, ${total} calls on ${arch.id}`,
   );
 

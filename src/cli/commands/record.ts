@@ -67,7 +67,7 @@ async function recordDocker(
       'bad-option',
       '--docker records with eBPF only (strace cannot follow the runtime into the container)',
     );
-  const engine = opts.backend === 'bpftrace' || opts.showDenied ? 'bpftrace' : 'sysfence';
+  const engine = opts.backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), engine);
   if (problems.length > 0)
     throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
@@ -185,8 +185,9 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       'after',
       `
 The command's input, output and exit status pass through unchanged; sysfence's own messages go to
-stderr. eBPF (bpftrace) needs root and tracefs; it counts in the kernel for the workload's cgroup
-only. strace needs nothing but is slower (ptrace stops every call).
+stderr. eBPF (sysfence's own program; --backend bpftrace for bpftrace's) needs root and tracefs;
+it counts in the kernel for the workload's cgroup only. strace needs nothing but is slower (ptrace
+stops every call).
 
 Examples:
   sudo sysfence record -o ls.json -- ls -la /

@@ -122,8 +122,7 @@ async function runAction(
   if (opts.via !== 'bwrap' && !opts.docker)
     throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
   const arch = hostArch();
-  // denials are seen by the bpftrace program (sysfence's own recorder does not report them yet)
-  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), 'bpftrace');
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
   if (problems.length > 0)
     throw new CliError('ebpf-unavailable', `run needs eBPF to see denials: ${problems.join('; ')}`);
   // the workload's own output is on stdout: the learned profile never shares it
