@@ -117,7 +117,10 @@ for (const [wname, w] of Object.entries(workloads)) {
       if (vname.includes('strace') && rep >= STRACE_REPS) continue;
       const r = await run(w);
       results[wname][vname].push(r.ns);
-      if (r.startupMs !== undefined) (startups[vname] ??= []).push(r.startupMs);
+      if (r.startupMs !== undefined) {
+        startups[vname] ??= [];
+        startups[vname].push(r.startupMs);
+      }
     }
 }
 

@@ -90,7 +90,9 @@ function tinyBtf(): Buffer {
     64,
   ];
   const types = Buffer.alloc(words.length * 4);
-  words.forEach((w, i) => types.writeUInt32LE(w >>> 0, i * 4));
+  words.forEach((w, i) => {
+    types.writeUInt32LE(w >>> 0, i * 4);
+  });
   const h = Buffer.alloc(24);
   h.writeUInt16LE(0xeb9f, 0);
   h.writeUInt8(1, 2);
