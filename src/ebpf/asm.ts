@@ -73,6 +73,7 @@ export const HELPERS = {
   get_current_pid_tgid: 14,
   get_current_task: 35,
   get_current_cgroup_id: 80,
+  get_current_ancestor_cgroup_id: 123,
   probe_read_kernel: 113,
   probe_read_kernel_str: 115,
 } as const;
@@ -173,6 +174,11 @@ export class Asm {
   /** *(u64 *)(dst + off) += src, atomically (lock xadd). */
   atomicAdd64(dst: Reg, off: number, src: Reg): this {
     return this.emit({ code: STX | SIZE[8] | ATOMIC, dst, src, off, imm: ALU_OPS.add });
+  }
+
+  /** src = *(u64 *)(dst + off), then *(u64 *)(dst + off) += the old src, atomically (Linux 5.12+). */
+  atomicFetchAdd64(dst: Reg, off: number, src: Reg): this {
+    return this.emit({ code: STX | SIZE[8] | ATOMIC, dst, src, off, imm: ALU_OPS.add | 0x01 });
   }
 
   /** *(u64 *)(dst + off) |= src, atomically (Linux 5.12+). */

@@ -47,6 +47,8 @@ export const SLOT = { nrMask: 0x3ff, x32: 0x400, compat: 0x800, gen: 0x1000, cou
  */
 const KNOWN = 1;
 const UNDER = 2;
+/** Several containers (`under`): the process's container index, in the flags at bit 16. */
+export const INDEX_SHIFT = 16;
 const RECORD_SIZE = 8 + SLOT.count / 8;
 const EEXIST = -17;
 
@@ -63,7 +65,17 @@ const COMPAT_FROM_REGS: Partial<Record<ArchId, { offset: number; mask: number; v
 };
 
 /** Indexes of the `errors` array: which map was full. */
-export const ERRORS = ['procs', 'pairs', 'execs', 'parents', 'other', 'args', 'threads', 'denied'] as const;
+export const ERRORS = [
+  'procs',
+  'pairs',
+  'execs',
+  'parents',
+  'other',
+  'args',
+  'threads',
+  'denied',
+  'scopes',
+] as const;
 
 /** What the raw tracepoints hand over, on this kernel (its BTF and tracefs). */
 export interface KernelLayout {
@@ -97,7 +109,14 @@ const ARG_REGS: Partial<Record<ArchId, readonly number[]>> = {
 
 export interface RecorderProgramOptions {
   arch: ArchDef;
+  /** One workload: its cgroup's id. */
   cgroupId: bigint;
+  /**
+   * Several containers instead (an application): every cgroup below this one (`level` its depth
+   * under the cgroup v2 root), each counted apart by an index given to it at its first call (at
+   * most `max`; `scopes` maps cgroup ids to indexes).
+   */
+  under?: { id: bigint; level: number; max: number };
   /** Containers: a process runs the workload once it (or an ancestor) exec'd something that is not the runtime re-executing itself. */
   afterExec: boolean;
   /** Path prefixes of the runtime's own re-exec (afterExec only). */
@@ -136,11 +155,13 @@ export const MAPS = [
   'args',
   'threads',
   'denied',
+  'scopes',
+  'next',
 ] as const;
 export type MapName = (typeof MAPS)[number];
 export const FILENAME_BYTES = 248;
 
-export function recorderMaps(mapKeys: number): MapDef[] {
+export function recorderMaps(mapKeys: number, scopes = 1): MapDef[] {
   const h = (name: MapName, keySize: number, valueSize: number): MapDef => ({
     name,
     type: MAP_TYPES.hash,
@@ -150,7 +171,13 @@ export function recorderMaps(mapKeys: number): MapDef[] {
     flags: BPF_F_NO_PREALLOC,
   });
   return [
-    { name: 'counts', type: MAP_TYPES.percpu_array, keySize: 4, valueSize: 8, maxEntries: SLOT.count },
+    {
+      name: 'counts',
+      type: MAP_TYPES.percpu_array,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: SLOT.count * scopes,
+    },
     h('procs', 4, RECORD_SIZE),
     h('pairs', 8, 4),
     h('execs', 8 + FILENAME_BYTES, 8),
@@ -161,13 +188,24 @@ export function recorderMaps(mapKeys: number): MapDef[] {
     h('args', 16, 8),
     h('threads', 4, 4),
     h('denied', 16, 8),
+    { name: 'scopes', type: MAP_TYPES.hash, keySize: 8, valueSize: 4, maxEntries: scopes },
+    { name: 'next', type: MAP_TYPES.array, keySize: 4, valueSize: 8, maxEntries: 1 },
   ];
 }
 
-/** r0 == 0 unless the caller is in the workload's cgroup: jumps to `out`. Clobbers r0-r5. */
-function inCgroup(a: Asm, cgroupId: bigint, out: string): void {
-  a.call('get_current_cgroup_id').ld64(R1, cgroupId).jX('jne', R0, R1, out);
+/** Jumps to `out` unless the caller is in the workload's cgroup (or below `under`). Clobbers r0-r5. */
+function inScope(a: Asm, o: RecorderProgramOptions, out: string): void {
+  if (o.under)
+    a.movK(R1, o.under.level)
+      .call('get_current_ancestor_cgroup_id')
+      .ld64(R1, o.under.id)
+      .jX('jne', R0, R1, out);
+  else a.call('get_current_cgroup_id').ld64(R1, o.cgroupId).jX('jne', R0, R1, out);
 }
+
+/** Mask of the flags that go with a call: compat, gen and (several containers) the index. */
+const callFlags = (o: RecorderProgramOptions) =>
+  SLOT.compat | SLOT.gen | (o.under ? (o.under.max - 1) << INDEX_SHIFT : 0);
 
 /** errors[index] += 1 (a map was full). Uses fp-4 and r0-r5. */
 function countError(a: Asm, index: number): void {
@@ -223,9 +261,9 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
   const x32 = o.arch.companions.map((c) => syscallTable(c).arch.nrBit).find((b) => b?.set === true)?.bit;
   const compat = COMPAT_FROM_REGS[o.arch.id];
   // stack: fp-8 tgid key, fp-16 slot key, fp-24 pair key, fp-32 pair value, fp-40 register read,
-  // fp-56 other key (16), fp-64 other value
-  a.mov(R6, R1);
-  inCgroup(a, o.cgroupId, 'out');
+  // fp-56 other key (16), fp-64 other value, fp-152 the context
+  a.mov(R6, R1).stx(8, FP, -152, R1);
+  inScope(a, o, 'out');
   a.call('get_current_pid_tgid').mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -8, R7);
   if (o.denials) {
     // this thread is in a call: its sys_exit is expected (fp-112 tid, fp-116 value)
@@ -252,22 +290,36 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
   a.ldMap(R1, 'procs').mov(R2, FP).aluK('add', R2, -8).call('map_lookup_elem').mov(R8, R0);
   a.jK('jne', R0, 0, 'have');
   // a process not seen yet (the first of the workload, or one that entered the cgroup): a record
-  // with no flags, from the zeroed per-CPU scratch value (its bitmap is never written)
+  // with no flags (several containers: its container's index), from the zeroed per-CPU scratch
+  // value (its bitmap is never written); fp-144 keeps the flags for a process with no record
+  a.st(8, FP, -144, 0);
+  if (o.under) scopeIndex(a, o);
   a.st(4, FP, -16, 0)
     .ldMap(R1, 'scratch')
     .mov(R2, FP)
     .aluK('add', R2, -16)
     .call('map_lookup_elem')
     .jK('jeq', R0, 0, 'out')
-    .st(8, R0, 0, 0)
+    .ldx(8, R1, FP, -144)
+    .stx(8, R0, 0, R1)
     .mov(R3, R0)
     .ldMap(R1, 'procs')
     .mov(R2, FP)
     .aluK('add', R2, -8)
     .movK(R4, BPF_NOEXIST)
     .call('map_update_elem')
-    .jK('jeq', R0, 0, 'again')
-    .jK('jeq', R0, EEXIST, 'again');
+    .mov(R6, R0);
+  if (o.under)
+    // the scratch value's flags back to zero
+    a.st(4, FP, -16, 0)
+      .ldMap(R1, 'scratch')
+      .mov(R2, FP)
+      .aluK('add', R2, -16)
+      .call('map_lookup_elem')
+      .jK('jeq', R0, 0, 'reset')
+      .st(8, R0, 0, 0)
+      .label('reset');
+  a.mov(R0, R6).ldx(8, R6, FP, -152).jK('jeq', R0, 0, 'again').jK('jeq', R0, EEXIST, 'again');
   countError(a, ERRORS.indexOf('procs'));
   a.label('again')
     .ldMap(R1, 'procs')
@@ -275,7 +327,7 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
     .aluK('add', R2, -8)
     .call('map_lookup_elem')
     .mov(R8, R0)
-    .movK(R9, 0)
+    .ldx(8, R9, FP, -144)
     .jK('jeq', R0, 0, 'derive');
   a.label('have').ldx(8, R9, R8, 0).jK('jset', R9, KNOWN, 'known');
   a.label('derive');
@@ -328,9 +380,15 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
     if (x32 !== 0x40000000) throw new Error('slot layout: x32 bit expected at 0x40000000');
     a.mov(R3, R6).aluK('rsh', R3, 20).aluK('and', R3, SLOT.x32).aluX('or', R2, R3);
   }
+  if (o.under)
+    a.mov(R3, R9)
+      .aluK('rsh', R3, INDEX_SHIFT)
+      .aluK('and', R3, o.under.max - 1)
+      .aluK('lsh', R3, 13);
   a.aluK('and', R9, SLOT.compat | SLOT.gen)
     .aluX('or', R9, R2)
     .aluK('and', R9, SLOT.count - 1);
+  if (o.under) a.aluX('or', R9, R3);
   a.stx(4, FP, -16, R9);
   a.ldMap(R1, 'counts').mov(R2, FP).aluK('add', R2, -16).call('map_lookup_elem').jK('jeq', R0, 0, 'counted');
   a.ldx(8, R1, R0, 0).aluK('add', R1, 1).stx(8, R0, 0, R1);
@@ -370,12 +428,59 @@ function sysEnter(o: RecorderProgramOptions): Assembled {
   a.label('other')
     .stx(4, FP, -56, R7)
     .stx(4, FP, -52, R6)
-    .aluK('and', R9, SLOT.compat | SLOT.gen)
+    .aluK('and', R9, callFlags(o))
     .stx(4, FP, -48, R9)
     .st(4, FP, -44, 0);
   increment(a, 'other', -56, -64, ERRORS.indexOf('other'), 'oth');
   a.label('out').ret0();
   return a.assemble();
+}
+
+/**
+ * Several containers: the caller's container index into fp-144 (as flags), from `scopes`, or a
+ * new one (the `next` counter) for a cgroup not seen yet; past `max` the call is counted as an
+ * error and not recorded. Uses fp-160 (cgroup id), fp-164 (index).
+ */
+function scopeIndex(a: Asm, o: RecorderProgramOptions): void {
+  const max = o.under?.max ?? 1;
+  a.call('get_current_cgroup_id')
+    .stx(8, FP, -160, R0)
+    .ldMap(R1, 'scopes')
+    .mov(R2, FP)
+    .aluK('add', R2, -160)
+    .call('map_lookup_elem')
+    .jK('jne', R0, 0, 'scope_known')
+    .st(4, FP, -164, 0)
+    .ldMap(R1, 'next')
+    .mov(R2, FP)
+    .aluK('add', R2, -164)
+    .call('map_lookup_elem')
+    .jK('jeq', R0, 0, 'out')
+    .movK(R1, 1)
+    .atomicFetchAdd64(R0, 0, R1)
+    .jK('jlt', R1, max, 'scope_new');
+  countError(a, ERRORS.indexOf('scopes'));
+  a.ja('out')
+    .label('scope_new')
+    .stx(4, FP, -164, R1)
+    .ldMap(R1, 'scopes')
+    .mov(R2, FP)
+    .aluK('add', R2, -160)
+    .mov(R3, FP)
+    .aluK('add', R3, -164)
+    .movK(R4, BPF_NOEXIST)
+    .call('map_update_elem')
+    // another CPU gave this cgroup its index first: use that one
+    .ldMap(R1, 'scopes')
+    .mov(R2, FP)
+    .aluK('add', R2, -160)
+    .call('map_lookup_elem')
+    .jK('jeq', R0, 0, 'out')
+    .label('scope_known')
+    .ldx(4, R1, R0, 0)
+    .aluK('and', R1, max - 1)
+    .aluK('lsh', R1, INDEX_SHIFT)
+    .stx(8, FP, -144, R1);
 }
 
 /** Compares the zero-padded string at fp+off with `prefix`; jumps to `miss` when it differs. */
@@ -400,7 +505,7 @@ function processExec(o: RecorderProgramOptions): Assembled {
   // stack: fp-256 execs key {u32 pid; u32 0; char file[248]}, fp-264 value, fp-272 pid key,
   // fp-280 the filename pointer
   a.mov(R6, R1);
-  inCgroup(a, o.cgroupId, 'out');
+  inScope(a, o, 'out');
   a.zeroStack(-256, 256);
   a.call('get_current_pid_tgid').mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -256, R7);
   a.st(8, FP, -280, 0)
@@ -445,7 +550,7 @@ function processFork(o: RecorderProgramOptions): Assembled {
   // raw sched_process_fork(struct task_struct *parent, struct task_struct *child)
   // stack: fp-8 child key, fp-16 parent value, fp-24 parent key, fp-32 scratch key
   a.mov(R6, R1);
-  inCgroup(a, o.cgroupId, 'out');
+  inScope(a, o, 'out');
   a.st(8, FP, -8, 0)
     .mov(R1, FP)
     .aluK('add', R1, -8)
@@ -488,7 +593,7 @@ function processFork(o: RecorderProgramOptions): Assembled {
     .call('map_lookup_elem')
     .jK('jeq', R0, 0, 'create')
     .ldx(8, R9, R0, 0)
-    .aluK('and', R9, SLOT.gen | UNDER);
+    .aluK('and', R9, SLOT.gen | UNDER | (o.under ? (o.under.max - 1) << INDEX_SHIFT : 0));
   a.label('create')
     .st(4, FP, -32, 0)
     .ldMap(R1, 'scratch')
@@ -517,7 +622,7 @@ function processExit(o: RecorderProgramOptions): Assembled {
   // raw sched_process_exit(struct task_struct *p[, bool group_dead]): a thread's record goes when
   // it exits; the process's when its last thread does (without group_dead: when its leader does)
   a.mov(R6, R1);
-  inCgroup(a, o.cgroupId, 'out');
+  inScope(a, o, 'out');
   a.call('get_current_pid_tgid')
     .mov(R7, R0)
     .aluK('rsh', R7, 32)
@@ -596,7 +701,7 @@ function sysExit(o: RecorderProgramOptions): Assembled {
   if (!nr) throw new Error(`denials: no system call number register known for ${o.arch.id}`);
   // stack: fp-8 tid key, fp-16 tgid key, fp-24 number read, fp-48 denied key (16), fp-56 value
   a.mov(R6, R1);
-  inCgroup(a, o.cgroupId, 'out');
+  inScope(a, o, 'out');
   a.call('get_current_pid_tgid').stx(4, FP, -8, R0).mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -16, R7);
   a.ldMap(R1, 'threads')
     .mov(R2, FP)
@@ -624,7 +729,7 @@ function sysExit(o: RecorderProgramOptions): Assembled {
     .call('map_lookup_elem')
     .jK('jeq', R0, 0, 'key')
     .ldx(8, R9, R0, 0)
-    .aluK('and', R9, SLOT.compat | SLOT.gen);
+    .aluK('and', R9, callFlags(o));
   a.label('key').stx(4, FP, -48, R7).stx(4, FP, -44, R8).stx(4, FP, -40, R9).st(4, FP, -36, 0);
   increment(a, 'denied', -48, -56, ERRORS.indexOf('denied'), 'den');
   a.label('out').ret0();
@@ -634,7 +739,7 @@ function sysExit(o: RecorderProgramOptions): Assembled {
 /** The whole recorder for one workload cgroup. */
 export function recorderProgram(o: RecorderProgramOptions): RecorderProgram {
   return {
-    maps: recorderMaps(o.mapKeys),
+    maps: recorderMaps(o.mapKeys, o.under?.max ?? 1),
     programs: [
       { name: 'sys_enter', attach: 'raw:sys_enter', code: sysEnter(o) },
       { name: 'exec', attach: 'raw:sched_process_exec', code: processExec(o) },

@@ -15,6 +15,7 @@ import { findOnPath, startProcess, ToolError } from '../exec/run.js';
 import { type MapDump, PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
 import {
   ERRORS,
+  INDEX_SHIFT,
   type KernelLayout,
   MAPS,
   type MapName,
@@ -111,12 +112,17 @@ const hexLE = (hex: string, from: number, bytes: number): bigint => {
 };
 
 /** Loads and attaches the recorder; resolves once every program runs. */
+/** sysfence's recorder: also every container's maps apart (`stopAll`). */
+export interface OwnTracer extends Tracer {
+  stopAll(): Promise<RecorderMaps>;
+}
+
 export async function startOwnTracer(
   arch: ArchDef,
   program: RecorderProgram,
   mapKeys: number,
   progress?: (maps: MapDump) => void,
-): Promise<Tracer> {
+): Promise<OwnTracer> {
   const perl = findOnPath('perl');
   if (!perl)
     throw new ToolError(
@@ -225,9 +231,13 @@ export async function startOwnTracer(
           );
         }, PROGRESS_SECONDS * 1000)
       : undefined;
-  return {
+  const tracer: OwnTracer = {
     startupMs,
     async stop() {
+      const all = await tracer.stopAll();
+      return all.byIndex.get(0) ?? {};
+    },
+    async stopAll() {
       if (timer) clearInterval(timer);
       send('detach');
       await answer('detached');
@@ -242,12 +252,20 @@ export async function startOwnTracer(
       if (!done) p.kill('SIGKILL');
     },
   };
+  return tracer;
+}
+
+/** What the recorder's maps hold, per container index (one workload: index 0 only). */
+export interface RecorderMaps {
+  byIndex: Map<number, MapDump>;
+  /** The cgroup id each container index was given to (several containers). */
+  cgroups: Map<number, bigint>;
 }
 
 async function readMaps(
   dump: (m: MapName, keys?: readonly string[]) => Promise<[string, string][]>,
   mapKeys: number,
-): Promise<MapDump> {
+): Promise<RecorderMaps> {
   const errors = (await dump('errors'))
     .map(([k, v]) => [Number(hexLE(k, 0, 4)), hexLE(v, 0, 8)] as const)
     .filter(([, n]) => n > 0n);
@@ -274,29 +292,44 @@ async function readMaps(
     for (let i = 0; i < v.length / 16; i++) sum += hexLE(v, i * 8, 8);
     if (sum > 0n) totals.set(Number(hexLE(k, 0, 4)), sum);
   }
-  const key = callKey;
-  const c: Record<string, number> = {};
+  const byIndex = new Map<number, MapDump>();
+  const maps = (index: number): MapDump => {
+    let m = byIndex.get(index);
+    if (!m) {
+      m = { '@c': {}, '@d': {} };
+      byIndex.set(index, m);
+    }
+    return m;
+  };
+  maps(0);
   for (const [slot, total] of [...totals].sort((a, b) => a[0] - b[0])) {
     const nr = (slot & SLOT.nrMask) | (slot & SLOT.x32 ? 0x40000000 : 0);
     const compat = (slot & SLOT.compat) !== 0;
     const gen = (slot & SLOT.gen) !== 0;
+    const c = maps(slot >>> 13)['@c'] ?? {};
     const pids = (bySlot.get(slot) ?? []).sort((a, b) => a - b);
     // the counts are per call, the pairs per process: the first process carries the rest (a
     // recording keeps totals and the set of processes, not counts per process)
     pids.forEach((pid, i) => {
-      c[key(pid, compat, nr, gen)] = i === 0 ? Math.max(1, Number(total) - (pids.length - 1)) : 1;
+      c[callKey(pid, compat, nr, gen)] = i === 0 ? Math.max(1, Number(total) - (pids.length - 1)) : 1;
     });
   }
-  for (const [k, v] of await dump('other')) {
-    const flags = Number(hexLE(k, 8, 4));
-    const id = key(
-      Number(hexLE(k, 0, 4)),
-      (flags & SLOT.compat) !== 0,
-      Number(hexLE(k, 4, 4)),
-      (flags & SLOT.gen) !== 0,
-    );
-    c[id] = (c[id] ?? 0) + Number(hexLE(v, 0, 8));
-  }
+  for (const [which, map] of [
+    ['other', '@c'],
+    ['denied', '@d'],
+  ] as const)
+    for (const [k, v] of await dump(which)) {
+      const flags = Number(hexLE(k, 8, 4));
+      const target = maps(flags >>> INDEX_SHIFT)[map] ?? {};
+      const id = callKey(
+        Number(hexLE(k, 0, 4)),
+        (flags & SLOT.compat) !== 0,
+        Number(hexLE(k, 4, 4)),
+        (flags & SLOT.gen) !== 0,
+      );
+      target[id] = (target[id] ?? 0) + Number(hexLE(v, 0, 8));
+    }
+  // which program each process ran, and its parent: shared by every container (host pids)
   const e: Record<string, number> = {};
   for (const [k, v] of await dump('execs')) {
     const pid = Number(hexLE(k, 0, 4));
@@ -305,11 +338,13 @@ async function readMaps(
   }
   const f: Record<string, number> = {};
   for (const [k, v] of await dump('parents')) f[`${Number(hexLE(k, 0, 4))},${Number(hexLE(v, 0, 4))}`] = 1;
-  const d = deniedMap(await dump('denied'));
   const a: Record<string, number> = {};
   for (const [k, v] of await dump('args'))
     a[`${Number(hexLE(k, 0, 4))},${Number(hexLE(k, 4, 4))},${hexLE(k, 8, 8)}`] = Number(hexLE(v, 0, 8));
-  return { '@c': c, '@e': e, '@f': f, '@a': a, '@d': d };
+  for (const m of byIndex.values()) Object.assign(m, { '@e': e, '@f': f, '@a': a });
+  const cgroups = new Map<number, bigint>();
+  for (const [k, v] of await dump('scopes')) cgroups.set(Number(hexLE(v, 0, 4)), hexLE(k, 0, 8));
+  return { byIndex, cgroups };
 }
 
 /** The bpftrace program's key for a call: pid << 32 | compat << 31 | number | gen << 62. */
@@ -351,7 +386,9 @@ export function startRecorder(o: {
   denials?: boolean;
   underFiltersAbove?: number;
   progress?: (maps: MapDump) => void;
-}): Promise<Tracer> {
+  /** Several containers: every cgroup below this one (see RecorderProgramOptions.under). */
+  under?: { id: bigint; level: number; max: number };
+}): Promise<OwnTracer> {
   const layout = kernelLayout();
   if (o.underFiltersAbove !== undefined && layout.seccompFilterCount === undefined)
     throw new ToolError(
@@ -370,6 +407,7 @@ export function startRecorder(o: {
     layout,
     ...(o.denials ? { denials: true } : {}),
     ...(o.underFiltersAbove !== undefined ? { underFiltersAbove: o.underFiltersAbove } : {}),
+    ...(o.under ? { under: o.under } : {}),
   });
   return startOwnTracer(o.arch, program, o.mapKeys, o.progress);
 }

@@ -127,16 +127,17 @@ describe('BTF reader', () => {
 
 describe('the recorder program', () => {
   const layout = { taskPid: 1264, binprmFilename: 96, exitGroupDead: true };
+  const options = (arch: string, afterExec: boolean, args: boolean) => ({
+    arch: findArch(arch)!,
+    cgroupId: 4242n,
+    afterExec,
+    reexecPrefixes: ['/dev/fd/', '/proc/self/'],
+    args,
+    mapKeys: 65536,
+    layout,
+  });
   const make = (arch: string, afterExec: boolean, args: boolean) =>
-    recorderProgram({
-      arch: findArch(arch)!,
-      cgroupId: 4242n,
-      afterExec,
-      reexecPrefixes: ['/dev/fd/', '/proc/self/'],
-      args,
-      mapKeys: 65536,
-      layout,
-    });
+    recorderProgram(options(arch, afterExec, args));
 
   it('is the same bytes for the same input, and raw tracepoints only', () => {
     const a = make('x86_64', true, true);
@@ -155,9 +156,13 @@ describe('the recorder program', () => {
       'execs:65536',
       'parents:65536',
       'other:65536',
-      'errors:6',
+      'errors:9',
       'scratch:1',
       'args:65536',
+      'threads:65536',
+      'denied:65536',
+      'scopes:1',
+      'next:1',
     ]);
   });
 
@@ -171,7 +176,28 @@ describe('the recorder program', () => {
     // aarch64 has no x32: its sys_enter is shorter by the x32 slot bit (4 instructions)
     expect(size('aarch64', false, false)[0]).toBe(plain[0]! - 4);
     // exact sizes (instruction slots, all paths): a change to the program shows here
-    expect(plain).toEqual([177, 104, 73, 23]);
-    expect(size('x86_64', true, true)).toEqual([1382, 129, 73, 23]);
+    expect(plain).toEqual([183, 104, 73, 23]);
+    expect(size('x86_64', true, true)).toEqual([1388, 129, 73, 23]);
+    // run (denials, calls under the new filter): a sys_exit program, and more on sys_enter
+    const run = recorderProgram({
+      ...options('x86_64', false, false),
+      layout: { ...layout, seccompFilterCount: 3000 },
+      denials: true,
+      underFiltersAbove: 0,
+    });
+    expect(run.programs.map((p) => `${p.attach} ${p.code.instructions}`)).toEqual([
+      'raw:sys_enter 225',
+      'raw:sched_process_exec 104',
+      'raw:sched_process_fork 92',
+      'raw:sched_process_exit 28',
+      'raw:sys_exit 81',
+    ]);
+    // several containers: the scope test is an ancestor's id, and each cgroup gets an index
+    const app = recorderProgram({ ...options('x86_64', true, false), under: { id: 5n, level: 1, max: 32 } });
+    expect(app.programs.map((p) => p.code.instructions)).toEqual([244, 130, 74, 24]);
+    expect(app.maps.filter((m) => ['counts', 'scopes'].includes(m.name)).map((m) => m.maxEntries)).toEqual([
+      8192 * 32,
+      32,
+    ]);
   });
 });

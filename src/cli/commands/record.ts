@@ -1,14 +1,16 @@
-import { basename } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { type Command, Option } from 'commander';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { generate } from '../../profile/generate.js';
 import { BACKEND_CHOICES, type BackendChoice, ebpfProblems, record } from '../../recorders/record.js';
+import { recordApplication } from '../../recorders/record-app.js';
 import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
-import { CliError } from '../errors.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
@@ -49,6 +51,82 @@ function signalOption(v: unknown): NodeJS.Signals {
   if (!['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGTERM'].includes(sig))
     throw new CliError('bad-option', `--until-signal takes USR1, USR2, HUP or TERM, not ${String(v)}`);
   return sig;
+}
+
+/**
+ * --docker --select: every matching container, one profile per service in the -o directory, with
+ * its recording and SeccompProfile, and a Compose override file that applies them.
+ */
+async function recordSelected(
+  opts: Record<string, string | boolean | string[] | undefined>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  const dir = opts.output;
+  if (typeof dir !== 'string')
+    throw new CliError('bad-option', '--select writes one profile per service: give -o DIRECTORY');
+  if (opts.duration === undefined && opts.untilSignal === undefined)
+    err('sysfence: recording until Ctrl-C (or SIGTERM); --duration or --until-signal end it otherwise');
+  const select = Array.isArray(opts.select) ? opts.select : [String(opts.select)];
+  const arch = hostArch();
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
+  if (problems.length > 0)
+    throw new CliError('ebpf-unavailable', `record --docker --select needs eBPF: ${problems.join('; ')}`);
+  mkdirSync(dir, { recursive: true });
+  const r = await recordApplication({
+    arch,
+    select,
+    maxContainers: Number(opts.maxContainers),
+    note: (m) => err(`sysfence: ${m}`),
+    onReady: () =>
+      err(`sysfence: recording every container with ${select.join(', ')}: start the application`),
+    ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
+    ...(opts.untilSignal !== undefined ? { untilSignal: signalOption(opts.untilSignal) } : {}),
+  });
+  sayStopped();
+  if (r.notSelected.length > 0) err(`sysfence: not selected (other labels): ${r.notSelected.join(', ')}`);
+  if (r.services.length === 0) {
+    err(`sysfence: no container with ${select.join(', ')} ran while recording: nothing written`);
+    setExit(EXIT_FINDINGS);
+    return;
+  }
+  const override: string[] = [];
+  for (const s of r.services) {
+    const name = s.service.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+    const file = resolvePath(join(dir, `${name}.json`));
+    writeOutput(join(dir, `${name}.rec.json`), serializeRecording(s.recording));
+    const g = generate(
+      [s.recording],
+      generateOptionsOf(opts as Record<string, string | boolean | undefined>, 'docker'),
+    );
+    reportGenerated(g, true);
+    writeGenerated(g, String(opts.format), name, file);
+    writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`));
+    const calls = Object.values(s.recording.syscalls).reduce((n, m) => n + Object.keys(m ?? {}).length, 0);
+    err(
+      `sysfence: ${s.service}: ${s.containers.join(', ')} (${s.recording.runs ?? 1} run${(s.recording.runs ?? 1) === 1 ? '' : 's'}): ${calls} syscalls -> ${file}`,
+    );
+    override.push(
+      `  ${JSON.stringify(s.service)}:`,
+      '    security_opt:',
+      `      - ${JSON.stringify(`seccomp=${file}`)}`,
+    );
+  }
+  const composeFile = join(dir, 'docker-compose.seccomp.yml');
+  writeOutput(
+    composeFile,
+    [
+      `# Written by sysfence record --docker --select ${select.join(' ')}: each service's recorded`,
+      "# profile. Apply it over the application's own file:",
+      `#   docker-compose -f docker-compose.yml -f ${composeFile} up`,
+      'services:',
+      ...override,
+      '',
+    ].join('\n'),
+  );
+  err(
+    `sysfence: wrote ${composeFile} (the Compose override) and, per service, NAME.json, NAME.rec.json, NAME.spo.yaml`,
+  );
+  setExit(EXIT_OK);
 }
 
 async function recordDocker(
@@ -146,7 +224,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     .description(
       'run a command and record every syscall of it (threads, children, exec), then generate its profile',
     )
-    .argument('<command...>', 'the command to run, after --')
+    .argument('[command...]', 'the command to run, after -- (none with --select)')
     .addOption(
       new Option(
         '--backend <b>',
@@ -180,6 +258,15 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       '--until-signal <sig>',
       '--docker: stop the container when sysfence gets this signal (USR1, USR2, HUP, TERM)',
     )
+    .option(
+      '--select <label=value...>',
+      '--docker: record every container with these labels (a Compose project: com.docker.compose.project=NAME), also those started later; -o names a directory',
+    )
+    .option(
+      '--max-containers <n>',
+      '--select: containers and restarts one recording tells apart (2-64)',
+      '32',
+    )
     .option('--keep-strace-log <file>', "strace backend: also keep strace's raw log")
     .addHelpText(
       'after',
@@ -191,18 +278,35 @@ stops every call).
 
 Examples:
   sudo sysfence record -o ls.json -- ls -la /
-  sysfence record --backend strace --recording app.rec.json -- ./app --serve`,
+  sysfence record --backend strace --recording app.rec.json -- ./app --serve
+  sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
       // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
       holdStopSignals();
       // and so is an output that cannot be written: the workload's run would be lost
-      for (const f of [opts.output, opts.recording, opts.keepStraceLog])
+      for (const f of [opts.select === undefined ? opts.output : undefined, opts.recording, opts.keepStraceLog])
         if (typeof f === 'string') checkWritable(f);
       if (!opts.docker && (opts.duration !== undefined || opts.untilSignal !== undefined))
         throw new CliError(
           'bad-option',
           '--duration and --until-signal stop a container: use them with --docker',
+        );
+      if (opts.select !== undefined) {
+        if (!opts.docker) throw new CliError('bad-option', '--select picks containers: use it with --docker');
+        if (command.length > 0)
+          throw new CliError(
+            'bad-option',
+            '--select records running containers: give no command (start the application yourself)',
+          );
+        return recordSelected(opts, setExit);
+      }
+      if (command.length === 0)
+        throw new CliError(
+          'no-command',
+          'nothing to record: give a command after --',
+          undefined,
+          'sysfence record -o app.json -- ./app',
         );
       if (opts.docker) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
