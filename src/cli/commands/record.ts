@@ -285,7 +285,11 @@ Examples:
       // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
       holdStopSignals();
       // and so is an output that cannot be written: the workload's run would be lost
-      for (const f of [opts.select === undefined ? opts.output : undefined, opts.recording, opts.keepStraceLog])
+      for (const f of [
+        opts.select === undefined ? opts.output : undefined,
+        opts.recording,
+        opts.keepStraceLog,
+      ])
         if (typeof f === 'string') checkWritable(f);
       if (!opts.docker && (opts.duration !== undefined || opts.untilSignal !== undefined))
         throw new CliError(
