@@ -69,3 +69,16 @@ export function runTool(
 export function startProcess(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   return spawn(cmd, [...args], options);
 }
+
+/** Resolves once `check()` holds (polled every 2 ms), or fails with `record-timeout` after `timeoutMs`. */
+export function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (check()) res();
+      else if (Date.now() - start > timeoutMs) rej(new ToolError('record-timeout', 'sysfence', what));
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+}

@@ -12,9 +12,11 @@ import type { ArchDef } from '../arch/types.js';
 import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
+import { bpftraceProgram, startTracer } from './bpftrace-program.js';
+import type { Tracer } from './ebpf-maps.js';
 import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
 import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
-import { bpftraceProgram, findCgroup2, startTracer, type Tracer } from './record-ebpf.js';
+import { findCgroup2 } from './record-ebpf.js';
 import type { WorkloadExit } from './workload.js';
 
 export interface DockerRecordOptions {
