@@ -158,7 +158,7 @@ describe.skipIf(skip !== undefined)('record --docker --select (a Compose applica
     rec.kill('SIGUSR1');
     expect(await exited).toBe(0);
     const ok = Object.fromEntries(Object.keys(first).map((k) => [k, true]));
-    const { ['redis GET after a restart']: _restart, ...okAgain } = ok;
+    const { 'redis GET after a restart': _restart, ...okAgain } = ok;
     expect([first, stop1]).toEqual([ok, { web: 0, cache: 0, db: 0, drv: 0 }]);
 
     // one profile per service, and the override that applies them
