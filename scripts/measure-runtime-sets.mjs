@@ -19,6 +19,8 @@ import { AuditReader, findArch, ociRunCommand, RecordingBuilder } from '../dist/
 
 const root = join(import.meta.dirname, '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 5);
+// --only NAME: measure that runtime alone and keep the others' measurements in the file
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'sysfence-measure-'));
 const out = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
 
@@ -74,6 +76,14 @@ const runtimes = {
   },
   runc: () => ociRunCommand('runc', join(dir, 'bundle'), `sysfence-measure-${process.pid}`),
   crun: () => ociRunCommand('crun', join(dir, 'bundle'), `sysfence-measure-${process.pid}`),
+  // podman with the OCI runtime its containers.conf names (CONTAINERS_CONF: Debian's default is
+  // crun; hosts whose cgroup v2 carries controllers in hybrid mode need runc)
+  podman: (nnp, uid) => {
+    const args = ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${join(dir, 'log.json')}`];
+    if (nnp) args.push('--security-opt', 'no-new-privileges');
+    args.push('--user', `${uid}:${uid}`);
+    return ['podman', [...args, 'localhost/sysfence-exit:measure']];
+  },
 };
 
 const versions = {
@@ -81,6 +91,10 @@ const versions = {
     `docker engine ${out('docker', ['version', '--format', '{{.Server.Version}}'])}, ${out('runc', ['--version']).split('\n')[0]}`,
   runc: () => out('runc', ['--version']).split('\n')[0],
   crun: () => out('crun', ['--version']).split('\n')[0],
+  podman: () => {
+    const oci = out('podman', ['info', '--format', '{{.Host.OCIRuntime.Name}}']);
+    return `podman ${out('podman', ['version', '--format', '{{.Client.Version}}'])} with ${out(oci, ['--version']).split('\n')[0]}`;
+  },
 };
 
 const result = {};
@@ -95,7 +109,17 @@ try {
       stdio: 'ignore',
     },
   );
+  if (!only || only === 'podman')
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `tar -C ${join(dir, 'bundle', 'rootfs')} -c exit | podman import -c 'ENTRYPOINT ["/exit"]' - localhost/sysfence-exit:measure`,
+      ],
+      { stdio: 'ignore' },
+    );
   for (const [name, command] of Object.entries(runtimes)) {
+    if (only && name !== only) continue;
     const bySetting = {};
     // root and an unprivileged user (runc chowns the stdio to it after the filter is in place)
     for (const [nnp, uid] of [
@@ -127,6 +151,7 @@ try {
 } finally {
   writeFileSync('/proc/sys/kernel/printk_ratelimit', ratelimit);
   spawnSync('docker', ['rmi', 'sysfence/exit:measure'], { stdio: 'ignore' });
+  spawnSync('podman', ['rmi', 'localhost/sysfence-exit:measure'], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -136,7 +161,9 @@ const data = {
   arch: findArch('x86_64').id,
   kernel: out('uname', ['-r']),
   runsPerSetting: runs,
-  runtimes: result,
+  runtimes: only
+    ? { ...JSON.parse(readFileSync(join(root, 'data', 'runtime-sets.json'), 'utf8')).runtimes, ...result }
+    : result,
 };
 writeFileSync(join(root, 'data', 'runtime-sets.json'), `${JSON.stringify(data, null, 2)}\n`);
 console.error('wrote data/runtime-sets.json');

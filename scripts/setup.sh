@@ -19,10 +19,10 @@ if [ "${1:-}" = "--test" ]; then
   # (gcc-aarch64-linux-gnu conflicts with gcc-multilib in Debian 12; clang's LLVM is bpftrace's);
   # git, zstd, curl, perl and openssl are the held-out programs of bench/heldout.mjs;
   # docker-registry (with apache2-utils' htpasswd) is the OCI registry of the push/pull tests;
-  # docker-compose runs the application of record --docker --select
+  # docker-compose runs the application of record --docker --select; podman the --podman tests
   want+=(seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time
     qemu-user clang-14 binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
-    sqlite3 xz-utils git zstd curl perl openssl docker-registry apache2-utils docker-compose)
+    sqlite3 xz-utils git zstd curl perl openssl docker-registry apache2-utils docker-compose podman)
 fi
 
 missing=()

@@ -34,15 +34,33 @@ const GO_RUNTIME = ['futex', 'madvise', 'mmap', 'munmap', 'nanosleep', 'rt_sigre
 export function runtimeSet(runtime: Runtime): RuntimeSet {
   if (runtime === 'none') return { runtime, source: 'no runtime', syscalls: [] };
   const data = JSON.parse(readData('runtime-sets.json')) as MeasuredData;
-  // podman runs containers with crun on Debian 12 (its default OCI runtime); podman itself is not
-  // installed on the machines that measured the sets
-  const measured = runtime === 'podman' ? 'crun' : runtime;
-  const m = data.runtimes[measured];
-  if (!m) throw new Error(`data/runtime-sets.json has no measurement for ${measured}`);
-  const source = `${runtime === 'podman' ? 'podman runs crun: ' : ''}measured with ${m.measuredWith} on Linux ${data.kernel} (${data.arch})`;
+  // podman's calls inside the container are its OCI runtime's: crun by Debian's default, runc
+  // where containers.conf says so (hosts whose cgroup v2 carries controllers in hybrid mode, where
+  // crun refuses to run). Measured with podman itself (with runc) and with crun: the union, so a
+  // podman profile starts under either.
+  const measured = runtime === 'podman' ? ['podman', 'crun'] : [runtime];
+  const sets = measured.map((r) => {
+    const m = data.runtimes[r];
+    if (!m && r !== 'podman') throw new Error(`data/runtime-sets.json has no measurement for ${r}`);
+    return { r, m };
+  });
+  const source = sets
+    .filter((x) => x.m)
+    .map(
+      (x) =>
+        `${x.r === 'podman' ? '' : runtime === 'podman' ? 'podman with crun: ' : ''}measured with ${x.m?.measuredWith}`,
+    )
+    .join('; ')
+    .concat(` on Linux ${data.kernel} (${data.arch})`);
   const out = new Map<string, string>();
-  for (const name of m.syscalls) out.set(name, `${runtime} calls it after installing the filter (${source})`);
-  if (measured === 'docker' || measured === 'runc')
+  for (const { m } of sets)
+    for (const name of m?.syscalls ?? [])
+      if (!out.has(name)) out.set(name, `${runtime} calls it after installing the filter (${source})`);
+  const goBased =
+    runtime === 'docker' ||
+    runtime === 'runc' ||
+    (runtime === 'podman' && (data.runtimes.podman?.measuredWith ?? '').includes('runc'));
+  if (goBased)
     for (const name of GO_RUNTIME)
       if (!out.has(name))
         out.set(

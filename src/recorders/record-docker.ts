@@ -13,6 +13,7 @@ import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { bpftraceProgram, startTracer } from './bpftrace-program.js';
+import { type ContainerEngine, DOCKER } from './container-engines.js';
 import type { Tracer } from './ebpf-maps.js';
 import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
 import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
@@ -23,6 +24,8 @@ export interface DockerRecordOptions {
   arch: ArchDef;
   /** `docker run` options, the image and its command, as the user wrote them. */
   runArgs: readonly string[];
+  /** Docker (default) or Podman. */
+  containerEngine?: ContainerEngine;
   mapKeys?: number;
   /** sysfence's own eBPF program (default without denials) or bpftrace's. */
   engine?: EbpfEngine;
@@ -49,8 +52,11 @@ export interface DockerRecordResult {
   pids: Set<number>;
 }
 
-function docker(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = runTool('docker', args, { hint: 'apt-get install docker.io' });
+function engineTool(
+  e: ContainerEngine,
+  args: string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const r = runTool(e.cli, args, { hint: e.install });
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
@@ -58,14 +64,16 @@ export async function recordContainer(
   rec: RecordingBuilder,
   o: DockerRecordOptions,
 ): Promise<DockerRecordResult> {
-  const info = docker(['info', '--format', '{{.CgroupDriver}} {{.CgroupVersion}}']);
+  const e = o.containerEngine ?? DOCKER;
+  const tool = (args: string[]) => engineTool(e, args);
+  const info = tool([...e.driverQuery]);
   if (info.status !== 0)
     throw new ToolError(
-      'docker-unavailable',
-      'docker',
-      `the Docker engine does not answer (${info.stderr.split('\n')[0] ?? ''}): start dockerd, and run as root or in the docker group`,
+      e.codes.unavailable,
+      e.cli,
+      `${e.cli} does not answer (${info.stderr.split('\n')[0] ?? ''}): ${e.id === 'docker' ? 'start dockerd, and run as root or in the docker group' : 'run as root (rootless podman is not recorded)'}`,
     );
-  const [driver] = info.stdout.split(' ');
+  const driver = info.stdout.trim();
   throwIfStopped('the container');
   const cg2 = findCgroup2();
   if (!cg2)
@@ -74,9 +82,9 @@ export async function recordContainer(
       'sysfence',
       'record --docker needs a cgroup v2 hierarchy (unified, or hybrid with /sys/fs/cgroup/unified): this host has cgroup v1 only',
     );
-  // cgroupfs: PARENT/ID; systemd: PARENT.slice/docker-ID.scope
+  // cgroupfs: PARENT/LEAF; systemd: PARENT.slice/LEAF.scope (LEAF: the engine's name for it)
   const parent = driver === 'systemd' ? `sysfence${process.pid}.slice` : `sysfence-${process.pid}`;
-  const created = docker([
+  const created = tool([
     'create',
     '--cgroup-parent',
     driver === 'systemd' ? parent : `/${parent}`,
@@ -84,9 +92,9 @@ export async function recordContainer(
     ...o.runArgs,
   ]);
   if (created.status !== 0)
-    throw new ToolError('docker-create-failed', 'docker', `docker create failed: ${created.stderr}`);
-  const id = created.stdout.split('\n').at(-1)!;
-  const leaf = join(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id);
+    throw new ToolError(e.codes.createFailed, e.cli, `${e.cli} create failed: ${created.stderr}`);
+  const id = created.stdout.split('\n').at(-1) ?? '';
+  const leaf = join(cg2, parent, e.leaf(id, driver));
   let tracer: Tracer | undefined;
   // a stop signal (Ctrl-C, SIGTERM, SIGHUP) stops the container (docker stop: SIGTERM, then
   // SIGKILL), whatever its pid 1 does with SIGINT (a shell or sleep as pid 1 ignores it), and the
@@ -129,10 +137,10 @@ export async function recordContainer(
           );
     throwIfStopped('the container');
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
-    const started = startProcess('docker', ['start', '--attach', id], { stdio: 'inherit' });
+    const started = startProcess(e.cli, ['start', '--attach', id], { stdio: 'inherit' });
     const stopContainer = (why: string) => {
       o.note?.(`${why}: stopping the container`);
-      startProcess('docker', ['stop', id], { stdio: 'ignore' });
+      startProcess(e.cli, ['stop', id], { stdio: 'ignore' });
     };
     const timer =
       o.durationSeconds !== undefined
@@ -143,7 +151,7 @@ export async function recordContainer(
     onInterrupt = () => {
       if (interrupted > 1) {
         o.note?.('second signal: killing the container');
-        startProcess('docker', ['kill', id], { stdio: 'ignore' });
+        startProcess(e.cli, ['kill', id], { stdio: 'ignore' });
       } else if (!stopping) {
         stopping = true;
         stopContainer('stop signal received');
@@ -179,8 +187,8 @@ export async function recordContainer(
     offSignals();
     unexpect();
     tracer?.kill();
-    docker(['rm', '--force', id]);
-    removeCgroups(cg2, parent, driver === 'systemd' ? `docker-${id}.scope` : id, o.note);
+    tool(['rm', '--force', id]);
+    removeCgroups(cg2, parent, [e.leaf(id, driver), ...e.otherCgroups], o.note);
   }
 }
 
@@ -189,14 +197,19 @@ export async function recordContainer(
  * parent (and leaf, if runc left it) that dockerd made under each cgroup v1 controller for
  * `--cgroup-parent` (runc removes its leaves but never the parent it did not create).
  */
-function removeCgroups(cg2: string, parent: string, leafName: string, note?: (m: string) => void): void {
-  const dirs = [join(cg2, parent, leafName), join(cg2, parent)];
+function removeCgroups(
+  cg2: string,
+  parent: string,
+  leaves: readonly string[],
+  note?: (m: string) => void,
+): void {
+  const dirs = [...leaves.map((l) => join(cg2, parent, l)), join(cg2, parent)];
   const root = '/sys/fs/cgroup';
   if (cg2 !== root && existsSync(root))
     for (const ctrl of readdirSync(root).sort()) {
       const base = join(root, ctrl);
       if (base === cg2 || !existsSync(join(base, parent))) continue;
-      dirs.push(join(base, parent, leafName), join(base, parent));
+      dirs.push(...leaves.map((l) => join(base, parent, l)), join(base, parent));
     }
   for (const dir of dirs)
     try {

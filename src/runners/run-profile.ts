@@ -17,6 +17,7 @@ import type { WorkloadUser } from '../exec/as-user.js';
 import { findOnPath, ToolError } from '../exec/run.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
+import type { ContainerEngine } from '../recorders/container-engines.js';
 import { fill, type MapDump } from '../recorders/ebpf-maps.js';
 import type { EbpfEngine } from '../recorders/ebpf-tracer.js';
 import { resolveCommand } from '../recorders/record.js';
@@ -154,6 +155,8 @@ export async function runContainerUnderProfile(o: {
   progress?: (denied: Recording) => void;
   /** sysfence's own eBPF program (default) or bpftrace's. */
   engine?: EbpfEngine;
+  /** Docker (default) or Podman. */
+  containerEngine?: ContainerEngine;
 }): Promise<RunResult> {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
@@ -170,6 +173,7 @@ export async function runContainerUnderProfile(o: {
         denials: denied,
         ...(o.note ? { note: o.note } : {}),
         ...(o.engine ? { engine: o.engine } : {}),
+        ...(o.containerEngine ? { containerEngine: o.containerEngine } : {}),
         ...(o.progress ? { progress: progressOf(o.arch, o.progress, true) } : {}),
       });
       return result(o.resolved, r.exit, rec, denied, await log.stop(r.pids), o.target);

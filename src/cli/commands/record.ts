@@ -5,6 +5,7 @@ import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { generate } from '../../profile/generate.js';
+import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { BACKEND_CHOICES, type BackendChoice, ebpfProblems, record } from '../../recorders/record.js';
 import { recordApplication } from '../../recorders/record-app.js';
 import { recordContainer } from '../../recorders/record-docker.js';
@@ -139,18 +140,19 @@ async function recordDocker(
       'bad-option',
       '--args is not recorded for containers yet (record --docker counts calls, not argument values)',
     );
+  const ce = opts.podman ? PODMAN : DOCKER;
   const arch = hostArch();
   if (opts.backend === 'strace')
     throw new CliError(
       'bad-option',
-      '--docker records with eBPF only (strace cannot follow the runtime into the container)',
+      `--${ce.id} records with eBPF only (strace cannot follow the runtime into the container)`,
     );
   const engine = opts.backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), engine);
   if (problems.length > 0)
-    throw new CliError('ebpf-unavailable', `record --docker needs eBPF: ${problems.join('; ')}`);
+    throw new CliError('ebpf-unavailable', `record --${ce.id} needs eBPF: ${problems.join('; ')}`);
   const b = new RecordingBuilder();
-  b.source('ebpf-docker', runArgs.join(' '));
+  b.source(ce.source, runArgs.join(' '));
   // --show-denied: also watch for calls the container's own filter denies (a second probe, on
   // every syscall's exit: it costs throughput while recording, so it is asked for)
   const denied = opts.showDenied ? new RecordingBuilder() : undefined;
@@ -158,6 +160,7 @@ async function recordDocker(
     arch,
     runArgs,
     engine,
+    containerEngine: ce,
     ...(denied ? { denials: denied } : {}),
     note: (m) => err(`sysfence: ${m}`),
     ...(opts.mapKeys !== undefined ? { mapKeys: Number(opts.mapKeys) } : {}),
@@ -178,18 +181,28 @@ async function recordDocker(
       err(
         `sysfence: note: the container's own filter denied ${abi} ${name} (${s.count} call${s.count === 1 ? '' : 's'}, ${s.executables.join(', ') || formatPids(s.pids)}); it stays denied`,
       );
+  // a container that never ran its workload has no profile to give (its start failed: said above
+  // by the engine), and an empty one would deny everything the workload does
+  if (Object.keys(calls).length === 0)
+    throw new CliError(
+      'container-failed',
+      `the container never ran its workload (${ce.cli} exited ${exitStatus(r.exit)}): nothing recorded, nothing written`,
+      undefined,
+      `run it with ${ce.cli} run first; ${ce.cli}'s own message is above`,
+    );
   if (opts.output) {
     // a container profile needs what the runtime calls after installing it
-    const g = generate([recording], generateOptionsOf(opts, 'docker'));
+    const g = generate([recording], generateOptionsOf(opts, ce.id));
     reportGenerated(g, true);
     const out = String(opts.output);
     writeGenerated(g, String(opts.format), String(opts.name), out);
-    err(`sysfence: wrote ${out}; run it with: docker run --security-opt seccomp=${out} ...`);
+    err(`sysfence: wrote ${out}; run it with: ${ce.cli} run --security-opt seccomp=${out} ...`);
     // for Kubernetes (asked with --kubernetes): the same profile as an SPO SeccompProfile, and the
     // securityContext that points a pod at it as a Localhost profile (the file copied to the nodes)
     if (opts.kubernetes) writeKubernetesFiles(g, out, opts);
   }
-  if (opts.output || opts.recording) adviseNext(opts.output as string | undefined, ['--docker', ...runArgs]);
+  if (opts.output || opts.recording)
+    adviseNext(opts.output as string | undefined, [`--${ce.id}`, ...runArgs]);
   setExit(exitStatus(r.exit));
 }
 
@@ -245,6 +258,10 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       '--docker',
       'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
     )
+    .option(
+      '--podman',
+      'record a Podman container: the arguments are `podman run` options, IMAGE and its command (eBPF)',
+    )
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
     .option(
       '--kubernetes',
@@ -291,11 +308,12 @@ Examples:
         opts.keepStraceLog,
       ])
         if (typeof f === 'string') checkWritable(f);
-      if (!opts.docker && (opts.duration !== undefined || opts.untilSignal !== undefined))
+      if (!opts.docker && !opts.podman && (opts.duration !== undefined || opts.untilSignal !== undefined))
         throw new CliError(
           'bad-option',
-          '--duration and --until-signal stop a container: use them with --docker',
+          '--duration and --until-signal stop a container: use them with --docker or --podman',
         );
+      if (opts.docker && opts.podman) throw new CliError('bad-option', 'give --docker or --podman, not both');
       if (opts.select !== undefined) {
         if (!opts.docker) throw new CliError('bad-option', '--select picks containers: use it with --docker');
         if (command.length > 0)
@@ -312,7 +330,7 @@ Examples:
           undefined,
           'sysfence record -o app.json -- ./app',
         );
-      if (opts.docker) return recordDocker(command, opts, setExit);
+      if (opts.docker || opts.podman) return recordDocker(command, opts, setExit);
       const backend = String(opts.backend);
       const arch = hostArch();
       const ro: Parameters<typeof record>[0] = {

@@ -6,6 +6,7 @@ import { runtimeSet } from '../../knowledge/runtime-sets.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
+import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, type Recording } from '../../recording/recording.js';
@@ -46,6 +47,10 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
     .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap')
     .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
+    .option(
+      '--podman',
+      'run a Podman container: the arguments are `podman run` options, IMAGE and its command',
+    )
     .option('--learn', 'write the profile with the unexpected denials allowed (to -o)')
     .option('-o, --output <file>', 'with --learn: where the updated profile goes (required)')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
@@ -84,6 +89,10 @@ export function registerLearn(program: Command, setExit: (code: number) => void)
     .argument('<command...>', 'the command to run, after --')
     .requiredOption('-o, --output <file>', 'where the proposed profile goes')
     .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
+    .option(
+      '--podman',
+      'run a Podman container: the arguments are `podman run` options, IMAGE and its command',
+    )
     .option('--exact', 'only the new calls, no call-family siblings')
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
@@ -119,7 +128,9 @@ async function runAction(
 ): Promise<void> {
   // SIGINT/SIGTERM/SIGHUP stop the workload; the report and --learn are still written
   holdStopSignals();
-  if (opts.via !== 'bwrap' && !opts.docker)
+  const ce = opts.podman ? PODMAN : opts.docker ? DOCKER : undefined;
+  if (opts.docker && opts.podman) throw new CliError('bad-option', 'give --docker or --podman, not both');
+  if (opts.via !== 'bwrap' && !ce)
     throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
   const arch = hostArch();
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
@@ -147,8 +158,8 @@ async function runAction(
       `sysfence: WARNING: nothing is enforced by default: the default action is ${original.defaultAction}${opts.defaultAction ? ` (--default-action ${String(opts.defaultAction)})` : ''}, so calls the profile does not list ${original.defaultAction === 'SCMP_ACT_LOG' ? 'run and are logged' : 'run'}, not denied`,
     );
   const note = (m: string) => err(`sysfence: ${m}`);
-  const user = opts.docker ? undefined : workloadUser(opts.asRoot === true, note);
-  const target = opts.docker ? runtimeTarget('docker', { native: arch.id }) : undefined;
+  const user = ce ? undefined : workloadUser(opts.asRoot === true, note);
+  const target = ce ? runtimeTarget(ce.id, { native: arch.id }) : undefined;
   // denials are said as they appear, not only at the end (a server may spin on a denied call)
   const started = Date.now();
   const said = new Set<string>();
@@ -162,12 +173,13 @@ async function runAction(
       );
     }
   };
-  const r = opts.docker
+  const r = ce
     ? await runContainerUnderProfile({
         profile: original,
         resolved: profile,
         arch,
         runArgs: command,
+        containerEngine: ce,
         note,
         target: target!,
         progress,
@@ -236,11 +248,11 @@ async function runAction(
       resolved: resolve(written, { arch, kernelVersion: String(opts.kernel) }),
       ran: r.recording,
       // the runtime's own calls after it installs the filter are not in a container's recording
-      ...(opts.docker ? { runtime: { set: runtimeSet('docker'), abi: arch.id } } : {}),
+      ...(ce ? { runtime: { set: runtimeSet(ce.id), abi: arch.id } } : {}),
     });
     if (l.runtime.length > 0)
       err(
-        `sysfence: the profile lacked what Docker's runtime (runc) calls after installing the filter: ${l.runtime.join(', ')}; added (generate --for docker adds them)`,
+        `sysfence: the profile lacked what ${ce?.id === 'podman' ? "Podman's runtime" : "Docker's runtime (runc)"} calls after installing the filter: ${l.runtime.join(', ')}; added (generate --for ${ce?.id ?? 'docker'} adds them)`,
       );
     const sibling = new Map(l.families.map((f) => [f.name, f]));
     for (const f of l.families.filter((x) => x.unless))
