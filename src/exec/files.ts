@@ -329,12 +329,17 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
     while (true) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
-      const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
-      const lines = text.split('\n');
-      carry = lines.pop() ?? '';
+      const part = decoder.decode(buf.subarray(0, bytesRead), { stream: true });
+      const nl = part.lastIndexOf('\n');
+      // a line that goes on: kept as it comes (no copy of what came before), up to MAX_LINE
+      if (nl < 0) carry += part;
+      else {
+        const lines = (carry + part.slice(0, nl)).split('\n');
+        carry = part.slice(nl + 1);
+        yield lines;
+      }
       if (carry.length > MAX_LINE)
         throw new FileError('line-too-long', path, `${path} has a line longer than ${MAX_LINE >> 20} MiB`);
-      yield lines;
     }
     carry += decoder.decode();
     if (carry !== '') yield carry.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
@@ -390,9 +395,10 @@ export async function* readLineChunks(path: string, opts: { pauseMs?: number } =
             `${path} has a line longer than ${MAX_LINE >> 20} MiB (a log line is not that long: is it the right file?)`,
           );
         if (filled === buf.length) {
+          // (the other buffer is made when a line ends: a long line never holds two big ones)
           const bigger = Buffer.allocUnsafe(buf.length * 2);
           buf.copy(bigger, 0, 0, filled);
-          bufs = [bigger, Buffer.allocUnsafe(buf.length * 2)];
+          bufs = [bigger, Buffer.alloc(0)];
           which = 0;
         }
         carry = filled;
@@ -402,6 +408,7 @@ export async function* readLineChunks(path: string, opts: { pauseMs?: number } =
       }
       // the cut line's tail starts the other buffer, which the next read fills after it
       carry = filled - lastNl - 1;
+      if ((bufs[other]?.length ?? 0) < buf.length) bufs[other] = Buffer.allocUnsafe(buf.length);
       const next = bufs[other]!;
       buf.copy(next, 0, lastNl + 1, filled);
       pending = fh.read(next, carry, next.length - carry, null);

@@ -87,7 +87,7 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
 
   // in slices, so that no test blocks the worker for long
   const totals = { flagged: 0, proposals: 0 };
-  const SLICE = 100;
+  const SLICE = 25;
   for (let from = 0; from < corpus.length; from += SLICE) {
     const slice = corpus.slice(from, from + SLICE);
     it(`profiles ${from + 1}-${from + slice.length}: lint names exactly the syscalls libseccomp gets wrong; every rewrite is proven`, async () => {
