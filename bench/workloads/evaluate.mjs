@@ -16,6 +16,12 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 export const IMAGE = process.env.SYSFENCE_SERVERS_IMAGE ?? 'sysfence/servers:bookworm-1';
+/**
+ * The container engine the passes use: docker (default) or podman (SYSFENCE_ENGINE=podman; its
+ * OCI runtime and ulimits from CONTAINERS_CONF, the image loaded into its storage, named by
+ * SYSFENCE_SERVERS_IMAGE).
+ */
+export const ENGINE = process.env.SYSFENCE_ENGINE ?? 'docker';
 const PG = '/usr/lib/postgresql/15/bin';
 
 /** Builds the image when missing (debootstrap; about a minute), else nothing. */
@@ -43,7 +49,7 @@ function step(name, ok, detail) {
 }
 
 function drv(name, args) {
-  return sh('docker', ['exec', `${name}-drv`, ...args], { allowFail: true });
+  return sh(ENGINE, ['exec', `${name}-drv`, ...args], { allowFail: true });
 }
 
 async function until(what, f, ms = 30_000) {
@@ -102,13 +108,13 @@ export const WORKLOADS = {
           wl.stdout.split('\n').at(-3),
         ),
       );
-      sh('docker', ['kill', '-s', 'HUP', n]);
+      sh(ENGINE, ['kill', '-s', 'HUP', n]);
       // the reload is done when the old workers have gone and new ones answer
       await sleep(1000);
       code('/', '200 159');
       // log rotation as logrotate does it: move the log away, USR1, and the next request is in a new file
       renameSync(join(logs, 'access.log'), join(logs, 'access.log.1'));
-      sh('docker', ['kill', '-s', 'USR1', n]);
+      sh(ENGINE, ['kill', '-s', 'USR1', n]);
       await sleep(500);
       code('/large.txt', '200 65536');
       await sleep(200);
@@ -124,7 +130,7 @@ export const WORKLOADS = {
       );
       return { steps, throughput: rps, unit: 'requests/s (wrk, 2 threads, 16 connections)' };
     },
-    stop: (n) => sh('docker', ['kill', '-s', 'QUIT', n]),
+    stop: (n) => sh(ENGINE, ['kill', '-s', 'QUIT', n]),
   },
   redis: {
     user: 'redis',
@@ -237,7 +243,7 @@ export const WORKLOADS = {
       return { steps, throughput: tps, unit: 'transactions/s (pgbench TPC-B, 4 clients)' };
     },
     // smart shutdown (SIGTERM): the server checkpoints and exits 0
-    stop: (n) => sh('docker', ['kill', '-s', 'TERM', n]),
+    stop: (n) => sh(ENGINE, ['kill', '-s', 'TERM', n]),
   },
 };
 
@@ -275,7 +281,7 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
     record: [
       cli,
       'record',
-      '--docker',
+      `--${ENGINE}`,
       '--kubernetes',
       '-o',
       profile,
@@ -284,11 +290,11 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
       '--',
       ...run,
     ],
-    profile: [cli, 'run', '--docker', '--profile', profile, '--report', report, '--', ...run],
+    profile: [cli, 'run', `--${ENGINE}`, '--profile', profile, '--report', report, '--', ...run],
     kill: [
       cli,
       'run',
-      '--docker',
+      `--${ENGINE}`,
       '--profile',
       profile,
       '--default-action',
@@ -302,12 +308,12 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
     enforce: null,
   }[mode];
   if (argv === undefined) throw new Error(`unknown mode ${mode}`);
-  sh('docker', ['rm', '-f', name, `${name}-drv`], { allowFail: true });
+  sh(ENGINE, ['rm', '-f', name, `${name}-drv`], { allowFail: true });
   const started = Date.now();
   const child = argv
     ? spawn('node', argv, { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(
-        'docker',
+        ENGINE,
         ['run', ...(mode === 'enforce' ? ['--security-opt', `seccomp=${profile}`] : []), ...run],
         {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -327,12 +333,12 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
       `${name} to run`,
       () =>
         child.exitCode !== null ||
-        sh('docker', ['inspect', '-f', '{{.State.Running}}', name], { allowFail: true }).stdout.trim() ===
+        sh(ENGINE, ['inspect', '-f', '{{.State.Running}}', name], { allowFail: true }).stdout.trim() ===
           'true',
       60_000,
     );
     if (child.exitCode !== null) throw new Error(`${mode} of ${workload} ended before it ran:\n${output}`);
-    sh('docker', [
+    sh(ENGINE, [
       'run',
       '-d',
       '--name',
@@ -352,10 +358,10 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
     result = { workload, mode, ...d, readyMs, wallMs: Date.now() - started, output };
     if (mode === 'profile' || mode === 'kill') result.run = JSON.parse(readFileSync(report, 'utf8'));
   } finally {
-    sh('docker', ['rm', '-f', `${name}-drv`], { allowFail: true });
+    sh(ENGINE, ['rm', '-f', `${name}-drv`], { allowFail: true });
     if (child.exitCode === null) child.kill('SIGINT');
     await Promise.race([exited, sleep(20_000)]);
-    sh('docker', ['rm', '-f', name], { allowFail: true });
+    sh(ENGINE, ['rm', '-f', name], { allowFail: true });
   }
   return result;
 }
@@ -367,14 +373,14 @@ export async function sizes(dir, workload) {
   );
   const mine = parseDockerProfile(readFileSync(join(dir, `${workload}.json`), 'utf8')).profile;
   const [m] = explainProfile(mine, { arches: ['x86_64'] });
-  const [d] = explainProfile(referenceProfile('docker-default'), { arches: ['x86_64'] });
+  const [d] = explainProfile(referenceProfile(`${ENGINE}-default`), { arches: ['x86_64'] });
   const rec = JSON.parse(readFileSync(join(dir, `${workload}.recording.json`), 'utf8'));
   const recorded = Object.keys(rec.syscalls?.x86_64 ?? {}).length;
   return {
     allowed: m.allowed,
     dockerDefault: d.allowed,
     recorded,
-    runtimeSet: runtimeSet('docker').syscalls.length,
+    runtimeSet: runtimeSet(ENGINE).syscalls.length,
   };
 }
 
