@@ -81,8 +81,14 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     expect(denied(runs[0]!)).toEqual(denied(runs[1]!));
     expect(denied(runs[0]!).map((d) => d.name)).toEqual(['getcpu', 'getresgid', 'getresuid', 'sched_yield']);
     // what ran under the filter: the same calls, the same counts (bubblewrap's set-up left out)
+    // (futex: how often threads wait on each other's lock is timing, not the program)
     const calls = (r: (typeof runs)[number]) =>
-      Object.fromEntries(Object.entries(r.recording.syscalls.x86_64 ?? {}).map(([n, st]) => [n, st.count]));
+      Object.fromEntries(
+        Object.entries(r.recording.syscalls.x86_64 ?? {}).map(([n, st]) => [
+          n,
+          n === 'futex' ? 'some' : st.count,
+        ]),
+      );
     expect(calls(runs[0]!)).toEqual(calls(runs[1]!));
     expect(Object.keys(calls(runs[0]!))).not.toContain('pivot_root');
   });
