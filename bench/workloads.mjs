@@ -43,6 +43,12 @@ for (const w of workloads) {
       process.stderr.write(`${w} round ${i + 1} ${mode}: ${p.throughput.toFixed(0)}\n`);
     }
   }
+  // one more pass under the profile with sysfence watching: the calls it denied, and which were unexpected
+  const watched = await pass(w, 'profile', { dir, ...options });
+  const failed = watched.steps.filter((x) => !x.ok);
+  if (failed.length > 0) throw new Error(`${w} profile: ${JSON.stringify(failed)}`);
+  const denials = watched.run?.denials ?? [];
+  const unexpected = denials.filter((d) => !d.expected).map((d) => d.name);
   const s = await sizes(dir, w);
   const ratios = (mode) => by[mode].map((x, i) => x / by.default[i]);
   const fmt = (mode) => {
@@ -54,6 +60,7 @@ for (const w of workloads) {
       `  ${unit}, median of ${REPS}: ${ENGINE}'s default profile ${median(by.default).toFixed(0)}\n` +
       `  under the profile: ${fmt('enforce')}\n` +
       `  while recording:   ${fmt('record')}\n` +
+      `  run under the profile with sysfence watching: every driver step ok, ${denials.length} denials (${unexpected.length} unexpected${unexpected.length ? `: ${unexpected.join(', ')}` : ''})\n` +
       `  recorded pass wall time ${(median(wall.record) / 1000).toFixed(1)} s vs ${(median(wall.default) / 1000).toFixed(1)} s unrecorded`,
   );
 }
