@@ -16,6 +16,8 @@ import { callCount, pidNumber, syscallName } from './log-values.js';
 /** qemu-user -strace: a guest call it cannot format, by its (decimal) number. */
 const QEMU_UNKNOWN = /^Unknown syscall (\d{1,5})\s*$/;
 /** qemu-user -strace: a call's result on a line of its own, the call printed before. */
+/** A result cut open by another process's whole call: "= 19079 wait4(19082,...)0". */
+const QEMU_CUT = /^=\s*(\d+ [a-z_][a-z0-9_]*\(.*)$/;
 const QEMU_RESULT = /^= (?:-?\d+|0x[0-9a-f]+)(?: errno=\d+ \([^)]*\))?$/;
 /** qemu-user -strace: a call with no result yet, then the next "PID name(" on the same line. */
 const QEMU_GLUED = /\)(?=\d{1,10} [a-z_][a-z0-9_]*\()/;
@@ -575,7 +577,14 @@ export class StraceReader {
       this.record(abi, `syscall_0x${nr.toString(16)}`, pid, exe, lineNo, time, undefined);
       return;
     }
-    // qemu-user writes each process's calls in pieces: two processes at once can cut a line
+    // qemu-user writes each process's calls in pieces: one's " = " and result around another's
+    // whole call (" = 19079 wait4(19082,...)0"): the call is read; the result was counted with its call
+    const cut = this.opts.qemu ? QEMU_CUT.exec(rest) : null;
+    if (cut) {
+      this.line(cut[1] ?? '', lineNo);
+      return;
+    }
+    // anything else cut by two processes at once is said
     this.rec.malformed(
       `${this.file}:${lineNo}`,
       this.opts.qemu ? 'qemu-interleaved-line' : 'strace-unrecognized-line',

@@ -121,8 +121,10 @@ describe('qemu-user -strace (a guest aarch64 program)', () => {
       pipe2: 1,
       rseq: 1, // "Unknown syscall 293"
       rt_sigprocmask: 1,
+      wait4: 1, // inside another process's cut result line
     });
     expect(r.syscalls.aarch64!.rt_sigprocmask!.pids).toEqual([5171]);
+    expect(r.syscalls.aarch64!.wait4!.pids).toEqual([5173]);
   });
 });
 
