@@ -209,8 +209,6 @@ export const REPORT_FORMATS = [
   },
 ] as const satisfies readonly ReportFormat[];
 
-export type ReportFormatId = (typeof REPORT_FORMATS)[number]['id'];
-
 /** The commander option naming a report format. */
 export function reportFormatOption(): Option {
   return new Option(

@@ -26,7 +26,6 @@ const ST = 0x02;
 const STX = 0x03;
 const ALU64 = 0x07;
 const JMP = 0x05;
-const JMP32 = 0x06;
 const SIZE = { 1: 0x10, 2: 0x08, 4: 0x00, 8: 0x18 } as const;
 const MEM = 0x60;
 const IMM = 0x00;
@@ -161,6 +160,25 @@ export class Asm {
     return this.emit({ code: LDX | SIZE[size] | MEM, dst, src, off, imm: 0 });
   }
 
+  /** r0 = map_lookup_elem(&map, fp + keyOff): a pointer to the value, or 0. Clobbers r1-r5. */
+  lookup(map: string, keyOff: number): this {
+    return this.ldMap(R1, map).mov(R2, FP).aluK('add', R2, keyOff).call('map_lookup_elem');
+  }
+
+  /**
+   * r0 = map_update_elem(&map, fp + keyOff, value, flags), the value at fp + valueOff: 0, or a
+   * negative errno (EEXIST with BPF_NOEXIST, E2BIG when full). Clobbers r1-r5.
+   */
+  update(map: string, keyOff: number, valueOff: number, flags: number): this {
+    return this.ldMap(R1, map)
+      .mov(R2, FP)
+      .aluK('add', R2, keyOff)
+      .mov(R3, FP)
+      .aluK('add', R3, valueOff)
+      .movK(R4, flags)
+      .call('map_update_elem');
+  }
+
   /** *(size *)(dst + off) = src. */
   stx(size: 1 | 2 | 4 | 8, dst: Reg, off: number, src: Reg): this {
     return this.emit({ code: STX | SIZE[size] | MEM, dst, src, off, imm: 0 });
@@ -181,11 +199,6 @@ export class Asm {
     return this.emit({ code: STX | SIZE[8] | ATOMIC, dst, src, off, imm: ALU_OPS.add | 0x01 });
   }
 
-  /** *(u64 *)(dst + off) |= src, atomically (Linux 5.12+). */
-  atomicOr64(dst: Reg, off: number, src: Reg): this {
-    return this.emit({ code: STX | SIZE[8] | ATOMIC, dst, src, off, imm: ALU_OPS.or });
-  }
-
   /** if (op(dst, imm)) goto target (64-bit compare). */
   jK(op: JmpOp, dst: Reg, imm: number, target: string): this {
     return this.emit({ code: JMP | JMP_OPS[op] | K, dst, src: 0, off: 0, imm, target });
@@ -194,11 +207,6 @@ export class Asm {
   /** if (op(dst, src)) goto target (64-bit compare). */
   jX(op: JmpOp, dst: Reg, src: Reg, target: string): this {
     return this.emit({ code: JMP | JMP_OPS[op] | X, dst, src, off: 0, imm: 0, target });
-  }
-
-  /** if (op(dst, imm)) goto target, on the low 32 bits. */
-  j32K(op: JmpOp, dst: Reg, imm: number, target: string): this {
-    return this.emit({ code: JMP32 | JMP_OPS[op] | K, dst, src: 0, off: 0, imm, target });
   }
 
   ja(target: string): this {

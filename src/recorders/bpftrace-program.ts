@@ -4,12 +4,12 @@
  * bpftrace can run (no cgroup v2: a process-tree scope) and as the cross-check of the completeness
  * suite.
  */
-import { readFileSync } from 'node:fs';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { startProcess, ToolError, waitFor } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
 import { type MapDump, PROGRESS_SECONDS, parseMaps, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
+import { tracepointFormat } from './tracefs.js';
 
 /** How the workload's processes are told apart from the rest of the machine. */
 export type EbpfScope = 'cgroup' | 'process-tree';
@@ -101,17 +101,12 @@ export function bpftraceProgram(
 
 /** The argument names of syscalls:sys_enter_NAME, in order (undefined: no such tracepoint). */
 function tracepointFields(name: string): string[] | undefined {
-  for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
-    try {
-      const format = readFileSync(`${root}/events/syscalls/sys_enter_${name}/format`, 'utf8');
-      return [...format.matchAll(/field:[^;]*?\b([a-z_0-9]+);\toffset/g)]
-        .map((m) => m[1]!)
-        .filter((f) => !f.startsWith('common_') && f !== '__syscall_nr');
-    } catch {
-      // not under this root
-    }
-  }
-  return undefined;
+  const format = tracepointFormat(`syscalls/sys_enter_${name}`);
+  return format === undefined
+    ? undefined
+    : [...format.matchAll(/field:[^;]*?\b([a-z_0-9]+);\toffset/g)]
+        .map((m) => m[1] ?? '')
+        .filter((f) => f !== '' && !f.startsWith('common_') && f !== '__syscall_nr');
 }
 
 /** Starts bpftrace on `program` (which prints READY in BEGIN) and waits until it is attached. */

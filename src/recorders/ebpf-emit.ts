@@ -1,5 +1,5 @@
 /** The instruction sequences every program of the recorder uses (scope test, counters, errors). */
-import { type Asm, BPF_NOEXIST, FP, R0, R1, R2, R3, R4 } from '../ebpf/asm.js';
+import { type Asm, BPF_NOEXIST, FP, R0, R1 } from '../ebpf/asm.js';
 import { EEXIST, INDEX_SHIFT, type MapName, type RecorderProgramOptions, SLOT } from './ebpf-layout.js';
 
 /** Jumps to `out` unless the caller is in the workload's cgroup (or below `under`). Clobbers r0-r5. */
@@ -20,10 +20,7 @@ export const callFlags = (o: RecorderProgramOptions) =>
 export function countError(a: Asm, index: number): void {
   const skip = a.newLabel('error');
   a.st(4, FP, -4, index)
-    .ldMap(R1, 'errors')
-    .mov(R2, FP)
-    .aluK('add', R2, -4)
-    .call('map_lookup_elem')
+    .lookup('errors', -4)
     .jK('jeq', R0, 0, skip)
     .movK(R1, 1)
     .atomicAdd64(R0, 0, R1)
@@ -39,30 +36,18 @@ export function increment(
   error: number,
   tag: string,
 ): void {
-  a.ldMap(R1, map)
-    .mov(R2, FP)
-    .aluK('add', R2, keyOff)
-    .call('map_lookup_elem')
+  a.lookup(map, keyOff)
     .jK('jeq', R0, 0, `${tag}_insert`)
     .movK(R1, 1)
     .atomicAdd64(R0, 0, R1)
     .ja(`${tag}_done`)
     .label(`${tag}_insert`)
     .st(8, FP, valueOff, 1)
-    .ldMap(R1, map)
-    .mov(R2, FP)
-    .aluK('add', R2, keyOff)
-    .mov(R3, FP)
-    .aluK('add', R3, valueOff)
-    .movK(R4, BPF_NOEXIST)
-    .call('map_update_elem')
+    .update(map, keyOff, valueOff, BPF_NOEXIST)
     .jK('jeq', R0, 0, `${tag}_done`)
     // another CPU inserted it first: add to theirs
     .jK('jne', R0, EEXIST, `${tag}_full`)
-    .ldMap(R1, map)
-    .mov(R2, FP)
-    .aluK('add', R2, keyOff)
-    .call('map_lookup_elem')
+    .lookup(map, keyOff)
     .jK('jeq', R0, 0, `${tag}_done`)
     .movK(R1, 1)
     .atomicAdd64(R0, 0, R1)

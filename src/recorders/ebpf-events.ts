@@ -52,10 +52,7 @@ export function processExec(o: RecorderProgramOptions): Assembled {
   increment(a, 'execs', -256, -264, ERRORS.indexOf('execs'), 'ex');
   // the process's ABI may change with the new program: read again at its next call
   a.stx(4, FP, -272, R7)
-    .ldMap(R1, 'procs')
-    .mov(R2, FP)
-    .aluK('add', R2, -272)
-    .call('map_lookup_elem')
+    .lookup('procs', -272)
     .jK('jeq', R0, 0, 'out')
     .mov(R8, R0)
     .ldx(8, R9, R8, 0)
@@ -91,44 +88,23 @@ export function processFork(o: RecorderProgramOptions): Assembled {
   a.call('get_current_pid_tgid').aluK('rsh', R0, 32).stx(4, FP, -16, R0).stx(4, FP, -24, R0);
   if (o.denials) {
     // a new task starts by returning from clone/fork: an exit without an enter that is no denial
-    a.st(4, FP, -36, 1)
-      .ldMap(R1, 'threads')
-      .mov(R2, FP)
-      .aluK('add', R2, -8)
-      .mov(R3, FP)
-      .aluK('add', R3, -36)
-      .movK(R4, BPF_ANY)
-      .call('map_update_elem')
-      .jK('jeq', R0, 0, 'child_in_flight');
+    a.st(4, FP, -36, 1).update('threads', -8, -36, BPF_ANY).jK('jeq', R0, 0, 'child_in_flight');
     countError(a, ERRORS.indexOf('threads'));
     a.label('child_in_flight');
   }
-  a.ldMap(R1, 'parents')
-    .mov(R2, FP)
-    .aluK('add', R2, -8)
-    .mov(R3, FP)
-    .aluK('add', R3, -16)
-    .movK(R4, BPF_ANY)
-    .call('map_update_elem')
-    .jK('jeq', R0, 0, 'inherit');
+  a.update('parents', -8, -16, BPF_ANY).jK('jeq', R0, 0, 'inherit');
   countError(a, ERRORS.indexOf('parents'));
   // the child (process or thread) starts with its parent's "runs the workload"; its ABI is read
   // at its first call
   a.label('inherit')
     .movK(R9, 0)
-    .ldMap(R1, 'procs')
-    .mov(R2, FP)
-    .aluK('add', R2, -24)
-    .call('map_lookup_elem')
+    .lookup('procs', -24)
     .jK('jeq', R0, 0, 'create')
     .ldx(8, R9, R0, 0)
     .aluK('and', R9, SLOT.gen | UNDER | (o.under ? (o.under.max - 1) << INDEX_SHIFT : 0));
   a.label('create')
     .st(4, FP, -32, 0)
-    .ldMap(R1, 'scratch')
-    .mov(R2, FP)
-    .aluK('add', R2, -32)
-    .call('map_lookup_elem')
+    .lookup('scratch', -32)
     .jK('jeq', R0, 0, 'out')
     .mov(R8, R0)
     .stx(8, R8, 0, R9)
@@ -180,10 +156,7 @@ export function sysExit(o: RecorderProgramOptions): Assembled {
   a.mov(R6, R1);
   inScope(a, o, 'out');
   a.call('get_current_pid_tgid').stx(4, FP, -8, R0).mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -16, R7);
-  a.ldMap(R1, 'threads')
-    .mov(R2, FP)
-    .aluK('add', R2, -8)
-    .call('map_lookup_elem')
+  a.lookup('threads', -8)
     .jK('jeq', R0, 0, 'denied')
     .ldx(4, R1, R0, 0)
     .jK('jeq', R1, 0, 'denied')
@@ -199,14 +172,7 @@ export function sysExit(o: RecorderProgramOptions): Assembled {
     .call('probe_read_kernel')
     .ldx(nr.size, R8, FP, -24);
   if (nr.size === 4) a.aluK('lsh', R8, 32).aluK('arsh', R8, 32);
-  a.movK(R9, 0)
-    .ldMap(R1, 'procs')
-    .mov(R2, FP)
-    .aluK('add', R2, -16)
-    .call('map_lookup_elem')
-    .jK('jeq', R0, 0, 'key')
-    .ldx(8, R9, R0, 0)
-    .aluK('and', R9, callFlags(o));
+  a.movK(R9, 0).lookup('procs', -16).jK('jeq', R0, 0, 'key').ldx(8, R9, R0, 0).aluK('and', R9, callFlags(o));
   a.label('key').stx(4, FP, -48, R7).stx(4, FP, -44, R8).stx(4, FP, -40, R9).st(4, FP, -36, 0);
   increment(a, 'denied', -48, -56, ERRORS.indexOf('denied'), 'den');
   a.label('out').ret0();

@@ -36,33 +36,24 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
   const x32 = o.arch.companions.map((c) => syscallTable(c).arch.nrBit).find((b) => b?.set === true)?.bit;
   const compat = COMPAT_FROM_REGS[o.arch.id];
   // stack: fp-8 tgid key, fp-16 slot key, fp-24 pair key, fp-32 pair value, fp-40 register read,
-  // fp-56 other key (16), fp-64 other value, fp-152 the context
-  a.mov(R6, R1).stx(8, FP, -152, R1);
+  // fp-56 other key (16), fp-64 other value, fp-152 a new record's insert result (several containers)
+  a.mov(R6, R1);
   inScope(a, o, 'out');
   a.call('get_current_pid_tgid').mov(R7, R0).aluK('rsh', R7, 32).stx(4, FP, -8, R7);
   if (o.denials) {
     // this thread is in a call: its sys_exit is expected (fp-112 tid, fp-116 value)
     a.stx(4, FP, -112, R0).st(4, FP, -116, 1);
-    a.ldMap(R1, 'threads')
-      .mov(R2, FP)
-      .aluK('add', R2, -112)
-      .call('map_lookup_elem')
+    a.lookup('threads', -112)
       .jK('jeq', R0, 0, 'thread_new')
       .st(4, R0, 0, 1)
       .ja('thread_done')
       .label('thread_new')
-      .ldMap(R1, 'threads')
-      .mov(R2, FP)
-      .aluK('add', R2, -112)
-      .mov(R3, FP)
-      .aluK('add', R3, -116)
-      .movK(R4, BPF_ANY)
-      .call('map_update_elem')
+      .update('threads', -112, -116, BPF_ANY)
       .jK('jeq', R0, 0, 'thread_done');
     countError(a, ERRORS.indexOf('threads'));
     a.label('thread_done');
   }
-  a.ldMap(R1, 'procs').mov(R2, FP).aluK('add', R2, -8).call('map_lookup_elem').mov(R8, R0);
+  a.lookup('procs', -8).mov(R8, R0);
   a.jK('jne', R0, 0, 'have');
   // a process not seen yet (the first of the workload, or one that entered the cgroup): a record
   // with no flags (several containers: its container's index), from the zeroed per-CPU scratch
@@ -70,10 +61,7 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
   a.st(8, FP, -144, 0);
   if (o.under) scopeIndex(a, o);
   a.st(4, FP, -16, 0)
-    .ldMap(R1, 'scratch')
-    .mov(R2, FP)
-    .aluK('add', R2, -16)
-    .call('map_lookup_elem')
+    .lookup('scratch', -16)
     .jK('jeq', R0, 0, 'out')
     .ldx(8, R1, FP, -144)
     .stx(8, R0, 0, R1)
@@ -82,28 +70,19 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
     .mov(R2, FP)
     .aluK('add', R2, -8)
     .movK(R4, BPF_NOEXIST)
-    .call('map_update_elem')
-    .mov(R6, R0);
+    .call('map_update_elem');
   if (o.under)
-    // the scratch value's flags back to zero
-    a.st(4, FP, -16, 0)
-      .ldMap(R1, 'scratch')
-      .mov(R2, FP)
-      .aluK('add', R2, -16)
-      .call('map_lookup_elem')
+    // the scratch value's flags back to zero (the insert's result kept meanwhile)
+    a.stx(8, FP, -152, R0)
+      .st(4, FP, -16, 0)
+      .lookup('scratch', -16)
       .jK('jeq', R0, 0, 'reset')
       .st(8, R0, 0, 0)
-      .label('reset');
-  a.mov(R0, R6).ldx(8, R6, FP, -152).jK('jeq', R0, 0, 'again').jK('jeq', R0, EEXIST, 'again');
+      .label('reset')
+      .ldx(8, R0, FP, -152);
+  a.jK('jeq', R0, 0, 'again').jK('jeq', R0, EEXIST, 'again');
   countError(a, ERRORS.indexOf('procs'));
-  a.label('again')
-    .ldMap(R1, 'procs')
-    .mov(R2, FP)
-    .aluK('add', R2, -8)
-    .call('map_lookup_elem')
-    .mov(R8, R0)
-    .ldx(8, R9, FP, -144)
-    .jK('jeq', R0, 0, 'derive');
+  a.label('again').lookup('procs', -8).mov(R8, R0).ldx(8, R9, FP, -144).jK('jeq', R0, 0, 'derive');
   a.label('have').ldx(8, R9, R8, 0).jK('jset', R9, KNOWN, 'known');
   a.label('derive');
   if (compat) {
@@ -143,9 +122,10 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
       .stx(8, R8, 0, R9)
       .label('under');
   }
-  // the number; anything outside the slots (negative, past 1023) goes to the `other` map. The
-  // registers' address is kept at fp-104 for --args
-  a.ldx(8, R1, R6, 0).stx(8, FP, -104, R1).ldx(8, R6, R6, 8);
+  // the number; anything outside the slots (negative, past 1023) goes to the `other` map. With
+  // --args the registers' address is kept at fp-104 (only then: the hot path stays short)
+  if (o.args && ARG_REGS[o.arch.id]) a.ldx(8, R1, R6, 0).stx(8, FP, -104, R1);
+  a.ldx(8, R6, R6, 8);
   a.mov(R2, R6)
     .ld64(R3, ~BigInt(SLOT.nrMask | (x32 ?? 0)))
     .aluX('and', R2, R3)
@@ -165,7 +145,7 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
     .aluK('and', R9, SLOT.count - 1);
   if (o.under) a.aluX('or', R9, R3);
   a.stx(4, FP, -16, R9);
-  a.ldMap(R1, 'counts').mov(R2, FP).aluK('add', R2, -16).call('map_lookup_elem').jK('jeq', R0, 0, 'counted');
+  a.lookup('counts', -16).jK('jeq', R0, 0, 'counted');
   a.ldx(8, R1, R0, 0).aluK('add', R1, 1).stx(8, R0, 0, R1);
   a.label('counted');
   argReads(a, o);
@@ -189,13 +169,7 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
     .aluX('or', R1, R9)
     .stx(8, FP, -24, R1)
     .st(4, FP, -32, 1)
-    .ldMap(R1, 'pairs')
-    .mov(R2, FP)
-    .aluK('add', R2, -24)
-    .mov(R3, FP)
-    .aluK('add', R3, -32)
-    .movK(R4, BPF_ANY)
-    .call('map_update_elem')
+    .update('pairs', -24, -32, BPF_ANY)
     .jK('jeq', R0, 0, 'out');
   countError(a, ERRORS.indexOf('pairs'));
   a.ja('out');
@@ -220,16 +194,10 @@ function scopeIndex(a: Asm, o: RecorderProgramOptions): void {
   const max = o.under?.max ?? 1;
   a.call('get_current_cgroup_id')
     .stx(8, FP, -160, R0)
-    .ldMap(R1, 'scopes')
-    .mov(R2, FP)
-    .aluK('add', R2, -160)
-    .call('map_lookup_elem')
+    .lookup('scopes', -160)
     .jK('jne', R0, 0, 'scope_known')
     .st(4, FP, -164, 0)
-    .ldMap(R1, 'next')
-    .mov(R2, FP)
-    .aluK('add', R2, -164)
-    .call('map_lookup_elem')
+    .lookup('next', -164)
     .jK('jeq', R0, 0, 'out')
     .movK(R1, 1)
     .atomicFetchAdd64(R0, 0, R1)
@@ -238,18 +206,9 @@ function scopeIndex(a: Asm, o: RecorderProgramOptions): void {
   a.ja('out')
     .label('scope_new')
     .stx(4, FP, -164, R1)
-    .ldMap(R1, 'scopes')
-    .mov(R2, FP)
-    .aluK('add', R2, -160)
-    .mov(R3, FP)
-    .aluK('add', R3, -164)
-    .movK(R4, BPF_NOEXIST)
-    .call('map_update_elem')
+    .update('scopes', -160, -164, BPF_NOEXIST)
     // another CPU gave this cgroup its index first: use that one
-    .ldMap(R1, 'scopes')
-    .mov(R2, FP)
-    .aluK('add', R2, -160)
-    .call('map_lookup_elem')
+    .lookup('scopes', -160)
     .jK('jeq', R0, 0, 'out')
     .label('scope_known')
     .ldx(4, R1, R0, 0)

@@ -23,8 +23,6 @@ import { processExec, processExit, processFork, sysExit } from './ebpf-events.js
 import { sysEnter } from './ebpf-hot-path.js';
 import { type RecorderProgram, type RecorderProgramOptions, recorderMaps } from './ebpf-layout.js';
 
-export * from './ebpf-layout.js';
-
 /** The whole recorder for one workload cgroup. */
 export function recorderProgram(o: RecorderProgramOptions): RecorderProgram {
   return {

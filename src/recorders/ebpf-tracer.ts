@@ -4,102 +4,15 @@
  * the bpftrace program printed (`MapDump`: @c, @e, @f, @a), so one `fill` makes the recording
  * whichever backend ran.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
-import { parseBtf } from '../ebpf/btf.js';
 import { bpfObjectLines } from '../ebpf/lines.js';
 import { LOADER_PERL } from '../ebpf/loader-perl.js';
 import { findOnPath, startProcess, ToolError } from '../exec/run.js';
+import { ERRORS, INDEX_SHIFT, MAPS, type MapName, type RecorderProgram, SLOT } from './ebpf-layout.js';
 import { type MapDump, PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
-import {
-  ERRORS,
-  INDEX_SHIFT,
-  type KernelLayout,
-  MAPS,
-  type MapName,
-  type RecorderProgram,
-  recorderProgram,
-  SLOT,
-} from './ebpf-program.js';
-
-const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
-
-function readEvent(event: string): string | undefined {
-  for (const root of TRACEFS) {
-    try {
-      return readFileSync(`${root}/events/${event}/format`, 'utf8');
-    } catch {
-      // not under this root
-    }
-  }
-  return undefined;
-}
-
-/** Where the layout read from this boot's kernel is kept (tmpfs: gone at the next boot). */
-const LAYOUT_CACHE = '/run/sysfence/kernel-layout.json';
-
-/**
- * What the raw tracepoints need to know of this kernel: two structure offsets from its BTF, and
- * whether sched_process_exit says `group_dead` (its tracefs format). Reading 5 MB of BTF costs
- * ~70 ms, so the answer is kept for the running kernel (keyed by its boot id and release) in
- * /run/sysfence. Throws with what is missing.
- */
-export function kernelLayout(btfFile = '/sys/kernel/btf/vmlinux'): KernelLayout {
-  let key = '';
-  try {
-    key = `v2 ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()} ${btfFile}`;
-    const cached = JSON.parse(readFileSync(LAYOUT_CACHE, 'utf8')) as { key?: string; layout?: KernelLayout };
-    const l = cached.layout;
-    if (
-      cached.key === key &&
-      l &&
-      Number.isInteger(l.taskPid) &&
-      Number.isInteger(l.binprmFilename) &&
-      typeof l.exitGroupDead === 'boolean' &&
-      (l.seccompFilterCount === undefined || Number.isInteger(l.seccompFilterCount))
-    )
-      return l;
-  } catch {
-    // no cache yet (or unreadable): read the BTF
-  }
-  let btf: ReturnType<typeof parseBtf>;
-  try {
-    btf = parseBtf(readFileSync(btfFile));
-  } catch (e) {
-    throw new ToolError(
-      'ebpf-unavailable',
-      'sysfence',
-      `cannot read the kernel's BTF (${btfFile}): ${(e as Error).message}`,
-      'use --backend bpftrace or --backend strace',
-    );
-  }
-  const offset = (struct: string, member: string): number => {
-    const o = btf.memberOffset(struct, member);
-    if (o === undefined)
-      throw new ToolError('ebpf-unavailable', 'sysfence', `this kernel's BTF has no ${struct}.${member}`);
-    return o;
-  };
-  const seccomp = btf.memberOffset('task_struct', 'seccomp');
-  const filterCount = btf.memberOffset('seccomp', 'filter_count');
-  const layout: KernelLayout = {
-    taskPid: offset('task_struct', 'pid'),
-    binprmFilename: offset('linux_binprm', 'filename'),
-    exitGroupDead: /\bgroup_dead;/.test(readEvent('sched/sched_process_exit') ?? ''),
-    ...(seccomp !== undefined && filterCount !== undefined
-      ? { seccompFilterCount: seccomp + filterCount }
-      : {}),
-  };
-  if (key)
-    try {
-      mkdirSync(dirname(LAYOUT_CACHE), { recursive: true, mode: 0o755 });
-      writeFileSync(LAYOUT_CACHE, `${JSON.stringify({ key, layout })}\n`);
-    } catch {
-      // not root, or no /run: read again next time
-    }
-  return layout;
-}
+import { recorderProgram } from './ebpf-program.js';
+import { kernelLayout } from './kernel-layout.js';
 
 /** The loader's argument, so `ps` and `pgrep -f` show what it is. */
 export const LOADER_NAME = 'sysfence-ebpf-loader';
@@ -226,7 +139,11 @@ export async function startOwnTracer(
     progress && program.maps.some((m) => m.name === 'denied')
       ? setInterval(() => {
           void dump('denied').then(
-            (d) => progress({ '@d': deniedMap(d) }),
+            (entries) => {
+              const d: Record<string, number> = {};
+              addCalls(entries, () => d);
+              progress({ '@d': d });
+            },
             () => undefined,
           );
         }, PROGRESS_SECONDS * 1000)
@@ -318,17 +235,7 @@ async function readMaps(
     ['other', '@c'],
     ['denied', '@d'],
   ] as const)
-    for (const [k, v] of await dump(which)) {
-      const flags = Number(hexLE(k, 8, 4));
-      const target = maps(flags >>> INDEX_SHIFT)[map] ?? {};
-      const id = callKey(
-        Number(hexLE(k, 0, 4)),
-        (flags & SLOT.compat) !== 0,
-        Number(hexLE(k, 4, 4)),
-        (flags & SLOT.gen) !== 0,
-      );
-      target[id] = (target[id] ?? 0) + Number(hexLE(v, 0, 8));
-    }
+    addCalls(await dump(which), (index) => maps(index)[map] ?? {});
   // which program each process ran, and its parent: shared by every container (host pids)
   const e: Record<string, number> = {};
   for (const [k, v] of await dump('execs')) {
@@ -357,9 +264,14 @@ function callKey(pid: number, compat: boolean, nr: number, gen: boolean): string
   ).toString();
 }
 
-/** The `denied` map ({pid, number, flags} -> count) as the bpftrace program's @d. */
-function deniedMap(entries: readonly [string, string][]): Record<string, number> {
-  const d: Record<string, number> = {};
+/**
+ * Entries of `other` or `denied` ({pid, number, flags} -> count) added, in the bpftrace program's
+ * key, to the map of their container index (`target`).
+ */
+function addCalls(
+  entries: readonly [string, string][],
+  target: (index: number) => Record<string, number>,
+): void {
   for (const [k, v] of entries) {
     const flags = Number(hexLE(k, 8, 4));
     const id = callKey(
@@ -368,9 +280,9 @@ function deniedMap(entries: readonly [string, string][]): Record<string, number>
       Number(hexLE(k, 4, 4)),
       (flags & SLOT.gen) !== 0,
     );
-    d[id] = (d[id] ?? 0) + Number(hexLE(v, 0, 8));
+    const t = target(flags >>> INDEX_SHIFT);
+    t[id] = (t[id] ?? 0) + Number(hexLE(v, 0, 8));
   }
-  return d;
 }
 
 /** Which eBPF program records: sysfence's own (the default) or the bpftrace one (the fallback). */

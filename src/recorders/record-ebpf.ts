@@ -1,13 +1,14 @@
 /**
- * The eBPF backend: bpftrace counts syscalls in the kernel per (process, ABI, number), for
- * the workload only. Scoping is by cgroup v2 (a fresh cgroup the workload is moved into before
- * its first syscall; children stay in it whatever they do), or, where no cgroup v2 hierarchy is
- * mounted, by process tree (sched_process_fork). Never by process name.
+ * The eBPF backend: sysfence's own program (ebpf-program.ts), or bpftrace's (bpftrace-program.ts),
+ * counts syscalls in the kernel for the workload only. Scoping is by cgroup v2 (a fresh cgroup the
+ * workload is moved into before its first syscall; children stay in it whatever they do), or,
+ * where no cgroup v2 hierarchy is mounted, by process tree (sched_process_fork, bpftrace's program
+ * only). Never by process name.
  *
  * Start order: the workload is started as `sh -c 'kill -STOP $$; exec "$@"'`, so it stops itself
- * before running anything of its own; it is moved into the cgroup, bpftrace is started and
- * reports that every probe is attached (BEGIN fires after attachment), and only then is the
- * workload continued. Its first recorded call is the execve of the command.
+ * before running anything of its own; it is moved into the cgroup, the recorder is started and
+ * says every program is attached, and only then is the workload continued. Its first recorded
+ * call is the execve of the command.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -12,6 +12,7 @@ import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import type { EbpfEngine } from './ebpf-tracer.js';
 import { type EbpfStats, recordWithEbpf } from './record-ebpf.js';
 import { recordWithStrace } from './record-strace.js';
+import { TRACEFS } from './tracefs.js';
 import type { WorkloadExit } from './workload.js';
 
 export type Backend = 'ebpf' | 'strace';
@@ -54,8 +55,6 @@ function effectiveCaps(): bigint {
   }
 }
 
-const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
-
 /**
  * What stops the eBPF backend here, each with what to do (empty: it can run). Mounts tracefs when
  * it is only unmounted and we are allowed to (said through `note`).
@@ -75,8 +74,8 @@ export function ebpfProblems(
   const privileged = has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
   if (!privileged) problems.push('eBPF needs root (or CAP_BPF + CAP_PERFMON): run with sudo');
   if (privileged && !TRACEFS.some((d) => existsSync(join(d, 'events/raw_syscalls')))) {
-    const r = runTool('mount', ['-t', 'tracefs', 'tracefs', TRACEFS[0]!]);
-    if (r.status === 0 && existsSync(join(TRACEFS[0]!, 'events/raw_syscalls')))
+    const r = runTool('mount', ['-t', 'tracefs', 'tracefs', TRACEFS[0]]);
+    if (r.status === 0 && existsSync(join(TRACEFS[0], 'events/raw_syscalls')))
       note?.(`mounted tracefs on ${TRACEFS[0]} (the syscall tracepoints live there)`);
     else
       problems.push(
