@@ -24,7 +24,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-if (ENGINE === 'docker') buildImage();
+if (ENGINE === 'docker') await buildImage();
 const dir = newDir();
 const rows = [];
 for (const w of workloads) {

@@ -8,7 +8,7 @@
 // The server runs with `--network none`; the driver (wrk, curl, redis-benchmark, pgbench) runs in
 // a second container of the same image that joins the server's network namespace
 // (`--network container:NAME`), so the driver is never part of the server's cgroup or recording.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,21 +24,53 @@ export const IMAGE = process.env.SYSFENCE_SERVERS_IMAGE ?? 'sysfence/servers:boo
 export const ENGINE = process.env.SYSFENCE_ENGINE ?? 'docker';
 const PG = '/usr/lib/postgresql/15/bin';
 
+/**
+ * A child to its end without blocking the event loop (a test worker must keep answering its
+ * runner), killed with its process group after `timeout` ms.
+ */
+function spawnAsync(cmd, args, { timeout = 300_000, stdio = ['ignore', 'pipe', 'pipe'] } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio, detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeout);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new Error(`${cmd} ${args.join(' ')}: timed out after ${timeout} ms`));
+      else resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 /** Builds the image when missing (debootstrap; about a minute), else nothing. */
-export function buildImage() {
-  const r = spawnSync('bash', [join(import.meta.dirname, 'build-image.sh'), IMAGE], {
-    encoding: 'utf8',
+export async function buildImage() {
+  const r = await spawnAsync('bash', [join(import.meta.dirname, 'build-image.sh'), IMAGE], {
+    timeout: 1_200_000,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`bench/workloads/build-image.sh failed (exit ${r.status})`);
 }
 
-function sh(cmd, args, { allowFail = false } = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw r.error;
+async function sh(cmd, args, { allowFail = false } = {}) {
+  const r = await spawnAsync(cmd, args, { timeout: 120_000 });
   if (r.status !== 0 && !allowFail)
     throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}${r.stdout}`.slice(0, 4000));
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return r;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,29 +100,32 @@ async function until(what, f, ms = 30_000) {
 export const WORKLOADS = {
   nginx: {
     runArgs: ['nginx', '-c', '/etc/sysfence/nginx.conf'],
-    ready: (n) => drv(n, ['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/']).status === 0,
+    ready: async (n) =>
+      (await drv(n, ['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/'])).status === 0,
     // the logs are on the host, so that the log rotation can be done and checked from outside
     mounts: (logs) => ['-v', `${logs}:/var/log/nginx`],
     async drive(n, { seconds, logs }) {
       const steps = [];
-      const get = (path) =>
-        drv(n, [
-          'curl',
-          '-s',
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code} %{size_download}',
-          `http://127.0.0.1:8080${path}`,
-        ]).stdout;
-      const code = (path, want) => {
-        const got = get(path);
+      const get = async (path) =>
+        (
+          await drv(n, [
+            'curl',
+            '-s',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code} %{size_download}',
+            `http://127.0.0.1:8080${path}`,
+          ])
+        ).stdout;
+      const code = async (path, want) => {
+        const got = await get(path);
         steps.push(step(`GET ${path}`, got === want, got));
       };
-      code('/', '200 159');
-      code('/large.txt', '200 65536');
-      code('/missing', '404 153');
-      const w = drv(n, ['wrk', '-t2', '-c16', `-d${seconds}s`, 'http://127.0.0.1:8080/index.html']);
+      await code('/', '200 159');
+      await code('/large.txt', '200 65536');
+      await code('/missing', '404 153');
+      const w = await drv(n, ['wrk', '-t2', '-c16', `-d${seconds}s`, 'http://127.0.0.1:8080/index.html']);
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(w.stdout)?.[1] ?? 0);
       const requests = Number(/(\d+) requests in/.exec(w.stdout)?.[1] ?? 0);
       steps.push(
@@ -100,7 +135,7 @@ export const WORKLOADS = {
           `${requests} requests, ${rps}/s${/Non-2xx.*|Socket errors.*/.exec(w.stdout)?.[0] ?? ''}`,
         ),
       );
-      const wl = drv(n, ['wrk', '-t1', '-c4', '-d1s', 'http://127.0.0.1:8080/large.txt']);
+      const wl = await drv(n, ['wrk', '-t1', '-c4', '-d1s', 'http://127.0.0.1:8080/large.txt']);
       steps.push(
         step(
           'wrk (64 KiB file)',
@@ -108,15 +143,15 @@ export const WORKLOADS = {
           wl.stdout.split('\n').at(-3),
         ),
       );
-      sh(ENGINE, ['kill', '-s', 'HUP', n]);
+      await sh(ENGINE, ['kill', '-s', 'HUP', n]);
       // the reload is done when the old workers have gone and new ones answer
       await sleep(1000);
-      code('/', '200 159');
+      await code('/', '200 159');
       // log rotation as logrotate does it: move the log away, USR1, and the next request is in a new file
       renameSync(join(logs, 'access.log'), join(logs, 'access.log.1'));
-      sh(ENGINE, ['kill', '-s', 'USR1', n]);
+      await sh(ENGINE, ['kill', '-s', 'USR1', n]);
       await sleep(500);
-      code('/large.txt', '200 65536');
+      await code('/large.txt', '200 65536');
       await sleep(200);
       const fresh = existsSync(join(logs, 'access.log'))
         ? readFileSync(join(logs, 'access.log'), 'utf8')
@@ -130,15 +165,15 @@ export const WORKLOADS = {
       );
       return { steps, throughput: rps, unit: 'requests/s (wrk, 2 threads, 16 connections)' };
     },
-    stop: (n) => sh(ENGINE, ['kill', '-s', 'QUIT', n]),
+    stop: async (n) => await sh(ENGINE, ['kill', '-s', 'QUIT', n]),
   },
   redis: {
     user: 'redis',
     runArgs: ['redis-server', '/etc/sysfence/redis.conf'],
-    ready: (n) => drv(n, ['redis-cli', 'ping']).stdout.trim() === 'PONG',
+    ready: async (n) => (await drv(n, ['redis-cli', 'ping'])).stdout.trim() === 'PONG',
     async drive(n, { requests }) {
       const steps = [];
-      const b = drv(n, ['redis-benchmark', '--csv', '-n', String(requests)]);
+      const b = await drv(n, ['redis-benchmark', '--csv', '-n', String(requests)]);
       const rows = b.stdout
         .split('\n')
         .slice(1)
@@ -154,16 +189,18 @@ export const WORKLOADS = {
           `${rows.length} tests, geometric mean ${geomean.toFixed(0)}/s${b.stderr ? `; ${b.stderr}` : ''}`,
         ),
       );
-      const info = (field) =>
-        new RegExp(`^${field}:(\\S+)`, 'm').exec(drv(n, ['redis-cli', 'INFO', 'persistence']).stdout)?.[1];
+      const info = async (field) =>
+        new RegExp(`^${field}:(\\S+)`, 'm').exec(
+          (await drv(n, ['redis-cli', 'INFO', 'persistence'])).stdout,
+        )?.[1];
       const bg = async (cmd, reply, progress, status) => {
-        const r = drv(n, ['redis-cli', cmd]);
-        await until(`${cmd} to finish`, () => info(progress) === '0');
+        const r = await drv(n, ['redis-cli', cmd]);
+        await until(`${cmd} to finish`, async () => (await info(progress)) === '0');
         steps.push(
           step(
             cmd,
-            r.stdout.trim() === reply && info(status) === 'ok',
-            `${r.stdout.trim()}; ${status}:${info(status)}`,
+            r.stdout.trim() === reply && (await info(status)) === 'ok',
+            `${r.stdout.trim()}; ${status}:${await info(status)}`,
           ),
         );
       };
@@ -180,7 +217,7 @@ export const WORKLOADS = {
         unit: 'requests/s (redis-benchmark, geometric mean of its tests)',
       };
     },
-    stop: (n) => drv(n, ['redis-cli', 'SHUTDOWN', 'SAVE']),
+    stop: async (n) => await drv(n, ['redis-cli', 'SHUTDOWN', 'SAVE']),
   },
   postgres: {
     user: 'postgres',
@@ -193,10 +230,10 @@ export const WORKLOADS = {
       '-c',
       'unix_socket_directories=/tmp',
     ],
-    ready: (n) => drv(n, [`${PG}/pg_isready`, '-q', '-h', '127.0.0.1']).status === 0,
+    ready: async (n) => (await drv(n, [`${PG}/pg_isready`, '-q', '-h', '127.0.0.1'])).status === 0,
     async drive(n, { seconds }) {
       const steps = [];
-      const init = drv(n, [
+      const init = await drv(n, [
         `${PG}/pgbench`,
         '-h',
         '127.0.0.1',
@@ -209,7 +246,7 @@ export const WORKLOADS = {
         'postgres',
       ]);
       steps.push(step('pgbench -i', init.status === 0, init.stderr.split('\n').at(-2)));
-      const run = drv(n, [
+      const run = await drv(n, [
         `${PG}/pgbench`,
         '-h',
         '127.0.0.1',
@@ -232,18 +269,18 @@ export const WORKLOADS = {
           `tps ${tps}, failed ${failed}`,
         ),
       );
-      const psql = (sql, want) => {
-        const r = drv(n, [`${PG}/psql`, '-h', '127.0.0.1', '-U', 'postgres', '-XAtc', sql, 'postgres']);
+      const psql = async (sql, want) => {
+        const r = await drv(n, [`${PG}/psql`, '-h', '127.0.0.1', '-U', 'postgres', '-XAtc', sql, 'postgres']);
         steps.push(step(sql, r.status === 0 && r.stdout.trim() === want, r.stdout || r.stderr));
       };
-      psql('CHECKPOINT', 'CHECKPOINT');
-      psql('VACUUM ANALYZE', 'VACUUM');
-      psql('SELECT pg_reload_conf()', 't');
-      psql('SELECT count(*) > 0 FROM pgbench_history', 't');
+      await psql('CHECKPOINT', 'CHECKPOINT');
+      await psql('VACUUM ANALYZE', 'VACUUM');
+      await psql('SELECT pg_reload_conf()', 't');
+      await psql('SELECT count(*) > 0 FROM pgbench_history', 't');
       return { steps, throughput: tps, unit: 'transactions/s (pgbench TPC-B, 4 clients)' };
     },
     // smart shutdown (SIGTERM): the server checkpoints and exits 0
-    stop: (n) => sh(ENGINE, ['kill', '-s', 'TERM', n]),
+    stop: async (n) => await sh(ENGINE, ['kill', '-s', 'TERM', n]),
   },
 };
 
@@ -308,7 +345,7 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
     enforce: null,
   }[mode];
   if (argv === undefined) throw new Error(`unknown mode ${mode}`);
-  sh(ENGINE, ['rm', '-f', name, `${name}-drv`], { allowFail: true });
+  await sh(ENGINE, ['rm', '-f', name, `${name}-drv`], { allowFail: true });
   const started = Date.now();
   const child = argv
     ? spawn('node', argv, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -331,14 +368,15 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
   try {
     await until(
       `${name} to run`,
-      () =>
+      async () =>
         child.exitCode !== null ||
-        sh(ENGINE, ['inspect', '-f', '{{.State.Running}}', name], { allowFail: true }).stdout.trim() ===
-          'true',
+        (
+          await sh(ENGINE, ['inspect', '-f', '{{.State.Running}}', name], { allowFail: true })
+        ).stdout.trim() === 'true',
       60_000,
     );
     if (child.exitCode !== null) throw new Error(`${mode} of ${workload} ended before it ran:\n${output}`);
-    sh(ENGINE, [
+    await sh(ENGINE, [
       'run',
       '-d',
       '--name',
@@ -352,16 +390,16 @@ export async function pass(workload, mode, { dir, seconds = 5, requests = 20000 
     await until(`${workload} to answer`, () => w.ready(name), 60_000);
     const readyMs = Date.now() - started;
     const d = await w.drive(name, { seconds, requests, logs });
-    w.stop(name);
+    await w.stop(name);
     const exit = await Promise.race([exited, sleep(60_000).then(() => ({ code: null, signal: 'timeout' }))]);
     d.steps.push(step('stops cleanly (exit 0)', exit.code === 0, JSON.stringify(exit)));
     result = { workload, mode, ...d, readyMs, wallMs: Date.now() - started, output };
     if (mode === 'profile' || mode === 'kill') result.run = JSON.parse(readFileSync(report, 'utf8'));
   } finally {
-    sh(ENGINE, ['rm', '-f', `${name}-drv`], { allowFail: true });
+    await sh(ENGINE, ['rm', '-f', `${name}-drv`], { allowFail: true });
     if (child.exitCode === null) child.kill('SIGINT');
     await Promise.race([exited, sleep(20_000)]);
-    sh(ENGINE, ['rm', '-f', name], { allowFail: true });
+    await sh(ENGINE, ['rm', '-f', name], { allowFail: true });
   }
   return result;
 }

@@ -38,28 +38,63 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runTool(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; hint?: string; timeoutMs?: number } = {},
-): RunResult {
+export interface RunToolOptions {
+  input?: string;
+  hint?: string;
+  timeoutMs?: number;
+}
+
+function startError(cmd: string, e: NodeJS.ErrnoException, hint?: string): ToolError {
+  if (e.code === 'ENOENT')
+    return new ToolError('tool-missing', cmd, `${cmd} is not installed${hint ? ` (${hint})` : ''}`);
+  if (e.code === 'ETIMEDOUT')
+    return new ToolError('tool-timeout', cmd, `${cmd} did not finish in time and was stopped`);
+  return new ToolError('tool-failed', cmd, `${cmd} could not run: ${e.message}`);
+}
+
+export function runTool(cmd: string, args: string[], opts: RunToolOptions = {}): RunResult {
   const r = spawnSync(cmd, args, {
     input: opts.input,
     encoding: 'utf8',
     maxBuffer: 1024 * 1024 * 1024,
     timeout: opts.timeoutMs ?? 600_000,
+    killSignal: 'SIGKILL',
   });
-  if (r.error) {
-    const e = r.error as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT')
-      throw new ToolError(
-        'tool-missing',
-        cmd,
-        `${cmd} is not installed${opts.hint ? ` (${opts.hint})` : ''}`,
-      );
-    throw new ToolError('tool-failed', cmd, `${cmd} could not run: ${e.message}`);
-  }
+  if (r.error) throw startError(cmd, r.error as NodeJS.ErrnoException, opts.hint);
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** runTool without blocking the event loop (a library caller that does other work meanwhile). */
+export function runToolAsync(cmd: string, args: string[], opts: RunToolOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failed: NodeJS.ErrnoException | undefined;
+    const timer = setTimeout(() => {
+      failed = Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 600_000);
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.on('error', () => {
+      // the tool closed its input early; its answer says why
+    });
+    child.on('error', (e) => {
+      failed = e;
+    });
+    child.stdin.end(opts.input ?? '');
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      if (failed) reject(startError(cmd, failed, opts.hint));
+      else
+        resolve({
+          status: status ?? -1,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+    });
+  });
 }
 
 /**

@@ -106,7 +106,7 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
   {
     id: 'wait',
     when: ['wait4', 'waitid', 'fork', 'vfork'],
-    add: ['wait4', 'waitid', 'fork', 'vfork'],
+    add: ['wait4', 'waitid', 'fork', 'vfork', 'rt_sigsuspend', 'sigsuspend'],
     restricted: [
       {
         name: 'clone',
@@ -115,7 +115,7 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
         why: 'clone only without CLONE_NEW* flags: a process, never a namespace',
       },
     ],
-    why: "a program that starts processes waits with wait4 or waitid (glibc waitpid is wait4; Python's subprocess uses waitid) and starts them with fork, vfork or clone by libc path: glibc posix_spawn and system() (sqlite's .shell, git's hooks) call clone3 and, on its ENOSYS, clone",
+    why: "a program that starts processes waits with wait4 or waitid (glibc waitpid is wait4; Python's subprocess uses waitid) and starts them with fork, vfork or clone by libc path: glibc posix_spawn and system() (sqlite's .shell, git's hooks) call clone3 and, on its ENOSYS, clone; a shell waiting for background jobs that have not ended yet sleeps in sigsuspend (dash's `wait`: with ENOSYS there it spins forever)",
   },
   {
     id: 'raise',

@@ -12,7 +12,7 @@ import { decode } from '../bpf/encode.js';
 import type { Instruction } from '../bpf/instruction.js';
 import { type Case, verificationCases } from '../compiler/cases.js';
 import { actionOfRet } from '../compiler/ret.js';
-import { runTool, ToolError } from '../exec/run.js';
+import { type RunResult, runTool, runToolAsync, ToolError } from '../exec/run.js';
 import { packageRoot } from '../knowledge/data-files.js';
 import { runModel } from '../libseccomp/run.js';
 import type { Action, ActionKind } from '../profile/actions.js';
@@ -39,24 +39,22 @@ export interface LibseccompRequest {
   repeat?: number;
 }
 
-/** Builds filters with libseccomp; one python process, a forked child per profile. */
-export function buildWithLibseccomp(
-  reqs: LibseccompRequest[],
-  timeoutSeconds = 1.5,
-): {
+export interface LibseccompBuilds {
   version: string;
   results: LibseccompBuild[];
-} {
+}
+
+function oracleInput(reqs: LibseccompRequest[], timeoutSeconds: number): string {
   const profiles = reqs.map((r) => ({
     ...JSON.parse(JSON.stringify(r.profile, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
     badArch: r.badArch ?? 'KILL_PROCESS',
     optimize: r.optimize ?? 1,
     repeat: r.repeat ?? 1,
   }));
-  const out = runTool(PYTHON, [SCRIPT], {
-    input: JSON.stringify({ profiles, timeout: timeoutSeconds }),
-    hint: 'apt-get install python3-seccomp',
-  });
+  return JSON.stringify({ profiles, timeout: timeoutSeconds });
+}
+
+function oracleOutput(out: RunResult): LibseccompBuilds {
   if (out.status !== 0) {
     const missing = /No module named 'seccomp'/.test(out.stderr);
     throw new ToolError(
@@ -87,6 +85,23 @@ export function buildWithLibseccomp(
       seconds: r.seconds,
     })),
   };
+}
+
+const HINT = 'apt-get install python3-seccomp';
+
+/** Builds filters with libseccomp; one python process, a forked child per profile. */
+export function buildWithLibseccomp(reqs: LibseccompRequest[], timeoutSeconds = 1.5): LibseccompBuilds {
+  return oracleOutput(runTool(PYTHON, [SCRIPT], { input: oracleInput(reqs, timeoutSeconds), hint: HINT }));
+}
+
+/** buildWithLibseccomp without blocking the event loop while libseccomp works. */
+export async function buildWithLibseccompAsync(
+  reqs: LibseccompRequest[],
+  timeoutSeconds = 1.5,
+): Promise<LibseccompBuilds> {
+  return oracleOutput(
+    await runToolAsync(PYTHON, [SCRIPT], { input: oracleInput(reqs, timeoutSeconds), hint: HINT }),
+  );
 }
 
 export interface OracleDifference {

@@ -1,54 +1,48 @@
 // The CLI as users run it (the built dist/), for exit codes, streams and exact output.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sysfence, tempDir } from '../helpers/proc.js';
 import { referenceFile } from '../helpers/schemas.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-const run = (args: string[], input?: string) => {
-  const r = spawnSync('node', [BIN, ...args], {
-    encoding: 'utf8',
-    input,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+const run = async (args: string[], input?: string) => {
+  const r = await sysfence(args, input !== undefined ? { input } : {});
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-const tmp = mkdtempSync(join(tmpdir(), 'sysfence-cli-'));
+const tmp = tempDir('sysfence-cli-');
 const profile = (f: string) => referenceFile(f);
 
 describe('sysfence CLI', () => {
-  it('validate: 0 for a valid profile, with a summary line', () => {
-    const r = run(['validate', profile('docker-default.json')]);
+  it('validate: 0 for a valid profile, with a summary line', async () => {
+    const r = await run(['validate', profile('docker-default.json')]);
     expect([r.code, r.stdout.trim().split('\n').at(-1)]).toEqual([
       0,
       `${profile('docker-default.json')}: valid (0 errors, 0 warnings, 0 notes)`,
     ]);
   });
 
-  it('validate: 1 with every issue located, notes do not count', () => {
+  it('validate: 1 with every issue located, notes do not count', async () => {
     const f = join(tmp, 'bad.json');
     writeFileSync(
       f,
       '{\n  "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [\n    {"names": ["raed"], "action": "SCMP_ACT_ALLOW"}\n  ]\n}\n',
     );
-    const r = run(['validate', f]);
+    const r = await run(['validate', f]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
       `${f}:4:16: error[unknown-syscall] unknown syscall "raed": no architecture has it, and runc/crun drop names they cannot resolve without a word ($.syscalls[0].names[0])\n` +
         '    hint: did you mean "read"?\n' +
         `${f}: invalid (1 error, 0 warnings, 0 notes)\n`,
     );
-    const podman = run(['validate', '--quiet', profile('podman-default.json')]);
+    const podman = await run(['validate', '--quiet', profile('podman-default.json')]);
     expect([podman.code, podman.stdout.trim()]).toEqual([
       0,
       `${profile('podman-default.json')}: valid (0 errors, 0 warnings, 3 notes)`,
     ]);
   });
 
-  it('validate --json gives codes and positions', () => {
-    const r = run([
+  it('validate --json gives codes and positions', async () => {
+    const r = await run([
       'validate',
       '--json',
       join(import.meta.dirname, '..', 'fixtures', 'broken', '06-unknown-field-top.json'),
@@ -60,9 +54,9 @@ describe('sysfence CLI', () => {
     ]).toEqual([1, [['unknown-field', { line: 5, column: 3 }]]]);
   });
 
-  it('convert --to oci writes the resolved profile; same input, same bytes', () => {
+  it('convert --to oci writes the resolved profile; same input, same bytes', async () => {
     const out1 = join(tmp, 'a.json');
-    const r1 = run([
+    const r1 = await run([
       'convert',
       profile('docker-default.json'),
       '--to',
@@ -74,7 +68,7 @@ describe('sysfence CLI', () => {
       '-o',
       out1,
     ]);
-    const r2 = run([
+    const r2 = await run([
       'convert',
       profile('docker-default.json'),
       '--to',
@@ -94,8 +88,8 @@ describe('sysfence CLI', () => {
     ]);
   });
 
-  it('convert --to spo then back to docker keeps the rules', () => {
-    const spo = run([
+  it('convert --to spo then back to docker keeps the rules', async () => {
+    const spo = await run([
       'convert',
       profile('docker-example.json'),
       '--to',
@@ -116,14 +110,14 @@ describe('sysfence CLI', () => {
       '  name: example',
       'spec:',
     ]);
-    const back = run(['convert', '-', '--to', 'docker', '--as-is'], spo.stdout);
+    const back = await run(['convert', '-', '--to', 'docker', '--as-is'], spo.stdout);
     expect([back.code, JSON.parse(back.stdout).syscalls.map((s: { names: string[] }) => s.names[0])]).toEqual(
       [0, ['clone', 'open', 'close', 'syslog']],
     );
   });
 
-  it('convert refuses an invalid profile with a code and the first location, exit 2', () => {
-    const r = run([
+  it('convert refuses an invalid profile with a code and the first location, exit 2', async () => {
+    const r = await run([
       'convert',
       join(import.meta.dirname, '..', 'fixtures', 'broken', '13-unknown-operator.json'),
       '--to',
@@ -135,8 +129,8 @@ describe('sysfence CLI', () => {
     );
   });
 
-  it('explain SYSCALL: numbers, capability, Docker verdict and risk', () => {
-    const r = run(['explain', 'mount']);
+  it('explain SYSCALL: numbers, capability, Docker verdict and risk', async () => {
+    const r = await run(['explain', 'mount']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       'mount: mount filesystem\n' +
@@ -145,16 +139,16 @@ describe('sysfence CLI', () => {
         '  Docker default (x86_64, default capabilities): denied - ERRNO(1): allowed only with CAP_SYS_ADMIN\n' +
         '  risk: mounts filesystems: the classic way to reach host files and escape a container\n',
     );
-    expect(JSON.parse(run(['explain', '--json', '435']).stdout).name).toBe('clone3');
-    const typo = run(['explain', 'opneat']);
+    expect(JSON.parse((await run(['explain', '--json', '435'])).stdout).name).toBe('clone3');
+    const typo = await run(['explain', 'opneat']);
     expect([typo.code, typo.stderr]).toEqual([
       2,
       'error[unknown-syscall]: unknown syscall "opneat"; did you mean "openat"?\n',
     ]);
   });
 
-  it('explain PROFILE compares with Docker default', () => {
-    const r = run(['explain', '--json', profile('docker-default.json'), '--arch', 'x86_64']);
+  it('explain PROFILE compares with Docker default', async () => {
+    const r = await run(['explain', '--json', profile('docker-default.json'), '--arch', 'x86_64']);
     const j = JSON.parse(r.stdout);
     expect(
       j.architectures.map(
@@ -167,22 +161,22 @@ describe('sysfence CLI', () => {
     ).toEqual([['x86_64', true, []]]);
   });
 
-  it('usage errors exit 2; --help exits 0 with examples', () => {
-    expect(run(['nonsense']).code).toBe(2);
-    expect(run(['convert', profile('docker-default.json')]).code).toBe(2);
-    const h = run(['validate', '--help']);
+  it('usage errors exit 2; --help exits 0 with examples', async () => {
+    expect((await run(['nonsense'])).code).toBe(2);
+    expect((await run(['convert', profile('docker-default.json')])).code).toBe(2);
+    const h = await run(['validate', '--help']);
     expect([h.code, h.stdout.includes('Examples:')]).toEqual([0, true]);
   });
 
-  it('missing files are a runtime error with a code, never a stack trace', () => {
-    const r = run(['validate', '/nonexistent/profile.json']);
+  it('missing files are a runtime error with a code, never a stack trace', async () => {
+    const r = await run(['validate', '/nonexistent/profile.json']);
     expect([r.code, r.stderr]).toEqual([
       2,
       'error[file-unreadable]: cannot read /nonexistent/profile.json: no such file (/nonexistent/profile.json)\n',
     ]);
   });
 
-  it('no input makes it print a stack trace (seeded junk)', () => {
+  it('no input makes it print a stack trace (seeded junk)', async () => {
     let seed = 12345;
     const rand = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -193,7 +187,7 @@ describe('sysfence CLI', () => {
       const chars = [...base];
       for (let k = 0; k < 3; k++) chars[rand() % chars.length] = String.fromCharCode(rand() % 128);
       const input = i % 10 === 0 ? chars.slice(0, rand() % chars.length).join('') : chars.join('');
-      const r = run(['validate', '-'], input);
+      const r = await run(['validate', '-'], input);
       expect([1, 0]).toContain(r.code);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
@@ -201,9 +195,9 @@ describe('sysfence CLI', () => {
 });
 
 describe('sysfence compile / disasm / emu / verify', () => {
-  it('compile --format raw writes struct sock_filter bytes that disasm reads back', () => {
+  it('compile --format raw writes struct sock_filter bytes that disasm reads back', async () => {
     const out = join(tmp, 'docker.bpf');
-    const c = run([
+    const c = await run([
       'compile',
       profile('docker-default.json'),
       '--native-arch',
@@ -220,25 +214,25 @@ describe('sysfence compile / disasm / emu / verify', () => {
       `${profile('docker-default.json')}: 335 instructions; x86_64+x32: 161 ranges, depth 10; x86: 121 ranges, depth 8\n`,
     ]);
     expect(readFileSync(out).length).toBe(335 * 8);
-    const d = run(['disasm', out]);
+    const d = await run(['disasm', out]);
     expect([d.code, d.stdout.split('\n').slice(0, 2)]).toEqual([
       0,
       ['0000: ld [4]                             ; arch', '0001: jeq #0xc000003e, 0004, 0002'],
     ]);
   });
 
-  it('disasm exits 1 and names the instruction the kernel would refuse', () => {
+  it('disasm exits 1 and names the instruction the kernel would refuse', async () => {
     const f = join(tmp, 'bad.bpf');
     writeFileSync(f, Buffer.from([0x20, 0, 0, 0, 2, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]));
-    const r = run(['disasm', f]);
+    const r = await run(['disasm', f]);
     expect([r.code, r.stderr]).toEqual([
       1,
       `${f}: error[bpf-load] instruction 0: load at offset 2 is outside seccomp_data or not 4-byte aligned\n`,
     ]);
   });
 
-  it('emu runs one call through a profile and agrees with evaluate', () => {
-    const r = run([
+  it('emu runs one call through a profile and agrees with evaluate', async () => {
+    const r = await run([
       'emu',
       profile('docker-default.json'),
       'socket',
@@ -259,8 +253,8 @@ describe('sysfence compile / disasm / emu / verify', () => {
     ]);
   });
 
-  it('verify prints the cases it checked; --against-libseccomp labels every difference', () => {
-    const r = run([
+  it('verify prints the cases it checked; --against-libseccomp labels every difference', async () => {
+    const r = await run([
       'verify',
       profile('podman-default.json'),
       '--native-arch',

@@ -1,37 +1,38 @@
 // The output-format tables (src/cli/formats.ts) as the commands use them: every profile format is
 // written the same by generate and by convert, every report format by check, and the help lists
 // exactly the table's rows (a row added there reaches every command with nothing else changed).
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_FORMATS, REPORT_FORMATS } from '../../src/cli/formats.js';
-import { sysfence } from '../helpers/cli.js';
+import { sysfence, tempDir } from '../helpers/proc.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'sysfence-formats-'));
+const tmp = tempDir('sysfence-formats-');
 for (const d of ['generate', 'convert']) mkdirSync(join(tmp, d));
 const fixture = (f: string) => join(import.meta.dirname, '..', 'fixtures', f);
 
-function ok(args: string[]) {
-  const r = sysfence(args);
+async function ok(args: string[]) {
+  const r = await sysfence(args);
   if (r.status !== 0) throw new Error(`sysfence ${args.join(' ')}: ${r.status}\n${r.stderr}`);
   return r;
 }
 
 describe('output formats', () => {
   const rec = join(tmp, 'c.rec.json');
-  ok(['import', fixture('strace/c.log'), '--arch', 'x86_64', '-o', rec]);
   const docker = join(tmp, 'c.json');
-  ok(['generate', rec, '-o', docker]);
+  beforeAll(async () => {
+    await ok(['import', fixture('strace/c.log'), '--arch', 'x86_64', '-o', rec]);
+    await ok(['generate', rec, '-o', docker]);
+  });
 
   it.each(PROFILE_FORMATS.map((f) => f.id))(
     '%s: generate --format and convert --to write the same bytes',
-    (id) => {
+    async (id) => {
       // same file name in two directories: the k8s patch names its profile file
       const viaGenerate = join(tmp, 'generate', `${id}.json`);
       const viaConvert = join(tmp, 'convert', `${id}.json`);
-      ok(['generate', rec, '--format', id, '--name', 'web', '-o', viaGenerate]);
-      ok([
+      await ok(['generate', rec, '--format', id, '--name', 'web', '-o', viaGenerate]);
+      await ok([
         'convert',
         docker,
         '--to',
@@ -54,14 +55,14 @@ describe('output formats', () => {
     },
   );
 
-  it('bpf is the compile command’s raw filter, byte for byte', () => {
+  it('bpf is the compile command’s raw filter, byte for byte', async () => {
     const raw = join(tmp, 'compiled.bpf');
-    ok(['compile', docker, '--format', 'raw', '-o', raw]);
+    await ok(['compile', docker, '--format', 'raw', '-o', raw]);
     expect(readFileSync(join(tmp, 'convert', 'bpf.json'))).toEqual(readFileSync(raw));
   });
 
-  it('a format that writes two files needs -o, said with the option that named it', () => {
-    const r = sysfence(['convert', docker, '--to', 'k8s']);
+  it('a format that writes two files needs -o, said with the option that named it', async () => {
+    const r = await sysfence(['convert', docker, '--to', 'k8s']);
     expect([r.status, r.stderr.trim(), r.stdout]).toEqual([
       2,
       'error[bad-option]: --to k8s writes two files: give -o NAME.json',
@@ -69,20 +70,20 @@ describe('output formats', () => {
     ]);
   });
 
-  it('the help of generate, record and convert lists the table, nothing else', () => {
+  it('the help of generate, record and convert lists the table, nothing else', async () => {
     const choices = `(choices: ${PROFILE_FORMATS.map((f) => `"${f.id}"`).join(', ')}`;
     for (const cmd of ['generate', 'record', 'convert'])
-      expect(ok([cmd, '--help']).stdout.replace(/\s+/g, ' ')).toContain(choices);
-    const r = sysfence(['convert', docker, '--to', 'yaml']);
+      expect((await ok([cmd, '--help'])).stdout.replace(/\s+/g, ' ')).toContain(choices);
+    const r = await sysfence(['convert', docker, '--to', 'yaml']);
     expect([r.status, r.stderr.split('\n')[0]]).toEqual([
       2,
       `error[bad-option]: option '--to <format>' argument 'yaml' is invalid. Allowed choices are ${PROFILE_FORMATS.map((f) => f.id).join(', ')}.`,
     ]);
   });
 
-  it.each(REPORT_FORMATS.map((f) => f.id))('check --format %s writes its report', (id) => {
+  it.each(REPORT_FORMATS.map((f) => f.id))('check --format %s writes its report', async (id) => {
     const out = join(tmp, `check.${id}`);
-    const r = sysfence(['check', '--profile', docker, '--format', id, '-o', out, rec]);
+    const r = await sysfence(['check', '--profile', docker, '--format', id, '-o', out, rec]);
     expect(r.status).toBe(0);
     const text = readFileSync(out, 'utf8');
     // each read as its readers would: the verdict count where the format has one

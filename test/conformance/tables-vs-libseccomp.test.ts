@@ -25,7 +25,7 @@ const REASONS: Record<string, string> = {
 
 type Diff = { kind: string; arch: string; name: string; ours: number | null; libseccomp: number | null };
 
-function computeDiffs(): { version: string; diffs: Diff[]; checked: number } {
+async function computeDiffs(): Promise<{ version: string; diffs: Diff[]; checked: number }> {
   const names = [...KNOWN_SYSCALL_NAMES];
   const range: Record<string, [number, number]> = {};
   for (const a of ARCH_DEFS) {
@@ -33,7 +33,7 @@ function computeDiffs(): { version: string; diffs: Diff[]; checked: number } {
     const lo = t.entries[0]?.[1] ?? 0;
     range[a.id] = [lo, t.maxNr + 64];
   }
-  const out = runPython(ORACLE, { names, arches: ARCH_DEFS.map((a) => a.id), range }) as {
+  const out = (await runPython(ORACLE, { names, arches: ARCH_DEFS.map((a) => a.id), range })) as {
     version: string;
     arches: Record<string, { byName: Record<string, number>; byNr: Record<string, string> } | null>;
   };
@@ -112,8 +112,8 @@ function group(diffs: Diff[]) {
 const skip = requirement(havePythonSeccomp(), "Debian's python3-seccomp (libseccomp oracle)");
 
 describe.skipIf(skip !== undefined)('syscall tables vs libseccomp', () => {
-  it('agree on every number both know; every difference is listed with its reason', () => {
-    const { version, diffs, checked } = computeDiffs();
+  it('agree on every number both know; every difference is listed with its reason', async () => {
+    const { version, diffs, checked } = await computeDiffs();
     const grouped = { libseccomp: version, differences: group(diffs) };
     if (process.env.UPDATE_KNOWN === '1') writeFileSync(KNOWN, `${JSON.stringify(grouped, null, 2)}\n`);
     const known = JSON.parse(readFileSync(KNOWN, 'utf8'));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syscallTable } from '../../src/arch/tables.js';
 import { emulate } from '../../src/bpf/emulate.js';
+import type { Instruction } from '../../src/bpf/instruction.js';
 import { verificationCases } from '../../src/compiler/cases.js';
 import { actionOfRet } from '../../src/compiler/ret.js';
 import { runtimeSet } from '../../src/knowledge/runtime-sets.js';
@@ -22,10 +23,11 @@ import { resolve } from '../../src/profile/resolve.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
 import { lintProfile } from '../../src/review/lint/index.js';
 import { ensureRuntimeExact } from '../../src/targets/exact.js';
-import { buildWithLibseccomp } from '../../src/targets/oracle.js';
+import { buildWithLibseccompAsync } from '../../src/targets/oracle.js';
 import { replaceRules } from '../../src/targets/rewrite.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { abiOfCall, runtimeFilter } from '../../src/targets/verdict.js';
+import { yieldToLoop } from '../helpers/proc.js';
 import { mulberry32, overlapProfile, randomProfile } from '../helpers/random-profiles.js';
 import { havePythonSeccomp, requirement } from '../helpers/tools.js';
 
@@ -35,22 +37,29 @@ const target = runtimeTarget('libseccomp', { native });
 const LINT_CODES = new Set(['libseccomp-refuses', 'libseccomp-miscompiles', 'dropped-by-libseccomp']);
 
 /** Per profile: the syscall names where libseccomp's real filter differs from the intent ("*" = refused). */
-function realDifferences(ps: Profile[]): Set<string>[] {
-  const lib = buildWithLibseccomp(ps.map((profile) => ({ profile, badArch: 'KILL_THREAD' })));
-  return ps.map((p, i) => {
-    const res = lib.results[i]!;
-    if (!res.program) return new Set(['*']);
-    const names = new Set<string>();
-    const policy = buildPolicy(p, { nativeArch: native });
-    for (const c of verificationCases(policy)) {
-      const got = actionOfRet(emulate(res.program, c).ret >>> 0);
-      const want = evaluateData(p, c, { nativeArch: native, badArchAction: 'KILL_THREAD' });
-      if (formatAction(got) === formatAction(want)) continue;
-      const abi = abiOfCall(policy, c.arch, c.nr);
-      names.add((abi && syscallTable(abi).name(c.nr >>> 0)) ?? `#${c.nr}`);
-    }
-    return names;
-  });
+async function realDifferences(ps: Profile[]): Promise<Set<string>[]> {
+  const lib = await buildWithLibseccompAsync(ps.map((profile) => ({ profile, badArch: 'KILL_THREAD' })));
+  const out: Set<string>[] = [];
+  for (const [i, p] of ps.entries()) {
+    await yieldToLoop();
+    out.push(differencesOf(p, lib.results[i]!.program));
+  }
+  return out;
+}
+
+/** The syscall names where `program` (libseccomp's filter, or none: refused) differs from `p`. */
+function differencesOf(p: Profile, program: Instruction[] | undefined): Set<string> {
+  if (!program) return new Set(['*']);
+  const names = new Set<string>();
+  const policy = buildPolicy(p, { nativeArch: native });
+  for (const c of verificationCases(policy)) {
+    const got = actionOfRet(emulate(program, c).ret >>> 0);
+    const want = evaluateData(p, c, { nativeArch: native, badArchAction: 'KILL_THREAD' });
+    if (formatAction(got) === formatAction(want)) continue;
+    const abi = abiOfCall(policy, c.arch, c.nr);
+    names.add((abi && syscallTable(abi).name(c.nr >>> 0)) ?? `#${c.nr}`);
+  }
+  return names;
 }
 
 /** The syscalls lint names in its libseccomp findings ("*" for a refusal). */
@@ -91,11 +100,11 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
   for (let from = 0; from < corpus.length; from += SLICE) {
     const slice = corpus.slice(from, from + SLICE);
     it(`profiles ${from + 1}-${from + slice.length}: lint names exactly the syscalls libseccomp gets wrong; every rewrite is proven`, async () => {
-      await new Promise((r) => setImmediate(r));
-      const real = realDifferences(slice);
+      const real = await realDifferences(slice);
       const mismatched: string[] = [];
       const proposals: { profile: Profile; name: string; rules: SyscallRule[] }[] = [];
-      slice.forEach((p, i) => {
+      for (const [i, p] of slice.entries()) {
+        await yieldToLoop();
         const l = lintNames(p);
         const r = real[i]!;
         // a refused profile: lint says so (and nothing else about libseccomp needs to be exact)
@@ -105,23 +114,24 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
           mismatched.push(`profile ${from + i}: libseccomp differs on [${want}], lint names [${got}]`);
         if (want.length > 0) totals.flagged++;
         for (const w of l.rewrites) proposals.push({ profile: p, ...w });
-      });
+      }
       expect(mismatched.slice(0, 10)).toEqual([]);
       // every proposed rewrite: the same meaning, and the real libseccomp compiles it exactly
       const rewritten = proposals.map((x) => replaceRules(x.profile, x.name, x.rules));
-      const after = realDifferences(rewritten);
+      const after = await realDifferences(rewritten);
       const wrong = proposals
         .map((x, i) => ({ x, diff: after[i]! }))
         .filter(({ x, diff }) => diff.has('*') || diff.has(x.name))
         .map(({ x }) => x.name);
       expect(wrong).toEqual([]);
-      rewritten.forEach((q, i) => {
+      for (const [i, q] of rewritten.entries()) {
+        await yieldToLoop();
         const p = proposals[i]!.profile;
         for (const c of verificationCases(buildPolicy(p, { nativeArch: native })))
           expect(formatAction(evaluateData(q, c, { nativeArch: native }))).toBe(
             formatAction(evaluateData(p, c, { nativeArch: native })),
           );
-      });
+      }
       totals.proposals += proposals.length;
     });
   }
@@ -135,7 +145,6 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
   });
 
   it('profiles sysfence writes are compiled exactly (ensureRuntimeExact on the overlap corpus)', async () => {
-    await new Promise((r) => setImmediate(r));
     const inputs = Array.from({ length: 240 }, (_, i) => overlapProfile(i + 1));
     const written: Profile[] = [];
     const originals: Profile[] = [];
@@ -143,7 +152,7 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
     let rewrites = 0;
     for (const p of inputs) {
       // (long synchronous work: let the worker answer vitest between profiles, or its RPC times out)
-      await new Promise((r) => setImmediate(r));
+      await yieldToLoop();
       try {
         const r = ensureRuntimeExact(p, { native });
         rewrites += r.rewritten.length;
@@ -154,16 +163,17 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
         refused++;
       }
     }
-    const real = realDifferences(written);
+    const real = await realDifferences(written);
     const bad = real.flatMap((d, i) => (d.size > 0 ? [`written ${i}: [${[...d]}]`] : []));
     expect(bad.slice(0, 10)).toEqual([]);
-    written.forEach((q, i) => {
+    for (const [i, q] of written.entries()) {
+      await yieldToLoop();
       const p = originals[i]!;
       for (const c of verificationCases(buildPolicy(p, { nativeArch: native })))
         expect(formatAction(evaluateData(q, c, { nativeArch: native }))).toBe(
           formatAction(evaluateData(p, c, { nativeArch: native })),
         );
-    });
+    }
     console.log(
       `written profiles: ${inputs.length} inputs, ${written.length} written (${rewrites} syscalls rewritten), ${refused} refused (no exact form found or libseccomp refuses); libseccomp compiles every written one exactly`,
     );
@@ -174,10 +184,9 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
   });
 
   it('generate --args outputs are compiled exactly: 120 seeded recordings with argument values', async () => {
-    await new Promise((r) => setImmediate(r));
     const profiles: Profile[] = [];
     for (let seed = 1; seed <= 120; seed++) {
-      await new Promise((r) => setImmediate(r));
+      await yieldToLoop();
       const r = mulberry32(seed);
       const b = new RecordingBuilder();
       b.source('test', `seed ${seed}`);
@@ -219,7 +228,7 @@ describe.skipIf(skip !== undefined)('lint and written profiles vs libseccomp', (
       });
       profiles.push(ensureRuntimeExact(g.profile, { native }).profile);
     }
-    const real = realDifferences(profiles);
+    const real = await realDifferences(profiles);
     const withArgs = profiles.filter((p) => (p.syscalls ?? []).some((r) => r.args?.length)).length;
     expect(real.flatMap((d, i) => (d.size > 0 ? [`${i}: [${[...d]}]`] : []))).toEqual([]);
     expect(withArgs).toBeGreaterThan(100);

@@ -1,24 +1,9 @@
-// Running the built sysfence CLI from tests, and the requirement every run-under-a-profile test has.
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+// The requirement every run-under-a-profile test has. Running the CLI itself: helpers/proc.ts.
 import { findArch } from '../../src/arch/tables.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import { haveTool, requirement } from './tools.js';
 
-export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
-/** `sysfence ARGS` as a user runs it (no colour), with its output as text. */
-export function sysfence(
-  args: string[],
-  o: { cwd?: string; env?: Record<string, string>; input?: string } = {},
-) {
-  return spawnSync('node', [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', ...o.env },
-    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
-    ...(o.input !== undefined ? { input: o.input } : {}),
-  });
-}
+export { BIN, startSysfence, sysfence } from './proc.js';
 
 /**
  * Why tests that run workloads under a profile (bubblewrap installs the filter, eBPF sees the

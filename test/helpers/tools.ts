@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { probe, run } from './proc.js';
 
 /**
  * Live and oracle tests need real tools. Outside CI a missing tool skips the test with the
@@ -7,13 +7,16 @@ import { existsSync } from 'node:fs';
  */
 export function haveTool(cmd: string, args: string[] = ['--version']): boolean {
   if (cmd.startsWith('/') && !existsSync(cmd)) return false;
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  return r.error === undefined;
+  return probe(cmd, args).status !== null;
 }
 
 export function havePythonSeccomp(): boolean {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import seccomp'], { stdio: 'ignore' });
-  return r.status === 0;
+  return probe('/usr/bin/python3', ['-c', 'import seccomp']).status === 0;
+}
+
+/** A Docker engine answers (scripts/start-dockerd.sh starts one). */
+export function haveDocker(): boolean {
+  return probe('docker', ['info']).status === 0;
 }
 
 export const inCI = process.env.CI === 'true';
@@ -26,12 +29,9 @@ export function requirement(ok: boolean, what: string): string | undefined {
   return msg;
 }
 
-export function runPython(script: string, input: unknown): unknown {
-  const r = spawnSync('/usr/bin/python3', [script], {
-    input: JSON.stringify(input),
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+/** Runs a Python oracle script with `input` as JSON on stdin; its stdout as JSON. */
+export async function runPython(script: string, input: unknown, timeout = 300_000): Promise<unknown> {
+  const r = await run('/usr/bin/python3', [script], { input: JSON.stringify(input), timeout });
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }

@@ -1,12 +1,10 @@
 // `check`: a workload gains a syscall after its profile was generated; the gate catches it.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ok, run, sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts'
@@ -26,46 +24,40 @@ int main(void) {
 `;
 
 let dir = '';
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-check-'));
+  dir = tempDir('sysfence-check-');
   writeFileSync(join(dir, 'app.c'), SOURCE);
-  execFileSync('gcc', ['-O1', '-o', join(dir, 'v1'), join(dir, 'app.c')]);
-  execFileSync('gcc', ['-O1', '-DV2', '-o', join(dir, 'v2'), join(dir, 'app.c')]);
+  await ok(run('gcc', ['-O1', '-o', join(dir, 'v1'), join(dir, 'app.c')]));
+  await ok(run('gcc', ['-O1', '-DV2', '-o', join(dir, 'v2'), join(dir, 'app.c')]));
   // the profile of version 1 (strace backend: the recording keeps file:line of the first call)
-  const r = spawnSync(
-    'node',
-    [
-      BIN,
-      'record',
-      '--backend',
-      'strace',
-      '-o',
-      join(dir, 'app.json'),
-      '--recording',
-      join(dir, 'v1.rec.json'),
-      '--',
-      join(dir, 'v1'),
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = await sysfence([
+    'record',
+    '--backend',
+    'strace',
+    '-o',
+    join(dir, 'app.json'),
+    '--recording',
+    join(dir, 'v1.rec.json'),
+    '--',
+    join(dir, 'v1'),
+  ]);
   if (r.status !== 0) throw new Error(r.stderr);
 });
 
-const check = (...args: string[]) =>
-  spawnSync('node', [BIN, 'check', '--profile', join(dir, 'app.json'), ...args], { encoding: 'utf8' });
+const check = (...args: string[]) => sysfence(['check', '--profile', join(dir, 'app.json'), ...args]);
 
 describe.skipIf(skip !== undefined)('check: the CI gate', () => {
-  it('version 1 passes its own profile (exit 0)', () => {
-    const r = check(join(dir, 'v1.rec.json'));
+  it('version 1 passes its own profile (exit 0)', async () => {
+    const r = await check(join(dir, 'v1.rec.json'));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(
       /: \d+ recorded syscalls: \d+ allowed, 0 denied, 0 depend on arguments, 0 unnamed\n$/,
     );
   });
 
-  it('version 2, recorded by check itself: uname is named, with count and executable (exit 1)', () => {
-    const r = check('--backend', 'strace', '-o', join(dir, 'v2.txt'), '--', join(dir, 'v2'));
+  it('version 2, recorded by check itself: uname is named, with count and executable (exit 1)', async () => {
+    const r = await check('--backend', 'strace', '-o', join(dir, 'v2.txt'), '--', join(dir, 'v2'));
     expect(r.status).toBe(1);
     const text = readFileSync(join(dir, 'v2.txt'), 'utf8');
     // the recording's first sighting: the line of strace's stream
@@ -78,17 +70,17 @@ describe.skipIf(skip !== undefined)('check: the CI gate', () => {
     ]);
   });
 
-  it('junit and sarif name the same call for CI systems; a strace log is read directly', () => {
+  it('junit and sarif name the same call for CI systems; a strace log is read directly', async () => {
     const log = join(dir, 'v2.strace');
-    execFileSync('strace', ['-f', '-o', log, join(dir, 'v2')]);
-    const junit = check('--format', 'junit', log);
+    await ok(run('strace', ['-f', '-o', log, join(dir, 'v2')]));
+    const junit = await check('--format', 'junit', log);
     expect(junit.status).toBe(1);
     expect(junit.stdout).toContain('failures="1"');
     expect(junit.stdout.match(/<failure message="([^"]*)"/g)).toEqual([
       // check judges as Docker enforces by default: Docker 20.10 drops defaultErrnoRet (EPERM)
       '<failure message="uname is denied: ERRNO(1) under Docker 20.10 + runc 1.1 + libseccomp 2.5.4"',
     ]);
-    const sarif = check('--format', 'sarif', log);
+    const sarif = await check('--format', 'sarif', log);
     expect(sarif.status).toBe(1);
     const s = JSON.parse(sarif.stdout);
     expect(s.version).toBe('2.1.0');

@@ -2,9 +2,7 @@
 // all from the real-workload image) recorded in one run with `record --docker --select`, then
 // brought up again with the Compose override sysfence wrote: every request succeeds under the
 // recorded profiles and every service stops cleanly, both times.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -13,12 +11,12 @@ import { buildImage, IMAGE } from '../../bench/workloads/evaluate.mjs';
 import { findArch } from '../../src/arch/tables.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
-import { BIN } from '../helpers/cli.js';
+import { run, startSysfence, tempDir, until } from '../helpers/proc.js';
 import { referenceFile } from '../helpers/schemas.js';
-import { haveTool, requirement } from '../helpers/tools.js';
+import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
 
 const x86_64 = findArch('x86_64')!;
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'the runtime sets were measured on x86_64'
@@ -54,83 +52,67 @@ services:
 `;
 
 function compose(files: string[], args: string[]) {
-  return spawnSync('docker-compose', ['-p', PROJECT, ...files.flatMap((f) => ['-f', f]), ...args], {
-    encoding: 'utf8',
-    cwd: dir,
-  });
+  return run('docker-compose', ['-p', PROJECT, ...files.flatMap((f) => ['-f', f]), ...args], { cwd: dir });
 }
 
-const drv = (args: string[]) =>
-  spawnSync('docker', ['exec', `${PROJECT}_drv_1`, ...args], { encoding: 'utf8' });
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const drv = (args: string[]) => run('docker', ['exec', `${PROJECT}_drv_1`, ...args]);
 
 /** The application's requests, each with its result: all must succeed. */
 async function drive(): Promise<Record<string, boolean>> {
-  await until('the servers', () =>
+  await until('the servers', async () =>
     [
-      drv(['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/index.html']).status,
-      drv(['redis-cli', 'ping']).status,
-      drv([`${PG}/pg_isready`, '-q', '-h', '127.0.0.1']).status,
+      (await await drv(['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/index.html'])).status,
+      (await await drv(['redis-cli', 'ping'])).status,
+      (await await drv([`${PG}/pg_isready`, '-q', '-h', '127.0.0.1'])).status,
     ].every((s) => s === 0),
   );
   const psql = (sql: string) => drv([`${PG}/psql`, '-h', '127.0.0.1', '-U', 'postgres', '-tAc', sql]);
   const steps: Record<string, boolean> = {};
   for (let i = 0; i < 5; i++)
     steps[`GET /index.html #${i}`] =
-      drv(['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/index.html']).status === 0;
+      (await drv(['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:8080/index.html'])).status === 0;
   steps['GET /missing is 404'] =
-    drv(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/missing']).stdout ===
-    '404';
-  steps['redis SET'] = drv(['redis-cli', 'set', 'cart:1', 'apples']).stdout.trim() === 'OK';
-  steps['redis GET'] = drv(['redis-cli', 'get', 'cart:1']).stdout.trim() === 'apples';
-  steps['redis INCR'] = /^\d+$/.test(drv(['redis-cli', 'incr', 'visits']).stdout.trim());
-  steps['postgres CREATE'] = psql('create table if not exists orders (id serial, item text)').status === 0;
-  steps['postgres INSERT'] = psql("insert into orders (item) values ('apples')").status === 0;
-  steps['postgres SELECT'] = /^\d+$/.test(psql('select count(*) from orders').stdout.trim());
+    (await drv(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:8080/missing']))
+      .stdout === '404';
+  steps['redis SET'] = (await drv(['redis-cli', 'set', 'cart:1', 'apples'])).stdout.trim() === 'OK';
+  steps['redis GET'] = (await drv(['redis-cli', 'get', 'cart:1'])).stdout.trim() === 'apples';
+  steps['redis INCR'] = /^\d+$/.test((await drv(['redis-cli', 'incr', 'visits'])).stdout.trim());
+  steps['postgres CREATE'] =
+    (await psql('create table if not exists orders (id serial, item text)')).status === 0;
+  steps['postgres INSERT'] = (await psql("insert into orders (item) values ('apples')")).status === 0;
+  steps['postgres SELECT'] = /^\d+$/.test((await psql('select count(*) from orders')).stdout.trim());
   return steps;
 }
 
 /** `docker-compose stop`, then each service's exit code (0: it stopped cleanly). */
-function stopAll(files: string[]): Record<string, number> {
-  const r = compose(files, ['stop', '-t', '20']);
+async function stopAll(files: string[]): Promise<Record<string, number>> {
+  const r = await compose(files, ['stop', '-t', '20']);
   if (r.status !== 0) throw new Error(`docker-compose stop: ${r.stderr}`);
   const codes: Record<string, number> = {};
   for (const s of ['web', 'cache', 'db', 'drv'])
     codes[s] = Number(
-      spawnSync('docker', ['inspect', '-f', '{{.State.ExitCode}}', `${PROJECT}_${s}_1`], {
-        encoding: 'utf8',
-      }).stdout.trim(),
+      (await run('docker', ['inspect', '-f', '{{.State.ExitCode}}', `${PROJECT}_${s}_1`])).stdout.trim(),
     );
   return codes;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  buildImage();
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-compose-'));
+  await buildImage();
+  dir = tempDir('sysfence-compose-');
   writeFileSync(join(dir, 'docker-compose.yml'), COMPOSE);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
   if (skip) return;
-  compose(['docker-compose.yml'], ['down', '-t', '1']);
-  rmSync(dir, { recursive: true, force: true });
+  await compose(['docker-compose.yml'], ['down', '-t', '1']);
 });
 
 describe.skipIf(skip !== undefined)('record --docker --select (a Compose application)', () => {
   it('records every service in one run; the override runs them all with every request and stop ok', async () => {
     const out = join(dir, 'profiles');
-    const rec = spawn(
-      'node',
+    const rec = startSysfence(
       [
-        BIN,
         'record',
         '--docker',
         '--select',
@@ -140,23 +122,18 @@ describe.skipIf(skip !== undefined)('record --docker --select (a Compose applica
         '-o',
         out,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdout: 'ignore', timeout: 600_000 },
     );
-    let stderr = '';
-    rec.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((r) => rec.on('exit', (code) => r(code)));
-    await until('the recorder', () => stderr.includes('start the application'));
-    expect(compose(['docker-compose.yml'], ['up', '-d']).status).toBe(0);
+    await until('the recorder', () => rec.stderr().includes('start the application'));
+    expect((await compose(['docker-compose.yml'], ['up', '-d'])).status).toBe(0);
     const first = await drive();
     // a restart while recording is one more run of its service
-    expect(compose(['docker-compose.yml'], ['restart', '-t', '5', 'cache']).status).toBe(0);
-    await until('redis again', () => drv(['redis-cli', 'ping']).stdout.trim() === 'PONG');
-    first['redis GET after a restart'] = drv(['redis-cli', 'incr', 'visits']).status === 0;
-    const stop1 = stopAll(['docker-compose.yml']);
-    rec.kill('SIGUSR1');
-    expect(await exited).toBe(0);
+    expect((await compose(['docker-compose.yml'], ['restart', '-t', '5', 'cache'])).status).toBe(0);
+    await until('redis again', async () => (await drv(['redis-cli', 'ping'])).stdout.trim() === 'PONG');
+    first['redis GET after a restart'] = (await drv(['redis-cli', 'incr', 'visits'])).status === 0;
+    const stop1 = await stopAll(['docker-compose.yml']);
+    rec.signal('SIGUSR1');
+    expect((await rec.exit).code).toBe(0);
     const ok = Object.fromEntries(Object.keys(first).map((k) => [k, true]));
     const { 'redis GET after a restart': _restart, ...okAgain } = ok;
     expect([first, stop1]).toEqual([ok, { web: 0, cache: 0, db: 0, drv: 0 }]);
@@ -192,23 +169,19 @@ describe.skipIf(skip !== undefined)('record --docker --select (a Compose applica
     );
     expect(dockerAllowed).toBe(361);
     for (const n of Object.values(allowed)) expect(n).toBeLessThan(dockerAllowed / 2);
-    expect(stderr).toMatch(/sysfence: db: sfshop\d+_db_1 \(1 run\): \d+ syscalls/);
-    expect(stderr).toMatch(/sysfence: cache: sfshop\d+_cache_1 \(2 runs\): \d+ syscalls/);
+    expect(rec.stderr()).toMatch(/sysfence: db: sfshop\d+_db_1 \(1 run\): \d+ syscalls/);
+    expect(rec.stderr()).toMatch(/sysfence: cache: sfshop\d+_cache_1 \(2 runs\): \d+ syscalls/);
 
     // fresh containers under the recorded profiles: the same requests and stops
-    expect(compose(['docker-compose.yml'], ['rm', '-f']).status).toBe(0);
+    expect((await compose(['docker-compose.yml'], ['rm', '-f'])).status).toBe(0);
     const files = ['docker-compose.yml', join(out, 'docker-compose.seccomp.yml')];
-    const up = compose(files, ['up', '-d']);
+    const up = await compose(files, ['up', '-d']);
     expect([up.status, up.stderr.includes('error')]).toEqual([0, false]);
-    const seccomp = spawnSync(
-      'docker',
-      ['inspect', '-f', '{{json .HostConfig.SecurityOpt}}', `${PROJECT}_db_1`],
-      {
-        encoding: 'utf8',
-      },
+    const seccomp = (
+      await run('docker', ['inspect', '-f', '{{json .HostConfig.SecurityOpt}}', `${PROJECT}_db_1`])
     ).stdout;
     expect(seccomp).toContain('seccomp=');
     const second = await drive();
-    expect([second, stopAll(files)]).toEqual([okAgain, { web: 0, cache: 0, db: 0, drv: 0 }]);
+    expect([second, await stopAll(files)]).toEqual([okAgain, { web: 0, cache: 0, db: 0, drv: 0 }]);
   }, 600_000);
 });

@@ -3,17 +3,7 @@
 // must allow every call of the aarch64 trace. Programs: the cross-architecture workload (libc calls
 // that aarch64 has only as *at / *2 / p* variants, built here with gcc and with clang for aarch64),
 // and Debian's own builds of sqlite3, xz and busybox (scripts/arm64-sysroot.sh).
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
@@ -21,11 +11,11 @@ import { evaluate } from '../../src/profile/evaluate.js';
 import { generate } from '../../src/profile/generate.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { mergeRecordings, type Recording } from '../../src/recording/recording.js';
+import { ok, run, sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const sysroot = join(repo, '.cache', 'arm64');
-const BIN = join(repo, 'dist', 'cli', 'main.js');
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts'
@@ -41,15 +31,13 @@ const skip =
         existsSync(join(sysroot, 'root', 'usr', 'bin', 'sqlite3')),
         'the aarch64 programs (bash scripts/arm64-sysroot.sh .cache/arm64)',
       ));
-const dir = mkdtempSync(join(tmpdir(), 'sysfence-cross-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('sysfence-cross-');
 
 /** Records `argv` on x86_64 with sysfence (strace backend) in `cwd`; returns the recording. */
 async function recordX86(name: string, cwd: string, argv: string[], input?: string): Promise<Recording> {
   const rec = join(dir, `${name}.rec.json`);
-  const r = spawnSync('node', [BIN, 'record', '--backend', 'strace', '--recording', rec, '--', ...argv], {
+  const r = await sysfence(['record', '--backend', 'strace', '--recording', rec, '--', ...argv], {
     cwd,
-    encoding: 'utf8',
     ...(input !== undefined ? { input } : {}),
   });
   expect(r.status, r.stderr).toBe(0);
@@ -59,9 +47,8 @@ async function recordX86(name: string, cwd: string, argv: string[], input?: stri
 /** Traces `argv` (an aarch64 program) under qemu-user; returns the imported trace. */
 async function traceArm(name: string, cwd: string, argv: string[], input?: string): Promise<Recording> {
   const log = join(dir, `${name}.qemu.log`);
-  const r = spawnSync('qemu-aarch64', ['-L', join(sysroot, 'root'), '-strace', '-D', log, ...argv], {
+  const r = await run('qemu-aarch64', ['-L', join(sysroot, 'root'), '-strace', '-D', log, ...argv], {
     cwd,
-    encoding: 'utf8',
     ...(input !== undefined ? { input } : {}),
   });
   expect(r.status, r.stderr).toBe(0);
@@ -85,7 +72,7 @@ function missing(x86: Recording, arm: Recording, exact: boolean): { calls: numbe
 }
 
 const table: string[] = [];
-afterAll(() => {
+afterAll(async () => {
   if (table.length > 0)
     console.log(
       `\naarch64 from an x86_64 recording (recall: aarch64 calls the profile allows):\n${table.join('\n')}`,
@@ -104,17 +91,19 @@ function prove(name: string, x86: Recording, arm: Recording): void {
 describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 recording', () => {
   it('the cross-architecture workload: every call of its aarch64 build is allowed', async () => {
     const src = join(repo, 'test', 'fixtures', 'record', 'libc-workload.c');
-    execFileSync('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-x86_64'), src]);
+    await ok(run('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'lw-x86_64'), src]));
     // (clang, not gcc-aarch64-linux-gnu: that conflicts with gcc-multilib in Debian 12)
-    execFileSync('clang-14', [
-      '--target=aarch64-linux-gnu',
-      '-O1',
-      '-static',
-      '-pthread',
-      '-o',
-      join(dir, 'lw-aarch64'),
-      src,
-    ]);
+    await ok(
+      run('clang-14', [
+        '--target=aarch64-linux-gnu',
+        '-O1',
+        '-static',
+        '-pthread',
+        '-o',
+        join(dir, 'lw-aarch64'),
+        src,
+      ]),
+    );
     for (const d of ['wx', 'wa']) mkdirSync(join(dir, d));
     const x86 = await recordX86('lw', dir, [join(dir, 'lw-x86_64'), join(dir, 'wx')]);
     const arm = await traceArm('lw', dir, [join(dir, 'lw-aarch64'), join(dir, 'wa')]);

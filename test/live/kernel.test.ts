@@ -1,9 +1,7 @@
 // The real kernel: sysfence-compiled filters are loaded by a probe process (seccomp(2) directly,
 // after PR_SET_NO_NEW_PRIVS) that makes real syscalls with chosen arguments; the kernel's outcome
 // (return, errno, SIGSYS to a handler, killed) must equal evaluate() for every probe.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
@@ -13,6 +11,7 @@ import { evaluate, type Verdict } from '../../src/profile/evaluate.js';
 import type { Profile, SyscallRule } from '../../src/profile/model.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { resolve } from '../../src/profile/resolve.js';
+import { ok, run, tempDir } from '../helpers/proc.js';
 import { referenceFile } from '../helpers/schemas.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
@@ -20,7 +19,7 @@ const x86 = process.arch === 'x64';
 const skip = x86
   ? requirement(haveTool('gcc'), 'gcc (to build the probe)')
   : 'the live probes are written for x86_64 hosts';
-const dir = mkdtempSync(join(tmpdir(), 'sysfence-live-'));
+const dir = tempDir('sysfence-live-');
 
 // Harmless x86_64 syscalls that ignore their arguments: any argument values are safe to send.
 const NR = {
@@ -137,13 +136,17 @@ function expectedOutcome(v: Verdict): string {
   }
 }
 
-function runProbes(name: string, profile: Profile, probes: Probe[]): { total: number; mismatches: string[] } {
+async function runProbes(
+  name: string,
+  profile: Profile,
+  probes: Probe[],
+): Promise<{ total: number; mismatches: string[] }> {
   const filter = join(dir, `${name}.bpf`);
   writeFileSync(filter, encode(compile(profile, { nativeArch: 'x86_64' }).instructions));
   const input = probes
     .map((p) => [p.nr, ...p.args].map((x) => `0x${BigInt.asUintN(64, BigInt(x)).toString(16)}`).join(' '))
     .join('\n');
-  const r = spawnSync(join(dir, 'probe'), [filter], { input: `${input}\n`, encoding: 'utf8' });
+  const r = await run(join(dir, 'probe'), [filter], { input: `${input}\n` });
   const lines = r.stdout.trim().split('\n');
   const mismatches: string[] = [];
   probes.forEach((p, i) => {
@@ -152,9 +155,9 @@ function runProbes(name: string, profile: Profile, probes: Probe[]): { total: nu
       evaluate(profile, findArch('x86_64')!, { nr: p.nr, args: p.args }, { nativeArch: 'x86_64' }),
     );
     // An allowed x32 call on a kernel built without CONFIG_X86_X32_ABI fails with the kernel's own ENOSYS.
-    const ok =
+    const same =
       want === 'RET' ? got.startsWith('RET ') || (p.nr >= 0x40000000 && got === 'ERRNO 38') : got === want;
-    if (!ok)
+    if (!same)
       mismatches.push(
         `${name}: nr ${p.nr} args ${p.args.map((a) => `0x${a.toString(16)}`).join(',')}: kernel "${got}", evaluate "${want}"`,
       );
@@ -163,10 +166,10 @@ function runProbes(name: string, profile: Profile, probes: Probe[]): { total: nu
 }
 
 describe.skipIf(skip !== undefined)('live kernel probes', () => {
-  it('the kernel agrees with evaluate on every probe', () => {
-    execFileSync('gcc', ['-O2', '-o', join(dir, 'probe'), join(import.meta.dirname, 'probe.c')]);
+  it('the kernel agrees with evaluate on every probe', async () => {
+    await ok(run('gcc', ['-O2', '-o', join(dir, 'probe'), join(import.meta.dirname, 'probe.c')]));
     const all = Object.keys(NR) as (keyof typeof NR)[];
-    const runs = [
+    const runs = await Promise.all([
       runProbes('synthetic', synthetic, probesFor(all)),
       runProbes('allow-default', allowDefault, probesFor(all)),
       runProbes('docker-default', docker, [
@@ -186,7 +189,7 @@ describe.skipIf(skip !== undefined)('live kernel probes', () => {
         { nr: 0x40000000 + 39, args: [] }, // x32 getpid on an x86_64-only filter: bad architecture
         { nr: 39, args: [] },
       ]),
-    ];
+    ]);
     const total = runs.reduce((n, r) => n + r.total, 0);
     const mismatches = runs.flatMap((r) => r.mismatches);
     console.log(`live kernel probes: ${total} probes, ${mismatches.length} mismatches`);

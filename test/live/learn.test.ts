@@ -1,16 +1,15 @@
 // One-pass learning: a profile recorded on one input, `sysfence learn` on another: one round, and
 // the learned profile runs the new input with no denial. Only calls made under the filter are
 // learned (never bubblewrap's own set-up), and none that only a denial would cause.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runUnderProfileSkip, sysfence } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runUnderProfileSkip } from '../helpers/cli.js';
+import { sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const skip = runUnderProfileSkip() ?? requirement(haveTool('xz'), 'xz-utils');
-const dir = mkdtempSync(join(tmpdir(), 'sysfence-learn-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('sysfence-learn-');
 const sf = (args: string[], cwd = dir) => sysfence(args, { cwd });
 const names = (file: string) =>
   new Set(
@@ -26,7 +25,7 @@ const names = (file: string) =>
   );
 
 describe.skipIf(skip !== undefined)('sysfence learn', () => {
-  it('one round: the new input runs under the learned profile with no denial, bubblewrap is not learned', () => {
+  it('one round: the new input runs under the learned profile with no denial, bubblewrap is not learned', async () => {
     const work = join(dir, 'w');
     mkdirSync(join(work, 'data'), { recursive: true });
     for (let i = 0; i < 20; i++)
@@ -39,14 +38,14 @@ describe.skipIf(skip !== undefined)('sysfence learn', () => {
       'cat data/*.txt | sort | xz -T1 > all.xz && cat data/f1.txt > copy.txt && xz -t all.xz',
     ];
     const exact = join(dir, 'a.json');
-    expect(sf(['record', '--exact', '-o', exact, '--', ...a], work).status).toBe(0);
+    expect((await sf(['record', '--exact', '-o', exact, '--', ...a], work)).status).toBe(0);
     // before: input B under A's exact profile is denied something
     const before = join(dir, 'before.json');
-    sf(['run', '--profile', exact, '--report', before, '--', ...b], work);
+    await sf(['run', '--profile', exact, '--report', before, '--', ...b], work);
     expect(JSON.parse(readFileSync(before, 'utf8')).findings).toBeGreaterThan(0);
     // one pass
     const learned = join(dir, 'b.json');
-    const l = sf(['learn', exact, '-o', learned, '--', ...b], work);
+    const l = await sf(['learn', exact, '-o', learned, '--', ...b], work);
     expect(l.status, l.stderr).toBe(0);
     expect(l.stderr).toMatch(/learn: the profile's default \(SCMP_ACT_ERRNO\) is LOG for this run/);
     expect(l.stderr).toMatch(/sysfence: diff: NEW allows calls that OLD denied/);
@@ -59,7 +58,7 @@ describe.skipIf(skip !== undefined)('sysfence learn', () => {
     for (const n of ['pipe2', 'clone', 'copy_file_range']) expect(added).toContain(n);
     // after: B runs with no denial, exit 0
     const after = join(dir, 'after.json');
-    const r = sf(['run', '--profile', learned, '--report', after, '--', ...b], work);
+    const r = await sf(['run', '--profile', learned, '--report', after, '--', ...b], work);
     const j = JSON.parse(readFileSync(after, 'utf8'));
     expect([r.status, j.exit.status, j.denials.filter((d: { expected: boolean }) => !d.expected)]).toEqual([
       0,

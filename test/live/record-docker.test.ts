@@ -1,8 +1,6 @@
 // `record --docker`: one container recorded (and only it), its profile runs the same container,
 // and the container does not start when the runtime set is taken out of the profile.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -12,12 +10,12 @@ import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import type { Recording } from '../../src/recording/recording.js';
 import { importHostImage } from '../helpers/docker-image.js';
+import { ok, run, startSysfence, sysfence, tempDir } from '../helpers/proc.js';
 import { spoValidator } from '../helpers/schemas.js';
-import { requirement } from '../helpers/tools.js';
+import { haveDocker, requirement } from '../helpers/tools.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const x86_64 = findArch('x86_64')!;
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'the runtime sets were measured on x86_64'
@@ -28,62 +26,51 @@ const IMAGE = 'sysfence/shell:test';
 const CMD = ['sh', '-c', 'ls /; cat /etc/hostname'];
 let dir = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-docker-'));
+  dir = tempDir('sysfence-docker-');
   // an image of the host's own sh, ls and cat, and a static program that tries clone3 once
   // (Docker's default answers ENOSYS before any tracepoint)
   writeFileSync(
     join(dir, 'clone3.c'),
     '#include <unistd.h>\n#include <sys/syscall.h>\nint main(void) { syscall(435, 0, 0); return 0; }\n',
   );
-  importHostImage(
+  await importHostImage(
     IMAGE,
     ['/bin/sh', '/bin/ls', '/bin/cat', '/bin/sleep'],
     { 'etc/hostname': 'sysfence-image\n' },
-    (root) =>
-      execFileSync('gcc', ['-O1', '-static', '-o', join(root, 'bin', 'clone3probe'), join(dir, 'clone3.c')]),
-  );
-});
-
-afterAll(() => {
-  if (skip) return;
-  spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const run = (profile: string) =>
-  spawnSync(
-    'docker',
-    ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${profile}`, IMAGE, ...CMD],
-    {
-      encoding: 'utf8',
+    async (root) => {
+      await ok(run('gcc', ['-O1', '-static', '-o', join(root, 'bin', 'clone3probe'), join(dir, 'clone3.c')]));
     },
   );
+});
+
+afterAll(async () => {
+  if (skip) return;
+  await run('docker', ['rmi', '-f', IMAGE]);
+});
+
+const dockerRun = (profile: string) =>
+  run('docker', ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${profile}`, IMAGE, ...CMD]);
 
 describe.skipIf(skip !== undefined)('record --docker', () => {
-  it('records the container, and its profile runs it; without the runtime set it does not start', () => {
+  it('records the container, and its profile runs it; without the runtime set it does not start', async () => {
     const profile = join(dir, 'profile.json');
     const recFile = join(dir, 'rec.json');
-    const r = spawnSync(
-      'node',
-      [
-        BIN,
-        'record',
-        '--docker',
-        '--kubernetes',
-        '-o',
-        profile,
-        '--recording',
-        recFile,
-        '--',
-        '--network',
-        'none',
-        IMAGE,
-        ...CMD,
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = await sysfence([
+      'record',
+      '--docker',
+      '--kubernetes',
+      '-o',
+      profile,
+      '--recording',
+      recFile,
+      '--',
+      '--network',
+      'none',
+      IMAGE,
+      ...CMD,
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^bin\n[\s\S]*\netc\n[\s\S]*\n[0-9a-f]{12}\n$/); // ls /, then the container's hostname
     const rec = JSON.parse(readFileSync(recFile, 'utf8')) as Recording;
@@ -107,53 +94,52 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
       securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/profile.json' } },
     });
 
-    const ok = run(profile);
+    const ok = await dockerRun(profile);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('etc\n');
 
     const bare = join(dir, 'bare.json');
     writeFileSync(bare, serializeDocker(generate([rec]).profile)); // the same, without --for docker
-    const broken = run(bare);
+    const broken = await dockerRun(bare);
     expect(broken.status).not.toBe(0);
   });
 
-  it('run --docker: a profile missing one call the workload needs: the denial names it, --learn proposes it', () => {
+  it('run --docker: a profile missing one call the workload needs: the denial names it, --learn proposes it', async () => {
     const profile = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8'));
     profile.syscalls[0].names = profile.syscalls[0].names.filter((n: string) => n !== 'fadvise64');
     const missing = join(dir, 'missing.json');
     writeFileSync(missing, JSON.stringify(profile));
     const learned = join(dir, 'learned.json');
-    const r = spawnSync(
-      'node',
-      [
-        BIN,
-        'run',
-        '--docker',
-        '--profile',
-        missing,
-        '--learn',
-        '-o',
-        learned,
-        '--',
-        '--network',
-        'none',
-        IMAGE,
-        ...CMD,
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = await sysfence([
+      'run',
+      '--docker',
+      '--profile',
+      missing,
+      '--learn',
+      '-o',
+      learned,
+      '--',
+      '--network',
+      'none',
+      IMAGE,
+      ...CMD,
+    ]);
     expect(r.status).toBe(0); // cat goes on without its fadvise64 hint
     expect(r.stderr).toMatch(
       /sysfence: DENIED x86_64 fadvise64: 1 call, ERRNO\(38\) by default; pid \d+ \(\/bin\/cat\)/,
     );
     expect(r.stderr.split('\n').filter((l) => l.startsWith('+ '))).toEqual(['+ allow fadvise64']);
-    const again = spawnSync(
-      'node',
-      [BIN, 'run', '--docker', '--profile', learned, '--', '--network', 'none', IMAGE, ...CMD],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const again = await sysfence([
+      'run',
+      '--docker',
+      '--profile',
+      learned,
+      '--',
+      '--network',
+      'none',
+      IMAGE,
+      ...CMD,
+    ]);
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('sysfence: no call was denied');
   });
@@ -161,27 +147,22 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
   it('--duration and --until-signal stop a long-running container and keep its recording', async () => {
     const rec1 = join(dir, 'duration.json');
     const t0 = Date.now();
-    const r = spawnSync(
-      'node',
-      [
-        BIN,
-        'record',
-        '--docker',
-        '--duration',
-        '2',
-        '--recording',
-        rec1,
-        '--',
-        '--network',
-        'none',
-        '--stop-timeout',
-        '1',
-        IMAGE,
-        'sleep',
-        '3600',
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = await sysfence([
+      'record',
+      '--docker',
+      '--duration',
+      '2',
+      '--recording',
+      rec1,
+      '--',
+      '--network',
+      'none',
+      '--stop-timeout',
+      '1',
+      IMAGE,
+      'sleep',
+      '3600',
+    ]);
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(r.stderr).toContain('sysfence: 2 s recorded: stopping the container');
     expect(r.status).toBe(137); // sleep, as pid 1, ignores SIGTERM: docker stop kills it
@@ -191,10 +172,8 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     expect(Object.keys(calls)).not.toContain('execve');
 
     const rec2 = join(dir, 'signal.json');
-    const child = spawn(
-      'node',
+    const child = startSysfence(
       [
-        BIN,
         'record',
         '--docker',
         '--until-signal',
@@ -210,12 +189,12 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
         'sleep',
         '3600',
       ],
-      { stdio: 'ignore' },
+      { stdout: 'ignore', stderr: 'ignore' },
     );
-    for (let i = 0; i < 200 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+    for (let i = 0; i < 200 && (await run('pgrep', ['-x', '-f', 'sleep 3600'])).status !== 0; i++)
       await new Promise((res) => setTimeout(res, 100));
-    child.kill('SIGUSR1');
-    const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    child.signal('SIGUSR1');
+    const status = (await child.exit).code;
     expect(status).toBe(137);
     expect(Object.keys((JSON.parse(readFileSync(rec2, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
       'clock_nanosleep',
@@ -224,10 +203,8 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
 
   it('Ctrl-C stops the container even when its pid 1 ignores SIGINT, and the recording is written', async () => {
     const rec = join(dir, 'ctrl-c.json');
-    const child = spawn(
-      'node',
+    const child = startSysfence(
       [
-        BIN,
         'record',
         '--docker',
         '--recording',
@@ -241,18 +218,14 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
         'sleep',
         '3600',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdout: 'ignore' },
     );
-    let stderr = '';
-    child.stderr!.on('data', (d) => {
-      stderr += d;
-    });
-    for (let i = 0; i < 200 && spawnSync('pgrep', ['-x', '-f', 'sleep 3600']).status !== 0; i++)
+    for (let i = 0; i < 200 && (await run('pgrep', ['-x', '-f', 'sleep 3600'])).status !== 0; i++)
       await new Promise((res) => setTimeout(res, 100));
     await new Promise((res) => setTimeout(res, 500));
-    child.kill('SIGINT'); // what a terminal's Ctrl-C delivers to sysfence
-    const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    expect(stderr).toContain('sysfence: stop signal received: stopping the container');
+    child.signal('SIGINT'); // what a terminal's Ctrl-C delivers to sysfence
+    const status = (await child.exit).code;
+    expect(child.stderr()).toContain('sysfence: stop signal received: stopping the container');
     // the container ends by docker stop (SIGKILL after 1 s: 137); sysfence, stopped by SIGINT, 130
     expect(status).toBe(130);
     expect(Object.keys((JSON.parse(readFileSync(rec, 'utf8')) as Recording).syscalls.x86_64!)).toContain(
@@ -260,25 +233,28 @@ describe.skipIf(skip !== undefined)('record --docker', () => {
     );
   });
 
-  it("--show-denied names what the container's own filter denied while recording", () => {
-    const r = spawnSync(
-      'node',
-      [BIN, 'record', '--docker', '--show-denied', '--', '--network', 'none', IMAGE, '/bin/clone3probe'],
-      { encoding: 'utf8' },
-    );
+  it("--show-denied names what the container's own filter denied while recording", async () => {
+    const r = await sysfence([
+      'record',
+      '--docker',
+      '--show-denied',
+      '--',
+      '--network',
+      'none',
+      IMAGE,
+      '/bin/clone3probe',
+    ]);
     expect(r.status).toBe(0);
     expect(r.stderr.split('\n').filter((l) => l.includes('own filter denied'))).toEqual([
       "sysfence: note: the container's own filter denied x86_64 clone3 (1 call, /bin/clone3probe); it stays denied",
     ]);
   });
 
-  it('says clearly what is missing', () => {
-    const r = spawnSync('node', [BIN, 'record', '--docker', '--backend', 'strace', '--', IMAGE, 'true'], {
-      encoding: 'utf8',
-    });
+  it('says clearly what is missing', async () => {
+    const r = await sysfence(['record', '--docker', '--backend', 'strace', '--', IMAGE, 'true']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('error[bad-option]: --docker records with eBPF only');
-    const c = spawnSync('node', [BIN, 'record', '--docker', '--', 'no-such-image:1'], { encoding: 'utf8' });
+    const c = await sysfence(['record', '--docker', '--', 'no-such-image:1']);
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/error\[docker-create-failed\]: docker create failed: .*no-such-image/);
   });

@@ -1,9 +1,8 @@
 // The completeness suite: a workload with a known set of syscalls (threads, a forked child, an
 // exec'd child, a signal handler, a 32-bit child, a failing call) recorded by both backends; each
 // must report exactly that set plus the listed start-up/thread/exit calls of static glibc.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
@@ -14,17 +13,17 @@ import { ebpfProblems, record } from '../../src/recorders/record.js';
 import { findCgroup2 } from '../../src/recorders/record-ebpf.js';
 import type { Recording } from '../../src/recording/recording.js';
 import { runUnderFilter } from '../../src/runners/enforce.js';
+import { BIN, ok, run, startSysfence, sysfence, tempDir, until } from '../helpers/proc.js';
+import { comm, marked } from '../helpers/procfs.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 import { EXPECTED_32, EXPECTED_64 } from '../helpers/workload.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'record');
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const x86_64 = findArch('x86_64')!;
 
-function canBuild32(): boolean {
-  const d = mkdtempSync(join(tmpdir(), 'sysfence-m32-'));
-  const r = spawnSync('gcc', ['-m32', '-static', '-o', join(d, 'a'), join(fixtures, 'workload32.c')]);
-  rmSync(d, { recursive: true, force: true });
+async function canBuild32(): Promise<boolean> {
+  const d = tempDir('sysfence-m32-');
+  const r = await run('gcc', ['-m32', '-static', '-o', join(d, 'a'), join(fixtures, 'workload32.c')]);
   return r.status === 0;
 }
 
@@ -33,22 +32,18 @@ function canBuild32(): boolean {
  * IA32_EMULATION or booted with ia32_emulation=0) refuse them with ENOEXEC. There the 32-bit half
  * of the workload cannot run, and only the x86_64 half is checked (said on the console).
  */
-function canRun32(): boolean {
-  const d = mkdtempSync(join(tmpdir(), 'sysfence-m32-'));
-  try {
-    writeFileSync(join(d, 't.c'), 'int main(void) { return 0; }\n');
-    if (spawnSync('gcc', ['-m32', '-static', '-o', join(d, 't'), join(d, 't.c')]).status !== 0) return false;
-    return spawnSync(join(d, 't')).status === 0;
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
+async function canRun32(): Promise<boolean> {
+  const d = tempDir('sysfence-m32-');
+  writeFileSync(join(d, 't.c'), 'int main(void) { return 0; }\n');
+  if ((await run('gcc', ['-m32', '-static', '-o', join(d, 't'), join(d, 't.c')])).status !== 0) return false;
+  return (await run(join(d, 't'), [])).status === 0;
 }
 
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts (i386 child, x86_64 numbers)'
     : (requirement(haveTool('gcc'), 'gcc') ??
-      requirement(canBuild32(), 'gcc -m32 -static (Debian gcc-multilib)') ??
+      requirement(await canBuild32(), 'gcc -m32 -static (Debian gcc-multilib)') ??
       requirement(haveTool('strace', ['-V']), 'strace'));
 const ebpfSkip =
   skip ??
@@ -57,27 +52,22 @@ const ebpfSkip =
     `eBPF recording (${[...ebpfProblems(x86_64), ...ebpfProblems(x86_64, undefined, 'bpftrace')].join('; ')})`,
   );
 
-const run32 = skip === undefined && canRun32();
+const run32 = skip === undefined && (await canRun32());
 if (skip === undefined && !run32)
   console.log('completeness: this kernel runs no i386 programs (ENOEXEC): only the x86_64 half is checked');
 
 let dir = '';
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-complete-'));
-  execFileSync('gcc', [
-    '-O1',
-    '-static',
-    '-pthread',
-    '-o',
-    join(dir, 'workload'),
-    join(fixtures, 'workload.c'),
-  ]);
-  execFileSync('gcc', ['-m32', '-static', '-o', join(dir, 'workload32'), join(fixtures, 'workload32.c')]);
+  dir = tempDir('sysfence-complete-');
+  await ok(
+    run('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'workload'), join(fixtures, 'workload.c')]),
+  );
+  await ok(run('gcc', ['-m32', '-static', '-o', join(dir, 'workload32'), join(fixtures, 'workload32.c')]));
 });
 
-async function run(backend: 'ebpf' | 'bpftrace' | 'strace'): Promise<Recording> {
-  const scratch = mkdtempSync(join(dir, `scratch-${backend}-`));
+async function recordWith(backend: 'ebpf' | 'bpftrace' | 'strace'): Promise<Recording> {
+  const scratch = tempDir(`scratch-${backend}-`, dir);
   const r = await record({
     backend,
     arch: x86_64,
@@ -114,23 +104,23 @@ function checkComplete(rec: Recording): void {
 
 describe.skipIf(skip !== undefined)('completeness: strace backend', () => {
   it('reports exactly the workload set, on both ABIs', async () => {
-    checkComplete(await run('strace'));
+    checkComplete(await recordWith('strace'));
   });
 });
 
 describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
   it("reports exactly the workload set, on both ABIs (sysfence's own program)", async () => {
-    checkComplete(await run('ebpf'));
+    checkComplete(await recordWith('ebpf'));
   });
 
   it("reports exactly the workload set, on both ABIs (bpftrace's program)", async () => {
-    checkComplete(await run('bpftrace'));
+    checkComplete(await recordWith('bpftrace'));
   });
 
   it('all three count every call alike', async () => {
-    const a = await run('ebpf');
-    const b = await run('strace');
-    const c = await run('bpftrace');
+    const a = await recordWith('ebpf');
+    const b = await recordWith('strace');
+    const c = await recordWith('bpftrace');
     const counts = (r: Recording) =>
       Object.fromEntries(
         Object.entries(r.syscalls).map(([abi, m]) => [
@@ -151,27 +141,20 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
     expect(shape(a)).toEqual(shape(c));
   });
 
-  it('`record -- ls -la /` gives the same set with either backend, and passes the exit status through', () => {
-    const sets = ['ebpf', 'strace'].map((backend) => {
+  it('`record -- ls -la /` gives the same set with either backend, and passes the exit status through', async () => {
+    const sets: string[][] = [];
+    for (const backend of ['ebpf', 'strace']) {
       const out = join(dir, `ls-${backend}.json`);
-      const r = spawnSync(
-        'node',
-        [BIN, 'record', '--backend', backend, '--recording', out, '--', 'ls', '-la', '/'],
-        {
-          encoding: 'utf8',
-        },
-      );
+      const r = await sysfence(['record', '--backend', backend, '--recording', out, '--', 'ls', '-la', '/']);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(' usr');
       const rec = JSON.parse(readFileSync(out, 'utf8')) as Recording;
-      return Object.keys(rec.syscalls.x86_64!);
-    });
+      sets.push(Object.keys(rec.syscalls.x86_64!));
+    }
     expect(sets[0]!.length).toBeGreaterThan(20);
     expect(sets[0]).toEqual(sets[1]);
     for (const backend of ['ebpf', 'strace']) {
-      const r = spawnSync('node', [BIN, 'record', '--backend', backend, '--', 'sh', '-c', 'exit 7'], {
-        encoding: 'utf8',
-      });
+      const r = await sysfence(['record', '--backend', backend, '--', 'sh', '-c', 'exit 7']);
       expect(r.status).toBe(7);
     }
   });
@@ -179,8 +162,8 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
 
 const demoSkip = ebpfSkip ?? requirement(haveTool('bwrap', ['--version']), 'bubblewrap');
 describe.skipIf(demoSkip !== undefined)('the demo', () => {
-  it('records the demo server, runs it under its profile, and shows the fence holding', () => {
-    const r = spawnSync('node', [BIN, 'demo', '--dir', join(dir, 'demo')], { encoding: 'utf8' });
+  it('records the demo server, runs it under its profile, and shows the fence holding', async () => {
+    const r = await sysfence(['demo', '--dir', join(dir, 'demo')]);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(7);
@@ -206,7 +189,7 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
   it('--args records exact argument values with both backends, and the profile with argument rules runs the workload', async () => {
     const seen: unknown[] = [];
     for (const backend of ['ebpf', 'strace'] as const) {
-      const scratch = mkdtempSync(join(dir, `args-${backend}-`));
+      const scratch = tempDir(`args-${backend}-`, dir);
       const r = await record({
         backend,
         arch: x86_64,
@@ -230,7 +213,7 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
         expect.arrayContaining(['kill', 'socketpair', 'prctl', 'fcntl']),
       );
       const filter = encode(compile(g.profile, { nativeArch: 'x86_64' }).instructions);
-      const again = mkdtempSync(join(dir, `args-run-${backend}-`));
+      const again = tempDir(`args-run-${backend}-`, dir);
       const exit = await runUnderFilter({ filter, command: [join(dir, 'workload'), again], stdio: 'ignore' });
       expect(exit).toEqual({ code: 0, signal: null });
     }
@@ -238,30 +221,26 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
     expect(seen[0]).toEqual(seen[1]);
   });
 
-  it('--backend ebpf without privileges fails with the reasons; auto falls back to strace and says why', () => {
+  it('--backend ebpf without privileges fails with the reasons; auto falls back to strace and says why', async () => {
     const asNobody = (backend: string) =>
-      spawnSync(
-        'setpriv',
-        [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          'node',
-          BIN,
-          'record',
-          '--backend',
-          backend,
-          '--',
-          'true',
-        ],
-        { encoding: 'utf8' },
-      );
-    const e = asNobody('ebpf');
+      run('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'node',
+        BIN,
+        'record',
+        '--backend',
+        backend,
+        '--',
+        'true',
+      ]);
+    const e = await asNobody('ebpf');
     expect(e.status).toBe(2);
     expect(e.stderr).toContain(
       'error[ebpf-unavailable]: the eBPF backend cannot run here: eBPF needs root (or CAP_BPF + CAP_PERFMON)',
     );
-    const a = asNobody('auto');
+    const a = await asNobody('auto');
     expect(a.status).toBe(0);
     expect(a.stderr).toContain(
       'sysfence: recording with strace (ptrace): eBPF is not available: eBPF needs root',
@@ -270,26 +249,23 @@ describe.skipIf(demoSkip !== undefined)('recording: arguments, errors, Ctrl-C', 
 
   it('Ctrl-C: the workload gets it, the recording is still written, nothing is left behind', async () => {
     const out = join(dir, 'interrupted.json');
+    // everything this sysfence starts carries the mark in its environment: only those are looked at
+    const mark = randomUUID();
+    const child = startSysfence(['record', '--backend', 'ebpf', '--recording', out, '--', 'sleep', '3600'], {
+      stdout: 'ignore',
+      env: { SYSFENCE_TEST_MARK: mark },
+    });
+    // once this recording's `sleep 3600` runs (after the tracer attached and the workload was let go)
+    await until('the workload', () => marked(mark).some((p) => comm(p) === 'sleep'), 20_000);
     // as a terminal does: SIGINT to the whole foreground process group (sysfence and the workload)
-    const child = spawn(
-      'node',
-      [BIN, 'record', '--backend', 'ebpf', '--recording', out, '--', 'sleep', '3600'],
-      {
-        detached: true,
-        stdio: 'ignore',
-      },
-    );
-    // once `sleep 3600` runs (after bpftrace attached and the workload was let go)
-    for (let i = 0; i < 400 && spawnSync('pgrep', ['-f', '^/usr/bin/sleep 3600$']).status !== 0; i++)
-      await new Promise((r) => setTimeout(r, 50));
-    process.kill(-child.pid!, 'SIGINT');
-    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.signal('SIGINT', true);
+    const status = (await child.exit).code;
     expect(status).toBe(130); // sleep's death by SIGINT, passed through
     const rec = JSON.parse(readFileSync(out, 'utf8')) as Recording;
     expect(Object.keys(rec.syscalls.x86_64!)).toContain('execve');
     const left = readdirSync(findCgroup2()!).filter((d) => d.startsWith(`sysfence-${child.pid}-`));
     expect(left).toEqual([]);
-    expect(spawnSync('pgrep', ['-f', 'bpftrace -f json']).status).toBe(1);
-    expect(spawnSync('pgrep', ['-f', 'sysfence-ebpf-loader']).status).toBe(1);
+    // no tracer, loader or workload of this recording is left
+    expect(marked(mark).map((p) => `${p} ${comm(p)}`)).toEqual([]);
   });
 });

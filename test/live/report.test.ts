@@ -2,9 +2,7 @@
 // with no console error and no request beyond its own file, its numbers are the CLI's JSON numbers,
 // its tables and chart are labelled, it prints, and a screenshot is kept for CI
 // (test-results/report.png).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +11,10 @@ import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { serializeRecording } from '../../src/recording/recording.js';
+import { BIN, run, sysfence, tempDir } from '../helpers/proc.js';
 import { requirement } from '../helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-results');
 const skip = requirement(existsSync(CHROMIUM), 'Debian chromium (/usr/bin/chromium)');
 
@@ -38,7 +36,7 @@ let json: {
 
 beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-report-'));
+  dir = tempDir('sysfence-report-');
   // a profile from a real strace log (the fixtures' c.log), plus a call it never made: ptrace
   const rec = await importLogs([join(import.meta.dirname, '..', 'fixtures', 'strace', 'c.log')], {
     arch: findArch('x86_64')!,
@@ -48,9 +46,9 @@ beforeAll(async () => {
   p.syscalls![0]!.names!.push('ptrace');
   writeFileSync(join(dir, 'c.json'), serializeDocker(p));
   const args = [BIN, 'report', join(dir, 'c.json'), '--recording', join(dir, 'c.rec.json'), '--title', 'c'];
-  const r = spawnSync('node', [...args, '-o', join(dir, 'c.html')], { encoding: 'utf8' });
+  const r = await run('node', [...args, '-o', join(dir, 'c.html')]);
   expect(r.status, r.stderr).toBe(0);
-  const j = spawnSync('node', [...args, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const j = await run('node', [...args, '--json']);
   json = JSON.parse(j.stdout);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 }, 120_000);
@@ -121,10 +119,9 @@ describe.skipIf(skip !== undefined)('report in a browser', () => {
     await page.close();
   });
 
-  it('the same inputs give the same bytes', () => {
+  it('the same inputs give the same bytes', async () => {
     const again = join(dir, 'again.html');
-    spawnSync('node', [
-      BIN,
+    await sysfence([
       'report',
       join(dir, 'c.json'),
       '--recording',

@@ -1,8 +1,6 @@
 // `run`: a workload under a profile, with every denied call reported; the closed loop record ->
 // enforce -> observe -> learn on the completeness workload (test/fixtures/record).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
@@ -12,10 +10,10 @@ import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { ebpfProblems, record } from '../../src/recorders/record.js';
 import { runUnderProfile } from '../../src/runners/run-profile.js';
+import { ok, run, sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const x86_64 = findArch('x86_64')!;
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts'
@@ -27,18 +25,18 @@ let dir = '';
 let full: Profile;
 beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-run-test-'));
+  dir = tempDir('sysfence-run-test-');
   const src = join(import.meta.dirname, '..', 'fixtures', 'record', 'workload.c');
-  execFileSync('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'workload'), src]);
+  await ok(run('gcc', ['-O1', '-static', '-pthread', '-o', join(dir, 'workload'), src]));
   const r = await record({
     backend: 'ebpf',
     arch: x86_64,
-    command: [join(dir, 'workload'), mkdtempSync(join(dir, 's-'))],
+    command: [join(dir, 'workload'), tempDir('s-', dir)],
   });
   full = generate([r.recording]).profile;
 });
 
-const workload = () => [join(dir, 'workload'), mkdtempSync(join(dir, 's-'))];
+const workload = () => [join(dir, 'workload'), tempDir('s-', dir)];
 const without = (p: Profile, name: string): Profile => ({
   ...p,
   syscalls: (p.syscalls ?? []).map((r) => ({ ...r, names: (r.names ?? []).filter((n) => n !== name) })),
@@ -102,17 +100,11 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     ]);
   });
 
-  it('--learn proposes exactly the missing call, and the learned profile runs clean', () => {
+  it('--learn proposes exactly the missing call, and the learned profile runs clean', async () => {
     const before = join(dir, 'without-getcpu.json');
     const after = join(dir, 'learned.json');
     writeFileSync(before, serializeDocker(without(full, 'getcpu')));
-    const r = spawnSync(
-      'node',
-      [BIN, 'run', '--profile', before, '--learn', '-o', after, '--', ...workload()],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const r = await sysfence(['run', '--profile', before, '--learn', '-o', after, '--', ...workload()]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(
       /sysfence: DENIED x86_64 getcpu: 1 call, ERRNO\(38\) by default; pid \d+ \(.*workload\)/,
@@ -128,22 +120,26 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     ]);
     const learned = parseDockerProfile(readFileSync(after, 'utf8')).profile!;
     expect(learned.syscalls!.at(-1)).toEqual({ names: ['getcpu'], action: 'SCMP_ACT_ALLOW' });
-    const again = spawnSync('node', [BIN, 'run', '--profile', after, '--', ...workload()], {
-      encoding: 'utf8',
-    });
+    const again = await sysfence(['run', '--profile', after, '--', ...workload()]);
     expect(again.status).toBe(0);
     expect(again.stderr).toContain('sysfence: no call was denied');
   });
 
-  it('--default-action kill: the killed call comes from the kernel log, named, in --report JSON', () => {
+  it('--default-action kill: the killed call comes from the kernel log, named, in --report JSON', async () => {
     const file = join(dir, 'without-getcpu-kill.json');
     const report = join(dir, 'report.json');
     writeFileSync(file, serializeDocker(without(full, 'getcpu')));
-    const r = spawnSync(
-      'node',
-      [BIN, 'run', '--profile', file, '--default-action', 'kill', '--report', report, '--', ...workload()],
-      { encoding: 'utf8' },
-    );
+    const r = await sysfence([
+      'run',
+      '--profile',
+      file,
+      '--default-action',
+      'kill',
+      '--report',
+      report,
+      '--',
+      ...workload(),
+    ]);
     expect(r.status).toBe(128 + 31);
     expect(r.stderr).toContain('sysfence: the workload was killed by its filter (SIGSYS)');
     const j = JSON.parse(readFileSync(report, 'utf8'));
@@ -162,14 +158,8 @@ describe.skipIf(skip !== undefined)('run: enforce and observe', () => {
     expect(j.findings).toBe(1);
   });
 
-  it('--default-action rejects what it does not know, with the choices', () => {
-    const r = spawnSync(
-      'node',
-      [BIN, 'run', '--profile', 'x.json', '--default-action', 'deny', '--', 'true'],
-      {
-        encoding: 'utf8',
-      },
-    );
+  it('--default-action rejects what it does not know, with the choices', async () => {
+    const r = await sysfence(['run', '--profile', 'x.json', '--default-action', 'deny', '--', 'true']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--default-action takes enosys, eperm, kill, log, not deny');
   });

@@ -1,9 +1,7 @@
 // The runtime sets (data/runtime-sets.json, measured by scripts/measure-runtime-sets.mjs) proven
 // on the runtimes installed here: a container whose workload only calls exit_group starts under
 // exactly {exit_group} + the runtime's set, and does not start without the set.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ociRunCommand } from '../../src/exec/runtimes.js';
@@ -11,9 +9,10 @@ import { type Runtime, runtimeSet } from '../../src/knowledge/runtime-sets.js';
 import { generate } from '../../src/profile/generate.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
-import { haveTool, requirement } from '../helpers/tools.js';
+import { ok, run, tempDir } from '../helpers/proc.js';
+import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
 
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'the sets were measured on x86_64'
@@ -33,41 +32,38 @@ function profileFor(runtime: Runtime): string {
   return serializeDocker(g.profile);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-rt-'));
+  dir = tempDir('sysfence-rt-');
   mkdirSync(join(dir, 'bundle', 'rootfs'), { recursive: true });
   const exitOnly = join(import.meta.dirname, '..', 'fixtures', 'record', 'exit-only.c');
-  execFileSync('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'bundle', 'rootfs', 'exit'), exitOnly]);
-  execFileSync(
-    'sh',
-    [
+  await ok(
+    run('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'bundle', 'rootfs', 'exit'), exitOnly]),
+  );
+  await ok(
+    run('sh', [
       '-c',
       `tar -C '${join(dir, 'bundle', 'rootfs')}' -c exit | docker import -c 'ENTRYPOINT ["/exit"]' - ${IMAGE}`,
-    ],
-    {
-      stdio: 'ignore',
-    },
+    ]),
   );
-  execFileSync('runc', ['spec'], { cwd: join(dir, 'bundle') });
+  await ok(run('runc', ['spec'], { cwd: join(dir, 'bundle') }));
 });
 
-afterAll(() => {
+afterAll(async () => {
   if (skip) return;
-  spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
-  rmSync(dir, { recursive: true, force: true });
+  await run('docker', ['rmi', '-f', IMAGE]);
 });
 
-function runDocker(profile: string, nnp: boolean): number | null {
+async function runDocker(profile: string, nnp: boolean): Promise<number | null> {
   const f = join(dir, 'profile.json');
   writeFileSync(f, profile);
   const args = ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${f}`];
   if (nnp) args.push('--security-opt', 'no-new-privileges');
-  return spawnSync('docker', [...args, IMAGE], { stdio: 'ignore' }).status;
+  return (await run('docker', [...args, IMAGE])).status;
 }
 
 let n = 0;
-function runOci(runtime: 'runc' | 'crun', profile: string, nnp: boolean): number | null {
+async function runOci(runtime: 'runc' | 'crun', profile: string, nnp: boolean): Promise<number | null> {
   const bundle = join(dir, 'bundle');
   const base = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
   const p = JSON.parse(profile);
@@ -80,28 +76,28 @@ function runOci(runtime: 'runc' | 'crun', profile: string, nnp: boolean): number
   };
   const cfgDir = join(dir, `b${n++}`);
   mkdirSync(cfgDir);
-  execFileSync('cp', ['-a', join(bundle, 'rootfs'), cfgDir]);
+  await ok(run('cp', ['-a', join(bundle, 'rootfs'), cfgDir]));
   writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(c));
   const [cmd, args] = ociRunCommand(runtime, cfgDir, `sysfence-rt-${process.pid}-${n}`);
-  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 60_000 });
-  spawnSync(runtime, ['delete', '-f', `sysfence-rt-${process.pid}-${n}`], { stdio: 'ignore' });
+  const r = await run(cmd, args, { timeout: 60_000 });
+  await run(runtime, ['delete', '-f', `sysfence-rt-${process.pid}-${n}`]);
   return r.status;
 }
 
 describe.skipIf(skip !== undefined)('runtime sets: start with the set, no start without it', () => {
   for (const nnp of [false, true]) {
-    it(`docker (no_new_privileges ${nnp})`, () => {
-      for (let i = 0; i < 3; i++) expect(runDocker(profileFor('docker'), nnp)).toBe(0);
-      expect(runDocker(profileFor('none'), nnp)).not.toBe(0);
+    it(`docker (no_new_privileges ${nnp})`, async () => {
+      for (let i = 0; i < 3; i++) expect(await runDocker(profileFor('docker'), nnp)).toBe(0);
+      expect(await runDocker(profileFor('none'), nnp)).not.toBe(0);
     });
     for (const rt of ['runc', 'crun'] as const)
-      it(`${rt} (no_new_privileges ${nnp})`, () => {
-        for (let i = 0; i < 3; i++) expect(runOci(rt, profileFor(rt), nnp)).toBe(0);
-        expect(runOci(rt, profileFor('none'), nnp)).not.toBe(0);
+      it(`${rt} (no_new_privileges ${nnp})`, async () => {
+        for (let i = 0; i < 3; i++) expect(await runOci(rt, profileFor(rt), nnp)).toBe(0);
+        expect(await runOci(rt, profileFor('none'), nnp)).not.toBe(0);
       });
   }
 
-  it('the sets are data with the runtime and version they were measured on', () => {
+  it('the sets are data with the runtime and version they were measured on', async () => {
     const d = runtimeSet('docker');
     expect(d.source).toMatch(/^measured with docker engine \S+, runc version \S+ on Linux/);
     expect(d.syscalls.map((s) => s.name)).toContain('execve');

@@ -4,9 +4,7 @@
 // others), and the kernel's outcome must equal sysfence's runtime verdict (target docker: Docker
 // 20.10 drops defaultErrnoRet, runc adds its ENOSYS stub, libseccomp builds the filter) every time.
 // Profiles the model says libseccomp refuses must not start.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
@@ -18,10 +16,11 @@ import { OPERATORS } from '../../src/profile/model.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../../src/targets/verdict.js';
+import { ok, run, tempDir } from '../helpers/proc.js';
 import { mulberry32 } from '../helpers/random-profiles.js';
-import { haveTool, requirement } from '../helpers/tools.js';
+import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
 
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'the probe is written for x86_64'
@@ -40,33 +39,31 @@ const x86_64 = findArch('x86_64')!;
 const target = runtimeTarget('docker', { native: 'x86_64' });
 let dir = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'sysfence-rv-'));
+  dir = tempDir('sysfence-rv-');
   const src = join(import.meta.dirname, 'runtime-probe.c');
-  execFileSync('gcc', [
-    '-O2',
-    '-fno-builtin',
-    '-fno-tree-loop-distribute-patterns',
-    '-fno-stack-protector',
-    '-static',
-    '-nostdlib',
-    '-o',
-    join(dir, 'probe'),
-    src,
-  ]);
-  execFileSync(
-    'sh',
-    ['-c', `tar -C '${dir}' -c probe | docker import -c 'ENTRYPOINT ["/probe"]' - ${IMAGE}`],
-    {
-      stdio: 'ignore',
-    },
+  await ok(
+    run('gcc', [
+      '-O2',
+      '-fno-builtin',
+      '-fno-tree-loop-distribute-patterns',
+      '-fno-stack-protector',
+      '-static',
+      '-nostdlib',
+      '-o',
+      join(dir, 'probe'),
+      src,
+    ]),
+  );
+  await ok(
+    run('sh', ['-c', `tar -C '${dir}' -c probe | docker import -c 'ENTRYPOINT ["/probe"]' - ${IMAGE}`]),
   );
 });
 
-afterAll(() => {
+afterAll(async () => {
   if (skip) return;
-  spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+  await run('docker', ['rmi', '-f', IMAGE]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -159,24 +156,21 @@ describe.skipIf(skip !== undefined)(
     };
     const mismatches: string[] = [];
 
-    it(`${PROFILES} seeded profiles, ${PER_PROFILE} probes each: the kernel's outcome is the runtime verdict`, () => {
+    it(`${PROFILES} seeded profiles, ${PER_PROFILE} probes each: the kernel's outcome is the runtime verdict`, async () => {
       for (let seed = 1; seed <= PROFILES; seed++) {
         const p = liveProfile(seed);
         const rf = runtimeFilter(p, target);
         const file = join(dir, `p${seed}.json`);
         writeFileSync(file, serializeDocker(p));
-        const run = (cases: string[]) =>
-          spawnSync(
+        const probeIn = (cases: string[]) =>
+          run(
             'docker',
             ['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${file}`, IMAGE, ...cases],
-            {
-              encoding: 'utf8',
-              timeout: 60_000,
-            },
+            { timeout: 60_000 },
           );
         stats.profiles++;
         if (rf.refused) {
-          const r = run(['1ce,0,0,0,0,0,0']);
+          const r = await probeIn(['1ce,0,0,0,0,0,0']);
           stats.refused++;
           if (r.status === 0 || !/seccomp/i.test(r.stderr))
             mismatches.push(
@@ -196,7 +190,7 @@ describe.skipIf(skip !== undefined)(
         const differing = judged.filter((j) => j.v.divergence);
         const same = judged.filter((j) => !j.v.divergence).sort(() => r() - 0.5);
         const chosen = [...differing.slice(0, PER_PROFILE - 4), ...same].slice(0, PER_PROFILE);
-        const out = run(chosen.map(({ c }) => [c.nr, ...c.args.slice(0, 6)].map(hex).join(',')));
+        const out = await probeIn(chosen.map(({ c }) => [c.nr, ...c.args.slice(0, 6)].map(hex).join(',')));
         const lines = out.stdout.trim().split('\n');
         chosen.forEach(({ c, v }, i) => {
           stats.probes++;

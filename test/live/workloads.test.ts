@@ -1,19 +1,19 @@
 // The real-workload evaluation (bench/workloads/evaluate.mjs): nginx, redis and PostgreSQL from
 // Debian, each recorded as a container while its driver runs, then run fresh under the generated
-// profile (ENOSYS default), under it with --default-action kill, and timed under the profile and
-// under Docker's default with nothing observing. Every driver step must succeed, the server must
-// stop cleanly, and no call may be denied except by the profile's own explicit rules. The figures
-// (allowed calls against Docker's default, throughput ratios of this one pass) are printed; the
-// benchmark (bench/workloads.mjs) repeats the passes for steadier ratios.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+// profile (ENOSYS default) and under it with --default-action kill. Every driver step must succeed,
+// the server must stop cleanly, and no call may be denied except by the profile's own explicit
+// rules. The sizes (allowed calls against Docker's default) are printed. Throughput (under the
+// profile, under Docker's default, while recording) is a benchmark's business, not a test's:
+// bench/workloads.mjs repeats the passes and prints the ratios.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // a plain ES module, shared with the benchmark
-import { buildImage, newDir, pass, sizes } from '../../bench/workloads/evaluate.mjs';
+import { buildImage, pass, sizes } from '../../bench/workloads/evaluate.mjs';
 import { findArch } from '../../src/arch/tables.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
-import { requirement } from '../helpers/tools.js';
+import { tempDir } from '../helpers/proc.js';
+import { haveDocker, requirement } from '../helpers/tools.js';
 
 interface Step {
   name: string;
@@ -42,7 +42,7 @@ interface Pass {
 }
 
 const x86_64 = findArch('x86_64')!;
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'the goals are for x86_64 (allowed names on x86_64)'
@@ -57,19 +57,16 @@ const OPTIONS = { seconds: 4, requests: 10000 };
 let dir = '';
 const figures: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  buildImage(); // debootstrap + apt-get + docker import, once per machine (the image is the cache)
-  dir = newDir();
+  await buildImage(); // debootstrap + apt-get + docker import, once per machine (the image is the cache)
+  dir = tempDir('sysfence-eval-');
 }, 900_000);
 
-afterAll(() => {
+afterAll(async () => {
   if (skip) return;
-  // the figures of step 5, for the CI log
-  console.log(
-    `\nreal-workload evaluation (one pass each; bench/workloads.mjs repeats them):\n${figures.join('\n')}`,
-  );
-  rmSync(dir, { recursive: true, force: true });
+  // the sizes, for the CI log
+  console.log(`\nreal-workload evaluation (bench/workloads.mjs adds throughput):\n${figures.join('\n')}`);
 });
 
 const failed = (p: Pass) => p.steps.filter((s) => !s.ok);
@@ -107,21 +104,13 @@ for (const workload of Object.keys(GOALS) as (keyof typeof GOALS)[]) {
           expect([d.name, d.expected, d.verdict]).toEqual([d.name, true, 'ERRNO(38) by rule 1']);
       });
 
-    it('throughput: under the profile and under Docker default, nothing observing', async () => {
-      for (const mode of ['enforce', 'default'] as const) {
-        const p: Pass = await pass(workload, mode, { dir, ...OPTIONS });
-        passes[mode] = p;
-        expect(failed(p)).toEqual([]);
-      }
-      const t = (m: string) => passes[m]!.throughput;
+    it('sizes: allowed calls against Docker default', () => {
       const s = size;
       figures.push(
         `  ${workload}: ${s.allowed} allowed on x86_64 (goal <= ${GOALS[workload]}; recorded ${s.recorded}, runtime set ${s.runtimeSet}) vs Docker default ${s.dockerDefault}; ` +
-          `recording took ${(passes.record!.wallMs / 1000).toFixed(1)} s (unrecorded pass ${(passes.default!.wallMs / 1000).toFixed(1)} s); ` +
-          `${passes.default!.unit}: default ${t('default').toFixed(0)}, profile ${t('enforce').toFixed(0)} (${(t('enforce') / t('default')).toFixed(2)}x), ` +
-          `while recording ${t('record').toFixed(0)} (${(t('record') / t('default')).toFixed(2)}x)`,
+          `recording took ${(passes.record!.wallMs / 1000).toFixed(1)} s, ready after ${(passes.record!.readyMs / 1000).toFixed(1)} s`,
       );
-      expect(t('enforce')).toBeGreaterThan(0);
+      expect(s.allowed).toBeGreaterThan(0);
     });
   });
 }

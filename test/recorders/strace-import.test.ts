@@ -1,13 +1,13 @@
 // strace import on real logs of one program (test/fixtures/strace, README there says how each was
 // captured): every shape gives exactly the same syscall set and counts, checked against strace's
 // own -c summary.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { StraceReader } from '../../src/recorders/strace.js';
 import { RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
+import { sysfence } from '../helpers/proc.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'strace');
 const x86_64 = findArch('x86_64')!;
@@ -106,11 +106,8 @@ describe('strace import', () => {
     expect(a).toBe(b);
   });
 
-  it('the CLI reports unreadable lines with file:line and --strict makes them fatal', () => {
-    const bin = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-    const r = spawnSync('node', [bin, 'import', '--strict', '--arch', 'x86_64', join(dir, 'w.c')], {
-      encoding: 'utf8',
-    });
+  it('the CLI reports unreadable lines with file:line and --strict makes them fatal', async () => {
+    const r = await sysfence(['import', '--strict', '--arch', 'x86_64', join(dir, 'w.c')]);
     expect(r.status).toBe(1);
     expect(r.stderr.split('\n')[0]).toBe(
       `${join(dir, 'w.c')}:1: error[strace-unrecognized-line] "#include <pthread.h>"`,

@@ -1,9 +1,7 @@
 // Kubernetes outputs: --format k8s (a Localhost profile file and the pod-template patch pointing at
 // it) checked against Kubernetes' own Pod and Deployment schemas (kubernetes-models), and
 // --format spo against the SPO CRD schema.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Pod } from 'kubernetes-models/v1';
@@ -13,9 +11,9 @@ import { findArch } from '../../src/arch/tables.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { serializeRecording } from '../../src/recording/recording.js';
+import { sysfence, tempDir } from '../helpers/proc.js';
 import { spoValidator } from '../helpers/schemas.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'strace', 'c.log');
 
 async function recordingFile(dir: string): Promise<string> {
@@ -26,11 +24,9 @@ async function recordingFile(dir: string): Promise<string> {
 
 describe('Kubernetes outputs', () => {
   it('--format k8s: the Localhost profile and a patch that makes valid Pods and Deployments', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sysfence-k8s-'));
+    const dir = tempDir('sysfence-k8s-');
     const out = join(dir, 'web.json');
-    const r = spawnSync('node', [BIN, 'generate', '--format', 'k8s', '-o', out, await recordingFile(dir)], {
-      encoding: 'utf8',
-    });
+    const r = await sysfence(['generate', '--format', 'k8s', '-o', out, await recordingFile(dir)]);
     expect(r.status).toBe(0);
     expect(parseDockerProfile(readFileSync(out, 'utf8')).profile!.defaultErrnoRet).toBe(38);
     const patch = parse(readFileSync(join(dir, 'web.k8s.yaml'), 'utf8'));
@@ -58,23 +54,15 @@ describe('Kubernetes outputs', () => {
   });
 
   it('--format k8s needs -o (two files)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sysfence-k8s-'));
-    const r = spawnSync('node', [BIN, 'generate', '--format', 'k8s', await recordingFile(dir)], {
-      encoding: 'utf8',
-    });
+    const dir = tempDir('sysfence-k8s-');
+    const r = await sysfence(['generate', '--format', 'k8s', await recordingFile(dir)]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--format k8s writes two files: give -o NAME.json');
   });
 
   it('--format spo: a SeccompProfile the SPO CRD schema accepts, with the ENOSYS rule explicit', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sysfence-k8s-'));
-    const r = spawnSync(
-      'node',
-      [BIN, 'generate', '--format', 'spo', '--name', 'web', await recordingFile(dir)],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const dir = tempDir('sysfence-k8s-');
+    const r = await sysfence(['generate', '--format', 'spo', '--name', 'web', await recordingFile(dir)]);
     expect(r.status).toBe(0);
     const obj = parse(r.stdout);
     const validate = spoValidator();

@@ -7,6 +7,7 @@ import type { Profile } from '../../src/profile/model.js';
 import { lintProfile } from '../../src/review/lint/index.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { golden } from '../helpers/golden.js';
+import { sysfence } from '../helpers/proc.js';
 
 const shared = join(import.meta.dirname, '..', '..', 'data', 'profiles');
 
@@ -250,16 +251,12 @@ describe('lint', () => {
 
 describe('explain: per-category summary', () => {
   it('golden: Docker and Podman defaults, every architecture', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const bin = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
     for (const [name, file] of [
       ['docker', 'docker-default.json'],
       ['podman', 'podman-default.json'],
     ] as const) {
       // each profile judged where it is used: Docker's under Docker, Podman's under Podman (crun)
-      const r = spawnSync('node', [bin, 'explain', join(shared, file), '--all-arches', '--runtime', name], {
-        encoding: 'utf8',
-      });
+      const r = await sysfence(['explain', join(shared, file), '--all-arches', '--runtime', name]);
       expect(r.status).toBe(0);
       golden(`explain-${name}-default.txt`, r.stdout.replaceAll(`${shared}/`, ''));
     }

@@ -1,41 +1,27 @@
 // Each way a hostile or unlucky user broke sysfence, as a table: the input, the command, and the
 // exact exit status and error code (or result) it must give now. Run through the built CLI as a
 // user would (a process per case: streams, exit statuses and closed descriptors are real).
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BIN, run, sysfence, tempDir } from '../helpers/proc.js';
 import { referenceFile } from '../helpers/schemas.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-const dir = mkdtempSync(join(tmpdir(), 'sysfence-robust-'));
+const dir = tempDir('sysfence-robust-');
 const file = (name: string, content: string | Buffer) => {
   const f = join(dir, name);
   writeFileSync(f, content);
   return f;
 };
 /** Runs sysfence through bash (for FIFOs, closed descriptors, /dev/full); $S is the CLI. */
-const sh = (script: string, input?: string) => {
-  const r = spawnSync('bash', ['-c', script], {
-    encoding: 'utf8',
-    input,
+const sh = (script: string, input?: string) =>
+  run('bash', ['-c', script], {
+    ...(input !== undefined ? { input } : {}),
     cwd: dir,
-    env: { ...process.env, NO_COLOR: '1', S: `node ${BIN}` },
-    maxBuffer: 64 << 20,
+    env: { NO_COLOR: '1', S: `node ${BIN}` },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-const sf = (args: string[]) => {
-  const r = spawnSync('node', [BIN, ...args], {
-    encoding: 'utf8',
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-    maxBuffer: 64 << 20,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const sf = (args: string[]) => sysfence(args, { cwd: dir });
 /** The error codes on stderr, in order. */
 const codes = (stderr: string) => [...stderr.matchAll(/error\[([a-z0-9-]+)\]/g)].map((m) => m[1]);
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -61,7 +47,7 @@ const RECORDING = {
 };
 
 describe('fails open or says something false', () => {
-  it('YAML aliases: a rule named through an alias keeps its names (emu, convert)', () => {
+  it('YAML aliases: a rule named through an alias keeps its names (emu, convert)', async () => {
     const spo = file(
       'alias.yaml',
       `apiVersion: security-profiles-operator.x-k8s.io/v1beta1
@@ -76,27 +62,27 @@ spec:
       action: SCMP_ACT_LOG
 `,
     );
-    const emu = sf(['emu', '--json', spo, 'umount2']);
+    const emu = await sf(['emu', '--json', spo, 'umount2']);
     expect([emu.status, JSON.parse(emu.stdout).action]).toEqual([0, 'ERRNO(1)']);
-    const conv = sf(['convert', '--to', 'docker', spo]);
+    const conv = await sf(['convert', '--to', 'docker', spo]);
     expect(JSON.parse(conv.stdout).syscalls.map((r: { names: string[] }) => r.names)).toEqual([
       ['mount', 'umount2'],
       ['mount', 'umount2'],
     ]);
   });
 
-  it('YAML: an alias bomb is refused with a code, an alias to nowhere is a syntax error', () => {
+  it('YAML: an alias bomb is refused with a code, an alias to nowhere is a syntax error', async () => {
     const bomb = file(
       'bomb.yaml',
       `kind: SeccompProfile\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n`,
     );
-    const r = sf(['validate', bomb]);
+    const r = await sf(['validate', bomb]);
     expect([r.status, codes(r.stdout)]).toEqual([1, ['yaml-alias-bomb']]);
     const nowhere = file(
       'nowhere.yaml',
       'apiVersion: security-profiles-operator.x-k8s.io/v1\nkind: SeccompProfile\nmetadata: {name: a}\nspec:\n  defaultAction: SCMP_ACT_ALLOW\n  syscalls:\n    - names: *deny\n      action: SCMP_ACT_ERRNO\n',
     );
-    const n = sf(['validate', nowhere]);
+    const n = await sf(['validate', nowhere]);
     expect([n.status, n.stdout.split('\n')[0]]).toEqual([
       1,
       `${nowhere}:7:14: error[yaml-alias-unknown] alias *deny names no anchor (&deny) before it ($[0])`,
@@ -106,12 +92,12 @@ spec:
       'null-names.json',
       '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":null,"action":"SCMP_ACT_ERRNO"}]}',
     );
-    expect(codes(sf(['validate', nul]).stdout)).toEqual(['empty-names']);
-    const conv = sf(['convert', '--to', 'docker', nowhere]);
+    expect(codes((await sf(['validate', nul])).stdout)).toEqual(['empty-names']);
+    const conv = await sf(['convert', '--to', 'docker', nowhere]);
     expect([conv.status, conv.stdout]).toEqual([2, '']);
   });
 
-  it('check: a recording with its keys sorted is still read (and judged), never "0 recorded syscalls"', () => {
+  it('check: a recording with its keys sorted is still read (and judged), never "0 recorded syscalls"', async () => {
     const sorted = (v: unknown): unknown =>
       Array.isArray(v)
         ? v.map(sorted)
@@ -124,12 +110,12 @@ spec:
           : v;
     const rec = file('sorted.rec.json', JSON.stringify(sorted(RECORDING)));
     const p = file('p.json', PROFILE);
-    const r = sf(['check', '--runtime', 'sysfence', '--profile', p, rec]);
+    const r = await sf(['check', '--runtime', 'sysfence', '--profile', p, rec]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('2 recorded syscalls: 1 allowed, 1 denied');
   });
 
-  it('check: an empty file, random bytes, a directory: errors (exit 2), never a pass', () => {
+  it('check: an empty file, random bytes, a directory: errors (exit 2), never a pass', async () => {
     const p = file('p.json', PROFILE);
     const cases: [string, string][] = [
       [file('empty.log', ''), 'empty-trace'],
@@ -141,26 +127,28 @@ spec:
       [dir, 'file-unreadable'],
     ];
     for (const [input, code] of cases) {
-      const r = sf(['check', '--profile', p, input]);
+      const r = await sf(['check', '--profile', p, input]);
       expect([input, r.status, codes(r.stderr)]).toEqual([input, 2, [code]]);
     }
   });
 
-  it('check: unreadable lines fail the check (exit 1) unless --ignore-unreadable', () => {
+  it('check: unreadable lines fail the check (exit 1) unless --ignore-unreadable', async () => {
     const p = file('p.json', PROFILE);
     const log = file('partly.log', 'read(3, "", 10) = 0\nthis is not strace\nclose(3) = 0\n');
-    const r = sf(['check', '--runtime', 'sysfence', '--profile', p, log]);
+    const r = await sf(['check', '--runtime', 'sysfence', '--profile', p, log]);
     expect([r.status, r.stderr.trim()]).toEqual([
       1,
       `sysfence: error: 1 trace line could not be read (first: ${log}:2 strace-unrecognized-line): the verdict does not cover it, so the check fails (--ignore-unreadable judges the rest)`,
     ]);
-    expect(sf(['check', '--runtime', 'sysfence', '--ignore-unreadable', '--profile', p, log]).status).toBe(0);
+    expect(
+      (await sf(['check', '--runtime', 'sysfence', '--ignore-unreadable', '--profile', p, log])).status,
+    ).toBe(0);
   });
 
-  it('an empty or whitespace-only profile is an error for every reader, not "valid"', () => {
+  it('an empty or whitespace-only profile is an error for every reader, not "valid"', async () => {
     for (const content of ['', ' \n\t\n'])
       for (const cmd of ['validate', 'verify', 'lint', 'explain', 'compile']) {
-        const r = sf([cmd, file('empty.json', content)]);
+        const r = await sf([cmd, file('empty.json', content)]);
         // validate reports issues on stdout (exit 1); the others refuse the input (exit 2)
         expect([cmd, r.status, codes(r.stdout + r.stderr)]).toEqual([
           cmd,
@@ -170,11 +158,11 @@ spec:
       }
   });
 
-  it("merge of Docker's default with itself is Docker's default", () => {
+  it("merge of Docker's default with itself is Docker's default", async () => {
     const d = referenceFile('docker-default.json');
-    const r = sf(['merge', d, d, '-o', join(dir, 'merged.json')]);
+    const r = await sf(['merge', d, d, '-o', join(dir, 'merged.json')]);
     expect(r.status).toBe(0);
-    const diff = sf(['diff', d, join(dir, 'merged.json')]);
+    const diff = await sf(['diff', d, join(dir, 'merged.json')]);
     expect(diff.status).toBe(0);
     const lines = diff.stdout.split('\n');
     expect(lines.filter((l) => /allowed unconditionally/.test(l) && !l.endsWith('; no change'))).toEqual([]);
@@ -183,11 +171,11 @@ spec:
 });
 
 describe('scale and resource limits', () => {
-  it('500 and 5,000 identical rules validate in well under a minute, with one note per rule', () => {
+  it('500 and 5,000 identical rules validate in well under a minute, with one note per rule', async () => {
     for (const n of [500, 5000]) {
       const rules = Array.from({ length: n }, () => ({ names: ['read'], action: 'SCMP_ACT_ALLOW' }));
       const f = file(`dup-${n}.json`, JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: rules }));
-      const r = sf(['validate', '--json', f]);
+      const r = await sf(['validate', '--json', f]);
       expect(r.status).toBe(0);
       const issues = JSON.parse(r.stdout)[0].issues as { code: string; message: string }[];
       // one note per duplicate, the first 1,000 of a code listed and the rest counted
@@ -200,7 +188,7 @@ describe('scale and resource limits', () => {
     }
   });
 
-  it('/dev/zero, a line past 16 MiB and a directory: coded errors, memory bounded', () => {
+  it('/dev/zero, a line past 16 MiB and a directory: coded errors, memory bounded', async () => {
     // GNU time's peak resident set (KiB) on the last line of stderr
     const peak = (stderr: string) => Number(stderr.trim().split('\n').at(-1));
     const table: [string, string, number][] = [
@@ -212,11 +200,11 @@ describe('scale and resource limits', () => {
     ];
     file('p.json', PROFILE);
     for (const [cmd, code, kib] of table) {
-      const r = sh(`/usr/bin/time -f %M $S ${cmd}`);
+      const r = await sh(`/usr/bin/time -f %M $S ${cmd}`);
       expect([cmd, r.status, codes(r.stderr)]).toEqual([cmd, 2, [code]]);
       expect([cmd, peak(r.stderr) < kib]).toEqual([cmd, true]);
     }
-    const long = sh(
+    const long = await sh(
       `head -c ${(16 << 20) + 10} /dev/zero | tr '\\0' a > long.log; /usr/bin/time -f %M $S import long.log; s=$?; rm long.log; exit $s`,
     );
     expect([long.status, codes(long.stderr), peak(long.stderr) < 200_000]).toEqual([
@@ -224,11 +212,11 @@ describe('scale and resource limits', () => {
       ['line-too-long'],
       true,
     ]);
-    const d = sf(['import', dir]);
+    const d = await sf(['import', dir]);
     expect([d.status, codes(d.stderr)]).toEqual([2, ['file-unreadable']]);
   });
 
-  it('hand-edited recordings: coded errors with their JSON path, never internal', () => {
+  it('hand-edited recordings: coded errors with their JSON path, never internal', async () => {
     const edit = (f: (r: typeof RECORDING & Record<string, unknown>) => unknown) => {
       const r = structuredClone(RECORDING) as typeof RECORDING & Record<string, unknown>;
       f(r);
@@ -265,12 +253,12 @@ describe('scale and resource limits', () => {
     ];
     for (const [content, code, path] of table) {
       const f = file('edited.rec.json', content);
-      const r = sf(['generate', f]);
+      const r = await sf(['generate', f]);
       expect([r.status, codes(r.stderr), r.stderr.includes(path)]).toEqual([2, [code], true]);
     }
   });
 
-  it('stdin, a FIFO and <(...) are read like files', () => {
+  it('stdin, a FIFO and <(...) are read like files', async () => {
     const log = 'read(3, "", 10) = 0\nclose(3) = 0\n';
     const expected = 'imported x86_64: 2 syscalls, 2 calls; 0 unreadable lines';
     file('s.log', log);
@@ -281,24 +269,24 @@ describe('scale and resource limits', () => {
       'cat s.log | $S check --runtime sysfence --profile p.json -',
     ]) {
       file('p.json', PROFILE);
-      const r = sh(script);
+      const r = await sh(script);
       if (script.includes('check')) expect([script, r.status]).toEqual([script, 0]);
       else expect([script, r.status, r.stderr.trim().split('\n').at(-1)]).toEqual([script, 0, expected]);
     }
   });
 
-  it('a pipe longer than what is peeked at (64 KiB) reads exactly like the file', () => {
+  it('a pipe longer than what is peeked at (64 KiB) reads exactly like the file', async () => {
     const lines = Array.from({ length: 40_000 }, (_, i) => `read(3, "", 10) = 0\nclose(${i}) = 0`).join('\n');
     file('big.log', `${lines}\n`);
     const norm = (s: string) => s.replace(/"(?:-|big\.log|\/dev\/fd\/\d+)(:?)/g, '"X$1');
-    const fromFile = sh('$S import big.log');
+    const fromFile = await sh('$S import big.log');
     expect(fromFile.status).toBe(0);
     for (const script of ['cat big.log | $S import -', '$S import <(cat big.log)'])
-      expect([script, norm(sh(script).stdout)]).toEqual([script, norm(fromFile.stdout)]);
+      expect([script, norm((await sh(script)).stdout)]).toEqual([script, norm(fromFile.stdout)]);
     expect(JSON.parse(fromFile.stdout).syscalls.x86_64.close.count).toBe(40_000);
   });
 
-  it('numbers out of range in audit, bpftrace and sysdig/falco logs: errors at file:line, no syscall made up', () => {
+  it('numbers out of range in audit, bpftrace and sysdig/falco logs: errors at file:line, no syscall made up', async () => {
     const table: [string, string, string][] = [
       [
         'type=SECCOMP msg=audit(1.2:3): pid=12 arch=c000003e syscall=18446744073709551616 compat=0',
@@ -330,7 +318,7 @@ describe('scale and resource limits', () => {
     ];
     for (const [line, format, code] of table) {
       const f = file('n.log', `${line}\n`);
-      const r = sf(['import', '--format', format, f]);
+      const r = await sf(['import', '--format', format, f]);
       const lineNo = line.split('\n').length;
       expect([
         line,
@@ -341,11 +329,11 @@ describe('scale and resource limits', () => {
     }
   });
 
-  it('stdout on /dev/full or closed: output-failed, exit 2, no stack trace', () => {
+  it('stdout on /dev/full or closed: output-failed, exit 2, no stack trace', async () => {
     const d = referenceFile('docker-default.json');
     // (Node.js puts /dev/null, read-write, on a closed descriptor 1: main.ts tells that apart)
     for (const script of [`$S convert --to oci ${d} > /dev/full`, `$S convert --to oci ${d} >&-`]) {
-      const r = sh(script);
+      const r = await sh(script);
       expect([script, r.status, codes(r.stderr)]).toEqual([script, 2, ['output-failed']]);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
@@ -353,7 +341,7 @@ describe('scale and resource limits', () => {
 });
 
 describe('files', () => {
-  it('-o onto an input is refused before any work, and the input is kept byte for byte', () => {
+  it('-o onto an input is refused before any work, and the input is kept byte for byte', async () => {
     const p = file('in.json', PROFILE);
     const rec = file('in.rec.json', JSON.stringify(RECORDING));
     const log = file('in.log', 'read(3, "", 10) = 0\n');
@@ -369,25 +357,25 @@ describe('files', () => {
       ['convert', '--to', 'oci', p, '-o', join(dir, '.', 'in.json')],
     ];
     for (const args of table) {
-      const r = sf(args);
+      const r = await sf(args);
       expect([args[0], r.status, codes(r.stderr)]).toEqual([args[0], 2, ['output-is-input']]);
     }
     expect([sha(p), sha(rec), sha(log)]).toEqual(before);
   });
 
-  it('an output that cannot be written is said before the work, with the path', () => {
+  it('an output that cannot be written is said before the work, with the path', async () => {
     const p = file('ok.json', PROFILE);
-    const r = sf(['convert', '--to', 'oci', p, '-o', join(dir, 'no', 'such', 'dir', 'x.json')]);
+    const r = await sf(['convert', '--to', 'oci', p, '-o', join(dir, 'no', 'such', 'dir', 'x.json')]);
     expect([r.status, codes(r.stderr)]).toEqual([2, ['file-unwritable']]);
   });
 
-  it('a replaced output keeps its owner and mode; nothing else in its directory changes', () => {
+  it('a replaced output keeps its owner and mode; nothing else in its directory changes', async () => {
     const p = file('src.json', PROFILE);
     const out = file('out.json', 'old');
-    sh(`chmod 600 ${out}; chown 65534:65534 ${out}`);
-    const r = sf(['convert', '--to', 'oci', p, '-o', out]);
+    await sh(`chmod 600 ${out}; chown 65534:65534 ${out}`);
+    const r = await sf(['convert', '--to', 'oci', p, '-o', out]);
     expect(r.status).toBe(0);
-    expect(sh(`stat -c '%a %u %g' ${out}`).stdout.trim()).toBe('600 65534 65534');
-    expect(sh(`ls -A ${dir} | grep -c sysfence- || true`).stdout.trim()).toBe('0');
+    expect((await sh(`stat -c '%a %u %g' ${out}`)).stdout.trim()).toBe('600 65534 65534');
+    expect((await sh(`ls -A ${dir} | grep -c sysfence- || true`)).stdout.trim()).toBe('0');
   });
 });

@@ -3,10 +3,8 @@
 // binary, huge lines, deep nesting, output onto the input). For each case: an exit status of 0, 1
 // or 2; never an internal error or a stack trace; a coded error when it fails; no input changed;
 // no case over 10 s. Cases run through dist/cli/cli.js (runCli) in one child process.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archById } from '../../src/arch/tables.js';
@@ -15,6 +13,7 @@ import { compile } from '../../src/compiler/compile.js';
 import { parseDockerProfile } from '../../src/profile/parse-docker.js';
 import { resolve } from '../../src/profile/resolve.js';
 import { RecordingBuilder, serializeRecording } from '../../src/recording/recording.js';
+import { start, tempDir } from '../helpers/proc.js';
 import { mulberry32 } from '../helpers/random-profiles.js';
 import { referenceFile } from '../helpers/schemas.js';
 
@@ -248,7 +247,7 @@ const sha = (f: string) =>
 describe('seeded fuzz over every reading command', () => {
   it(`${CASES} damaged inputs: 0 stack traces, 0 internal errors, 0 hangs, 0 changed inputs`, async () => {
     const rnd = mulberry32(SEED);
-    const dir = mkdtempSync(join(tmpdir(), 'sysfence-fuzz-'));
+    const dir = tempDir('sysfence-fuzz-');
     const goodProfile = join(dir, 'good.json');
     writeFileSync(goodProfile, PROFILE);
     const goodRec = join(dir, 'good.rec.json');
@@ -355,15 +354,11 @@ describe('seeded fuzz over every reading command', () => {
     const results = join(dir, 'results.jsonl');
     const progressFile = join(dir, 'progress');
     writeFileSync(casesFile, JSON.stringify(cases.map((c) => ({ argv: c.argv }))));
-    const child = spawn(
+    const child = start(
       'node',
       ['--stack-size=984', join(import.meta.dirname, 'batch-runner.mjs'), casesFile, results, progressFile],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+      { stdout: 'ignore', env: { NO_COLOR: '1' }, timeout: 880_000 },
     );
-    let childErr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      childErr += d;
-    });
     // a case that runs past 10 s is a hang: the runner is stopped and the case named
     let hung: string | undefined;
     let last = '';
@@ -375,10 +370,11 @@ describe('seeded fuzz over every reading command', () => {
         since = Date.now();
       } else if (now !== 'done' && Date.now() - since > 10_000) {
         hung = now;
-        child.kill('SIGKILL');
+        child.signal('SIGKILL', true);
       }
     }, 500);
-    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const status = (await child.exit).code;
+    const childErr = child.stderr();
     clearInterval(watch);
     expect(hung === undefined ? undefined : cases[Number(hung)]).toBeUndefined();
     expect([status, childErr]).toEqual([0, '']);
@@ -425,7 +421,9 @@ describe('seeded fuzz over every reading command', () => {
       groups.set(key, (groups.get(key) ?? 0) + 1);
     }
     for (const [k, n] of groups) console.log(`fuzz failure x${n}: ${k}`);
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad, null, 2));
+    // kept after the run for whoever reads a failure (the temporary directory is removed)
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync(join('test-results', 'fuzz-bad.json'), JSON.stringify(bad, null, 2));
     expect(bad.slice(0, 10)).toEqual([]);
     // the fuzz reached the readers, not only the argument parser
     expect(codes.size).toBeGreaterThan(30);

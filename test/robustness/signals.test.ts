@@ -4,20 +4,19 @@
 // process that carries this test's mark in its environment (the workload, bpftrace, strace, dmesg,
 // docker's CLI all inherit it from sysfence), every cgroup named after sysfence's pid (v2 and each
 // v1 controller), every container with this test's label, every entry of sysfence's TMPDIR.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import { importHostImage } from '../helpers/docker-image.js';
-import { haveTool, requirement } from '../helpers/tools.js';
+import { type Started as Child, run, startSysfence, sysfence, tempDir, until } from '../helpers/proc.js';
+import { comm, inCgroupOf, marked } from '../helpers/procfs.js';
+import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const x86_64 = findArch('x86_64')!;
-const docker = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const docker = haveDocker();
 const skip =
   process.arch !== 'x64'
     ? 'written for x86_64 hosts'
@@ -26,75 +25,31 @@ const skip =
       requirement(docker, 'a running Docker engine (scripts/start-dockerd.sh)') ??
       requirement(ebpfProblems(x86_64).length === 0, `eBPF (${ebpfProblems(x86_64).join('; ')})`));
 const IMAGE = 'sysfence/signals:test';
-const dir = mkdtempSync(join(tmpdir(), 'sysfence-signals-'));
+const dir = tempDir('sysfence-signals-');
 
-beforeAll(() => {
-  if (!skip) importHostImage(IMAGE, ['/bin/sh', '/bin/sleep']);
+beforeAll(async () => {
+  if (!skip) await importHostImage(IMAGE, ['/bin/sh', '/bin/sleep']);
 });
-afterAll(() => {
-  if (!skip) spawnSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+afterAll(async () => {
+  if (!skip) await run('docker', ['rmi', '-f', IMAGE]);
 });
 
-interface Started {
-  child: ChildProcess;
+interface Started extends Child {
   mark: string;
   tmp: string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** sysfence with a fresh mark and TMPDIR, in its own process group (as a terminal's job). */
 function start(args: string[]): Started {
   const mark = randomUUID();
-  const tmp = mkdtempSync(join(dir, 'tmp-'));
-  const child = spawn('node', [BIN, ...args], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', SYSFENCE_TEST_MARK: mark, TMPDIR: tmp },
-  });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal })),
-  );
-  return { child, mark, tmp, stderr: () => err, exit };
-}
-
-/** Pids whose environment holds the mark (sysfence itself excluded). */
-function marked(mark: string, except?: number): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === except) continue;
-    try {
-      if (readFileSync(`/proc/${p}/environ`).includes(`SYSFENCE_TEST_MARK=${mark}`)) out.push(Number(p));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-const comm = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-};
-
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const tmp = tempDir('tmp-', dir);
+  const child = startSysfence(args, { stdout: 'ignore', env: { SYSFENCE_TEST_MARK: mark, TMPDIR: tmp } });
+  return { ...child, mark, tmp };
 }
 
 /** Everything a run could leave behind, by kind (all must be empty). */
-function leftovers(s: Started, label?: string): Record<string, string[]> {
-  const pid = s.child.pid!;
+async function leftovers(s: Started, label?: string): Promise<Record<string, string[]>> {
+  const pid = s.pid;
   const cgroups: string[] = [];
   for (const ctrl of readdirSync('/sys/fs/cgroup')) {
     const base = join('/sys/fs/cgroup', ctrl);
@@ -110,8 +65,8 @@ function leftovers(s: Started, label?: string): Record<string, string[]> {
     processes: marked(s.mark).map((p) => `${p} ${comm(p)}`),
     cgroups,
     containers: label
-      ? spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
-          .stdout.trim()
+      ? (await run('docker', ['ps', '-aq', '--filter', `label=${label}`])).stdout
+          .trim()
           .split('\n')
           .filter(Boolean)
       : [],
@@ -143,22 +98,22 @@ describe.skipIf(skip !== undefined)(
         const rec = join(dir, `rec-${backend}-${sig}.json`);
         const s = start(['record', '--backend', backend, '--recording', rec, '--', 'sleep', '3601']);
         await until('the workload', sleeping(s));
-        process.kill(s.child.pid!, sig);
+        process.kill(s.pid, sig);
         expect(await s.exit).toEqual({ code: status, signal: null });
         expect(s.stderr()).toContain(`sysfence: stopped by ${sig}: the recording covers the run until then`);
         const calls = JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64;
         expect(Object.keys(calls)).toEqual(expect.arrayContaining(['execve', 'clock_nanosleep']));
-        expect(leftovers(s)).toEqual(NONE);
+        expect(await leftovers(s)).toEqual(NONE);
       });
 
     it("record, SIGINT to the whole process group (a terminal's Ctrl-C): exit 130, recording written", async () => {
       const rec = join(dir, 'rec-int.json');
       const s = start(['record', '--backend', 'ebpf', '--recording', rec, '--', 'sleep', '3601']);
       await until('the workload', sleeping(s));
-      process.kill(-s.child.pid!, 'SIGINT');
+      process.kill(-s.pid, 'SIGINT');
       expect(await s.exit).toEqual({ code: 130, signal: null });
       expect(Object.keys(JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64)).toContain('execve');
-      expect(leftovers(s)).toEqual(NONE);
+      expect(await leftovers(s)).toEqual(NONE);
     });
 
     it('a workload that ignores the signal: the first one waits for it, the second kills it', async () => {
@@ -175,13 +130,13 @@ describe.skipIf(skip !== undefined)(
         'trap "" INT TERM HUP; sleep 3601',
       ]);
       await until('the workload', sleeping(s));
-      process.kill(s.child.pid!, 'SIGTERM');
+      process.kill(s.pid, 'SIGTERM');
       await new Promise((r) => setTimeout(r, 1500));
       expect([s.child.exitCode, sleeping(s)()]).toEqual([null, true]);
-      process.kill(s.child.pid!, 'SIGTERM');
+      process.kill(s.pid, 'SIGTERM');
       expect(await s.exit).toEqual({ code: 143, signal: null });
       expect(existsSync(rec)).toBe(true);
-      expect(leftovers(s)).toEqual(NONE);
+      expect(await leftovers(s)).toEqual(NONE);
     });
 
     it('a signal before the workload ran: it never runs, the error says so (interrupted), nothing is left', async () => {
@@ -194,21 +149,19 @@ describe.skipIf(skip !== undefined)(
           return comm(p) === 'sh' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
         }),
       );
-      process.kill(s.child.pid!, 'SIGTERM');
+      process.kill(s.pid, 'SIGTERM');
       expect(await s.exit).toEqual({ code: 143, signal: null });
       expect(s.stderr()).toContain(
         'error[interrupted]: SIGTERM received before the workload ran: nothing was recorded',
       );
       expect(existsSync(rec)).toBe(false);
-      expect(leftovers(s)).toEqual(NONE);
+      expect(await leftovers(s)).toEqual(NONE);
     });
 
     it('run: denials are said while the workload runs; SIGTERM writes the report and --learn', async () => {
       // a loop whose sleep is denied spins forever: the denial shows within seconds, not at the end
       const profile = join(dir, 'spin.json');
-      const rec = spawnSync('node', [BIN, 'record', '-o', profile, '--', 'sh', '-c', 'sleep 0.1'], {
-        encoding: 'utf8',
-      });
+      const rec = await sysfence(['record', '-o', profile, '--', 'sh', '-c', 'sleep 0.1']);
       expect(rec.status).toBe(0);
       const p = JSON.parse(readFileSync(profile, 'utf8'));
       for (const r of p.syscalls) r.names = r.names.filter((n: string) => n !== 'clock_nanosleep');
@@ -232,7 +185,7 @@ describe.skipIf(skip !== undefined)(
       await until('the periodic denial line', () =>
         /sysfence: \[\d+ s\] DENIED x86_64 clock_nanosleep \(ERRNO\(38\) by default\)/.test(s.stderr()),
       );
-      process.kill(s.child.pid!, 'SIGTERM');
+      process.kill(s.pid, 'SIGTERM');
       expect(await s.exit).toEqual({ code: 143, signal: null });
       const r = JSON.parse(readFileSync(report, 'utf8'));
       expect([
@@ -240,7 +193,7 @@ describe.skipIf(skip !== undefined)(
         r.denials.find((d: { name: string }) => d.name === 'clock_nanosleep')?.verdict,
       ]).toEqual(['SIGTERM', 'ERRNO(38) by default']);
       expect(JSON.parse(readFileSync(learned, 'utf8')).syscalls.at(-1).names).toContain('clock_nanosleep');
-      expect(leftovers(s)).toEqual(NONE);
+      expect(await leftovers(s)).toEqual(NONE);
     });
 
     it('check -- CMD stopped by SIGTERM: never a pass (exit 143, the command is said to have failed)', async () => {
@@ -248,10 +201,10 @@ describe.skipIf(skip !== undefined)(
       writeFileSync(p, '{"defaultAction":"SCMP_ACT_ALLOW"}');
       const s = start(['check', '--backend', 'strace', '--profile', p, '--', 'sleep', '3601']);
       await until('the workload', sleeping(s));
-      process.kill(s.child.pid!, 'SIGTERM');
+      process.kill(s.pid, 'SIGTERM');
       expect(await s.exit).toEqual({ code: 143, signal: null });
       expect(s.stderr()).toContain('error[command-failed]: the command exited 143 (SIGTERM)');
-      expect(leftovers(s)).toEqual(NONE);
+      expect(await leftovers(s)).toEqual(NONE);
     });
 
     for (const sig of ['SIGTERM', 'SIGHUP'] as const)
@@ -275,26 +228,11 @@ describe.skipIf(skip !== undefined)(
         ]);
         await until(
           'the container',
-          () =>
-            spawnSync('docker', ['ps', '-q', '--filter', `label=${label}`], {
-              encoding: 'utf8',
-            }).stdout.trim() !== '',
+          async () => (await run('docker', ['ps', '-q', '--filter', `label=${label}`])).stdout.trim() !== '',
         );
         // the container's sleep runs (its comm, in a cgroup of this sysfence)
-        await until('the container workload', () =>
-          readdirSync('/proc').some((p) => {
-            try {
-              return (
-                /^\d+$/.test(p) &&
-                comm(Number(p)) === 'sleep' &&
-                readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(`sysfence-${s.child.pid}`)
-              );
-            } catch {
-              return false;
-            }
-          }),
-        );
-        process.kill(s.child.pid!, sig);
+        await until('the container workload', () => inCgroupOf(s.pid, 'sleep').length > 0);
+        process.kill(s.pid, sig);
         expect(await s.exit).toEqual({ code: sig === 'SIGTERM' ? 143 : 129, signal: null });
         // the shell (pid 1) waits, its child execs sleep; runc's own execs are not the workload's
         const calls = JSON.parse(readFileSync(rec, 'utf8')).syscalls.x86_64;
@@ -303,30 +241,29 @@ describe.skipIf(skip !== undefined)(
           calls.execve.executables,
           calls.clock_nanosleep.executables,
         ]).toEqual([['/bin/sh'], ['/bin/sleep'], ['/bin/sleep']]);
-        expect(leftovers(s, label)).toEqual(NONE);
+        expect(await leftovers(s, label)).toEqual(NONE);
       });
   },
 );
 
 describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, outputs are theirs', () => {
   const asSudo = { SUDO_UID: '65534', SUDO_GID: '65534', SUDO_USER: 'nobody' };
-  const sudoRun = (args: string[], extra: Record<string, string> = asSudo) =>
-    spawnSync('node', [BIN, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1', ...extra },
-    });
-  const owner = (f: string) => spawnSync('stat', ['-c', '%u:%g', f], { encoding: 'utf8' }).stdout.trim();
-  const shared = mkdtempSync(join(dir, 'sudo-'));
+  const sudoRun = (args: string[], extra: Record<string, string> = asSudo) => sysfence(args, { env: extra });
+  const owner = (f: string) => {
+    const st = statSync(f);
+    return `${st.uid}:${st.gid}`;
+  };
+  const shared = tempDir('sudo-', dir);
 
-  it('record (both backends) and run: the workload is nobody; new outputs belong to nobody; --as-root is root', () => {
-    spawnSync('chmod', ['755', dir, shared]);
+  it('record (both backends) and run: the workload is nobody; new outputs belong to nobody; --as-root is root', async () => {
+    await run('chmod', ['755', dir, shared]);
     for (const backend of ['ebpf', 'strace']) {
       const rec = join(shared, `sudo-${backend}.rec.json`);
-      const r = sudoRun(['record', '--backend', backend, '--recording', rec, '--', 'id', '-u']);
+      const r = await sudoRun(['record', '--backend', backend, '--recording', rec, '--', 'id', '-u']);
       expect([backend, r.status, r.stdout]).toEqual([backend, 0, '65534\n']);
       expect(r.stderr).toContain('running the workload as nobody (uid 65534, gid 65534), who ran sudo');
       expect(owner(rec)).toBe('65534:65534');
-      const root = sudoRun([
+      const root = await sudoRun([
         'record',
         '--backend',
         backend,
@@ -343,11 +280,11 @@ describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, 
     }
     const profile = join(shared, 'id.json');
     writeFileSync(profile, '{"defaultAction":"SCMP_ACT_ALLOW"}');
-    const run = sudoRun(['run', '--profile', profile, '--', 'id', '-u']);
-    expect([run.status, run.stdout]).toEqual([0, '65534\n']);
+    const ran = await sudoRun(['run', '--profile', profile, '--', 'id', '-u']);
+    expect([ran.status, ran.stdout]).toEqual([0, '65534\n']);
   });
 
-  it('outputs that cannot be written are said before the workload runs', () => {
+  it('outputs that cannot be written are said before the workload runs', async () => {
     const marker = join(dir, 'ran');
     for (const args of [
       ['record', '--recording', join(dir, 'no', 'such', 'r.json'), '--', 'touch', marker],
@@ -363,7 +300,7 @@ describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, 
         marker,
       ],
     ]) {
-      const r = sudoRun(args, {});
+      const r = await sudoRun(args, {});
       expect([args[0], r.status, r.stderr.match(/error\[([a-z-]+)\]/)?.[1], existsSync(marker)]).toEqual([
         args[0],
         2,
@@ -373,20 +310,18 @@ describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, 
     }
   });
 
-  it('demo: a fresh private directory by default; --dir keeps what was in it', () => {
+  it('demo: a fresh private directory by default; --dir keeps what was in it', async () => {
     const user = join(dir, 'demo-dir');
     mkdirSync(user);
     writeFileSync(join(user, 'keep.txt'), 'mine');
-    const r = sudoRun(['demo', '--dir', user], {});
+    const r = await sudoRun(['demo', '--dir', user], {});
     expect(r.status).toBe(0);
     expect(readdirSync(user).sort()).toEqual(['http-server.json', 'http-server.rec.json', 'keep.txt']);
-    const d = sudoRun(['demo'], { TMPDIR: shared });
+    const d = await sudoRun(['demo'], { TMPDIR: shared });
     expect(d.status).toBe(0);
     const made = readdirSync(shared).filter((f) => f.startsWith('sysfence-demo-'));
     expect(made.length).toBe(1);
-    expect(spawnSync('stat', ['-c', '%a', join(shared, made[0]!)], { encoding: 'utf8' }).stdout.trim()).toBe(
-      '700',
-    );
+    expect((statSync(join(shared, made[0]!)).mode & 0o777).toString(8)).toBe('700');
     expect(d.stdout).toContain(join(shared, made[0]!, 'http-server.json'));
   });
 });

@@ -68,6 +68,7 @@ describe('call families', () => {
       ['gettimeofday', 'clock', 'always'],
       ['mremap', 'memory', 'brk'],
       ['readv', 'read', 'pread64'],
+      ['rt_sigsuspend', 'wait', 'wait4'],
       ['tgkill', 'raise', 'rt_sigaction'],
       ['vfork', 'wait', 'wait4'],
       ['waitid', 'wait', 'wait4'],

@@ -4,18 +4,17 @@
 // from the repository root and must print exactly that (stdout and stderr, as a terminal shows
 // them). Examples that need root or run a program (`sudo`, `-- CMD`) are not run. Examples that
 // drift from the code fail here.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { BIN, run, tempDir } from '../helpers/proc.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 // inside the repository, so that the project's tsconfig and node_modules types apply
-const dir = mkdtempSync(join(root, 'test', '.readme-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('.readme-', join(root, 'test'));
 
 const local = (code: string) => code.replaceAll("from 'sysfence'", `from '${join(root, 'src', 'index.js')}'`);
 
@@ -28,7 +27,7 @@ describe('README examples', () => {
     it(`example ${i + 1} type-checks strictly and prints what its comments say`, async () => {
       const file = join(dir, `example-${i + 1}.ts`);
       writeFileSync(file, `${local(code)}\nexport {};\n`);
-      const tsc = spawnSync(
+      const tsc = await run(
         'npx',
         [
           'tsc',
@@ -47,7 +46,7 @@ describe('README examples', () => {
           '--skipLibCheck',
           file,
         ],
-        { cwd: root, encoding: 'utf8' },
+        { cwd: root },
       );
       expect(tsc.stdout + tsc.stderr).toBe('');
       const expected = code
@@ -79,16 +78,11 @@ describe('README examples', () => {
     expect(shell.length).toBeGreaterThanOrEqual(5);
   });
   for (const b of shell)
-    it(`$ ${b.command}`, () => {
-      const r = spawnSync(
-        'sh',
-        ['-c', `${b.command.replace(/^sysfence /, `node ${join(root, 'dist', 'cli', 'main.js')} `)} 2>&1`],
-        {
-          cwd: root,
-          encoding: 'utf8',
-          env: { ...process.env, NO_COLOR: '1' },
-        },
-      );
+    it(`$ ${b.command}`, async () => {
+      const r = await run('sh', ['-c', `${b.command.replace(/^sysfence /, `node ${BIN} `)} 2>&1`], {
+        cwd: root,
+        env: { NO_COLOR: '1' },
+      });
       expect(r.stdout).toBe(b.output);
     });
 });
