@@ -192,6 +192,7 @@ export const REPORT_FORMATS = [
       toJsonText({
         profile: ctx.profileFile,
         denied: r.denied.length,
+        expected: r.expected.length,
         depends: r.depends.length,
         unreadable: ctx.recording.malformed.count,
         items: r.items,

@@ -1,6 +1,7 @@
 import type { GenerateResult } from '../profile/generate.js';
 import { writeProfile } from './formats.js';
 import { err } from './output.js';
+import { requireWithinDefault } from './within-default.js';
 
 /**
  * Writes a generated profile in the asked format (the table in formats.ts): the profile's first
@@ -13,6 +14,7 @@ export function writeGenerated(
   output: string | undefined,
 ): void {
   const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0] ?? 'x86_64';
+  requireWithinDefault(g.profile, g.baseline.beyond, 'the generated profile');
   writeProfile(g.profile, format, { name, output, resolveOptions: { arch: first, kernelVersion: '6.1' } });
 }
 
@@ -49,6 +51,7 @@ export function reportGenerated(g: GenerateResult, brief = false): void {
           : `warning[unmapped-syscall] ${x.target}: ${d.name} has no counterpart sysfence knows there: the profile does not allow it; record on ${x.target} (qemu-${x.target} -strace) if the program needs it`,
       );
   }
+  reportBaseline(g.baseline);
   for (const a of g.argRules)
     say(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
@@ -63,6 +66,26 @@ export function reportGenerated(g: GenerateResult, brief = false): void {
   for (const u of g.unnamed)
     say(
       `warning[unnamed-syscall] ${u.abi} ${u.name} (${u.count} calls) has no name on that ABI; a profile cannot list it`,
+    );
+}
+
+/** Where Docker's default was stricter than the recording, and what the user allowed past it. */
+export function reportBaseline(b: GenerateResult['baseline']): void {
+  const denied = b.changes.filter((c) => c.kind === 'denied');
+  if (denied.length > 0)
+    say(
+      `left denied (recorded, but Docker's default${b.hosts.length > 0 ? ` on ${b.hosts.join(', ')}` : ''} denies them): ${denied.map((c) => c.name).join(', ')}; --allow-beyond-default ${denied[0]!.name} allows one on purpose`,
+    );
+  for (const c of b.changes.filter((x) => x.kind === 'narrowed'))
+    say(
+      `${c.name}: allowed only as Docker's default allows it: ${c.why.replace(/^Docker's default allows it only for /, '')}`,
+    );
+  for (const c of b.changes)
+    for (const d of c.dropped ?? [])
+      say(`warning[beyond-default] ${c.name}: the recorded ${d} is denied: ${c.why}`);
+  if (b.beyond.length > 0)
+    say(
+      `WARNING: allowed beyond Docker's default because --allow-beyond-default named them: ${b.beyond.join(', ')}`,
     );
 }
 

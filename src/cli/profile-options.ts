@@ -1,9 +1,10 @@
 import { type Command, Option } from 'commander';
 import { ARCH_DEFS } from '../arch/defs.js';
-import { findArch } from '../arch/tables.js';
+import { findArch, KNOWN_SYSCALL_NAMES } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledge/runtime-sets.js';
 import type { DefaultDeny, GenerateOptions } from '../profile/generate.js';
+import { closest } from '../profile/suggest.js';
 import { CliError } from './errors.js';
 import { profileFormatOption } from './formats.js';
 
@@ -34,6 +35,34 @@ export function archListOption(v: string, args: boolean): ArchId[] {
   return out;
 }
 
+/** `--allow-beyond-default mount,unshare`: syscall names, each known somewhere, said before any work. */
+export function beyondDefaultOption(v: unknown): string[] {
+  if (v === undefined || v === false) return [];
+  const out: string[] = [];
+  for (const name of String(v)
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    if (!KNOWN_SYSCALL_NAMES.includes(name)) {
+      const near = closest(name, KNOWN_SYSCALL_NAMES);
+      throw new CliError(
+        'unknown-syscall',
+        `--allow-beyond-default: unknown syscall "${name}"${near ? `; did you mean "${near}"?` : ''}`,
+      );
+    }
+    out.push(name);
+  }
+  return [...new Set(out)].sort();
+}
+
+/** The option that lets named calls past Docker's default, declared once. */
+export function beyondDefaultFlag(cmd: Command): Command {
+  return cmd.option(
+    '--allow-beyond-default <calls>',
+    "allow these calls (comma-separated) as recorded even where Docker's default denies them or restricts their arguments (clone with namespace flags, mount, ...); every other call stays inside Docker's default",
+  );
+}
+
 export const DENY_CHOICES = ['enosys', 'eperm', 'kill'] as const;
 
 /**
@@ -42,7 +71,7 @@ export const DENY_CHOICES = ['enosys', 'eperm', 'kill'] as const;
  * runs). `forHelp` adds what a command does with --for by default.
  */
 export function profileOptions(cmd: Command, forHelp = ''): Command {
-  return cmd
+  return beyondDefaultFlag(cmd)
     .addOption(
       new Option('--deny <how>', 'what unrecorded calls get (ENOSYS lets libraries fall back)')
         .choices(DENY_CHOICES)
@@ -73,8 +102,9 @@ export function profileOptions(cmd: Command, forHelp = ''): Command {
 export function generateOptionsOf(
   opts: Record<string, unknown>,
   defaultFor: Runtime = 'none',
-): Pick<GenerateOptions, 'deny' | 'companions' | 'runtime' | 'probed' | 'exact'> {
+): Pick<GenerateOptions, 'deny' | 'companions' | 'runtime' | 'probed' | 'exact' | 'allowBeyondDefault'> {
   return {
+    allowBeyondDefault: beyondDefaultOption(opts.allowBeyondDefault),
     deny: String(opts.deny) as DefaultDeny,
     companions: opts.companions === true,
     runtime: runtimeOption(opts.for === 'none' ? defaultFor : opts.for),

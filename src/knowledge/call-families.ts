@@ -28,6 +28,11 @@ export interface CallFamily {
    * thread, never a namespace. Not added on s390/s390x (clone's flags are its second argument there).
    */
   restricted?: readonly { name: string; index: number; mask: bigint; why: string }[];
+  /**
+   * The choice among the members depends on timing, not on the input: the same command recorded
+   * twice may show different members (a gate that checks a run must expect any of them).
+   */
+  timing?: boolean;
 }
 
 /** CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET. */
@@ -44,6 +49,7 @@ const sym = (id: string, members: string[], why: string): CallFamily => ({
 export const CALL_FAMILIES: readonly CallFamily[] = [
   {
     id: 'poll',
+    timing: true,
     when: [
       'poll',
       'ppoll',
@@ -119,6 +125,7 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
   },
   {
     id: 'raise',
+    timing: true,
     when: ['rt_sigaction', 'sigaction', 'signal'],
     add: ['rt_sigprocmask', 'sigprocmask', 'getpid', 'gettid', 'tgkill'],
     why: 'a program with a signal handler re-raises the signal after cleaning up (sort and other coreutils on SIGPIPE, abort()): glibc raise() blocks signals with rt_sigprocmask and sends with gettid, getpid and tgkill',
@@ -203,12 +210,25 @@ export const CALL_FAMILIES: readonly CallFamily[] = [
     why: 'programs that replace files by writing a temporary one and renaming it over (git refs and index, package managers, editors) flush it first with fsync or fdatasync when configured or on some paths (git gc, core.fsync), and databases pick one by configuration (sqlite PRAGMA synchronous, PostgreSQL wal_sync_method)',
   },
   {
+    id: 'contention',
+    when: ['futex', 'futex_time64', 'futex_waitv'],
+    add: ['sched_yield', 'futex', 'futex_time64'],
+    why: "threads that meet a held lock spin, then yield or sleep on the futex (glibc's and V8's spin locks, libuv's and Node.js's worker threads, the Go and Java runtimes): whether a run shows sched_yield depends on which thread held the lock at that moment (npm test recorded once allowed it in 2 runs of 6)",
+    timing: true,
+  },
+  {
     id: 'clock',
+    timing: true,
     when: [],
     add: ['clock_gettime', 'clock_gettime64', 'gettimeofday'],
     why: 'the vDSO answers these without a syscall on most machines, so traces rarely show them; where it cannot read the clock source (some VMs: hpet, xen; qemu-user) every call is a real syscall',
   },
 ];
+
+/** The timing-dependent family a call belongs to (a recording may or may not show it), if any. */
+export function timingFamily(name: string): CallFamily | undefined {
+  return CALL_FAMILIES.find((f) => f.timing && f.add.includes(name));
+}
 
 export interface FamilyAddition {
   name: string;

@@ -13,6 +13,13 @@ import { type FamilyAddition, familyAdditions } from '../knowledge/call-families
 import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
 import type { Recording } from '../recording/recording.js';
+import {
+  type BaselineChange,
+  boundToBaseline,
+  DEFAULT_KERNEL,
+  hostsVerdict,
+  profileHosts,
+} from './baseline.js';
 import { ENOSYS, EPERM } from './errno.js';
 import type { ArgCondition, Profile, SyscallRule } from './model.js';
 
@@ -43,6 +50,13 @@ export interface GenerateOptions {
    * the same program calls there (knowledge/arch-equivalents: open -> openat on aarch64, ...).
    */
   arch?: readonly ArchId[];
+  /**
+   * Calls allowed even where Docker's default denies them (or allows them only for some argument
+   * values), by name. Every other call stays inside Docker's default (profile/baseline.ts).
+   */
+  allowBeyondDefault?: readonly string[];
+  /** Kernel version Docker's default is resolved for (its minKernel rules); default 6.1. */
+  kernelVersion?: string;
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -73,6 +87,12 @@ export interface GenerateResult {
   };
   /** With `arch`: per target ABI, what was mapped, the 32-bit variants added and what has no counterpart. */
   crossArch: ({ target: ArchId } & Omit<ArchMapping, 'names'>)[];
+  /**
+   * Where Docker's default is stricter than what was recorded: calls left denied, calls kept
+   * under its argument rules (and recorded values outside them dropped); `beyond`: the calls the
+   * user allowed past it by name. `hosts`: the ABIs Docker's default was resolved for.
+   */
+  baseline: { hosts: ArchId[]; changes: BaselineChange[]; beyond: string[] };
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -136,6 +156,23 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     if ([...abis].some((a) => archById(a).bits === 32))
       imply('sigreturn', 'a 32-bit process with a signal handler may return through sigreturn');
   }
+  // the hosts the profile is for (Docker's default is resolved for each)
+  const hosts =
+    abis.size > 0
+      ? profileHosts({
+          defaultAction: 'SCMP_ACT_ERRNO',
+          architectures: ARCH_DEFS.filter((a) => abis.has(a.id)).map((a) => a.scmp),
+        })
+      : [];
+  const beyond = new Set(opts.allowBeyondDefault ?? []);
+  const kernelVersion = opts.kernelVersion ?? DEFAULT_KERNEL;
+  if (hosts.length > 0) {
+    // Docker's default answers clone3 with ENOSYS so that glibc falls back to clone: a program
+    // recorded calling clone3 then calls clone (allowed below only as Docker's default allows it)
+    const v = hostsVerdict({ hosts, kernelVersion });
+    if (names.has('clone3') && !beyond.has('clone3') && v('clone3').kind === 'none')
+      imply('clone', "clone3 is denied (as by Docker's default, with ENOSYS): glibc falls back to clone");
+  }
   const families = opts.exact
     ? []
     : familyAdditions(byAbi, (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined, names);
@@ -175,11 +212,19 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
   profile.syscalls.push(...conditional);
   // family members allowed only under an argument rule (clone without namespace flags)
   for (const f of families) if (f.unless) profile.syscalls.push(familyRule(f, f.unless));
-  const allowedSomehow = new Set([
-    ...names,
-    ...argRules.map((r) => r.name),
-    ...families.filter((f) => f.unless).map((f) => f.name),
-  ]);
+  // never weaker than Docker's default (unless the user named the call)
+  const baseline: GenerateResult['baseline'] = { hosts: hosts.map((h) => h.id), changes: [], beyond: [] };
+  if (hosts.length > 0) {
+    const b = boundToBaseline(profile, { hosts, kernelVersion, allowBeyond: [...beyond] });
+    profile.syscalls = b.profile.syscalls ?? [];
+    baseline.changes = b.changes;
+    baseline.beyond = b.beyond;
+  }
+  const allowedSomehow = new Set(
+    (profile.syscalls ?? [])
+      .filter((r) => r.action === 'SCMP_ACT_ALLOW' || r.action === 'SCMP_ACT_LOG')
+      .flatMap((r) => r.names ?? []),
+  );
   const enosys =
     opts.probed === false
       ? []
@@ -196,7 +241,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       comment: 'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
     });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage, crossArch };
+  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage, crossArch, baseline };
 }
 
 /** The rule of a family member allowed only when `(arg[index] & mask) == 0`. */

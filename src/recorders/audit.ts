@@ -15,6 +15,7 @@
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { pidNumber, syscallName, syscallNumber } from './log-values.js';
 
@@ -94,9 +95,8 @@ export class AuditReader {
         .map((c) => findArch(c)!)
         .find((c) => c.nrBit?.set && (nr & c.nrBit.bit) !== 0);
       if (companion) abi = companion;
-      name =
-        syscallTable(abi).name(nr) ??
-        `syscall_0x${(nr & ~(abi.nrBit?.set ? abi.nrBit.bit : 0)).toString(16)}`;
+      // syscallNumber keeps to 0 .. 2^31-1: every such number has a recording name
+      name = callName(abi, nr) ?? sc;
     } else {
       // ausearch -i
       const named = syscallName(sc);

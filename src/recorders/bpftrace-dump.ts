@@ -10,6 +10,7 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
+import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { callCount, syscallNumber } from './log-values.js';
 
@@ -112,7 +113,7 @@ export class BpftraceDumpReader {
         }
         const x32 = this.arch.companions.includes('x32') && (n & 0x40000000) !== 0;
         if (x32) abi = 'x32';
-        name = syscallTable(abi).name(n) ?? `syscall_0x${(n & 0x3fffffff).toString(16)}`;
+        name = callName(abi, n);
       }
     }
     if (name === undefined) {

@@ -6,6 +6,7 @@
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
+import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 
 /**
@@ -144,8 +145,7 @@ export function fill(
       continue;
     }
     const { abi, nr } = abiOf(arch, e.compat, e.nr);
-    const name =
-      nr === 0x7fffffff ? 'syscall_-1' : (syscallTable(abi).name(nr) ?? `syscall_0x${nr.toString(16)}`);
+    const name = nr === 0x7fffffff ? 'syscall_-1' : (callName(abi, nr) ?? 'syscall_-1');
     const exes = exeOf(e.pid);
     rec.call(abi, name, exes.length > 0 ? { pid: e.pid, executable: exes[0]! } : { pid: e.pid }, e.count);
     for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);

@@ -10,6 +10,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { argIndexes } from '../knowledge/syscall-args.js';
+import { callName, callNumber } from '../recording/numbers.js';
 import type { CallSite, RecordingBuilder, SyscallStats } from '../recording/recording.js';
 import { callCount, pidNumber, syscallName } from './log-values.js';
 
@@ -574,7 +575,16 @@ export class StraceReader {
     const unknown = this.opts.qemu ? QEMU_UNKNOWN.exec(rest) : null;
     if (unknown) {
       const nr = Number(unknown[1]);
-      this.record(abi, `syscall_0x${nr.toString(16)}`, pid, exe, lineNo, time, undefined);
+      const named = callName(abi, nr);
+      if (named === undefined) {
+        this.rec.malformed(
+          `${this.file}:${lineNo}`,
+          'strace-bad-number',
+          `${text} (${nr} is not a syscall number: 0 to 2^31-1)`,
+        );
+        return;
+      }
+      this.record(abi, named, pid, exe, lineNo, time, undefined);
       return;
     }
     // qemu-user writes each process's calls in pieces: one's " = " and result around another's
@@ -607,10 +617,9 @@ export class StraceReader {
     const abi = this.switchByName(given, name, pid);
     let n = name;
     // strace prints syscall_0x1b9 for numbers it has no name for
-    const hex = name.startsWith('syscall_0x') ? /^syscall_0x([0-9a-f]+)$/.exec(name) : null;
-    if (hex) {
-      const def = syscallTable(abi);
-      n = def.name(Number.parseInt(hex[1]!, 16) + (def.arch.nrBit?.set ? def.arch.nrBit.bit : 0)) ?? name;
+    if (name.startsWith('syscall_0x')) {
+      const nr = callNumber(abi, name);
+      n = (nr !== undefined ? syscallTable(abi).name(nr) : undefined) ?? name;
     }
     // the location string is only built for the first call of a syscall (the only one kept)
     const site: CallSite = { where: () => `${this.file}:${lineNo}` };

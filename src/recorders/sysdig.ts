@@ -15,6 +15,7 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';
 import { pidNumber, syscallNumber } from './log-values.js';
 
@@ -126,7 +127,7 @@ export class SysdigReader {
         );
         return;
       }
-      name = syscallTable(this.arch).name(n) ?? `syscall_0x${n.toString(16)}`;
+      name = callName(this.arch, n) ?? `syscall_0x${n.toString(16)}`;
     }
     if (enter) this.pending.set(tid, name);
     else if (this.pending.get(tid) === name) {

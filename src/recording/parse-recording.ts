@@ -8,7 +8,8 @@ import { ARCH_DEFS } from '../arch/defs.js';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { SysfenceError } from '../errors.js';
-import { dict, RECORDING_VERSION, type Recording, type SyscallStats } from './recording.js';
+import { callNumber, isNumberedName } from './numbers.js';
+import { dict, mergeStatsInto, RECORDING_VERSION, type Recording, type SyscallStats } from './recording.js';
 
 export class RecordingError extends SysfenceError {
   constructor(
@@ -127,14 +128,21 @@ export function parseRecording(text: string, file: string): Recording {
     if (!isObject(calls)) fail(path, 'expected syscall name -> stats');
     const table = syscallTable(abi as ArchId);
     const out = dict<SyscallStats>();
-    for (const [name, s] of Object.entries(calls)) {
-      const hex = /^syscall_0x[0-9a-f]+$/.test(name);
-      if (!hex && table.number(name) === undefined)
+    for (const [key, s] of Object.entries(calls)) {
+      const nr = callNumber(abi as ArchId, key);
+      if (nr === undefined)
         fail(
-          `${path}.${name}`,
-          `${abi} has no syscall "${name}" (an unknown number is written syscall_0x1b9)`,
+          `${path}.${key}`,
+          isNumberedName(key)
+            ? `"${key}" is not a syscall number (0 to 2^31-1 within the ABI)`
+            : `${abi} has no syscall "${key}" (an unknown number is written syscall_0x1b9)`,
         );
-      out[name] = stats(s, `${path}.${name}`);
+      // a number the table names is that name (a hand-edited or older recording): one entry
+      const name = table.name(nr) ?? key;
+      const st = stats(s, `${path}.${key}`);
+      const prev = out[name];
+      if (prev) mergeStatsInto(prev, st);
+      else out[name] = st;
     }
     syscalls[abi as ArchId] = out;
   }

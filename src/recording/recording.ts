@@ -195,6 +195,24 @@ export function serializeRecording(r: Recording): string {
   return `${JSON.stringify(normalize(r), null, 2)}\n`;
 }
 
+/** Adds what `s` saw of a call to `t` (the same call seen elsewhere): counts, pids, programs, values. */
+export function mergeStatsInto(t: SyscallStats, s: SyscallStats): void {
+  t.count += s.count;
+  if (t.first === undefined && s.first !== undefined) t.first = s.first;
+  if (s.firstTime !== undefined && (t.firstTime === undefined || s.firstTime < t.firstTime))
+    t.firstTime = s.firstTime;
+  if (s.lastTime !== undefined && (t.lastTime === undefined || s.lastTime > t.lastTime))
+    t.lastTime = s.lastTime;
+  for (const p of s.pids) if (!t.pids.includes(p) && t.pids.length < MAX_PIDS) t.pids.push(p);
+  for (const e of s.executables) if (!t.executables.includes(e)) t.executables.push(e);
+  if (t.stack === undefined && s.stack !== undefined) t.stack = [...s.stack];
+  for (const [index, values] of Object.entries(s.args ?? {}))
+    for (const [v, n] of Object.entries(values)) {
+      t.args ??= dict<Record<string, number>>();
+      addValue(t.args, index, v, n);
+    }
+}
+
 /**
  * Several recordings as one: counts add up, first/last times and sites are kept, lists united.
  * `asRuns`: each input is a separate run (another input to the program), so the result counts the
@@ -227,24 +245,8 @@ export function mergeRecordings(recs: readonly Recording[], asRuns = false): Rec
       out.syscalls[abi] = into;
       for (const [name, s] of Object.entries(calls)) {
         const t = into[name];
-        if (!t) {
-          into[name] = structuredClone(s);
-          continue;
-        }
-        t.count += s.count;
-        if (t.first === undefined && s.first !== undefined) t.first = s.first;
-        if (s.firstTime !== undefined && (t.firstTime === undefined || s.firstTime < t.firstTime))
-          t.firstTime = s.firstTime;
-        if (s.lastTime !== undefined && (t.lastTime === undefined || s.lastTime > t.lastTime))
-          t.lastTime = s.lastTime;
-        for (const p of s.pids) if (!t.pids.includes(p) && t.pids.length < MAX_PIDS) t.pids.push(p);
-        for (const e of s.executables) if (!t.executables.includes(e)) t.executables.push(e);
-        if (t.stack === undefined && s.stack !== undefined) t.stack = [...s.stack];
-        for (const [index, values] of Object.entries(s.args ?? {}))
-          for (const [v, n] of Object.entries(values)) {
-            t.args ??= dict<Record<string, number>>();
-            addValue(t.args, index, v, n);
-          }
+        if (!t) into[name] = structuredClone(s);
+        else mergeStatsInto(t, s);
       }
     }
   }

@@ -9,10 +9,13 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
+import { timingFamily } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
 import { resolve } from '../profile/resolve.js';
+import { callNumber } from '../recording/numbers.js';
 import { formatPids, type Recording } from '../recording/recording.js';
+import { attribute, describeAttribution } from '../targets/attribution.js';
 import { divergences } from '../targets/divergences.js';
 import { describeTarget, runtimeTarget } from '../targets/target.js';
 import { type DivergenceLabel, runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
@@ -22,7 +25,14 @@ export interface CheckItem {
   abi: ArchId;
   name: string;
   count: number;
-  status: 'allowed' | 'denied' | 'depends' | 'unnamed';
+  /**
+   * denied: by the profile's default (or by the runtime where the profile allows): a finding;
+   * expected: by an explicit rule of the profile (it means the denial: the probed calls' ENOSYS);
+   * depends: on argument values the recording lacks or that get different verdicts.
+   */
+  status: 'allowed' | 'denied' | 'expected' | 'depends' | 'unnamed';
+  /** The call's choice depends on timing (a call family): a run may or may not show it. */
+  timing?: string;
   verdict: string;
   pids: number[];
   executables: string[];
@@ -41,6 +51,7 @@ export interface CheckResult {
   target: string;
   items: CheckItem[];
   denied: CheckItem[];
+  expected: CheckItem[];
   depends: CheckItem[];
   unnamed: CheckItem[];
 }
@@ -79,8 +90,7 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
         ...(s.first !== undefined ? { first: s.first } : {}),
         ...(s.stack !== undefined ? { stack: s.stack } : {}),
       };
-      const hex = /^syscall_0x([0-9a-f]+)$/.exec(name);
-      const nr = hex ? Number.parseInt(hex[1]!, 16) : t.number(name);
+      const nr = callNumber(abi, name);
       const c = nr === undefined ? undefined : byNr.get(nr);
       if (!c) {
         items.push({ ...base, status: 'unnamed', verdict: `no syscall of ${abi} is called ${name}` });
@@ -88,24 +98,33 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
       }
       const v = c.verdict;
       if (v.kind === 'fixed') {
-        const rv = rf.refused ? undefined : judge(abi, c.nr, []);
-        if (rv?.divergence && !argDependent(abi, c.nr)) {
-          items.push({
-            ...base,
-            status: allows(rv.action) ? 'allowed' : 'denied',
-            verdict: `${formatAction(rv.action)} under ${describeTarget(target)}`,
-            runtime: {
-              intent: formatAction(v.action),
-              label: rv.divergence.label,
-              reason: rv.divergence.reason,
-            },
-          });
-          continue;
-        }
+        const a = rf.refused ? undefined : attribute(rf, t.arch, c.nr, [], c.name);
+        const action = a && !argDependent(abi, c.nr) ? a.action : v.action;
+        const status = allows(action) ? 'allowed' : a?.expected ? 'expected' : 'denied';
+        const diverges = a?.divergence && !argDependent(abi, c.nr);
+        const timing = status === 'denied' ? timingFamily(name) : undefined;
         items.push({
           ...base,
-          status: allows(v.action) ? 'allowed' : 'denied',
-          verdict: `${formatAction(v.action)} by ${v.by === 'rule' ? 'a rule' : v.by === 'default' ? 'default' : 'the bad-arch action (ABI not in the filter)'}`,
+          status,
+          verdict: diverges
+            ? `${formatAction(a.action)} under ${describeTarget(target)}`
+            : a
+              ? describeAttribution(a)
+              : `${formatAction(v.action)} by ${v.by === 'rule' ? 'a rule' : v.by === 'default' ? 'default' : 'the bad-arch action (ABI not in the filter)'}`,
+          ...(diverges
+            ? {
+                runtime: {
+                  intent: formatAction(v.action),
+                  label: a.divergence!.label,
+                  reason: a.divergence!.reason,
+                },
+              }
+            : {}),
+          ...(timing
+            ? {
+                timing: `${name} depends on timing (family ${timing.id}): a run may or may not make it, so allow it with its family`,
+              }
+            : {}),
         });
         continue;
       }
@@ -173,6 +192,7 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
     target: describeTarget(target),
     items,
     denied: items.filter((i) => i.status === 'denied'),
+    expected: items.filter((i) => i.status === 'expected'),
     depends: items.filter((i) => i.status === 'depends'),
     unnamed: items.filter((i) => i.status === 'unnamed'),
   };
@@ -195,9 +215,16 @@ export function formatCheckText(r: CheckResult, profileFile: string): string {
   const out: string[] = [];
   if (r.refused) out.push(`REFUSED ${r.refused}: the workload does not start, so every call below is denied`);
   if (r.uncertain) out.push(`WARNING ${r.uncertain}; the verdicts below are the profile's own`);
-  for (const i of [...r.denied, ...r.depends, ...r.unnamed]) {
-    const tag = i.status === 'denied' ? 'DENIED' : i.status === 'depends' ? 'depends' : 'unnamed';
+  for (const i of [...r.denied, ...r.expected, ...r.depends, ...r.unnamed]) {
+    const tag = {
+      denied: 'DENIED',
+      expected: 'expected',
+      depends: 'depends',
+      unnamed: 'unnamed',
+      allowed: '',
+    }[i.status];
     out.push(`${tag} ${i.abi} ${i.name}: ${i.verdict}; ${who(i)}`);
+    if (i.timing) out.push(`    ${i.timing}`);
     if (i.runtime)
       out.push(`    the profile intends ${i.runtime.intent} [${i.runtime.label}]: ${i.runtime.reason}`);
     if (i.stack?.length) out.push(...i.stack.slice(0, 8).map((f) => `    at ${f}`));
@@ -209,7 +236,7 @@ export function formatCheckText(r: CheckResult, profileFile: string): string {
     );
   const allowed = r.items.filter((i) => i.status === 'allowed').length;
   out.push(
-    `${profileFile} (${r.target}): ${r.items.length} recorded syscall${r.items.length === 1 ? '' : 's'}: ${allowed} allowed, ${r.denied.length} denied, ${r.depends.length} depend on arguments, ${r.unnamed.length} unnamed`,
+    `${profileFile} (${r.target}): ${r.items.length} recorded syscall${r.items.length === 1 ? '' : 's'}: ${allowed} allowed, ${r.denied.length} denied${r.expected.length > 0 ? `, ${r.expected.length} denied by the profile's own rules (expected)` : ''}, ${r.depends.length} depend on arguments, ${r.unnamed.length} unnamed`,
   );
   return `${out.join('\n')}\n`;
 }
@@ -233,8 +260,14 @@ ${cases.join('\n')}
 }
 
 export function formatCheckSarif(r: CheckResult, profileFile: string, version: string): string {
-  const level = { denied: 'error', depends: 'warning', unnamed: 'warning', allowed: 'none' } as const;
-  const results = [...r.denied, ...r.depends, ...r.unnamed].map((i) => {
+  const level = {
+    denied: 'error',
+    expected: 'note',
+    depends: 'warning',
+    unnamed: 'warning',
+    allowed: 'none',
+  } as const;
+  const results = [...r.denied, ...r.expected, ...r.depends, ...r.unnamed].map((i) => {
     const where = i.first ? /^(.*):(\d+)$/.exec(i.first) : null;
     return {
       ruleId: `syscall-${i.status}`,

@@ -4,17 +4,20 @@
  * denied, and `learn`, the profile that allows the findings (with their call-family siblings and,
  * for containers, the runtime's own calls).
  */
-import { syscallTable } from '../arch/tables.js';
+import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
 import { formatAction } from '../profile/actions.js';
+import { type BaselineChange, boundToBaseline, profileHosts } from '../profile/baseline.js';
 import { evaluate } from '../profile/evaluate.js';
 import { familyRule } from '../profile/generate.js';
-import { type Profile, ruleNames } from '../profile/model.js';
+import { type Profile, ruleNames, type SyscallRule } from '../profile/model.js';
+import { callNumber } from '../recording/numbers.js';
 import type { Recording, SyscallStats } from '../recording/recording.js';
-import type { RuntimeTarget } from '../targets/target.js';
-import { runtimeEvaluate, runtimeFilter } from '../targets/verdict.js';
+import { attribute, describeAttribution } from '../targets/attribution.js';
+import { type RuntimeTarget, runtimeTarget } from '../targets/target.js';
+import { runtimeFilter } from '../targets/verdict.js';
 
 export interface Denial {
   abi: ArchId;
@@ -57,58 +60,36 @@ function denial(
 }
 
 /**
- * Each denied call with the profile's verdict on it: an explicit rule's (expected) or the default's.
- * With a runtime target (Docker), a call the profile allows but the runtime's filter denies is a
- * denial too, with the runtime's reason.
+ * Each denied call with its verdict where the profile is enforced (`target`: Docker, Podman; none:
+ * sysfence's own filter under bubblewrap), attributed as every command attributes it
+ * (targets/attribution.ts): an explicit rule's denial is expected, the default's is a finding. A
+ * call the profile allows but the runtime's filter denies is a denial too, with the runtime's reason.
+ * `profile` is the profile as the runtime receives it (resolved).
  */
 export function explainDenials(profile: Profile, denied: Recording, target?: RuntimeTarget): Denial[] {
   const denials: Denial[] = [];
-  const rf = target ? runtimeFilter(profile, target) : undefined;
   for (const [abi, calls] of Object.entries(denied.syscalls) as [ArchId, Recording['syscalls'][ArchId]][]) {
     const t = syscallTable(abi);
+    const rf = runtimeFilter(profile, target ?? runtimeTarget('sysfence', { native: abi }));
     for (const [name, s] of Object.entries(calls ?? {})) {
-      const nr = t.number(name);
-      const v = nr === undefined ? undefined : evaluate(profile, abi, { nr });
-      if (v?.kind === 'LOG' && v.source === 'default') {
+      const nr = callNumber(t.arch, name);
+      if (nr === undefined) {
+        denials.push(denial(abi, name, s, false, 'a number this ABI has no name for'));
+        continue;
+      }
+      const a = attribute(rf, t.arch, nr, [], name);
+      if (a.intent.kind === 'LOG' && a.by === 'default') {
         // a default LOG lets the call run and logs it (run --default-action log): what to learn
         denials.push(denial(abi, name, s, false, 'LOG by default (it ran; the kernel logged it)'));
         continue;
       }
-      if (v && (v.kind === 'ALLOW' || v.kind === 'LOG')) {
-        // allowed by the profile yet stopped: the runtime's filter (with the cause), or another one
-        const rv = rf && nr !== undefined ? runtimeEvaluate(rf, { arch: t.arch.auditArch, nr }) : undefined;
-        if (rv?.divergence && rv.action.kind !== 'ALLOW' && rv.action.kind !== 'LOG')
-          denials.push(
-            denial(
-              abi,
-              name,
-              s,
-              false,
-              `${formatAction(rv.action)} by the runtime, where the profile allows it`,
-              {
-                label: rv.divergence.label,
-                reason: rv.divergence.reason,
-              },
-            ),
-          );
-        continue;
-      }
-      // a rule that denies exactly like the default is dropped from the policy (as runc does), yet
-      // it says the profile means the denial (the probed calls' ENOSYS rule, for one)
-      const rule =
-        v?.source === 'rule'
-          ? v.rule
-          : (profile.syscalls ?? []).findIndex(
-              (r) =>
-                ruleNames(r).includes(name) &&
-                !r.args?.length &&
-                r.action !== 'SCMP_ACT_ALLOW' &&
-                r.action !== 'SCMP_ACT_LOG',
-            );
-      const verdict = v
-        ? `${formatAction(v)} ${rule !== undefined && rule >= 0 ? `by rule ${rule}` : 'by default'}`
-        : 'unknown number';
-      denials.push(denial(abi, name, s, rule !== undefined && rule >= 0, verdict));
+      const allowedHere = a.action.kind === 'ALLOW' || a.action.kind === 'LOG';
+      if (allowedHere) continue; // stopped by another filter than this profile's: not ours to explain
+      const runtime =
+        a.divergence && (a.intent.kind === 'ALLOW' || a.intent.kind === 'LOG')
+          ? { label: a.divergence.label, reason: a.divergence.reason }
+          : undefined;
+      denials.push(denial(abi, name, s, a.expected, describeAttribution(a), runtime));
     }
   }
   return denials;
@@ -157,8 +138,17 @@ export function learn(
     ran?: Recording;
     /** The container runtime's set, and the ABI it runs on (the host's). */
     runtime?: { set: RuntimeSet; abi: ArchId };
+    /** Calls learned as they ran even where Docker's default denies or restricts them (by name). */
+    allowBeyondDefault?: readonly string[];
   } = {},
-): { profile: Profile; added: string[]; families: FamilyAddition[]; runtime: string[] } {
+): {
+  profile: Profile;
+  added: string[];
+  families: FamilyAddition[];
+  runtime: string[];
+  /** What Docker's default kept out of, or narrowed in, what would have been added. */
+  baseline: { changes: BaselineChange[]; beyond: string[] };
+} {
   const judge = opts.resolved ?? profile;
   /** Allowed, or denied on purpose by a rule, on `abi`; false for a name the ABI lacks. */
   const settled = (abi: ArchId, name: string) => {
@@ -196,20 +186,33 @@ export function learn(
         .sort()
     : [];
   for (const n of runtime) unconditional.add(n);
-  const added = [...unconditional].sort();
   const restricted = families.flatMap((f) => (f.unless ? [familyRule(f, f.unless)] : []));
-  if (added.length === 0 && restricted.length === 0) return { profile, added, families, runtime };
-  return {
-    profile: {
-      ...profile,
-      syscalls: [
-        ...(profile.syscalls ?? []),
-        ...(added.length > 0 ? [{ names: added, action: 'SCMP_ACT_ALLOW' as const }] : []),
-        ...restricted,
-      ],
+  // what is added stays inside Docker's default, as generate's profiles do (the profile's own
+  // rules are the user's and are kept as written)
+  const proposed: SyscallRule[] = [
+    ...(unconditional.size > 0
+      ? [{ names: [...unconditional].sort(), action: 'SCMP_ACT_ALLOW' as const }]
+      : []),
+    ...restricted,
+  ];
+  const bounded = boundToBaseline(
+    { defaultAction: profile.defaultAction, syscalls: proposed },
+    {
+      hosts: opts.runtime ? [archById(opts.runtime.abi)] : profileHosts(profile),
+      allowBeyond: opts.allowBeyondDefault ?? [],
     },
+  );
+  const rules = bounded.profile.syscalls ?? [];
+  const added = [
+    ...new Set(rules.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args?.length).flatMap(ruleNames)),
+  ].sort();
+  const baseline = { changes: bounded.changes, beyond: bounded.beyond };
+  if (rules.length === 0) return { profile, added, families, runtime, baseline };
+  return {
+    profile: { ...profile, syscalls: [...(profile.syscalls ?? []), ...rules] },
     added,
     families,
     runtime,
+    baseline,
   };
 }

@@ -69,6 +69,7 @@ describe('call families', () => {
       ['mremap', 'memory', 'brk'],
       ['readv', 'read', 'pread64'],
       ['rt_sigsuspend', 'wait', 'wait4'],
+      ['sched_yield', 'contention', 'futex'],
       ['tgkill', 'raise', 'rt_sigaction'],
       ['vfork', 'wait', 'wait4'],
       ['waitid', 'wait', 'wait4'],

@@ -9,6 +9,12 @@ import { importLogs } from '../../src/recorders/import.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'strace');
+const CLONE_RULE = {
+  names: ['clone'],
+  action: 'SCMP_ACT_ALLOW',
+  args: [{ index: 0, value: 0x7e020000n, op: 'SCMP_CMP_MASKED_EQ' }],
+  comment: "Docker's default allows clone only for (arg0 & 0x7e020000) == 0",
+};
 
 describe('generate', () => {
   it('allows exactly what was recorded plus what follows from it, ENOSYS otherwise', async () => {
@@ -23,8 +29,6 @@ describe('generate', () => {
       'access',
       'arch_prctl',
       'brk',
-      'clone',
-      'clone3',
       'close',
       'execve',
       'exit',
@@ -52,6 +56,26 @@ describe('generate', () => {
       'set_tid_address',
       'wait4',
     ]);
+    // never weaker than Docker's default: clone only without namespace flags, clone3 left to the
+    // explicit ENOSYS (glibc then falls back to clone)
+    expect(g.profile.syscalls![1]).toEqual(CLONE_RULE);
+    expect(g.baseline).toEqual({
+      hosts: ['x86_64'],
+      beyond: [],
+      changes: [
+        {
+          name: 'clone',
+          kind: 'narrowed',
+          why: "Docker's default allows it only for (arg0 & 0x7e020000) == 0",
+        },
+        {
+          name: 'clone3',
+          kind: 'denied',
+          why: "Docker's default denies it (ERRNO(38)) whatever the arguments",
+        },
+      ],
+    });
+    expect(g.enosys[0]).toBe('clone3');
     const text = serializeDocker(g.profile);
     expect(serializeDocker(generate([rec], { exact: true }).profile)).toBe(text);
     expect(loadProfileText(text).issues).toEqual([]);
@@ -59,8 +83,9 @@ describe('generate', () => {
 
   it('the calls libraries probe get ERRNO(ENOSYS) by an explicit rule, whatever the default', async () => {
     const rec = await importLogs([join(fixtures, 'c.log')], { arch: findArch('x86_64')! });
-    // c.log has clone3 and getrandom: allowed, so not in the rule
+    // c.log has getrandom: allowed, so not in the rule; its clone3 is denied as by Docker's default
     const probed = [
+      'clone3',
       'close_range',
       'execveat',
       'faccessat2',
@@ -83,6 +108,7 @@ describe('generate', () => {
       const g = generate([rec], { deny });
       expect(g.enosys).toEqual(probed);
       expect(g.profile.syscalls!.slice(1)).toEqual([
+        CLONE_RULE,
         {
           names: probed,
           action: 'SCMP_ACT_ERRNO',
@@ -92,7 +118,7 @@ describe('generate', () => {
         },
       ]);
     }
-    expect(generate([rec], { probed: false }).profile.syscalls!.length).toBe(1);
+    expect(generate([rec], { probed: false }).profile.syscalls!.length).toBe(2);
   });
 
   it('--deny and --companions', async () => {
@@ -143,7 +169,9 @@ describe('generate', () => {
     expect(
       g.profile.syscalls!.map((r) => [r.names, (r.args ?? []).map((a) => [a.index, a.value, a.op])]),
     ).toEqual([
-      [['exit', 'exit_group', 'fcntl', 'ioctl', 'personality', 'read'], []],
+      [['exit', 'exit_group', 'fcntl', 'ioctl', 'read'], []],
+      // personality as Docker's default allows it (its recorded 0xffffffff is one of the five)
+      ...[0n, 8n, 0x20000n, 0x20008n, 0xffffffffn].map((v) => [['personality'], [[0, v, 'SCMP_CMP_EQ']]]),
       [
         ['socket'],
         [

@@ -22,6 +22,7 @@ import { serializeRecording } from '../../recording/recording.js';
 import { runUnderFilter } from '../../runners/enforce.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, out, style } from '../output.js';
+import { requireWithinDefault } from '../within-default.js';
 
 /** The built-in workload: a small HTTP server on Node.js that answers its own six requests. */
 export const DEMO_WORKLOAD = join(packageRoot(), 'demo', 'http-server.mjs');
@@ -114,6 +115,7 @@ async function demo(
     .filter((s) => s.action === 'SCMP_ACT_ALLOW')
     .flatMap((s) => s.names ?? []);
   const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
+  requireWithinDefault(profile, [], 'the demo profile');
   writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
   out(
     `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +

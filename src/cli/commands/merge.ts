@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { mergeRecordings, serializeRecording } from '../../recording/recording.js';
+import { beyondDefault } from '../../review/baseline-proof.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
 import { CliError, EXIT_OK } from '../errors.js';
@@ -9,6 +10,7 @@ import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { isRecordingFile, readRecording } from '../recordings.js';
+import { requireWithinDefault } from '../within-default.js';
 
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 
@@ -61,6 +63,15 @@ calls only some runs needed (the fragile ones: another input may need a call no 
       const m = mergeProfiles(inputs, o);
       for (const c of m.conflicts) err(`sysfence: conflict: ${c}`);
       m.profile = exactForRuntimes(m.profile);
+      // the merged profile allows past Docker's default only what an input already did (said)
+      const own = [
+        ...new Set(inputs.flatMap((i) => beyondDefault(i.profile).changes.map((c) => c.name))),
+      ].sort();
+      if (own.length > 0)
+        err(
+          `sysfence: warning[beyond-default]: the inputs allow more than Docker's default for ${own.join(', ')}: the merged profile does too`,
+        );
+      requireWithinDefault(m.profile, own, 'the merged profile');
       for (const i of inputs) {
         const lost = diffProfiles(i.profile, m.profile, o).changes.filter((c) => c.allowsLess);
         if (lost.length > 0)

@@ -10,6 +10,7 @@ import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { formatPids, type Recording } from '../../recording/recording.js';
+import { beyondDefault } from '../../review/baseline-proof.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { explainDenials, learn, wouldDeny } from '../../runners/denials.js';
 import { runContainerUnderProfile, runUnderProfile } from '../../runners/run-profile.js';
@@ -18,7 +19,9 @@ import { CliError } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
+import { beyondDefaultOption } from '../profile-options.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+import { requireWithinDefault } from '../within-default.js';
 
 const DEFAULT_ACTIONS: Record<string, Pick<Profile, 'defaultAction' | 'defaultErrnoRet'>> = {
   enosys: { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38 },
@@ -74,6 +77,10 @@ Examples:
   sudo sysfence run --profile app.json --learn -o app.next.json -- ./app --selftest`,
     )
     .option('--exact', 'with --learn: only the denied calls, no call-family siblings')
+    .option(
+      '--allow-beyond-default <calls>',
+      "with --learn: learn these calls as they ran even where Docker's default denies or restricts them",
+    )
     .action((command: string[], opts: Record<string, string | boolean | undefined>) =>
       runAction(command, opts, setExit),
     );
@@ -94,6 +101,10 @@ export function registerLearn(program: Command, setExit: (code: number) => void)
       'run a Podman container: the arguments are `podman run` options, IMAGE and its command',
     )
     .option('--exact', 'only the new calls, no call-family siblings')
+    .option(
+      '--allow-beyond-default <calls>',
+      "learn these calls as they ran even where Docker's default denies or restricts them (clone with namespace flags, mount, ...)",
+    )
     .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
     .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
     .option('--report <file>', 'also write the run (exit status, every new call) as JSON here')
@@ -145,6 +156,7 @@ async function runAction(
   const file = String(opts.profile);
   for (const f of [opts.output, opts.report]) if (typeof f === 'string') checkWritable(f, [file]);
   const setDefault = defaultActionOption(opts.defaultAction as string | undefined);
+  const beyond = beyondDefaultOption(opts.allowBeyondDefault);
   // the profile as written (what --learn changes) and as run (--default-action applied)
   const written = requireOneProfile(readProfile(file)).profile;
   const original = setDefault(written);
@@ -249,6 +261,7 @@ async function runAction(
       ran: r.recording,
       // the runtime's own calls after it installs the filter are not in a container's recording
       ...(ce ? { runtime: { set: runtimeSet(ce.id), abi: arch.id } } : {}),
+      allowBeyondDefault: beyond,
     });
     if (l.runtime.length > 0)
       err(
@@ -261,6 +274,19 @@ async function runAction(
       const f = sibling.get(name);
       err(`+ allow ${name}${f ? ` (family ${f.family}, with ${f.trigger})` : ''}`);
     }
+    const familyRestricted = new Set(l.families.filter((x) => x.unless).map((x) => x.name));
+    for (const c of l.baseline.changes) {
+      if (c.kind === 'narrowed' && !familyRestricted.has(c.name))
+        err(
+          `+ allow ${c.name} only as Docker's default allows it: ${c.why.replace(/^Docker's default allows it only for /, '')}`,
+        );
+      if (c.kind === 'denied')
+        err(`sysfence: not learned: ${c.name}: ${c.why}; --allow-beyond-default ${c.name} learns it anyway`);
+    }
+    if (l.baseline.beyond.length > 0)
+      err(
+        `sysfence: WARNING: learned beyond Docker's default because --allow-beyond-default named them: ${l.baseline.beyond.join(', ')}`,
+      );
     if (l.families.length > 0) {
       err(
         `sysfence: ${l.families.length} of them are call-family siblings of what ran (--exact: only what ran):`,
@@ -280,6 +306,9 @@ async function runAction(
         `sysfence: the learned profile keeps its own default action (${written.defaultAction}), not --default-action`,
       );
     if (!changed) err('sysfence: nothing to learn: the profile stays as it is');
+    // what the profile already allowed past Docker's default is the user's; nothing learned is
+    const own = beyondDefault(written).changes.map((c) => c.name);
+    requireWithinDefault(l.profile, [...own, ...beyond], 'the learned profile');
     writeOutput(String(opts.output), serializeDocker(exactForRuntimes(l.profile)));
     err(`sysfence: wrote ${String(opts.output)}`);
   } else if (findings.length > 0)
