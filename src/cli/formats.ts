@@ -18,6 +18,7 @@ import { serializeSpo } from '../profile/spo.js';
 import type { Recording } from '../recording/recording.js';
 import { type CheckResult, formatCheckJunit, formatCheckSarif, formatCheckText } from '../review/check.js';
 import { VERSION } from '../version.js';
+import { auditProfile } from './audit-log.js';
 import { CliError } from './errors.js';
 import { exactForRuntimes } from './exact.js';
 import { err, formatIssue, toJsonText } from './output.js';
@@ -144,6 +145,8 @@ export function writeProfile(
     readonly source?: string;
     /** The option that named the format, for messages (default --format). */
     readonly flag?: string;
+    /** A profile sysfence made: appended to SYSFENCE_AUDIT_LOG (what it is, calls past the default). */
+    readonly audit?: { what: string; exempt: readonly string[] };
   },
 ): void {
   const f = profileFormat(format);
@@ -160,6 +163,8 @@ export function writeProfile(
   }
   if (ctx.output) writeOutput(ctx.output, out);
   else process.stdout.write(out);
+  if (ctx.audit && typeof out === 'string')
+    auditProfile({ ...ctx.audit, format: f.id, text: out, output: ctx.output });
   if (f.companion && ctx.output) {
     const c = f.companion(ctx.output);
     writeOutput(c.file, c.text);

@@ -15,7 +15,12 @@ export function writeGenerated(
 ): void {
   const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0] ?? 'x86_64';
   requireWithinDefault(g.profile, g.baseline.beyond, 'the generated profile');
-  writeProfile(g.profile, format, { name, output, resolveOptions: { arch: first, kernelVersion: '6.1' } });
+  writeProfile(g.profile, format, {
+    name,
+    output,
+    resolveOptions: { arch: first, kernelVersion: '6.1' },
+    audit: { what: 'generated', exempt: g.baseline.beyond },
+  });
 }
 
 /** One line of generate's account on stderr, said as sysfence's. */

@@ -51,3 +51,12 @@ export function toJsonText(value: unknown): string {
   );
   return text.replace(/"__BIGINT__(\d+)__"/g, '$1');
 }
+
+/** A word as a POSIX shell reads it back unchanged: bare when safe, else in single quotes. */
+export function shellQuote(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** A command line a user can paste into a shell. */
+export const shellLine = (words: readonly string[]): string => words.map(shellQuote).join(' ');

@@ -48,6 +48,11 @@ export interface DockerRecordResult {
   startupMs: number;
   /** Calls the runtime made in the container before the workload's exec (not recorded). */
   runtimeSetupCalls: number;
+  /**
+   * Set when sysfence itself stopped the container as asked (--duration, --until-signal): the
+   * recording ended as planned, whatever the container's status (137 when docker stop killed it).
+   */
+  stoppedAsAsked?: string;
   /** Every process of the container the recorder saw (host pids). */
   pids: Set<number>;
 }
@@ -138,15 +143,24 @@ export async function recordContainer(
     throwIfStopped('the container');
     // docker start -a passes the container's output and exit status through (and Ctrl-C to it)
     const started = startProcess(e.cli, ['start', '--attach', id], { stdio: 'inherit' });
+    let stoppedAsAsked: string | undefined;
     const stopContainer = (why: string) => {
-      o.note?.(`${why}: stopping the container`);
+      o.note?.(
+        `${why}: stopping the container (${e.cli} stop: SIGTERM, then SIGKILL after its stop timeout, 10 s unless --stop-timeout says otherwise)`,
+      );
       startProcess(e.cli, ['stop', id], { stdio: 'ignore' });
     };
     const timer =
       o.durationSeconds !== undefined
-        ? setTimeout(() => stopContainer(`${o.durationSeconds} s recorded`), o.durationSeconds * 1000)
+        ? setTimeout(() => {
+            stoppedAsAsked = `--duration ${o.durationSeconds}`;
+            stopContainer(`${o.durationSeconds} s recorded`);
+          }, o.durationSeconds * 1000)
         : undefined;
-    const onSignal = () => stopContainer(`${o.untilSignal} received`);
+    const onSignal = () => {
+      stoppedAsAsked = `--until-signal ${o.untilSignal}`;
+      stopContainer(`${o.untilSignal} received`);
+    };
     let stopping = false;
     onInterrupt = () => {
       if (interrupted > 1) {
@@ -182,6 +196,7 @@ export async function recordContainer(
       startupMs: tracer.startupMs,
       runtimeSetupCalls: skipped.count,
       pids: pidsSeen(maps),
+      ...(stoppedAsAsked !== undefined ? { stoppedAsAsked } : {}),
     };
   } finally {
     offSignals();

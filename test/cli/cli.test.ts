@@ -253,6 +253,54 @@ describe('sysfence compile / disasm / emu / verify', () => {
     ]);
   });
 
+  it("--arch takes one value (comma-separated or repeated): emu's and verify's own examples run", async () => {
+    const bpf = join(tmp, 'x86.bpf');
+    const c = await run([
+      'compile',
+      profile('docker-default.json'),
+      '--native-arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+      '--format',
+      'raw',
+      '-o',
+      bpf,
+    ]);
+    expect(c.code).toBe(0);
+    // the positional arguments after --arch are the call and its arguments, not more ABIs
+    const e = await run(['emu', bpf, '--arch', 'x86', '102', '1']);
+    expect([e.code, e.stdout.split(' -> ')[0]]).toEqual([0, 'x86 socketcall(1)']);
+    const v = await run([
+      'verify',
+      '--arch',
+      'x86_64',
+      profile('docker-default.json'),
+      '--native-arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+    ]);
+    expect([v.code, v.stdout]).toEqual([
+      0,
+      expect.stringMatching(/docker-default\.json: \d+ instructions, \d+ cases checked, 0 mismatches\n$/),
+    ]);
+    const both = await run([
+      'emu',
+      profile('docker-default.json'),
+      '--arch',
+      'x86_64,x86',
+      '--arch',
+      'x32',
+      'read',
+      '--native-arch',
+      'x86_64',
+      '--kernel',
+      '6.1',
+    ]);
+    expect([both.code, both.stdout.split(' -> ')[0]]).toEqual([0, 'x86_64 read()']);
+  });
+
   it('verify prints the cases it checked; --against-libseccomp labels every difference', async () => {
     const r = await run([
       'verify',

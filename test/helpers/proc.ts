@@ -5,10 +5,13 @@
 // of a blocked loop and fails the run with every test green). `test/unit/harness.test.ts` fails on
 // any other file in test/ that imports node:child_process.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
+import { loadProfileText } from '../../src/profile/load.js';
+import { beyondDefault } from '../../src/review/baseline-proof.js';
 
 /** The built CLI (npm run build), as users run it. */
 export const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -267,10 +270,55 @@ async function killAll(set: Set<ChildProcess>): Promise<void> {
 
 afterEach(() => killAll(live));
 
+/**
+ * Every profile sysfence generates, learns or merges while this file's tests run (it appends each
+ * to SYSFENCE_AUDIT_LOG; every child inherits the variable) is proven never weaker than Docker's
+ * default once the file's tests are done: the semantic diff, except the calls named on purpose.
+ */
+const AUDIT_LOG = join(tmpdir(), `sysfence-audit-${process.pid}-${randomUUID()}.jsonl`);
+process.env.SYSFENCE_AUDIT_LOG = AUDIT_LOG;
+
+function proveAudited(): void {
+  if (!existsSync(AUDIT_LOG)) return;
+  const lines = readFileSync(AUDIT_LOG, 'utf8').split('\n').filter(Boolean);
+  rmSync(AUDIT_LOG, { force: true });
+  const weaker: string[] = [];
+  let proven = 0;
+  for (const line of lines) {
+    const e = JSON.parse(line) as {
+      command: string;
+      what: string;
+      exempt: string[];
+      format: string;
+      text: string;
+      output?: string;
+    };
+    const loaded = loadProfileText(e.text);
+    const profile = loaded.profiles[0]?.profile;
+    if (!profile) {
+      weaker.push(
+        `${e.command} ${e.what} ${e.output ?? '(stdout)'}: the written ${e.format} profile does not read back`,
+      );
+      continue;
+    }
+    proven++;
+    const b = beyondDefault(profile, { exempt: e.exempt });
+    if (b.changes.length > 0)
+      weaker.push(
+        `${e.command} ${e.what} ${e.output ?? '(stdout)'}: allows more than Docker's default: ${b.changes.map((c) => `${c.arch} ${c.name}`).join(', ')}`,
+      );
+  }
+  mkdirSync('test-results', { recursive: true });
+  appendFileSync(join('test-results', 'never-weaker.txt'), `${proven}\n`);
+  if (weaker.length > 0)
+    throw new Error(`profiles sysfence wrote are weaker than Docker's default:\n${weaker.join('\n')}`);
+}
+
 afterAll(async () => {
   await killAll(live);
   await killAll(fileLong);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  proveAudited();
 });
 
 afterAll(() => {

@@ -157,6 +157,27 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
       const r = await sysfence(['record', '--backend', backend, '--', 'sh', '-c', 'exit 7']);
       expect(r.status).toBe(7);
     }
+    // the next step it advises is a command line a shell reads back as it was given
+    const p = join(dir, 'my app.json');
+    const n = await sysfence([
+      'record',
+      '--backend',
+      'strace',
+      '-o',
+      p,
+      '--',
+      'sh',
+      '-c',
+      "echo 'it''s' > /dev/null",
+    ]);
+    expect(
+      n.stderr
+        .split('\n')
+        .find((l) => l.startsWith('sysfence: next:'))
+        ?.replace(/^.*nothing blocked: /, ''),
+    ).toBe(
+      `sysfence learn '${join(dir, 'my app.json')}' -o '${join(dir, 'my app.next.json')}' -- sh -c 'echo '\\''it'\\'''\\''s'\\'' > /dev/null'`,
+    );
   });
 });
 

@@ -20,6 +20,7 @@ import { record } from '../../recorders/record.js';
 import { exitStatus, type WorkloadExit } from '../../recorders/workload.js';
 import { serializeRecording } from '../../recording/recording.js';
 import { runUnderFilter } from '../../runners/enforce.js';
+import { auditProfile } from '../audit-log.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { err, out, style } from '../output.js';
 import { requireWithinDefault } from '../within-default.js';
@@ -116,7 +117,15 @@ async function demo(
     .flatMap((s) => s.names ?? []);
   const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
   requireWithinDefault(profile, [], 'the demo profile');
-  writeOutput(join(dir, 'http-server.json'), serializeDocker(profile));
+  const text = serializeDocker(profile);
+  writeOutput(join(dir, 'http-server.json'), text);
+  auditProfile({
+    what: 'generated',
+    exempt: [],
+    format: 'docker',
+    text,
+    output: join(dir, 'http-server.json'),
+  });
   out(
     `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
       `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +

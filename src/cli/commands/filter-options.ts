@@ -11,7 +11,17 @@ import { parseResolveOptions } from './resolve-options.js';
 /** Options shared by commands that build a filter: --arch (repeatable), --native-arch, --bad-arch-action, --enosys-stub. */
 export function filterOptions(cmd: Command): Command {
   return cmd
-    .option('--arch <arch...>', "the filter's architectures (default: the profile's, resolved for the host)")
+    .option(
+      '--arch <abis>',
+      "the filter's architectures, comma-separated or the option repeated (default: the profile's, resolved for the host)",
+      (v: string, prev: string[] = []) => [
+        ...prev,
+        ...v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ],
+    )
     .option(
       '--native-arch <arch>',
       'the machine the filter is for; runc always adds its ABI (default: this machine)',

@@ -5,6 +5,7 @@ import { mergeRecordings, serializeRecording } from '../../recording/recording.j
 import { beyondDefault } from '../../review/baseline-proof.js';
 import { diffProfiles } from '../../review/diff.js';
 import { mergeProfiles } from '../../review/merge.js';
+import { auditProfile } from '../audit-log.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { err } from '../output.js';
@@ -84,6 +85,7 @@ calls only some runs needed (the fragile ones: another input may need a call no 
       const text = serializeDocker(m.profile);
       if (opts.output) writeOutput(opts.output, text);
       else process.stdout.write(text);
+      auditProfile({ what: 'merged', exempt: own, format: 'docker', text, output: opts.output });
       setExit(EXIT_OK);
     });
 }

@@ -14,7 +14,7 @@ import { formatPids, RecordingBuilder, serializeRecording } from '../../recordin
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
-import { err } from '../output.js';
+import { err, shellLine } from '../output.js';
 import { generateOptionsOf, profileOptions } from '../profile-options.js';
 
 function durationOption(v: unknown): number {
@@ -38,11 +38,20 @@ function sayStopped(): void {
  * short paragraph, not per call; which streams were a terminal is said because programs choose
  * calls by it (cat copies with copy_file_range only into a regular file, xz polls a full pipe).
  */
-function adviseNext(profile: string | undefined, command: readonly string[]): void {
+function adviseNext(profile: string | undefined, command: readonly string[], engineFlag?: string): void {
   const tty = (['stdin', 'stdout'] as const).filter((s) => process[s].isTTY);
-  const cmd = command.length > 0 ? command.join(' ') : 'CMD';
+  const next = shellLine([
+    'sysfence',
+    'learn',
+    profile ?? 'PROFILE',
+    '-o',
+    profile ? profile.replace(/(\.json)?$/, '.next.json') : 'NEXT',
+    ...(engineFlag ? [engineFlag] : []),
+    '--',
+  ]);
+  const cmd = command.length > 0 ? shellLine(command) : 'CMD';
   err(
-    `sysfence: next: a recording shows the path this one input took. ${tty.length > 0 ? `Its ${tty.join(' and ')} ${tty.length === 1 ? 'was a terminal' : 'were terminals'}: record it with the redirections it really runs with (files, pipes, sockets), since programs pick calls by them. ` : ''}Record each kind of input (sysfence merge a.rec.json b.rec.json: one recording, with the calls only some runs made named), and before enforcing, run more inputs with nothing blocked: sysfence learn ${profile ?? 'PROFILE'} -o ${profile ? profile.replace(/(\.json)?$/, '.next.json') : 'NEXT'} -- ${cmd}`,
+    `sysfence: next: a recording shows the path this one input took. ${tty.length > 0 ? `Its ${tty.join(' and ')} ${tty.length === 1 ? 'was a terminal' : 'were terminals'}: record it with the redirections it really runs with (files, pipes, sockets), since programs pick calls by them. ` : ''}Record each kind of input (sysfence merge a.rec.json b.rec.json: one recording, with the calls only some runs made named), and before enforcing, run more inputs with nothing blocked: ${next} ${cmd}`,
   );
 }
 
@@ -201,9 +210,12 @@ async function recordDocker(
     // securityContext that points a pod at it as a Localhost profile (the file copied to the nodes)
     if (opts.kubernetes) writeKubernetesFiles(g, out, opts);
   }
-  if (opts.output || opts.recording)
-    adviseNext(opts.output as string | undefined, [`--${ce.id}`, ...runArgs]);
-  setExit(exitStatus(r.exit));
+  if (opts.output || opts.recording) adviseNext(opts.output as string | undefined, runArgs, `--${ce.id}`);
+  if (r.stoppedAsAsked !== undefined && r.exit.code !== 0)
+    err(
+      `sysfence: the recording ended as ${r.stoppedAsAsked} asked (the container's own status: ${exitStatus(r.exit)}): exit 0`,
+    );
+  setExit(r.stoppedAsAsked !== undefined ? EXIT_OK : exitStatus(r.exit));
 }
 
 function writeKubernetesFiles(

@@ -15,6 +15,7 @@ import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { explainDenials, learn, wouldDeny } from '../../runners/denials.js';
 import { runContainerUnderProfile, runUnderProfile } from '../../runners/run-profile.js';
 import { runtimeTarget } from '../../targets/target.js';
+import { auditProfile } from '../audit-log.js';
 import { CliError } from '../errors.js';
 import { exactForRuntimes } from '../exact.js';
 import { hostArch } from '../host.js';
@@ -309,7 +310,15 @@ async function runAction(
     // what the profile already allowed past Docker's default is the user's; nothing learned is
     const own = beyondDefault(written).changes.map((c) => c.name);
     requireWithinDefault(l.profile, [...own, ...beyond], 'the learned profile');
-    writeOutput(String(opts.output), serializeDocker(exactForRuntimes(l.profile)));
+    const text = serializeDocker(exactForRuntimes(l.profile));
+    writeOutput(String(opts.output), text);
+    auditProfile({
+      what: 'learned',
+      exempt: [...own, ...beyond],
+      format: 'docker',
+      text,
+      output: String(opts.output),
+    });
     err(`sysfence: wrote ${String(opts.output)}`);
   } else if (findings.length > 0)
     err(
