@@ -14,7 +14,7 @@ import type { Profile } from '../profile/model.js';
 import { ProfileError } from '../profile/profile-error.js';
 import { type ResolveOptions, resolve } from '../profile/resolve.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
-import { serializeSpo } from '../profile/spo.js';
+import { SPO_DEFAULT_VERSION, SPO_VERSIONS, type SpoVersion, serializeSpo } from '../profile/spo.js';
 import type { Recording } from '../recording/recording.js';
 import { type CheckResult, formatCheckJunit, formatCheckSarif, formatCheckText } from '../review/check.js';
 import { VERSION } from '../version.js';
@@ -32,6 +32,8 @@ export interface ProfileRenderContext {
   readonly output: string | undefined;
   /** How a profile with an archMap or capability conditions is resolved for one host. */
   readonly resolveOptions: ResolveOptions;
+  /** The SeccompProfile version written (SPO_DEFAULT_VERSION unless said). */
+  readonly spoVersion?: SpoVersion;
 }
 
 export interface ProfileFormat {
@@ -73,6 +75,7 @@ export const PROFILE_FORMATS = [
       const s = serializeSpo([
         {
           name: ctx.name,
+          ...(ctx.spoVersion ? { apiVersion: ctx.spoVersion } : {}),
           profile: resolvedIfNeeded(p, ctx.resolveOptions),
           ...(ctx.namespace ? { namespace: ctx.namespace } : {}),
         },
@@ -126,6 +129,16 @@ function profileFormat(id: string): ProfileFormat {
 }
 
 /** The commander option naming a profile format: choices and help from the table. */
+/** --spo-version: the SeccompProfile version to write (both are read). */
+export function spoVersionOption(): Option {
+  return new Option(
+    '--spo-version <v>',
+    'SeccompProfile apiVersion for --format/--to spo: v1beta1 (served by every operator release since 0.4 and the current one) or v1 (recent operators only)',
+  )
+    .choices(SPO_VERSIONS)
+    .default(SPO_DEFAULT_VERSION);
+}
+
 export function profileFormatOption(flags: string, what: string): Option {
   return new Option(flags, `${what}: ${PROFILE_FORMATS.map((f) => `${f.id}: ${f.help}`).join('; ')}`).choices(
     PROFILE_FORMAT_IDS,

@@ -1,4 +1,5 @@
 import type { GenerateResult } from '../profile/generate.js';
+import type { SpoVersion } from '../profile/spo.js';
 import { writeProfile } from './formats.js';
 import { err } from './output.js';
 import { requireWithinDefault } from './within-default.js';
@@ -12,6 +13,7 @@ export function writeGenerated(
   format: string,
   name: string,
   output: string | undefined,
+  spoVersion?: SpoVersion,
 ): void {
   const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0] ?? 'x86_64';
   requireWithinDefault(g.profile, g.baseline.beyond, 'the generated profile');
@@ -19,6 +21,7 @@ export function writeGenerated(
     name,
     output,
     resolveOptions: { arch: first, kernelVersion: '6.1' },
+    ...(spoVersion ? { spoVersion } : {}),
     audit: { what: 'generated', exempt: g.baseline.beyond },
   });
 }

@@ -6,7 +6,7 @@ import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledg
 import type { DefaultDeny, GenerateOptions } from '../profile/generate.js';
 import { closest } from '../profile/suggest.js';
 import { CliError } from './errors.js';
-import { profileFormatOption } from './formats.js';
+import { profileFormatOption, spoVersionOption } from './formats.js';
 
 export function runtimeOption(value: unknown): RuntimeSet {
   const v = String(value ?? 'none');
@@ -95,6 +95,7 @@ export function profileOptions(cmd: Command, forHelp = ''): Command {
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
     )
     .addOption(profileFormatOption('--format <fmt>', 'how the profile is written').default('docker'))
+    .addOption(spoVersionOption())
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated');
 }
 

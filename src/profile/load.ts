@@ -51,6 +51,15 @@ export function loadProfileText(text: string, format: ProfileFormat = detectForm
   }
   const r = parseSpo(text);
   const issues = [...r.issues];
+  // comments and document markers only: no object at all, which is no profile (never "valid")
+  if (r.objects.length === 0 && issues.length === 0)
+    issues.push({
+      code: 'no-profile',
+      severity: 'error',
+      message: 'the input holds no SeccompProfile object (only comments, or empty documents)',
+      path: '$',
+      position: { line: 1, column: 1 },
+    });
   r.objects.forEach((o, i) => {
     for (const v of validateProfile(o.profile, { offsets: r.offsets[i] ?? new Map(), text }))
       issues.push({ ...v, path: v.path.replace(/^\$/, `$[${i}].spec`) });

@@ -22,13 +22,38 @@ import type { Profile } from './model.js';
 import { parseDockerNode } from './parse-docker.js';
 import { closest } from './suggest.js';
 
-export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1';
+export const SPO_GROUP = 'security-profiles-operator.x-k8s.io';
 /**
- * The versions the CRD serves (v1, the stored one, and v1beta1, with the same spec): both are read;
- * sysfence writes v1.
+ * The SeccompProfile versions: the current CRD serves v1 (stored) and v1beta1 with the same spec
+ * (test/fixtures/schemas); v1beta1 is served by every operator release since 0.4, v1 only by the
+ * recent ones. sysfence reads both and writes v1beta1 unless told (`--spo-version v1`): what every
+ * cluster with the operator accepts.
  */
-export const SPO_READ_VERSIONS = [SPO_API_VERSION, 'security-profiles-operator.x-k8s.io/v1beta1'];
+export const SPO_VERSIONS = ['v1beta1', 'v1'] as const;
+export type SpoVersion = (typeof SPO_VERSIONS)[number];
+export const SPO_DEFAULT_VERSION: SpoVersion = 'v1beta1';
+export const SPO_API_VERSION = `${SPO_GROUP}/${SPO_DEFAULT_VERSION}`;
+export const SPO_READ_VERSIONS = SPO_VERSIONS.map((v) => `${SPO_GROUP}/${v}`);
 export const SPO_KIND = 'SeccompProfile';
+/** A Kubernetes object's fields, and ObjectMeta's (k8s.io/apimachinery): anything else is pruned. */
+const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+const METADATA_FIELDS = [
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+];
 const SPEC_FIELDS = [
   'architectures',
   'baseProfileName',
@@ -65,6 +90,8 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 export interface SpoObject {
   name: string;
+  /** The version written (read: the object's own); default SPO_DEFAULT_VERSION. */
+  apiVersion?: SpoVersion;
   namespace?: string;
   annotations?: Record<string, string>;
   baseProfileName?: string;
@@ -90,6 +117,40 @@ class UnknownAlias extends Error {
   ) {
     super(`alias *${alias} names no anchor (&${alias}) before it`);
   }
+}
+
+/**
+ * A plain scalar Kubernetes reads otherwise than YAML 1.2 does: the API server's YAML is 1.1
+ * (go-yaml), where 010 is octal 8, yes/no/on/off are booleans, 1:30 is sexagesimal 90, 0b101 and
+ * 1_000 are numbers, and 0o17 is a string. Refused with what each reads, never guessed.
+ */
+class YamlVersionAmbiguous extends Error {
+  constructor(
+    readonly source: string,
+    readonly offset: number,
+    why: string,
+  ) {
+    super(`"${source}" ${why}: write it so both read the same (a plain decimal number, or a quoted string)`);
+  }
+}
+
+/** How YAML 1.1 (Kubernetes) and YAML 1.2 read a plain scalar differently, or undefined. */
+function versionDifference(source: string): string | undefined {
+  if (/^[-+]?0[0-9]+$/.test(source))
+    return /[89]/.test(source)
+      ? 'is a decimal number in YAML 1.2 but not a number for Kubernetes (YAML 1.1 reads a leading 0 as octal)'
+      : `is ${Number.parseInt(source, 10)} in YAML 1.2 but ${Number.parseInt(source, 8)} for Kubernetes (YAML 1.1 reads a leading 0 as octal)`;
+  if (/^[-+]?0o[0-7]+$/.test(source))
+    return 'is an octal number in YAML 1.2 but a string for Kubernetes (YAML 1.1)';
+  if (/^[-+]?0b[01_]+$/.test(source))
+    return 'is a binary number for Kubernetes (YAML 1.1) but a string in YAML 1.2';
+  if (/^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+$/.test(source))
+    return 'is a sexagesimal number for Kubernetes (YAML 1.1) but a string in YAML 1.2';
+  if (/^[-+]?[0-9][0-9]*_[0-9_]*$/.test(source))
+    return 'is a number for Kubernetes (YAML 1.1) but a string in YAML 1.2';
+  if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(source))
+    return 'is a boolean for Kubernetes (YAML 1.1) but a string in YAML 1.2';
+  return undefined;
 }
 
 interface Expansion {
@@ -137,8 +198,21 @@ function toJsonNode(
     return { kind: 'array', items: node.items.map((i) => toJsonNode(i as Node, offset, x, inAlias)), offset };
   if (isScalar(node)) {
     const v = node.value;
+    const source = node.type === 'PLAIN' && typeof node.source === 'string' ? node.source : undefined;
+    if (source !== undefined) {
+      const why = versionDifference(source);
+      if (why) throw new YamlVersionAmbiguous(source, offset, why);
+    }
     if (v === null || v === undefined) return { kind: 'null', offset };
-    if (typeof v === 'bigint' || typeof v === 'number') return { kind: 'number', text: String(v), offset };
+    // a number as written (1e-400, 1.5: not an integer; the profile reader says so), not as
+    // JavaScript rounds it; decimal and hexadecimal integers read alike everywhere
+    if (typeof v === 'bigint' || typeof v === 'number')
+      return {
+        kind: 'number',
+        text:
+          source !== undefined && !/^[-+]?(0|[1-9][0-9]*|0x[0-9a-fA-F]+)$/.test(source) ? source : String(v),
+        offset,
+      };
     if (typeof v === 'boolean') return { kind: 'boolean', value: v, offset };
     return { kind: 'string', value: String(v), offset };
   }
@@ -170,6 +244,16 @@ export function parseSpo(text: string): SpoParseResult {
       if (e instanceof UnknownAlias) {
         issues.push({
           code: 'yaml-alias-unknown',
+          severity: 'error',
+          message: e.message,
+          path: base,
+          position: positionAt(text, e.offset),
+        });
+        return;
+      }
+      if (e instanceof YamlVersionAmbiguous) {
+        issues.push({
+          code: 'yaml-version-ambiguous',
           severity: 'error',
           message: e.message,
           path: base,
@@ -213,7 +297,24 @@ export function parseSpo(text: string): SpoParseResult {
       });
       return;
     }
+    // what the API server keeps: an unknown field is pruned there (rules under metadata: gone)
+    const fieldCheck = (n: JsonNode | undefined, known: readonly string[], where: string) => {
+      if (n?.kind !== 'object') return;
+      for (const e of n.entries)
+        if (!known.includes(e.key)) {
+          const guess = closest(e.key, known);
+          issues.push({
+            code: 'unknown-field',
+            severity: 'error',
+            message: `unknown field "${e.key}" in ${where}: the API server drops it${guess ? `; did you mean "${guess}"?` : ''}`,
+            path: `${base}${where === 'the object' ? '' : `.${where}`}.${e.key}`,
+            position: at(e.keyOffset),
+          });
+        }
+    };
+    fieldCheck(root, TOP_FIELDS, 'the object');
     const meta = get(root, 'metadata');
+    fieldCheck(meta, METADATA_FIELDS, 'metadata');
     const name = str(get(meta ?? root, 'name'));
     if (!name)
       issues.push({
@@ -258,7 +359,11 @@ export function parseSpo(text: string): SpoParseResult {
     for (const i of r.issues) issues.push({ ...i, path: prefix(i.path) });
     for (const i of il.items) issues.push(locate(i, offsets, text));
     if (r.profile && name) {
-      const o: SpoObject = { name, profile: r.profile };
+      const o: SpoObject = {
+        name,
+        apiVersion: apiVersion.slice(SPO_GROUP.length + 1) as SpoVersion,
+        profile: r.profile,
+      };
       const ns = str(get(meta ?? root, 'namespace'));
       if (ns) o.namespace = ns;
       const ann = get(meta ?? root, 'annotations');
@@ -361,7 +466,12 @@ export function serializeSpo(objects: readonly SpoObject[]): SpoSerializeResult 
         Object.entries(o.annotations).sort(([a], [b]) => (a < b ? -1 : 1)),
       );
     const { Document, Scalar } = yaml();
-    const doc = new Document({ apiVersion: SPO_API_VERSION, kind: SPO_KIND, metadata, spec });
+    const doc = new Document({
+      apiVersion: `${SPO_GROUP}/${o.apiVersion ?? SPO_DEFAULT_VERSION}`,
+      kind: SPO_KIND,
+      metadata,
+      spec,
+    });
     // Keep the profile's own strings plain and numbers exact.
     return doc.toString({ lineWidth: 0, indentSeq: false, defaultStringType: Scalar.PLAIN });
   });

@@ -14,6 +14,7 @@ import type { OffsetLookup } from './json-reader.js';
 import { locate } from './json-reader.js';
 import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
 import { checkConflicts, checkMultiplexed } from './rule-conflicts.js';
+import { conditionHolds } from './evaluate.js';
 import { closest } from './suggest.js';
 
 export interface ValidateOptions {
@@ -265,6 +266,44 @@ function checkRule(
         `valueTwo is only used by SCMP_CMP_MASKED_EQ; ${a.op} ignores it`,
       );
   });
+  checkRepeatedIndexes(list, path, rule);
   if (rule.includes) checkFilter(list, `${path}.includes`, rule.includes);
   if (rule.excludes) checkFilter(list, `${path}.excludes`, rule.excludes);
+}
+
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * runc and crun split a rule whose conditions repeat an argument index into one rule per
+ * condition, and those rules are ORed: `NE 1` and `NE 2` on one argument allow every value. Said
+ * always; an error when the ORed conditions match every value of an allowing rule (it fails open).
+ */
+function checkRepeatedIndexes(list: IssueList, path: string, rule: SyscallRule): void {
+  const byIndex = new Map<number, number[]>();
+  (rule.args ?? []).forEach((a, k) => byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), k]));
+  for (const [index, ks] of byIndex) {
+    if (ks.length < 2) continue;
+    const conds = ks.map((k) => rule.args![k]!);
+    const probes = new Set<bigint>([0n, 1n, U64, 0xffffffffn]);
+    for (const c of conds)
+      for (const x of [c.value, c.valueTwo ?? 0n, c.value & (c.valueTwo ?? 0n)])
+        for (const d of [-1n, 0n, 1n]) probes.add(BigInt.asUintN(64, x + d));
+    const holds = (c: (typeof conds)[number], v: bigint) =>
+      conditionHolds({ ...c, valueTwo: c.valueTwo ?? 0n }, v, 64);
+    const everything = [...probes].every((v) => conds.some((c) => holds(c, v)));
+    const where = `${path}.args[${ks[1]}]`;
+    if (everything && (rule.action === 'SCMP_ACT_ALLOW' || rule.action === 'SCMP_ACT_LOG'))
+      list.error(
+        'matches-every-value',
+        where,
+        `${ks.length} conditions on argument ${index} in one rule: runc and crun split them into rules that are ORed, and together they match every value, so the rule allows the call whatever its argument`,
+        'conditions on one argument cannot be ANDed in a profile: use one condition (a range, MASKED_EQ), or one rule per allowed value',
+      );
+    else
+      list.warn(
+        'repeated-index',
+        where,
+        `${ks.length} conditions on argument ${index} in one rule: runc and crun split them into rules that are ORed, not ANDed`,
+      );
+  }
 }

@@ -1,6 +1,7 @@
 /** `sysfence import`: logs of other tools -> a Recording. Any number of files, any size, any mix. */
 import { basename } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
+import { SysfenceError } from '../errors.js';
 import { peek, readLineBatches, readLineChunks } from '../exec/files.js';
 import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import { AuditReader } from './audit.js';
@@ -86,6 +87,11 @@ export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export interface ImportOptions {
   arch: ArchDef;
+  /**
+   * Whether `arch` was said by the user (not this machine's by default). A qemu-user trace has no
+   * ABI in it: without one said, it is refused rather than read as this machine's.
+   */
+  archGiven?: boolean;
   format?: ImportFormat | 'auto';
   /** strace logs: record checkable argument values (for `generate --args`). */
   args?: boolean;
@@ -106,11 +112,41 @@ export function detectFormat(text: string): ImportFormat {
   return id === 'sysdig-names' ? 'sysdig' : id;
 }
 
+/** What is wrong with a file as a log before any line is read (empty, binary), or undefined. */
+function unreadableLog(file: string, start: string): SysfenceError | undefined {
+  if (start.trim() === '')
+    return new SysfenceError(
+      'empty-input',
+      `${file} is empty: there is no call in it`,
+      file,
+      'give a strace, qemu -strace, audit, bpftrace, sysdig or falco log',
+    );
+  // text logs have no NUL bytes; a binary file read as lines would give nothing but errors
+  if (start.includes('\u0000'))
+    return new SysfenceError(
+      'binary-input',
+      `${file} is not a text log (it holds NUL bytes): a compressed or binary trace?`,
+      file,
+      'decompress it first, or for a sysdig capture: sysdig -r FILE > FILE.txt',
+    );
+  return undefined;
+}
+
 /** Imports files into one Recording (lines are streamed; any size). */
 export async function importLogs(files: string[], opts: ImportOptions): Promise<Recording> {
   const rec = new RecordingBuilder();
   for (const file of files) {
-    const format = !opts.format || opts.format === 'auto' ? detectFormat(head(file)) : opts.format;
+    const start = head(file);
+    const bad = unreadableLog(file, start);
+    if (bad) throw bad;
+    const format = !opts.format || opts.format === 'auto' ? detectFormat(start) : opts.format;
+    if (format === 'qemu-strace' && opts.archGiven === false)
+      throw new SysfenceError(
+        'qemu-abi-unknown',
+        `${file} is a qemu-user -strace log, which does not say which ABI it traced: its numbers and names cannot be judged as this machine's (${opts.arch.id})`,
+        file,
+        'give the guest ABI: --arch aarch64 (or arm, riscv64, ...)',
+      );
     const row: ImportFormatRow = FORMATS.find((f) => f.id === format) ?? FORMATS[FORMATS.length - 1]!;
     const reading = row.open(rec, file, opts);
     let n = 0;

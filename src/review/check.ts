@@ -93,7 +93,17 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
       const nr = callNumber(abi, name);
       const c = nr === undefined ? undefined : byNr.get(nr);
       if (!c) {
-        items.push({ ...base, status: 'unnamed', verdict: `no syscall of ${abi} is called ${name}` });
+        // a number no table names: the profile still decides it (its default, or the runtime's stub)
+        if (nr === undefined || rf.refused) {
+          items.push({ ...base, status: 'unnamed', verdict: `no syscall of ${abi} is called ${name}` });
+          continue;
+        }
+        const a = attribute(rf, t.arch, nr, []);
+        items.push({
+          ...base,
+          status: allows(a.action) ? 'unnamed' : 'denied',
+          verdict: `${describeAttribution(a)} (number ${nr}${t.arch.nrBit?.set ? ` = 0x${nr.toString(16)}` : ''}, which no table names)`,
+        });
         continue;
       }
       const v = c.verdict;

@@ -104,12 +104,27 @@ describe('sysfence CLI', () => {
     expect(spo.code).toBe(0);
     expect(spo.stdout.split('\n').slice(0, 6)).toEqual([
       '---',
-      'apiVersion: security-profiles-operator.x-k8s.io/v1',
+      // v1beta1 unless --spo-version v1: what every operator release serves
+      'apiVersion: security-profiles-operator.x-k8s.io/v1beta1',
       'kind: SeccompProfile',
       'metadata:',
       '  name: example',
       'spec:',
     ]);
+    const v1 = await run([
+      'convert',
+      profile('docker-example.json'),
+      '--to',
+      'spo',
+      '--name',
+      'example',
+      '--arch',
+      'x86_64',
+      '--as-is',
+      '--spo-version',
+      'v1',
+    ]);
+    expect(v1.stdout.split('\n')[1]).toBe('apiVersion: security-profiles-operator.x-k8s.io/v1');
     const back = await run(['convert', '-', '--to', 'docker', '--as-is'], spo.stdout);
     expect([back.code, JSON.parse(back.stdout).syscalls.map((s: { names: string[] }) => s.names[0])]).toEqual(
       [0, ['clone', 'open', 'close', 'syslog']],

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { findArch } from '../../arch/tables.js';
 import type { ArchDef } from '../../arch/types.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
@@ -22,9 +23,19 @@ import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
  * reads (strace, audit, bpftrace, sysdig, falco). Nothing read from it is an error: check never
  * passes what it could not read.
  */
-async function readTrace(file: string, arch: ArchDef): Promise<Recording> {
-  if (isRecordingFile(file)) return readRecording(file);
-  const rec = await importLogs([file], { arch, format: 'auto', args: true });
+async function readTrace(file: string, arch: ArchDef, archGiven: boolean): Promise<Recording> {
+  if (isRecordingFile(file)) {
+    const r = readRecording(file);
+    if (Object.values(r.syscalls).every((c) => Object.keys(c ?? {}).length === 0))
+      throw new CliError(
+        'empty-recording',
+        `${file} is a recording with no call in it: there is nothing to check, and no pass`,
+        file,
+        'record the workload again (sysfence record --recording FILE -- CMD)',
+      );
+    return r;
+  }
+  const rec = await importLogs([file], { arch, archGiven, format: 'auto', args: true });
   const calls = Object.values(rec.syscalls).reduce((n, c) => n + Object.keys(c ?? {}).length, 0);
   if (calls === 0) {
     const empty = head(file).trim() === '';
@@ -61,6 +72,10 @@ export function registerCheck(program: Command, setExit: (code: number) => void)
       'pass even when trace lines could not be read (by default that fails the check)',
     )
     .option('--as-root', 'with -- CMD under sudo: run it as root (by default as the user who ran sudo)')
+    .option(
+      '--arch <arch>',
+      'ABI of the traced processes in logs (as import --arch; default: this machine; qemu-user -strace logs need it said)',
+    )
     .addHelpText(
       'after',
       `
@@ -125,7 +140,19 @@ Examples:
             inputs.join(' '),
             'make the command succeed, or pass --allow-failure to judge its calls anyway',
           );
-      } else rec = mergeRecordings(await Promise.all(inputs.map((f) => readTrace(f, arch))));
+      } else {
+        const traced = opts.arch !== undefined ? findArch(opts.arch) : arch;
+        if (!traced)
+          throw new CliError(
+            'unknown-arch',
+            `unknown architecture "${opts.arch}"`,
+            undefined,
+            'e.g. x86_64, aarch64',
+          );
+        rec = mergeRecordings(
+          await Promise.all(inputs.map((f) => readTrace(f, traced, opts.arch !== undefined))),
+        );
+      }
       const r = checkRecording(profile, rec, {
         ...parseReviewOptions(opts),
         target: parseRuntimeTarget(opts, arch.id),

@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import { checkWritable } from '../../exec/files.js';
+import type { SpoVersion } from '../../profile/spo.js';
 import { EXIT_OK } from '../errors.js';
-import { profileFormatOption, writeProfile } from '../formats.js';
+import { profileFormatOption, spoVersionOption, writeProfile } from '../formats.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { parseFormatOption, readProfile, requireOneProfile } from '../read-profile.js';
@@ -20,6 +21,7 @@ export function registerConvert(program: Command, setExit: (code: number) => voi
     )
     .option('--name <name>', 'metadata.name of the SPO object (default: the file name)')
     .option('--namespace <ns>', 'metadata.namespace of the SPO object')
+    .addOption(spoVersionOption())
     .option('-o, --output <file>', 'write here instead of stdout')
     .option(
       '--as-is',
@@ -51,6 +53,7 @@ Examples:
       output: opts.output,
       resolveOptions: { ...ro, arch: ro.arch ?? hostArch() },
       asIs: opts.asIs !== undefined,
+      spoVersion: opts.spoVersion as SpoVersion,
       source: r.file,
       flag: '--to',
     });

@@ -112,9 +112,12 @@ async function demo(
 
   const g = generate([r.recording], {});
   const profile = g.profile;
-  const allowed = (profile.syscalls ?? [])
-    .filter((s) => s.action === 'SCMP_ACT_ALLOW')
-    .flatMap((s) => s.names ?? []);
+  // distinct names (clone, socket and personality are allowed by several argument rules)
+  const allowed = [
+    ...new Set(
+      (profile.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names ?? []),
+    ),
+  ];
   const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
   requireWithinDefault(profile, [], 'the demo profile');
   const text = serializeDocker(profile);

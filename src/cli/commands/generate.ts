@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { checkWritable } from '../../exec/files.js';
 import { generate } from '../../profile/generate.js';
-import { EXIT_OK } from '../errors.js';
+import type { SpoVersion } from '../../profile/spo.js';
+import { CliError, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
 import { err } from '../output.js';
 import { archListOption, generateOptionsOf, profileOptions } from '../profile-options.js';
@@ -50,13 +51,29 @@ Examples:
             `sysfence: warning: ${files[i]} holds ${r.malformed.count} log line${r.malformed.count === 1 ? '' : 's'} that could not be read (first: ${r.malformed.samples[0]?.where} ${r.malformed.samples[0]?.code}): calls on them are not in the profile`,
           );
       });
+      // a recording of nothing would make a profile that denies everything, said as a success
+      recordings.forEach((r, i) => {
+        if (Object.values(r.syscalls).every((c) => Object.keys(c ?? {}).length === 0))
+          throw new CliError(
+            'empty-recording',
+            `${files[i]} holds no call: a profile from it would deny everything the program does`,
+            files[i],
+            'record the workload again (sysfence record --recording FILE -- CMD), or import a log that has its calls',
+          );
+      });
       const g = generate(recordings, {
         ...generateOptionsOf(opts),
         args: opts.args === true,
         ...(opts.arch ? { arch: archListOption(String(opts.arch), opts.args === true) } : {}),
       });
       reportGenerated(g);
-      writeGenerated(g, String(opts.format), String(opts.name), opts.output as string | undefined);
+      writeGenerated(
+        g,
+        String(opts.format),
+        String(opts.name),
+        opts.output as string | undefined,
+        opts.spoVersion as SpoVersion,
+      );
       setExit(EXIT_OK);
     });
 }

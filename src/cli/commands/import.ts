@@ -19,7 +19,10 @@ export function registerImport(program: Command, setExit: (code: number) => void
         .default('auto'),
     )
     .option('--args', 'strace logs: record checkable argument values (for generate --args)')
-    .option('--arch <arch>', 'ABI of the traced processes (default: this machine)')
+    .option(
+      '--arch <arch>',
+      'ABI of the traced processes (default: this machine; qemu-user -strace logs need it said)',
+    )
     .option('--strict', 'any line that cannot be read is an error (exit 1)')
     .option('-o, --output <file>', 'write the recording here instead of stdout')
     .addHelpText(
@@ -48,6 +51,7 @@ Examples:
       progress(`importing ${files.length} file${files.length === 1 ? '' : 's'}...`);
       const rec = await importLogs(files, {
         arch,
+        archGiven: opts.arch !== undefined,
         format: format as ImportFormat | 'auto',
         args: opts.args === true,
       });

@@ -5,6 +5,7 @@ import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { generate } from '../../profile/generate.js';
+import type { SpoVersion } from '../../profile/spo.js';
 import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { BACKEND_CHOICES, type BackendChoice, ebpfProblems, record } from '../../recorders/record.js';
 import { recordApplication } from '../../recorders/record-app.js';
@@ -109,8 +110,8 @@ async function recordSelected(
       generateOptionsOf(opts as Record<string, string | boolean | undefined>, 'docker'),
     );
     reportGenerated(g, true);
-    writeGenerated(g, String(opts.format), name, file);
-    writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`));
+    writeGenerated(g, String(opts.format), name, file, opts.spoVersion as SpoVersion);
+    writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`), opts.spoVersion as SpoVersion);
     const calls = Object.values(s.recording.syscalls).reduce((n, m) => n + Object.keys(m ?? {}).length, 0);
     err(
       `sysfence: ${s.service}: ${s.containers.join(', ')} (${s.recording.runs ?? 1} run${(s.recording.runs ?? 1) === 1 ? '' : 's'}): ${calls} syscalls -> ${file}`,
@@ -204,7 +205,7 @@ async function recordDocker(
     const g = generate([recording], generateOptionsOf(opts, ce.id));
     reportGenerated(g, true);
     const out = String(opts.output);
-    writeGenerated(g, String(opts.format), String(opts.name), out);
+    writeGenerated(g, String(opts.format), String(opts.name), out, opts.spoVersion as SpoVersion);
     err(`sysfence: wrote ${out}; run it with: ${ce.cli} run --security-opt seccomp=${out} ...`);
     // for Kubernetes (asked with --kubernetes): the same profile as an SPO SeccompProfile, and the
     // securityContext that points a pod at it as a Localhost profile (the file copied to the nodes)
@@ -230,7 +231,7 @@ function writeKubernetesFiles(
         ? base.toLowerCase().replace(/[^a-z0-9-]+/g, '-')
         : String(opts.name);
     const stem = out.replace(/\.(json|ya?ml)$/, '');
-    writeGenerated(g, 'spo', name, `${stem}.spo.yaml`);
+    writeGenerated(g, 'spo', name, `${stem}.spo.yaml`, opts.spoVersion as SpoVersion);
     writeOutput(
       `${stem}.securitycontext.yaml`,
       `# the pod (or container) securityContext for a Localhost profile: copy ${basename(out)} to\n` +
@@ -377,7 +378,13 @@ Examples:
       if (opts.output) {
         const g = generate([r.recording], { ...generateOptionsOf(opts), args: opts.args === true });
         reportGenerated(g, true);
-        writeGenerated(g, String(opts.format), String(opts.name), String(opts.output));
+        writeGenerated(
+          g,
+          String(opts.format),
+          String(opts.name),
+          String(opts.output),
+          opts.spoVersion as SpoVersion,
+        );
         err(`sysfence: wrote ${String(opts.output)}`);
       } else if (!opts.recording) err('sysfence: nothing written: give -o PROFILE and/or --recording FILE');
       if ((opts.output || opts.recording) && !stopSignalReceived())
