@@ -9,12 +9,12 @@ import type { ArchDef } from '../arch/types.js';
 import { archFromScmp, filterArchMatches, SCMP_ARCH_NAMES } from './arch-names.js';
 import { CAPABILITIES } from './capabilities.js';
 import { ERRNO_NAMES, errnoNumber } from './errno.js';
+import { conditionHolds } from './evaluate.js';
 import { type Issue, IssueList, sortIssues } from './issues.js';
 import type { OffsetLookup } from './json-reader.js';
 import { locate } from './json-reader.js';
 import { FILTER_FLAGS, type Profile, type RuleFilter, ruleNames, type SyscallRule } from './model.js';
 import { checkConflicts, checkMultiplexed } from './rule-conflicts.js';
-import { conditionHolds } from './evaluate.js';
 import { closest } from './suggest.js';
 
 export interface ValidateOptions {

@@ -1,4 +1,5 @@
 /** The report's page: `ReportData` laid out as self-contained, printable, accessible HTML. */
+import { groupRuntimeNotes } from '../targets/notes.js';
 import type { ReportData } from './report.js';
 
 const esc = (s: string | number) =>
@@ -41,7 +42,7 @@ export function renderReport(d: ReportData): string {
   const summaryRows = d.arches
     .map(
       (a) =>
-        `<tr><th scope="row">${esc(a.arch)}</th><td data-testid="allowed-${esc(a.arch)}">${a.allowed}</td><td>${a.conditional}</td><td data-testid="baseline-${esc(a.arch)}">${a.baselineAllowed}</td><td data-testid="removed-${esc(a.arch)}">${a.removedPercent}%</td><td>${a.privilegedRemoved}</td><td>${a.privilegedAllowed.map((n) => `<code>${esc(n)}</code>`).join(' ') || 'none'}</td></tr>`,
+        `<tr><th scope="row">${esc(a.arch)}</th><td data-testid="allowed-${esc(a.arch)}">${a.allowed}</td><td>${a.conditional}</td><td data-testid="baseline-${esc(a.arch)}">${a.baselineAllowed}</td><td data-testid="removed-${esc(a.arch)}">${a.removedPercent}%</td><td>${a.riskyRemoved}</td><td>${a.riskyAllowed.map((n) => `<code>${esc(n)}</code>${a.riskyConditional.includes(n) ? ' (by argument)' : ''}`).join(' ') || 'none'}</td></tr>`,
     )
     .join('\n');
   const callRows = d.calls
@@ -104,7 +105,7 @@ ${
     ? `<div class="cards">
 <div class="card"><span>Allowed on ${esc(a0.arch)}</span><strong data-testid="card-allowed">${a0.allowed}</strong>${esc(d.baseline)}: ${a0.baselineAllowed}</div>
 <div class="card"><span>Attack surface removed</span><strong data-testid="card-removed">${a0.removedPercent}%</strong>of the calls ${esc(d.baseline)} allows</div>
-<div class="card"><span>Risky calls left</span><strong data-testid="card-risky">${a0.privilegedAllowed.length}</strong>${a0.privilegedRemoved} removed</div>
+<div class="card"><span>Risky calls left</span><strong data-testid="card-risky">${a0.riskyAllowed.length}</strong>${a0.riskyConditional.length > 0 ? `${a0.riskyConditional.length} only by argument; ` : ''}${a0.riskyRemoved} removed</div>
 <div class="card"><span>Lint findings</span><strong data-testid="card-findings">${d.findings.length}</strong>${sev.error} error${sev.error === 1 ? '' : 's'}, ${sev.warning} warning${sev.warning === 1 ? '' : 's'}, ${sev.info} note${sev.info === 1 ? '' : 's'}</div>
 </div>`
     : ''
@@ -195,10 +196,15 @@ ${
       : d.runtime.notes.length === 0
         ? '<p data-testid="runtime-verdict">Every call gets the verdict the profile says.</p>'
         : `<table id="runtime-table">
-<caption>${d.runtime.notes.length} calls that get another verdict than the profile says</caption>
-<thead><tr><th scope="col">architecture</th><th scope="col">call</th><th scope="col">cause</th><th scope="col">why</th></tr></thead>
+<caption>${d.runtime.notes.length} calls that get another verdict than the profile says, by cause</caption>
+<thead><tr><th scope="col">cause</th><th scope="col">verdict</th><th scope="col">why</th><th scope="col">calls</th></tr></thead>
 <tbody>
-${d.runtime.notes.map((n) => `<tr><td>${esc(n.abi)}</td><td><code>${esc(n.call)}</code></td><td>${esc(n.label)}</td><td>${esc(n.reason)}</td></tr>`).join('\n')}
+${groupRuntimeNotes(d.runtime.notes)
+  .map(
+    (g) =>
+      `<tr><td>${esc(g.label)}</td><td>${esc(g.verdicts)}</td><td>${esc(g.reason)}</td><td>${g.calls.map((c) => `${esc(c.abi)}: <code>${esc(c.calls.join(', '))}</code>`).join('<br>')}</td></tr>`,
+  )
+  .join('\n')}
 </tbody>
 </table>`
 }

@@ -43,8 +43,12 @@ export interface ReportData {
     baselineAllowed: number;
     /** Calls the baseline allows that this profile does not, in percent of the baseline's. */
     removedPercent: number;
-    privilegedAllowed: string[];
-    privilegedRemoved: number;
+    /** Calls on the risk list (data/syscall-risks.tsv) still allowed, always or for some arguments. */
+    riskyAllowed: string[];
+    /** Of those, the ones allowed only for some argument values (clone without namespace flags). */
+    riskyConditional: string[];
+    /** Risk-list calls the baseline allows and this profile does not. */
+    riskyRemoved: number;
   }[];
   /** The first architecture's calls, per category: allowed here and by the baseline. */
   categories: { category: Category; allowed: number; baseline: number; total: number }[];
@@ -101,10 +105,13 @@ export function buildReport(
       conditional: conditional.length,
       baselineAllowed: baseSet.size,
       removedPercent: baseSet.size === 0 ? 0 : Math.round((1000 * removed.length) / baseSet.size) / 10,
-      privilegedAllowed: [...allowedSet, ...conditional.map((c) => c.name)]
-        .filter((n) => categoryOf(n) === 'privileged')
+      // one definition of "risky" for the headline and the table: the risk list
+      riskyAllowed: [...allowedSet, ...conditional.map((c) => c.name)].filter((n) => syscallRisk(n)).sort(),
+      riskyConditional: conditional
+        .map((c) => c.name)
+        .filter((n) => syscallRisk(n))
         .sort(),
-      privilegedRemoved: removed.filter((n) => categoryOf(n) === 'privileged').length,
+      riskyRemoved: removed.filter((n) => syscallRisk(n)).length,
     });
     if (first) continue;
     const calls: ReportCall[] = mine.calls
