@@ -280,7 +280,8 @@ const U64 = (1n << 64n) - 1n;
  */
 function checkRepeatedIndexes(list: IssueList, path: string, rule: SyscallRule): void {
   const byIndex = new Map<number, number[]>();
-  (rule.args ?? []).forEach((a, k) => byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), k]));
+  for (const [k, a] of (rule.args ?? []).entries())
+    byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), k]);
   for (const [index, ks] of byIndex) {
     if (ks.length < 2) continue;
     const conds = ks.map((k) => rule.args![k]!);

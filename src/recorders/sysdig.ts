@@ -1,19 +1,3 @@
-/**
- * sysdig and falco text output -> calls.
- * * sysdig's default line: `%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir
- *   %evt.type %evt.info`, also with containers (`-pc`: `... %container.name (%container.id)
- *   %proc.name (%thread.tid:%thread.vtid) ...`). A call is its enter event (`>`); an exit event
- *   (`<`) counts only when its enter is not in the log. Events that are not syscalls (switch,
- *   procexit, signaldeliver, ...) are skipped and counted; `drop` events mean sysdig lost events
- *   and are reported as malformed (they are a hole in the trace, not a call).
- * * `sysdig -p"%evt.type"` (one name per line). Without the direction, enter and exit events both
- *   print: the set is exact, the counts are events (about twice the calls).
- * * falco alerts (text or JSON output) whose output carries the event type (evt.type=openat,
- *   evt_type=openat or syscall=openat); the alert's other lines are counted as skipped.
- * sysdig names generic events `syscall` with `ID=n nativeID=n`: the native number is named with
- * the ABI's table.
- */
-import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';

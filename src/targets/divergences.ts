@@ -13,6 +13,7 @@ import { type Case, verificationCases } from '../compiler/cases.js';
 import type { Refusal } from '../libseccomp/filter.js';
 import { type Action, formatAction, sameAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
+import { exactDifference } from './exact-diff.js';
 import type { RuntimeTarget } from './target.js';
 import {
   abiOfCall,
@@ -36,6 +37,8 @@ export interface SyscallDivergence {
   runtime: Action;
   /** Verification cases of this syscall that diverge this way. */
   cases: number;
+  /** Found by the exact decision (exact-diff.ts), where no verification case showed it. */
+  exact?: true;
 }
 
 export interface Overlap {
@@ -61,6 +64,8 @@ export interface DivergenceReport {
   /** Overlapping rules with different actions, per (ABI, syscall), first witness. */
   overlaps: Overlap[];
   cases: number;
+  /** Syscalls whose argument rules the exact decision could not settle (said, never passed as equal). */
+  unproven: { abi: ArchDef; nr: number; name: string; why: string }[];
 }
 
 const reports = new WeakMap<RuntimeFilter, DivergenceReport>();
@@ -70,7 +75,14 @@ export function divergences(p: Profile, t: RuntimeTarget): DivergenceReport {
   const rf = runtimeFilter(p, t);
   const hit = reports.get(rf);
   if (hit) return hit;
-  const report: DivergenceReport = { target: t, syscalls: [], stubbed: [], overlaps: [], cases: 0 };
+  const report: DivergenceReport = {
+    target: t,
+    syscalls: [],
+    stubbed: [],
+    overlaps: [],
+    cases: 0,
+    unproven: [],
+  };
   if (rf.refused) report.refused = rf.refused;
   if (rf.unmodelled) {
     report.unmodelled = rf.unmodelled;
@@ -125,7 +137,47 @@ export function divergences(p: Profile, t: RuntimeTarget): DivergenceReport {
       cases: 1,
     });
   }
-  report.syscalls = [...byKey.values()];
+  // the exact decision for every syscall with argument rules the cases did not catch: a sampled
+  // argument space can miss a difference; the constraint search cannot
+  if (rf.filter && !rf.refused)
+    for (const a of rf.policy.arches) {
+      const ap = rf.policy.byArch.get(a.id);
+      for (const nr of ap?.order ?? []) {
+        const s = ap!.syscalls.get(nr)!;
+        if (s.unconditional || s.conditional.length === 0) continue;
+        if ([...byKey.keys()].some((k) => k.startsWith(`${a.id}:${nr}:`))) continue;
+        const x = exactDifference(rf, a, nr);
+        const name = syscallTable(a).name(nr) ?? `#${nr}`;
+        if ('unsupported' in x) {
+          report.unproven.push({ abi: a, nr, name, why: x.unsupported });
+          continue;
+        }
+        if (!x.differs) continue;
+        const c: Case = { arch: a.auditArch, nr, args: x.args };
+        const v = runtimeEvaluate(rf, c);
+        if (!v.divergence) continue;
+        byKey.set(`${a.id}:${nr}:${v.divergence.label}`, {
+          abi: a,
+          nr,
+          name,
+          label: v.divergence.label,
+          reason: v.divergence.reason,
+          rules: v.divergence.rules,
+          witness: c,
+          intent: { kind: v.intent.kind, data: v.intent.data },
+          runtime: v.action,
+          cases: 1,
+          exact: true,
+        });
+      }
+    }
+  const abiOrder = (a: ArchDef) => rf.policy.arches.findIndex((x) => x.id === a.id);
+  report.syscalls = [...byKey.values()].sort(
+    (x, y) =>
+      abiOrder(x.abi) - abiOrder(y.abi) ||
+      x.nr - y.nr ||
+      (x.label < y.label ? -1 : x.label > y.label ? 1 : 0),
+  );
   report.stubbed = [...stubbed].map(([abi, cases]) => ({ abi, cases }));
   report.overlaps = [...overlaps.values()];
   reports.set(rf, report);

@@ -275,3 +275,78 @@ export function overlapProfile(seed: number): Profile {
   }
   return profile;
 }
+
+const EDGE_VALUES: bigint[] = [
+  0n,
+  1n,
+  0xffffffffn,
+  0x100000000n,
+  (1n << 64n) - 1n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  0x80000000n,
+];
+
+/**
+ * Seeded profiles at the edges libseccomp's code generation has: conditions no value meets (GT
+ * 2^64-1, LT 0, a MASKED_EQ wanting bits outside its mask), conditions every value meets (GE 0, LE
+ * 2^64-1, MASKED_EQ with mask 0), next to EQ/NE pairs on other arguments, with KILL_THREAD,
+ * KILL_PROCESS, TRAP and ERRNO mixed on one syscall.
+ */
+export function edgeProfile(seed: number): Profile {
+  const r = mulberry32(seed * 104729 + 3);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const defaultAction = pick<ActionName>(['SCMP_ACT_ERRNO', 'SCMP_ACT_ALLOW', 'SCMP_ACT_KILL_THREAD']);
+  const profile: Profile = {
+    defaultAction,
+    architectures: [...pick([['SCMP_ARCH_X86_64'], ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']])],
+    syscalls: [],
+  };
+  if (defaultAction === 'SCMP_ACT_ERRNO') profile.defaultErrnoRet = 38;
+  const edge = (): ArgCondition => {
+    const index = Math.floor(r() * 4);
+    switch (Math.floor(r() * 7)) {
+      case 0:
+        return { index, op: 'SCMP_CMP_GT', value: (1n << 64n) - 1n }; // never
+      case 1:
+        return { index, op: 'SCMP_CMP_LT', value: 0n }; // never
+      case 2:
+        return { index, op: 'SCMP_CMP_GE', value: 0n }; // always
+      case 3:
+        return { index, op: 'SCMP_CMP_LE', value: (1n << 64n) - 1n }; // always
+      case 4:
+        return { index, op: 'SCMP_CMP_MASKED_EQ', value: 0n, valueTwo: 0n }; // always
+      case 5:
+        return { index, op: 'SCMP_CMP_MASKED_EQ', value: 0xffn, valueTwo: 0x100n }; // never
+      default:
+        return { index, op: pick(['SCMP_CMP_EQ', 'SCMP_CMP_NE'] as const), value: pick(EDGE_VALUES) };
+    }
+  };
+  const actions: ActionName[] = [
+    'SCMP_ACT_KILL_THREAD',
+    'SCMP_ACT_KILL_PROCESS',
+    'SCMP_ACT_TRAP',
+    'SCMP_ACT_ERRNO',
+    'SCMP_ACT_ALLOW',
+    'SCMP_ACT_LOG',
+  ];
+  const syscalls = 1 + Math.floor(r() * 3);
+  for (let s = 0; s < syscalls; s++) {
+    const name = pick(['read', 'write', 'ioctl', 'mmap', 'prctl', 'fcntl', 'kill']);
+    const rules = 1 + Math.floor(r() * 4);
+    for (let k = 0; k < rules; k++) {
+      let action = pick(actions);
+      while (action === defaultAction) action = pick(actions);
+      const args: ArgCondition[] = [];
+      const n = 1 + Math.floor(r() * 3);
+      for (let c = 0; c < n; c++) {
+        const a = edge();
+        if (!args.some((x) => x.index === a.index)) args.push(a);
+      }
+      const rule: SyscallRule = { names: [name], action, args };
+      if (action === 'SCMP_ACT_ERRNO') rule.errnoRet = pick([1, 5, 38]);
+      profile.syscalls!.push(rule);
+    }
+  }
+  return profile;
+}

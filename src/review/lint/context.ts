@@ -8,7 +8,7 @@ import { runtimeTarget } from '../../targets/target.js';
 import { type ReviewOptions, type SyscallVerdict, verdictTable } from '../verdicts.js';
 import type { LintContext } from './types.js';
 
-export function lintContext(p: Profile, o: ReviewOptions = {}): LintContext {
+export function lintContext(p: Profile, o: ReviewOptions & { rewrites?: boolean } = {}): LintContext {
   const arches = targetArches(p).length > 0 ? targetArches(p) : [findArch('x86_64')!];
   const tables = arches.map((a) => verdictTable(p, a, o));
   const ruleIndex = (name: string) =>
@@ -18,6 +18,7 @@ export function lintContext(p: Profile, o: ReviewOptions = {}): LintContext {
     capabilities: o.capabilities ?? DOCKER_DEFAULT_CAPABILITIES,
     kernelVersion: o.kernelVersion ?? '6.1',
     target: o.target ?? runtimeTarget('docker', { native: arches[0]!.id }),
+    rewrites: o.rewrites ?? true,
     arches,
     tables,
     def: profileDefaultAction(p),

@@ -37,7 +37,8 @@ export const LINT_CHECKS: readonly LintCheck[] = [
 /** Every code lint can report, with its one-line summary (help and docs are checked against it). */
 export const LINT_CODES: readonly LintCode[] = LINT_CHECKS.flatMap((c) => c.codes);
 
-export function lintProfile(p: Profile, o: ReviewOptions = {}): Finding[] {
+/** `rewrites: false` skips the search for rewrites (the findings are the same, without `rewrite`). */
+export function lintProfile(p: Profile, o: ReviewOptions & { rewrites?: boolean } = {}): Finding[] {
   const ctx = lintContext(p, o);
   const findings = LINT_CHECKS.flatMap((c) => c.run(ctx));
   const order = (f: Finding) => `${SEVERITY_RANK[f.severity]}\u0000${f.code}\u0000${f.path}`;

@@ -28,6 +28,8 @@ export interface LintContext {
   kernelVersion: string;
   /** The runtime that enforces the profile (libseccomp's checks are about it). */
   target: RuntimeTarget;
+  /** Search a rewrite libseccomp compiles right for each miscompiled syscall (default true). */
+  rewrites: boolean;
   /** The ABIs the profile targets (x86_64 when it names none). */
   arches: ArchDef[];
   tables: VerdictTable[];

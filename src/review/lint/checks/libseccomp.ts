@@ -73,7 +73,7 @@ export const libseccomp: LintCheck = {
     if (report.refused) {
       const r = report.refused;
       const rewrite =
-        (r.reason === 'rule-conflict' || r.reason === 'hang') && r.name
+        ctx.rewrites && (r.reason === 'rule-conflict' || r.reason === 'hang') && r.name
           ? proposeRewrite(ctx, r.name)
           : undefined;
       out.push({
@@ -94,6 +94,15 @@ export const libseccomp: LintCheck = {
       });
       return out;
     }
+    // what the exact decision could not settle is said, never passed as compiled right
+    for (const u of report.unproven)
+      out.push({
+        code: 'libseccomp-not-checked',
+        severity: 'warning',
+        path: '$.syscalls',
+        message: `whether ${who} enforces the argument rules of ${u.name} on ${u.abi.id} as written is not proven: ${u.why}`,
+        fix: 'simplify the argument rules of this syscall, or enforce with sysfence run',
+      });
     // miscompiled syscalls: one finding per (syscall, cause), every ABI it happens on
     const groups = new Map<string, SyscallDivergence[]>();
     for (const d of report.syscalls) {
@@ -106,7 +115,7 @@ export const libseccomp: LintCheck = {
       const abis = [...new Set(list.map((x) => x.abi.id))];
       const rules = [...new Set(list.flatMap((x) => x.rules))].map(origin).sort((a, b) => a - b);
       const call = `${formatCall(d.name, d.witness.args)} on ${d.abi.id}`;
-      const rewrite = d.label === 'no-number-load' ? undefined : proposeRewrite(ctx, d.name);
+      const rewrite = d.label === 'no-number-load' || !ctx.rewrites ? undefined : proposeRewrite(ctx, d.name);
       out.push({
         code: 'libseccomp-miscompiles',
         severity: 'error',
