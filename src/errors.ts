@@ -19,3 +19,17 @@ export class SysfenceError extends Error {
     this.name = 'SysfenceError';
   }
 }
+
+/**
+ * Text from outside (a file name, a log line, a registry's answer) made safe for a terminal:
+ * control characters (ESC among them) shown as \xNN, never sent raw; cut to `max` characters.
+ */
+export function printable(text: string, max = Number.POSITIVE_INFINITY): string {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  let out = '';
+  for (const ch of cut) {
+    const c = ch.codePointAt(0) ?? 0;
+    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
  * robustness tests run thousands of invocations through it in one process.
  */
 import { Command, CommanderError } from 'commander';
-import { SysfenceError } from '../errors.js';
+import { printable, SysfenceError } from '../errors.js';
 import { stopExitStatus } from '../exec/signals.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './errors.js';
@@ -70,12 +70,15 @@ export function report(e: unknown, command = ''): number {
   }
   // every error sysfence means to report (CliError, ToolError, FileError, ProfileError,
   // RecordingError, CompileError, BpfError, ...): said once, in one form
+  // messages carry names and text from the inputs: never a raw control character to the terminal
   if (e instanceof SysfenceError) {
-    err(`${style.red('error')}[${e.code}]: ${e.message}${e.location ? ` (${e.location})` : ''}`);
-    if (e.hint) err(`    hint: ${e.hint}`);
+    err(
+      `${style.red('error')}[${e.code}]: ${printable(e.message)}${e.location ? ` (${printable(e.location)})` : ''}`,
+    );
+    if (e.hint) err(`    hint: ${printable(e.hint)}`);
     return EXIT_ERROR;
   }
-  const m = e instanceof Error ? e.message : String(e);
+  const m = printable(e instanceof Error ? e.message : String(e));
   err(`${style.red('error')}[internal]: ${m}`);
   err('    this is a bug in sysfence; set SYSFENCE_DEBUG=1 for a stack trace and report it');
   if (process.env.SYSFENCE_DEBUG && e instanceof Error) err(e.stack ?? '');

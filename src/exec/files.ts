@@ -12,7 +12,9 @@ import {
   closeSync,
   constants,
   fstatSync,
+  lstatSync,
   openSync,
+  readlinkSync,
   readSync,
   realpathSync,
   renameSync,
@@ -127,10 +129,26 @@ export function readBytes(path: string, limit = LIMITS.bpf, what = 'BPF program'
 /** The identity of an existing path (device and inode), to tell an output from an input. */
 function identity(path: string): string | undefined {
   try {
-    const st = statSync(path);
-    return `${st.dev}:${st.ino}`;
+    // "-" is standard input: a file redirected into it (< in.json) is that file
+    const st = path === '-' ? fstatSync(0) : statSync(path);
+    return st.isFile() ? `${st.dev}:${st.ino}` : path === '-' ? undefined : `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
+  }
+}
+
+/** A symbolic link whose target does not exist: writing "to it" would replace the link. */
+function danglingLink(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    statSync(path);
+    return undefined;
+  } catch {
+    return readlinkSync(path);
   }
 }
 
@@ -141,6 +159,7 @@ function identity(path: string): string | undefined {
 export function checkWritable(path: string | undefined, inputs: readonly string[] = []): void {
   if (path === undefined || path === '-') return;
   refuseOverwrite(path, inputs);
+  refuseDanglingLink(path);
   const dir = dirname(path);
   try {
     const st = statSync(dir);
@@ -167,12 +186,23 @@ export function refuseOverwrite(output: string | undefined, inputs: readonly str
   const out = identity(output);
   if (out === undefined) return;
   for (const i of inputs)
-    if (i !== '-' && identity(i) === out)
+    if (identity(i) === out)
       throw new FileError(
         'output-is-input',
         output,
-        `-o ${output} is the input ${i}: sysfence does not overwrite its inputs (write elsewhere, then move it)`,
+        `-o ${output} is the input ${i === '-' ? '(standard input is that file)' : i}: sysfence does not overwrite its inputs (write elsewhere, then move it)`,
       );
+}
+
+/** Refuses an output that is a symbolic link to nothing (the write would replace the link). */
+function refuseDanglingLink(path: string): void {
+  const to = danglingLink(path);
+  if (to !== undefined)
+    throw new FileError(
+      'output-dangling-link',
+      path,
+      `-o ${path} is a symbolic link to ${to}, which does not exist: sysfence will not replace the link; write to ${to} itself, or remove the link`,
+    );
 }
 
 /**
@@ -180,6 +210,7 @@ export function refuseOverwrite(output: string | undefined, inputs: readonly str
  * or /dev/stdout is written directly (there is nothing to rename over).
  */
 export function writeOutput(path: string, data: string | Uint8Array): void {
+  refuseDanglingLink(path);
   let target = path;
   try {
     target = realpathSync(path);

@@ -272,6 +272,7 @@ export function parseSpo(text: string): SpoParseResult {
       return;
     }
     const at = (o: number) => positionAt(text, o);
+    if (root.kind === 'null') return; // an empty document (comments only): no object
     if (root.kind !== 'object') {
       issues.push({
         code: 'wrong-type',

@@ -13,13 +13,142 @@
  * digest and size before it is used: a tampered blob or manifest is refused, never read.
  */
 import { createHash } from 'node:crypto';
-import { SysfenceError } from '../errors.js';
+import { SysfenceError, printable as terminalSafe } from '../errors.js';
 
 export const MEDIA_TYPE_PROFILE = 'application/vnd.cncf.seccomp-profile.config.v1+json';
 export const MEDIA_TYPE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MEDIA_TYPE_LAYER = 'application/json';
 export const LAYER_TITLE = 'profile.json';
 const EMPTY_CONFIG = Buffer.from('{}');
+
+/**
+ * What sysfence reads from a registry, at most: a manifest (the distribution spec's 4 MiB), a
+ * profile layer (the largest profile sysfence reads), an error or token answer; and how long one
+ * request may take (SYSFENCE_REGISTRY_TIMEOUT seconds overrides it).
+ */
+export const REGISTRY_LIMITS = {
+  manifest: 4 << 20,
+  blob: 16 << 20,
+  text: 64 << 10,
+  timeoutMs: 30_000,
+};
+
+function timeoutMs(): number {
+  const s = Number(process.env.SYSFENCE_REGISTRY_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : REGISTRY_LIMITS.timeoutMs;
+}
+
+/** Text a registry sent, safe for a terminal (control characters escaped), cut to `max`. */
+export const printable = (text: string, max = 300): string => terminalSafe(text, max);
+
+/** A response body read whole up to `limit` bytes (the rest is not read: the request is cut). */
+async function readBody(res: Response, limit: number, what: string, where: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw new RegistryError(
+      'registry-too-large',
+      `${what} is ${declared} bytes, more than the ${limit} sysfence reads: refused`,
+      where,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return new Uint8Array();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.length;
+      if (n > limit) {
+        await reader.cancel().catch(() => {});
+        throw new RegistryError(
+          'registry-too-large',
+          `${what} goes past ${limit} bytes (more than it said, or more than sysfence reads): refused`,
+          where,
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof RegistryError) throw e;
+    throw bodyError(e, what, where);
+  }
+  return Buffer.concat(chunks);
+}
+
+function bodyError(e: unknown, what: string, where: string): RegistryError {
+  const name = (e as Error)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError')
+    return new RegistryError(
+      'registry-timeout',
+      `${what}: no complete answer in ${timeoutMs() / 1000} s`,
+      where,
+    );
+  return new RegistryError(
+    'registry-unreachable',
+    `${what}: the connection broke (${printable(String((e as Error)?.message ?? e))})`,
+    where,
+  );
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** A descriptor as the manifest holds it, checked field by field (JSON path in the message). */
+function descriptor(v: unknown, path: string, where: string): Descriptor {
+  const bad = (why: string) => new RegistryError('artifact-invalid', `the manifest's ${path} ${why}`, where);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('is not an object');
+  const d = v as Record<string, unknown>;
+  if (typeof d.mediaType !== 'string') throw bad('has no mediaType string');
+  if (typeof d.digest !== 'string' || !DIGEST.test(d.digest)) throw bad('has no sha256 digest');
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw bad('has no size');
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  if (d.annotations !== undefined) out.annotations = stringMap(d.annotations, `${path}.annotations`, where);
+  return out;
+}
+
+function stringMap(v: unknown, path: string, where: string): Record<string, string> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new RegistryError('artifact-invalid', `the manifest's ${path} is not an object`, where);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x !== 'string')
+      throw new RegistryError('artifact-invalid', `the manifest's ${path}.${k} is not a string`, where);
+    out[k] = x;
+  }
+  return out;
+}
+
+/** A manifest read from JSON, every field it is used for checked. */
+export function parseManifest(bytes: Uint8Array, where: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new RegistryError('artifact-invalid', 'the manifest is not JSON', where);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new RegistryError('artifact-invalid', 'the manifest is not a JSON object', where);
+  const m = raw as Record<string, unknown>;
+  if (m.schemaVersion !== 2)
+    throw new RegistryError(
+      'artifact-invalid',
+      `the manifest's schemaVersion is ${printable(JSON.stringify(m.schemaVersion) ?? 'missing')}, not 2`,
+      where,
+    );
+  if (!Array.isArray(m.layers))
+    throw new RegistryError('artifact-invalid', "the manifest's layers is not a list", where);
+  const out: Manifest = {
+    schemaVersion: 2,
+    mediaType: typeof m.mediaType === 'string' ? m.mediaType : '',
+    config: descriptor(m.config, 'config', where),
+    layers: m.layers.map((l, i) => descriptor(l, `layers[${i}]`, where)),
+  };
+  if (typeof m.artifactType === 'string') out.artifactType = m.artifactType;
+  if (m.annotations !== undefined) out.annotations = stringMap(m.annotations, 'annotations', where);
+  return out;
+}
 
 export class RegistryError extends SysfenceError {
   constructor(code: string, message: string, location?: string, hint?: string) {
@@ -135,11 +264,26 @@ export class RegistryClient {
     if (this.token) headers.set('Authorization', this.token);
     let res: Response;
     try {
-      res = await fetch(url, { ...init, method, headers, redirect: 'follow' });
+      // one deadline for the answer and its body (a registry that never answers is a timeout)
+      res = await fetch(url, {
+        ...init,
+        method,
+        headers,
+        redirect: 'follow',
+        signal: AbortSignal.timeout(timeoutMs()),
+      });
     } catch (e) {
+      const name = (e as Error)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError')
+        throw new RegistryError(
+          'registry-timeout',
+          `${this.ref.registry} did not answer in ${timeoutMs() / 1000} s`,
+          url,
+          'SYSFENCE_REGISTRY_TIMEOUT=SECONDS waits longer',
+        );
       throw new RegistryError(
         'registry-unreachable',
-        `cannot reach ${this.ref.registry}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`,
+        `cannot reach ${this.ref.registry}: ${printable((e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : String((e as Error)?.message ?? e))}`,
         url,
       );
     }
@@ -175,21 +319,46 @@ export class RegistryClient {
     const scope = /scope="([^"]+)"/.exec(challenge)?.[1];
     if (service) q.set('service', service);
     if (scope) q.set('scope', scope);
-    const r = await fetch(`${realm}?${q}`, { headers: { Authorization: basic } });
+    let r: Response;
+    try {
+      r = await fetch(`${realm}?${q}`, {
+        headers: { Authorization: basic },
+        signal: AbortSignal.timeout(timeoutMs()),
+      });
+    } catch (e) {
+      throw bodyError(e, 'the token service', realm);
+    }
     if (!r.ok)
       throw new RegistryError(
         'registry-auth-failed',
         `the token service refused the credentials (HTTP ${r.status})`,
         realm,
       );
-    const body = (await r.json()) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
+    const text = Buffer.from(await readBody(r, REGISTRY_LIMITS.text, 'the token answer', realm)).toString(
+      'utf8',
+    );
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new RegistryError(
+        'registry-auth-failed',
+        `the token service answered no JSON: ${printable(text, 120)}`,
+        realm,
+      );
+    }
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const token =
+      typeof b.token === 'string' ? b.token : typeof b.access_token === 'string' ? b.access_token : undefined;
     if (!token) throw new RegistryError('registry-auth-failed', 'the token service gave no token', realm);
     this.token = `Bearer ${token}`;
   }
 
   private async fail(res: Response, what: string): Promise<never> {
-    const text = (await res.text().catch(() => '')).slice(0, 300).trim();
+    const body = await readBody(res, REGISTRY_LIMITS.text, `${what} (error answer)`, this.ref.registry).catch(
+      () => new Uint8Array(),
+    );
+    const text = printable(Buffer.from(body).toString('utf8').trim());
     if (res.status === 401 || res.status === 403)
       throw new RegistryError(
         'registry-auth-failed',
@@ -236,8 +405,9 @@ export class RegistryClient {
     const res = await this.request('GET', `${this.base}/manifests/${id}`, {
       headers: { Accept: MEDIA_TYPE_MANIFEST },
     });
-    if (!res.ok) await this.fail(res, `manifest ${this.where(this.ref.digest ? `@${id}` : `:${id}`)}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const what = `manifest ${this.where(this.ref.digest ? `@${id}` : `:${id}`)}`;
+    if (!res.ok) await this.fail(res, what);
+    const bytes = await readBody(res, REGISTRY_LIMITS.manifest, `the ${what}`, this.where(''));
     const digest = sha256(bytes);
     if (this.ref.digest && digest !== this.ref.digest)
       throw new RegistryError(
@@ -245,20 +415,21 @@ export class RegistryClient {
         `the registry sent a manifest whose digest is ${digest}, not the ${this.ref.digest} asked for: refused`,
         this.where(`@${this.ref.digest}`),
       );
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as Manifest;
-    } catch {
-      throw new RegistryError('artifact-invalid', 'the manifest is not JSON', this.where(`@${digest}`));
-    }
-    return { bytes, digest, manifest };
+    return { bytes, digest, manifest: parseManifest(bytes, this.where(`@${digest}`)) };
   }
 
   /** A blob, checked against its descriptor's digest and size. */
   async blob(d: Descriptor): Promise<Uint8Array> {
+    if (d.size > REGISTRY_LIMITS.blob)
+      throw new RegistryError(
+        'registry-too-large',
+        `blob ${d.digest} is ${d.size} bytes by its descriptor, more than the ${REGISTRY_LIMITS.blob} sysfence reads: refused`,
+        this.where(`@${d.digest}`),
+      );
     const res = await this.request('GET', `${this.base}/blobs/${d.digest}`);
     if (!res.ok) await this.fail(res, `blob ${d.digest}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    // never more than the descriptor says (a registry that sends more is refused, not read)
+    const bytes = await readBody(res, d.size, `blob ${d.digest}`, this.where(`@${d.digest}`));
     if (bytes.length !== d.size || sha256(bytes) !== d.digest)
       throw new RegistryError(
         'artifact-digest-mismatch',

@@ -118,12 +118,13 @@ spec:
   it('check: an empty file, random bytes, a directory: errors (exit 2), never a pass', async () => {
     const p = file('p.json', PROFILE);
     const cases: [string, string][] = [
-      [file('empty.log', ''), 'empty-trace'],
-      [file('ws.log', '  \n\n\t\n'), 'empty-trace'],
+      [file('empty.log', ''), 'empty-input'],
+      [file('ws.log', '  \n\n\t\n'), 'empty-input'],
       [
         file('random.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251))),
-        'unreadable-trace',
+        'binary-input',
       ],
+      [file('words.log', 'no syscall on this line\nnor on this one\n'), 'unreadable-trace'],
       [dir, 'file-unreadable'],
     ];
     for (const [input, code] of cases) {
@@ -170,6 +171,169 @@ spec:
   });
 });
 
+describe('SPO YAML read as Kubernetes reads it', () => {
+  const spo = (spec: string, meta = '') =>
+    `apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\nmetadata:\n  name: app\n${meta}spec:\n  defaultAction: SCMP_ACT_ERRNO\n${spec}`;
+  it('scalars YAML 1.1 and 1.2 read differently are refused with both readings; numbers as written', async () => {
+    const table: [string, string, string][] = [
+      [
+        '  syscalls:\n    - names: [read]\n      action: SCMP_ACT_ERRNO\n      errnoRet: 010\n',
+        'yaml-version-ambiguous',
+        '"010" is 10 in YAML 1.2 but 8 for Kubernetes (YAML 1.1 reads a leading 0 as octal)',
+      ],
+      [
+        '  syscalls:\n    - names: [read]\n      action: SCMP_ACT_ERRNO\n      errnoRet: 0o17\n',
+        'yaml-version-ambiguous',
+        '"0o17" is an octal number in YAML 1.2 but a string for Kubernetes (YAML 1.1)',
+      ],
+      [
+        '  syscalls:\n    - names: [read]\n      action: SCMP_ACT_ALLOW\n      args: [{index: 0, value: 1:30, op: SCMP_CMP_EQ}]\n',
+        'yaml-version-ambiguous',
+        '"1:30" is a sexagesimal number for Kubernetes (YAML 1.1) but a string in YAML 1.2',
+      ],
+      [
+        '  syscalls:\n    - names: [read]\n      action: SCMP_ACT_ALLOW\n      args: [{index: 0, value: 1e-400, op: SCMP_CMP_EQ}]\n',
+        'wrong-type',
+        'value must be an integer, found 1e-400',
+      ],
+    ];
+    for (const [spec, code, message] of table) {
+      const f = file('k.yaml', spo(spec));
+      const r = await sf(['validate', f]);
+      expect([r.status, codes(r.stdout)]).toEqual([1, [code]]);
+      expect(r.stdout).toContain(message);
+    }
+  });
+
+  it('rules under metadata, fields outside the object: errors (the API server drops them: fail open)', async () => {
+    const f = file('m.yaml', spo('', '  syscalls: [{names: [mount], action: SCMP_ACT_ALLOW}]\n'));
+    const r = await sf(['validate', f]);
+    expect([r.status, codes(r.stdout)]).toEqual([1, ['unknown-field']]);
+    expect(r.stdout).toContain('unknown field "syscalls" in metadata: the API server drops it');
+  });
+
+  it('a comment-only file is no profile, for validate and verify', async () => {
+    const f = file('c.yaml', '# nothing but a comment\n---\n# and another\n');
+    for (const cmd of ['validate', 'verify']) {
+      const r = await sf([cmd, f]);
+      expect([cmd, r.status, codes(r.stdout + r.stderr)]).toEqual([
+        cmd,
+        cmd === 'validate' ? 1 : 2,
+        ['no-profile'],
+      ]);
+    }
+  });
+
+  it('two SCMP_CMP_NE on one argument allow everything: an error, not valid', async () => {
+    const f = file(
+      'ne.json',
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        syscalls: [
+          {
+            names: ['ioctl'],
+            action: 'SCMP_ACT_ALLOW',
+            args: [
+              { index: 1, value: 1, op: 'SCMP_CMP_NE' },
+              { index: 1, value: 2, op: 'SCMP_CMP_NE' },
+            ],
+          },
+        ],
+      }),
+    );
+    const r = await sf(['validate', f]);
+    expect([r.status, codes(r.stdout)]).toEqual([1, ['matches-every-value']]);
+  });
+});
+
+describe('never a silent pass, never a guess', () => {
+  it('import of an empty or binary file: refused (and generate of an empty recording)', async () => {
+    const e = await sf(['import', file('e.log', '')]);
+    expect([e.status, codes(e.stderr)]).toEqual([2, ['empty-input']]);
+    const b = await sf(['import', file('b.log', Buffer.from([0x1f, 0x8b, 0, 0, 1, 2, 3]))]);
+    expect([b.status, codes(b.stderr)]).toEqual([2, ['binary-input']]);
+    const none = file('none.rec.json', JSON.stringify({ ...RECORDING, syscalls: {} }));
+    const g = await sf(['generate', none]);
+    expect([g.status, codes(g.stderr), g.stdout]).toEqual([2, ['empty-recording'], '']);
+    const c = await sf(['check', '--profile', file('pp.json', PROFILE), none]);
+    expect([c.status, codes(c.stderr)]).toEqual([2, ['empty-recording']]);
+  });
+
+  it("a qemu-user -strace log needs --arch: its ABI is not guessed as this machine's", async () => {
+    const log = file(
+      'q.log',
+      '1234 openat(AT_FDCWD,"/etc/ld.so.cache",O_RDONLY|O_CLOEXEC) = 3\n1234 Unknown syscall 293\n1234 exit_group(0)\n',
+    );
+    const r = await sf(['import', log]);
+    expect([r.status, codes(r.stderr)]).toEqual([2, ['qemu-abi-unknown']]);
+    const a = await sf(['import', '--arch', 'aarch64', log]);
+    expect(a.status).toBe(0);
+    // 293 on aarch64 is rseq (on x86_64 it would be pipe2)
+    expect(Object.keys(JSON.parse(a.stdout).syscalls.aarch64).sort()).toEqual([
+      'exit_group',
+      'openat',
+      'rseq',
+    ]);
+    const c = await sf(['check', '--profile', file('pq.json', PROFILE), log]);
+    expect([c.status, codes(c.stderr)]).toEqual([2, ['qemu-abi-unknown']]);
+    const ca = await sf([
+      'check',
+      '--arch',
+      'aarch64',
+      '--runtime',
+      'sysfence',
+      '--profile',
+      file('pq2.json', PROFILE),
+      log,
+    ]);
+    expect(ca.stdout.trim().split('\n').at(-1)).toMatch(/3 recorded syscalls: 0 allowed, 3 denied/);
+  });
+
+  it('check: a number no table names is judged by the profile (denied by its default: a failure)', async () => {
+    const rec = file(
+      'n.rec.json',
+      JSON.stringify({
+        ...RECORDING,
+        syscalls: { x86_64: { syscall_0x3e7: { count: 2, pids: [1], executables: ['/bin/a'] } } },
+      }),
+    );
+    const r = await sf(['check', '--runtime', 'sysfence', '--profile', file('pn.json', PROFILE), rec]);
+    expect(r.status).toBe(1);
+    expect(r.stdout.split('\n')[0]).toBe(
+      'DENIED x86_64 syscall_0x3e7: ERRNO(38) by default (number 999, which no table names); 2 calls, by /bin/a',
+    );
+  });
+
+  it('recordings: a numbered name a table knows is that call; numbers past 2^31-1 are refused', async () => {
+    const named = file(
+      'k.rec.json',
+      JSON.stringify({
+        ...RECORDING,
+        syscalls: { x86_64: { syscall_0xa5: { count: 1, pids: [1], executables: [] } } },
+      }),
+    );
+    const g = await sf(['generate', '--exact', '--allow-beyond-default', 'mount', named]);
+    expect(g.status).toBe(0);
+    expect(JSON.parse(g.stdout).syscalls[0].names).toContain('mount');
+    const big = file(
+      'b.rec.json',
+      JSON.stringify({
+        ...RECORDING,
+        syscalls: { x86_64: { syscall_0x80000000: { count: 1, pids: [1], executables: [] } } },
+      }),
+    );
+    const b = await sf(['generate', big]);
+    expect([b.status, codes(b.stderr)]).toEqual([2, ['recording-invalid']]);
+    const audit = file(
+      'a.log',
+      'type=SECCOMP msg=audit(1.2:3): pid=12 arch=c000003e syscall=2147483648 compat=0\n',
+    );
+    const a = await sf(['import', audit]);
+    expect(codes(a.stderr)).toEqual([]);
+    expect(a.stderr).toContain('warning[audit-bad-number]');
+  });
+});
+
 describe('scale and resource limits', () => {
   it('500 and 5,000 identical rules validate in well under a minute, with one note per rule', async () => {
     for (const n of [500, 5000]) {
@@ -193,8 +357,9 @@ describe('scale and resource limits', () => {
     const peak = (stderr: string) => Number(stderr.trim().split('\n').at(-1));
     const table: [string, string, number][] = [
       ['validate /dev/zero', 'input-too-large', 300_000],
-      ['import /dev/zero', 'line-too-long', 200_000],
-      ['check --profile p.json /dev/zero', 'line-too-long', 200_000],
+      // NUL bytes: no text log (said before a line is read)
+      ['import /dev/zero', 'binary-input', 200_000],
+      ['check --profile p.json /dev/zero', 'binary-input', 200_000],
       ['disasm /dev/zero', 'input-too-large', 150_000],
       ['emu /dev/zero read', 'input-too-large', 300_000],
     ];

@@ -235,6 +235,18 @@ function mutateText(text: string, kind: Kind, rnd: () => number): string | Buffe
       `${SPO}---\n${SPO}`,
       SPO.replace('SeccompProfile', 'RawSelinuxProfile'),
       `${SPO}  unknownField: 1\n`,
+      // what Kubernetes (YAML 1.1) reads otherwise than YAML 1.2, and rules where the API server drops them
+      SPO.replace('action: SCMP_ACT_ERRNO', 'action: SCMP_ACT_ERRNO\n      errnoRet: 010'),
+      SPO.replace('action: SCMP_ACT_ERRNO', 'action: SCMP_ACT_ERRNO\n      errnoRet: 0o17'),
+      SPO.replace('action: SCMP_ACT_ERRNO', 'action: SCMP_ACT_ERRNO\n      errnoRet: 1e-400'),
+      SPO.replace('action: SCMP_ACT_ERRNO', 'action: SCMP_ACT_ERRNO\n      errnoRet: 1_000'),
+      SPO.replace('[mount]', '[yes]'),
+      SPO.replace(
+        '- names: [mount]',
+        '- names: [mount]\n      args: [{index: 0, value: 1:30, op: SCMP_CMP_EQ}]',
+      ),
+      SPO.replace('  name: app', '  name: app\n  syscalls: [{names: [mount], action: SCMP_ACT_ALLOW}]'),
+      SPO.replace('kind: SeccompProfile', 'kind: SeccompProfile\nsyscalls: []'),
     ]);
   }
   // a valid input of another kind (a log given as a profile, a profile as a filter, ...)

@@ -4,7 +4,7 @@ import type { ArchDef } from '../../arch/types.js';
 import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
-import { head, importLogs } from '../../recorders/import.js';
+import { importLogs } from '../../recorders/import.js';
 import { BACKEND_CHOICES, ebpfProblems, record } from '../../recorders/record.js';
 import { exitStatus } from '../../recorders/workload.js';
 import { mergeRecordings, type Recording } from '../../recording/recording.js';
@@ -37,13 +37,11 @@ async function readTrace(file: string, arch: ArchDef, archGiven: boolean): Promi
   }
   const rec = await importLogs([file], { arch, archGiven, format: 'auto', args: true });
   const calls = Object.values(rec.syscalls).reduce((n, c) => n + Object.keys(c ?? {}).length, 0);
+  // (an empty or binary file is refused by the importer: empty-input, binary-input)
   if (calls === 0) {
-    const empty = head(file).trim() === '';
     throw new CliError(
-      empty ? 'empty-trace' : 'unreadable-trace',
-      empty
-        ? `${file} is empty: there is nothing to check`
-        : `no syscall could be read from ${file}${rec.malformed.count > 0 ? ` (${rec.malformed.count} lines not understood; first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})` : ''}`,
+      'unreadable-trace',
+      `no syscall could be read from ${file}${rec.malformed.count > 0 ? ` (${rec.malformed.count} lines not understood; first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code})` : ''}`,
       file,
       'give a sysfence recording, or a strace, audit, bpftrace, sysdig or falco log',
     );

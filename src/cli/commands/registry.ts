@@ -6,8 +6,10 @@ import { serializeDocker } from '../../profile/serialize-docker.js';
 import {
   type Credentials,
   LAYER_TITLE,
+  MEDIA_TYPE_LAYER,
   MEDIA_TYPE_PROFILE,
   parseReference,
+  printable,
   profileArtifact,
   profileLayer,
   RegistryClient,
@@ -139,7 +141,14 @@ Example:
       const layer = profileLayer(m.manifest, where);
       const bytes = await client.blob(layer);
       const text = Buffer.from(bytes).toString('utf8');
-      const loaded = loadProfileText(text);
+      // the layer says application/json: it is read as JSON, never as the YAML it might be
+      if (!/^\s*\{/.test(text))
+        throw new RegistryError(
+          'artifact-invalid',
+          `the ${MEDIA_TYPE_LAYER} layer holds no JSON object (${printable(text, 60)})`,
+          where,
+        );
+      const loaded = loadProfileText(text, 'docker');
       const errors = loaded.issues.filter((i) => i.severity === 'error');
       if (errors.length > 0 || loaded.profiles.length !== 1)
         throw new RegistryError(
@@ -147,7 +156,8 @@ Example:
           `the artifact's profile does not validate: ${errors[0]?.message ?? 'not one profile'}`,
           where,
         );
-      for (const [k, v] of Object.entries(m.manifest.annotations ?? {})) err(`sysfence: ${k}: ${v}`);
+      for (const [k, v] of Object.entries(m.manifest.annotations ?? {}))
+        err(`sysfence: ${printable(k, 100)}: ${printable(v)}`);
       err(`sysfence: pulled ${where} (${bytes.length} bytes, digests checked)`);
       if (opts.output) writeOutput(String(opts.output), text);
       else process.stdout.write(text);
