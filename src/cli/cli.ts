@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { printable, SysfenceError } from '../errors.js';
-import { stopExitStatus } from '../exec/signals.js';
+import { setStopNote, stopExitStatus } from '../exec/signals.js';
 import { VERSION } from '../version.js';
 import { EXIT_ERROR } from './errors.js';
 import { err, style } from './output.js';
@@ -87,6 +87,7 @@ export function report(e: unknown, command = ''): number {
 
 /** Runs one sysfence command line (argv as process.argv: node, script, command, ...). */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  setStopNote((line) => err(`sysfence: ${line}`));
   let exitCode = 0;
   const setExit = (code: number) => {
     exitCode = code;

@@ -22,10 +22,19 @@ const listeners = new Set<(sig: StopSignal, count: number) => void>();
 /** Signals a command asked for as its own ending (record --docker --until-signal TERM). */
 const expected = new Set<NodeJS.Signals>();
 
+let stopNote: ((line: string) => void) | undefined;
+
+/** Where the first stop signal is said (the CLI's stderr): a workload that ignores it is waited for. */
+export function setStopNote(note: (line: string) => void): void {
+  stopNote = note;
+}
+
 function onSignal(sig: NodeJS.Signals): void {
   if (expected.has(sig)) return;
   first ??= sig as StopSignal;
   count++;
+  if (count === 1 && listeners.size > 0)
+    stopNote?.(`${sig}: stopping the workload and writing what was recorded (a second signal kills it)`);
   if (listeners.size === 0 && count > 1) {
     // nothing of a workload is running (sysfence is reading or writing): a second signal ends it
     process.exit(128 + (constants.signals[first] ?? 0));

@@ -6,6 +6,7 @@
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { startProcess, ToolError, waitFor } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
 import { type MapDump, PROGRESS_SECONDS, parseMaps, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
@@ -121,6 +122,9 @@ export async function startTracer(
     detached: true, // its own process group: Ctrl-C reaches the workload, not the tracer
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(mapKeys), BPFTRACE_STRLEN: '200' },
   });
+  // if sysfence dies, bpftrace must not stay attached to every syscall of the machine
+  const forget = t.pid !== undefined ? undoOnDeath('tree', String(t.pid)) : () => {};
+  t.on('exit', forget);
   let stdout = '';
   let stderr = '';
   let scanned = 0;

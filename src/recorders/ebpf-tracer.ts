@@ -8,6 +8,7 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { bpfObjectLines } from '../ebpf/lines.js';
 import { LOADER_PERL } from '../ebpf/loader-perl.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { findOnPath, startProcess, ToolError } from '../exec/run.js';
 import { ERRORS, INDEX_SHIFT, MAPS, type MapName, type RecorderProgram, SLOT } from './ebpf-layout.js';
 import { type MapDump, PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
@@ -57,6 +58,9 @@ export async function startOwnTracer(
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
+  // it dies with sysfence by itself (PR_SET_PDEATHSIG); the reaper is the second line
+  const forget = p.pid !== undefined ? undoOnDeath('tree', String(p.pid)) : () => {};
+  p.on('exit', forget);
   let out = '';
   let stderr = '';
   let wake: (() => void) | undefined;

@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import { mergeRecordings, type Recording, RecordingBuilder } from '../recording/recording.js';
@@ -147,6 +148,8 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
     ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
+  // if sysfence dies, the events follower goes too (Docker's own parent cgroup stays: it is Docker's)
+  if (events.pid !== undefined) events.on('exit', undoOnDeath('tree', String(events.pid)));
   let buffered = '';
   events.stdout?.setEncoding('utf8').on('data', (d: string) => {
     buffered += d;

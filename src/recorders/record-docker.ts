@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
@@ -100,6 +101,11 @@ export async function recordContainer(
     throw new ToolError(e.codes.createFailed, e.cli, `${e.cli} create failed: ${created.stderr}`);
   const id = created.stdout.split('\n').at(-1) ?? '';
   const leaf = join(cg2, parent, e.leaf(id, driver));
+  // if sysfence dies, the container is removed and the cgroups it made for it too (leaf first)
+  const forget = [
+    undoOnDeath('container', e.cli, id),
+    ...cgroupDirs(cg2, parent, [e.leaf(id, driver), ...e.otherCgroups]).map((d) => undoOnDeath('cgroup', d)),
+  ];
   let tracer: Tracer | undefined;
   // a stop signal (Ctrl-C, SIGTERM, SIGHUP) stops the container (docker stop: SIGTERM, then
   // SIGKILL), whatever its pid 1 does with SIGINT (a shell or sleep as pid 1 ignores it), and the
@@ -204,6 +210,7 @@ export async function recordContainer(
     tracer?.kill();
     tool(['rm', '--force', id]);
     removeCgroups(cg2, parent, [e.leaf(id, driver), ...e.otherCgroups], o.note);
+    for (const f of forget) f();
   }
 }
 
@@ -212,20 +219,26 @@ export async function recordContainer(
  * parent (and leaf, if runc left it) that dockerd made under each cgroup v1 controller for
  * `--cgroup-parent` (runc removes its leaves but never the parent it did not create).
  */
+/** The cgroup directories a container of `parent` may have: v2's, and each v1 controller's (leaves first). */
+function cgroupDirs(cg2: string, parent: string, leaves: readonly string[], onlyExisting = false): string[] {
+  const dirs = [...leaves.map((l) => join(cg2, parent, l)), join(cg2, parent)];
+  const root = '/sys/fs/cgroup';
+  if (cg2 !== root && existsSync(root))
+    for (const ctrl of readdirSync(root).sort()) {
+      const base = join(root, ctrl);
+      if (base === cg2 || (onlyExisting && !existsSync(join(base, parent)))) continue;
+      dirs.push(...leaves.map((l) => join(base, parent, l)), join(base, parent));
+    }
+  return dirs;
+}
+
 function removeCgroups(
   cg2: string,
   parent: string,
   leaves: readonly string[],
   note?: (m: string) => void,
 ): void {
-  const dirs = [...leaves.map((l) => join(cg2, parent, l)), join(cg2, parent)];
-  const root = '/sys/fs/cgroup';
-  if (cg2 !== root && existsSync(root))
-    for (const ctrl of readdirSync(root).sort()) {
-      const base = join(root, ctrl);
-      if (base === cg2 || !existsSync(join(base, parent))) continue;
-      dirs.push(...leaves.map((l) => join(base, parent, l)), join(base, parent));
-    }
+  const dirs = cgroupDirs(cg2, parent, leaves, true);
   for (const dir of dirs)
     try {
       if (existsSync(dir)) rmdirSync(dir);

@@ -29,6 +29,7 @@ import { fill, type MapDump, pidsSeen, type Tracer } from './ebpf-maps.js';
 
 export { PROGRESS_SECONDS, type Tracer } from './ebpf-maps.js';
 
+import { undoOnDeath } from '../exec/reaper.js';
 import { bpftraceProgram, type EbpfScope, startTracer } from './bpftrace-program.js';
 import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
 import type { WorkloadExit } from './workload.js';
@@ -145,6 +146,9 @@ export async function recordWithEbpf(
   const workloadExit = new Promise<WorkloadExit>((res) =>
     workload.on('exit', (code, signal) => res({ code, signal })),
   );
+  // if sysfence dies, the workload goes too (its cgroup below, once made, takes all of it)
+  const forgetWorkload = workload.pid !== undefined ? undoOnDeath('tree', String(workload.pid)) : () => {};
+  let forgetCgroup = () => {};
   // every process of the workload: its cgroup, or (no cgroup v2) its process tree
   const workloadPids = (): number[] => {
     if (cgDir && existsSync(join(cgDir, 'cgroup.procs')))
@@ -180,6 +184,7 @@ export async function recordWithEbpf(
       cgDir = join(cg2, `sysfence-${process.pid}-${pid}`);
       try {
         mkdirSync(cgDir);
+        forgetCgroup = undoOnDeath('cgroup', cgDir);
         writeFileSync(join(cgDir, 'cgroup.procs'), String(pid));
       } catch (e) {
         throw new ToolError(
@@ -275,5 +280,7 @@ export async function recordWithEbpf(
       }
       if (existsSync(cgDir)) o.note?.(`left ${cgDir} in place: processes of the workload still run in it`);
     }
+    if (!cgDir || !existsSync(cgDir)) forgetCgroup();
+    forgetWorkload();
   }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ArchDef } from '../arch/types.js';
 import { userEnv, type WorkloadUser } from '../exec/as-user.js';
 import { readLineChunks } from '../exec/files.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { findOnPath, runTool, startProcess, ToolError } from '../exec/run.js';
 import { descendants, forwardAs, onStopSignal, signalAll, throwIfStopped } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
@@ -45,6 +46,7 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
     );
   throwIfStopped('the workload');
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-strace-'));
+  const forgetDir = undoOnDeath('path', dir);
   const fifo = join(dir, 'trace');
   runTool('mkfifo', ['-m', '600', fifo]);
   const where = o.keepLog ?? 'strace';
@@ -55,6 +57,8 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
     [...STRACE_FLAGS, ...(o.user ? ['-u', o.user.name] : []), '-o', fifo, '--', ...o.command],
     { stdio: 'inherit', env: userEnv(o.user) },
   );
+  // if sysfence dies, strace and the workload it traces go too (its tracees would run on, detached)
+  const forgetTree = child.pid !== undefined ? undoOnDeath('tree', String(child.pid)) : () => {};
   const exited = new Promise<WorkloadExit>((res, rej) => {
     child.on('error', (e) =>
       rej(new ToolError('tool-failed', 'strace', `strace could not start: ${e.message}`)),
@@ -103,5 +107,7 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
       signalAll([child.pid], 'SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
+    forgetDir();
+    forgetTree();
   }
 }

@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asUserPrefix, userEnv, type WorkloadUser } from '../exec/as-user.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { startProcess, ToolError } from '../exec/run.js';
 import type { WorkloadExit } from '../recorders/workload.js';
 
@@ -23,6 +24,7 @@ export interface EnforceOptions {
 
 export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
+  const forgetDir = undoOnDeath('path', dir);
   const file = join(dir, 'filter.bpf');
   writeFileSync(file, o.filter);
   const fd = openSync(file, 'r');
@@ -31,6 +33,8 @@ export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
     const bwrap = ['bwrap', '--dev-bind', '/', '/', '--seccomp', '3', '--', ...o.command];
     const argv = o.user ? [...asUserPrefix(o.user), ...bwrap] : bwrap;
     const child = startProcess(argv[0]!, argv.slice(1), { stdio: [s, s, s, fd], env: userEnv(o.user) });
+    // if sysfence dies, bubblewrap and the workload go too
+    if (child.pid !== undefined) child.on('exit', undoOnDeath('tree', String(child.pid)));
     return await new Promise<WorkloadExit>((res, rej) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
         rej(
@@ -48,5 +52,6 @@ export async function runUnderFilter(o: EnforceOptions): Promise<WorkloadExit> {
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
+    forgetDir();
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { undoOnDeath } from '../exec/reaper.js';
 import { findOnPath, startProcess } from '../exec/run.js';
 import { AuditReader } from '../recorders/audit.js';
 import type { Recording } from '../recording/recording.js';
@@ -47,6 +48,8 @@ export async function watchKernelLog(): Promise<KernelLogWatch> {
     // its own process group: a terminal's Ctrl-C for the workload does not end it early
     const c = startProcess(dmesg, ['--follow-new'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = c;
+    // if sysfence dies, no dmesg follows the kernel log on forever
+    if (c.pid !== undefined) c.on('exit', undoOnDeath('tree', String(c.pid)));
     c.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
     });

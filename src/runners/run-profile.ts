@@ -14,6 +14,7 @@ import type { ArchDef, ArchId } from '../arch/types.js';
 import { encode } from '../bpf/encode.js';
 import { compile } from '../compiler/compile.js';
 import type { WorkloadUser } from '../exec/as-user.js';
+import { undoOnDeath } from '../exec/reaper.js';
 import { findOnPath, ToolError } from '../exec/run.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
@@ -70,6 +71,7 @@ export async function runUnderProfile(o: {
 }): Promise<RunResult> {
   const filter = encode(compile(o.profile, { nativeArch: o.arch.id }).instructions);
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
+  const forgetDir = undoOnDeath('path', dir);
   const file = join(dir, 'filter.bpf');
   writeFileSync(file, filter);
   const fd = openSync(file, 'r');
@@ -106,6 +108,7 @@ export async function runUnderProfile(o: {
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
+    forgetDir();
   }
 }
 
@@ -161,6 +164,7 @@ export async function runContainerUnderProfile(o: {
   const rec = new RecordingBuilder();
   const denied = new RecordingBuilder();
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-run-'));
+  const forgetDir = undoOnDeath('path', dir);
   try {
     const file = join(dir, 'profile.json');
     writeFileSync(file, serializeDocker(o.profile));
@@ -182,5 +186,6 @@ export async function runContainerUnderProfile(o: {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    forgetDir();
   }
 }

@@ -246,6 +246,69 @@ describe.skipIf(skip !== undefined)(
   },
 );
 
+describe.skipIf(skip !== undefined)('SIGKILL of sysfence: its reaper undoes what it left', () => {
+  /** Polls until nothing of the run is left (the reaper works once sysfence is gone). */
+  const settled = async (s: Started, label?: string) => {
+    let left = await leftovers(s, label);
+    const t0 = Date.now();
+    while (JSON.stringify(left) !== JSON.stringify(NONE) && Date.now() - t0 < 20_000) {
+      await new Promise((r) => setTimeout(r, 200));
+      left = await leftovers(s, label);
+    }
+    return left;
+  };
+
+  for (const backend of ['strace', 'ebpf', 'bpftrace'] as const)
+    it(`record --backend ${backend}: the tracer, the workload, the cgroup and the FIFO go`, async () => {
+      const s = start([
+        'record',
+        '--backend',
+        backend,
+        '--recording',
+        join(dir, `kill-${backend}.json`),
+        '--',
+        'sleep',
+        '3601',
+      ]);
+      await until('the workload', sleeping(s));
+      s.signal('SIGKILL');
+      expect(await s.exit).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await settled(s)).toEqual(NONE);
+    });
+
+  it('run (bubblewrap, dmesg --follow-new): both go with the workload', async () => {
+    const profile = join(dir, 'allow-all.json');
+    writeFileSync(profile, '{"defaultAction":"SCMP_ACT_ALLOW"}');
+    const s = start(['run', '--profile', profile, '--', 'sleep', '3601']);
+    await until('the workload', sleeping(s));
+    s.signal('SIGKILL');
+    await s.exit;
+    expect(await settled(s)).toEqual(NONE);
+  });
+
+  it('record --docker: the container is removed, its cgroups too', async () => {
+    const label = `sysfence-test=${randomUUID()}`;
+    const s = start([
+      'record',
+      '--docker',
+      '--recording',
+      join(dir, 'kill-docker.json'),
+      '--',
+      '--network',
+      'none',
+      '--label',
+      label,
+      IMAGE,
+      'sleep',
+      '3601',
+    ]);
+    await until('the container workload', () => inCgroupOf(s.pid, 'sleep').length > 0);
+    s.signal('SIGKILL');
+    await s.exit;
+    expect(await settled(s, label)).toEqual(NONE);
+  });
+});
+
 describe.skipIf(skip !== undefined)('under sudo: the workload runs as the user, outputs are theirs', () => {
   const asSudo = { SUDO_UID: '65534', SUDO_GID: '65534', SUDO_USER: 'nobody' };
   const sudoRun = (args: string[], extra: Record<string, string> = asSudo) => sysfence(args, { env: extra });
