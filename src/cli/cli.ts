@@ -30,6 +30,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['diff', async () => (await import('./commands/diff.js')).registerDiff],
   ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['report', async () => (await import('./commands/report.js')).registerReport],
+  ['inspect', async () => (await import('./commands/inspect.js')).registerInspect],
   ['push', async () => (await import('./commands/registry.js')).registerPush],
   ['pull', async () => (await import('./commands/registry.js')).registerPull],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],

@@ -10,6 +10,7 @@
  */
 import { ARCH_DEFS } from '../arch/defs.js';
 import { syscallTable } from '../arch/tables.js';
+import type { ArchDef } from '../arch/types.js';
 import type { ProfilePolicy } from '../profile/policy.js';
 
 export interface Case {
@@ -32,6 +33,36 @@ function boundaryValues(values: bigint[]): bigint[] {
   return [...out].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * The syscall numbers that tell an ABI's filter apart: every number from the ABI's base up to 64
+ * past its last densely numbered syscall; numbers of sparse blocks far above (ARM's private calls
+ * at 0xf0000+) each with 2 neighbours and 64 past the block's end; far and negative numbers; the
+ * x32 range.
+ */
+export function abiNumbers(a: ArchDef): Set<number> {
+  const t = syscallTable(a);
+  const lo = a.nrBit?.set ? a.nrBit.bit : 0;
+  const numbers = new Set<number>();
+  const nrs = t.entries.map(([, n]) => n).sort((x, y) => x - y);
+  let denseEnd = lo;
+  for (const n of nrs) if (n - denseEnd <= 4096) denseEnd = Math.max(denseEnd, n);
+  for (let nr = lo; nr <= denseEnd + 64; nr++) numbers.add(nr >>> 0);
+  for (const n of nrs) if (n > denseEnd) for (let d = -2; d <= 2; d++) numbers.add((n + d) >>> 0);
+  if (t.maxNr > denseEnd) for (let nr = t.maxNr + 1; nr <= t.maxNr + 64; nr++) numbers.add(nr >>> 0);
+  for (const nr of [
+    0xffffffff,
+    0x7fffffff,
+    0x80000000,
+    0x3fffffff,
+    0x40000000,
+    0x40000000 + 1024,
+    t.maxNr + 1000,
+  ])
+    numbers.add(nr >>> 0);
+  if (a.nrBit) for (let nr = a.nrBit.bit; nr <= a.nrBit.bit + 600; nr++) numbers.add(nr);
+  return numbers;
+}
+
 /** Up to this many combinations the full cross product is checked; beyond it, a covering sample. */
 const MAX_COMBOS = 256;
 
@@ -47,28 +78,7 @@ export function* verificationCases(
   for (const a of policy.arches) {
     const ap = policy.byArch.get(a.id)!;
     const t = syscallTable(a);
-    const lo = a.nrBit?.set ? a.nrBit.bit : 0;
-    const numbers = new Set<number>();
-    // Every number from the ABI's base up to 64 past its last densely numbered syscall; numbers of
-    // sparse blocks far above (ARM's private calls at 0xf0000+) each with 2 neighbours and 64 past
-    // the block's end.
-    const nrs = t.entries.map(([, n]) => n).sort((x, y) => x - y);
-    let denseEnd = lo;
-    for (const n of nrs) if (n - denseEnd <= 4096) denseEnd = Math.max(denseEnd, n);
-    for (let nr = lo; nr <= denseEnd + 64; nr++) numbers.add(nr >>> 0);
-    for (const n of nrs) if (n > denseEnd) for (let d = -2; d <= 2; d++) numbers.add((n + d) >>> 0);
-    if (t.maxNr > denseEnd) for (let nr = t.maxNr + 1; nr <= t.maxNr + 64; nr++) numbers.add(nr >>> 0);
-    for (const nr of [
-      0xffffffff,
-      0x7fffffff,
-      0x80000000,
-      0x3fffffff,
-      0x40000000,
-      0x40000000 + 1024,
-      t.maxNr + 1000,
-    ])
-      numbers.add(nr >>> 0);
-    if (a.nrBit) for (let nr = a.nrBit.bit; nr <= a.nrBit.bit + 600; nr++) numbers.add(nr);
+    const numbers = abiNumbers(a);
     // multiplexers (socketcall, ipc): every sub-call number, so that each multiplexed call is probed
     const subCalls = new Map<number, bigint[]>();
     for (const m of a.multiplexers) {

@@ -3,7 +3,7 @@
  *
  * Calls the trace cannot be relied on to show are added (DESIGN: "calls that follow from others"):
  * exit and exit_group always (strace -c and perf never list them); rt_sigreturn (sigreturn on
- * 32-bit ABIs) and restart_syscall once a signal handler is installed.
+ * 32-bit ABIs) and restart_syscall once a signal handler is installed or the program sleeps.
  */
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
@@ -96,6 +96,8 @@ export interface GenerateResult {
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
+/** Calls that return ERESTART_RESTARTBLOCK when a stop interrupts them: resumed by restart_syscall. */
+const SLEEPERS = ['nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64', 'poll', 'futex', 'futex_time64'];
 
 export function generate(recordings: readonly Recording[], opts: GenerateOptions = {}): GenerateResult {
   const names = new Set<string>();
@@ -156,6 +158,13 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     if ([...abis].some((a) => archById(a).bits === 32))
       imply('sigreturn', 'a 32-bit process with a signal handler may return through sigreturn');
   }
+  // a sleep the kernel resumes after a stop (SIGSTOP/SIGCONT, a debugger, docker pause, sysfence
+  // inspect) goes on through restart_syscall, whether or not the program has a signal handler
+  if (SLEEPERS.some((n) => names.has(n)))
+    imply(
+      'restart_syscall',
+      'a sleep (nanosleep, clock_nanosleep, poll, futex) that a stop or a debugger interrupts is resumed by the kernel with it',
+    );
   // the hosts the profile is for (Docker's default is resolved for each)
   const hosts =
     abis.size > 0
