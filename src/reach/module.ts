@@ -1,0 +1,328 @@
+/**
+ * What one ELF file (a program or a shared library) holds for reach: its functions' summaries,
+ * the symbols it exports and imports, every pointer stored in its data (from relocations, or from
+ * the words themselves in a non-relocatable program), the boundaries between its data objects,
+ * and the code the loader runs without a call (entry, init and fini functions and arrays).
+ * Serialisable: the cache keeps it per build-id.
+ */
+import { type FunctionRange, functionsOf } from '../elf/functions.js';
+import { goFunctions } from '../elf/gopclntab.js';
+import {
+  type Elf,
+  ElfError,
+  EM_AARCH64,
+  EM_X86_64,
+  ET_EXEC,
+  parseElf,
+  relocations,
+  relrOffsets,
+  SHT_REL,
+  SHT_RELA,
+  SHT_RELR,
+  STT_FUNC,
+  STT_GNU_IFUNC,
+  wordAt,
+} from '../elf/reader.js';
+import { summarizeAarch64 } from './aarch64.js';
+import type { FunctionSummary } from './summary.js';
+import { codeSections, summarizeX86 } from './x86.js';
+
+/** A pointer entry naming a symbol with this prefix is a COPY relocation: the object is the library's. */
+export const COPY_MARK = '=';
+
+/** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
+export const FACTS_FORMAT = 1;
+
+export type ReachMachine = 'x86_64' | 'aarch64';
+
+export interface ModuleFacts {
+  format: typeof FACTS_FORMAT;
+  buildId?: string;
+  machine: ReachMachine;
+  /** ET_EXEC (fixed addresses) or ET_DYN (a library, or a position-independent program). */
+  fixed: boolean;
+  interp?: string;
+  soname?: string;
+  needed: string[];
+  runpath: string[];
+  entry: number;
+  /** The Go table's format when this is a Go program. */
+  go?: string;
+  functions: FunctionSummary[];
+  /** Defined dynamic symbols: [name, address, size, is a function]. The default version first. */
+  exports: [string, number, number, boolean][];
+  /** Undefined dynamic symbols (what the file needs from others). */
+  imports: string[];
+  /** Pointers stored in the file's data, sorted by where: [where, a local address or a symbol name]. */
+  pointers: [number, number | string][];
+  /** Where data objects begin (addresses code refers to, symbols, section starts), sorted. */
+  boundaries: number[];
+  /** Data symbols with a size: [start, end), sorted; a reference anywhere inside reaches all of it. */
+  objects: [number, number][];
+  /** Allocated data sections: [start, end). */
+  data: [number, number][];
+  /** Pointer tables of the loader (.got, .got.plt): a reference to one slot reaches that slot only. */
+  got: [number, number][];
+  /** Code run by the loader or the kernel without a call: functions and pointer arrays. */
+  roots: { functions: number[]; arrays: [number, number][] };
+}
+
+const RELOC = {
+  x86_64: { abs: [1], globDat: [6], jumpSlot: [7], relative: [8], irelative: [37], copy: [5] },
+  aarch64: {
+    abs: [257],
+    globDat: [1025],
+    jumpSlot: [1026],
+    relative: [1027],
+    irelative: [1032],
+    copy: [1024],
+  },
+} as const;
+
+/**
+ * Names of Go functions that take the system call number as their first argument (register ABI:
+ * rax on amd64, x0 on arm64): the syscall package, x/sys/unix and the runtime's internal ones.
+ * Their callers' constants are the numbers; the functions' own sites read it from a parameter.
+ */
+const GO_WRAPPERS =
+  /^(syscall|golang\.org\/x\/sys\/unix|runtime\/internal\/syscall|internal\/runtime\/syscall|syscall\.runtime_doAllThreadsSyscall)\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|SyscallNoError|rawVforkSyscall|RawSyscall6\.abi0|Syscall6\.abi0|AllThreadsSyscall|AllThreadsSyscall6)(\.abi0)?$/;
+
+function machineOf(elf: Elf): ReachMachine {
+  if (elf.machine === EM_X86_64 && elf.bits === 64) return 'x86_64';
+  if (elf.machine === EM_AARCH64 && elf.bits === 64) return 'aarch64';
+  throw new ElfError(
+    'elf-unsupported-machine',
+    `${elf.file}: machine ${elf.machine} (${elf.bits}-bit); reach reads x86-64 and aarch64 code`,
+    elf.file,
+    'analyse the program of an x86_64 or aarch64 image, or generate from a recording only',
+  );
+}
+
+/** PLT sections split into their stubs (each a function: a call to one reaches one import). */
+function pltStubs(elf: Elf): FunctionRange[] {
+  const out: FunctionRange[] = [];
+  for (const s of elf.sections) {
+    if (!/^\.(i?plt)(\.sec|\.got)?$/.test(s.name) || s.size === 0) continue;
+    const size = s.entsize >= 8 && s.entsize <= 32 ? s.entsize : 16;
+    for (let a = s.addr; a + size <= s.addr + s.size; a += size) out.push({ start: a, end: a + size });
+  }
+  return out;
+}
+
+/** Executable bytes no function covers (assembly without unwind data): decoded as functions too. */
+function gaps(elf: Elf, fns: readonly FunctionRange[]): FunctionRange[] {
+  const out: FunctionRange[] = [];
+  for (const s of codeSections(elf)) {
+    if (/^\.(i?plt)(\.sec|\.got)?$/.test(s.name)) continue;
+    let at = s.addr;
+    const end = s.addr + s.size;
+    for (const f of fns) {
+      if (f.end <= at || f.start >= end) continue;
+      if (f.start > at) out.push({ start: at, end: f.start });
+      at = Math.max(at, f.end);
+    }
+    if (at < end) out.push({ start: at, end });
+  }
+  // small ones count: the kernel's signal return trampoline (__restore_rt) is 9 bytes without unwind data
+  return out;
+}
+
+function dataSections(elf: Elf): [number, number][] {
+  return elf.sections
+    .filter((s) => (s.flags & 0x2) !== 0 && (s.flags & 0x4) === 0 && s.size > 0 && s.addr > 0)
+    .map((s) => [s.addr, s.addr + s.size] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+}
+
+function pointersOf(
+  elf: Elf,
+  machine: ReachMachine,
+  functions: readonly FunctionSummary[],
+  data: readonly [number, number][],
+): [number, number | string][] {
+  const out: [number, number | string][] = [];
+  const t = RELOC[machine];
+  const has = (list: readonly number[], x: number) => list.includes(x);
+  let relocated = false;
+  for (const s of elf.sections) {
+    if (s.type === SHT_RELR) {
+      for (const at of relrOffsets(elf, s)) {
+        relocated = true;
+        const v = wordAt(elf, at);
+        if (v !== undefined) out.push([at, v]);
+      }
+      continue;
+    }
+    if (s.type !== SHT_RELA && s.type !== SHT_REL) continue;
+    const symtab = elf.sections[s.link];
+    const syms = symtab && symtab.type === 11 ? elf.dynsym : elf.symtab;
+    for (const r of relocations(elf, s)) {
+      relocated = true;
+      if (has(t.relative, r.type) || has(t.irelative, r.type)) out.push([r.offset, r.addend]);
+      else if (has(t.abs, r.type) || has(t.globDat, r.type) || has(t.jumpSlot, r.type)) {
+        const sym = syms[r.sym];
+        if (!sym) continue;
+        if (sym.shndx !== 0 && sym.bind === 0) out.push([r.offset, sym.value + r.addend]);
+        else if (sym.name) out.push([r.offset, sym.name]);
+      } else if (has(t.copy, r.type)) {
+        // the program holds a copy of a library's data object (stdout, environ): its pointers are the library's
+        const sym = syms[r.sym];
+        if (sym?.name) out.push([r.offset, `${COPY_MARK}${sym.name}`]);
+      }
+    }
+  }
+  if (!relocated || elf.type === ET_EXEC) {
+    // fixed addresses: pointers are the words themselves
+    const starts = new Set(functions.map((f) => f.start));
+    const inData = (v: number) => data.some(([a, b]) => v >= a && v < b);
+    for (const s of elf.sections) {
+      if (
+        (s.flags & 0x2) === 0 ||
+        (s.flags & 0x4) !== 0 ||
+        s.type === 8 ||
+        s.size === 0 ||
+        s.name === '.eh_frame' ||
+        s.name === '.gopclntab'
+      )
+        continue;
+      for (let a = s.addr + ((8 - (s.addr % 8)) % 8); a + 8 <= s.addr + s.size; a += 8) {
+        const v = wordAt(elf, a);
+        if (v !== undefined && v !== 0 && (starts.has(v) || inData(v))) out.push([a, v]);
+      }
+    }
+  }
+  out.sort((a, b) => a[0] - b[0] || String(a[1]).localeCompare(String(b[1])));
+  return out;
+}
+
+/** Reads one ELF file's facts (decoding all its code). */
+export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
+  const elf = parseElf(bytes, file);
+  const machine = machineOf(elf);
+  const go = goFunctions(elf);
+  const base = functionsOf(elf, go?.functions ?? []);
+  const stubs = pltStubs(elf);
+  const plts = elf.sections.filter((s) => /^\.(i?plt)(\.sec|\.got)?$/.test(s.name));
+  const inStub = (a: number) => plts.some((s) => a >= s.addr && a < s.addr + s.size);
+  const ranges = [...base.filter((f) => !inStub(f.start)), ...stubs].sort((a, b) => a.start - b.start);
+  const all = [...ranges, ...gaps(elf, ranges)].sort((a, b) => a.start - b.start);
+  const opts = { go: go !== undefined };
+  const summarize = (rs: FunctionRange[]) =>
+    machine === 'x86_64' ? summarizeX86(elf, rs, opts) : summarizeAarch64(elf, rs, opts);
+  const functions = summarize(all);
+  // entries inside a function (a signal trampoline whose unwind entry starts a byte early, an
+  // assembly label whose address is taken): decoded again from there
+  const starts = functions.map((f) => f.start);
+  const inner = new Map<number, FunctionRange>();
+  for (const f of functions)
+    for (const t of [...f.refs, ...f.calls.map((c) => c.to ?? -1)]) {
+      let lo = 0;
+      let hi = starts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((starts[mid] as number) <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      const host = functions[lo - 1];
+      if (host && t > host.start && t < host.end && !inner.has(t) && !(t >= f.start && t < f.end))
+        inner.set(t, { start: t, end: host.end });
+    }
+  if (inner.size > 0) {
+    functions.push(...summarize([...inner.values()]));
+    functions.sort((a, b) => a.start - b.start);
+  }
+  if (go) {
+    const param = 0; // rax (amd64) and x0 (arm64) are both location 0
+    for (const f of functions)
+      if (f.name && GO_WRAPPERS.test(f.name) && !f.sysParams.includes(param))
+        f.sysParams = [...f.sysParams, param].sort((a, b) => a - b);
+  }
+  const data = dataSections(elf);
+  const pointers = pointersOf(elf, machine, functions, data);
+  const exports: [string, number, number, boolean][] = [];
+  const seen = new Set<string>();
+  const defined = elf.dynsym.filter((s) => s.shndx !== 0 && s.bind !== 0 && s.name !== '');
+  // the default version (not hidden) of a name first
+  for (const s of [...defined.filter((x) => !x.hidden), ...defined.filter((x) => x.hidden)]) {
+    if (seen.has(s.name)) continue;
+    seen.add(s.name);
+    exports.push([s.name, s.value, s.size, s.type === STT_FUNC || s.type === STT_GNU_IFUNC]);
+  }
+  exports.sort((a, b) => a[0].localeCompare(b[0]));
+  const imports = [
+    ...new Set(elf.dynsym.filter((s) => s.shndx === 0 && s.name !== '').map((s) => s.name)),
+  ].sort();
+  const inDataRange = (a: number) => data.some(([s, e]) => a >= s && a < e);
+  const bounds = new Set<number>();
+  for (const [s, e] of data) {
+    bounds.add(s);
+    bounds.add(e);
+  }
+  for (const f of functions) for (const r of f.refs) if (inDataRange(r)) bounds.add(r);
+  for (const s of [...elf.dynsym, ...elf.symtab])
+    if (s.shndx !== 0 && inDataRange(s.value)) bounds.add(s.value);
+  for (const [, to] of pointers) if (typeof to === 'number' && inDataRange(to)) bounds.add(to);
+  const objects = [...elf.dynsym, ...elf.symtab]
+    .filter(
+      (x) =>
+        x.shndx !== 0 &&
+        x.size > 0 &&
+        x.type !== STT_FUNC &&
+        x.type !== STT_GNU_IFUNC &&
+        inDataRange(x.value),
+    )
+    .map((x) => [x.value, x.value + x.size] as [number, number])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const sec = (name: string) => elf.sections.find((s) => s.name === name);
+  const array = (
+    dyn: { addr: number; size: number } | undefined,
+    name: string,
+  ): [number, number] | undefined => {
+    if (dyn) return [dyn.addr, dyn.addr + dyn.size];
+    const s = sec(name);
+    return s && s.size > 0 ? [s.addr, s.addr + s.size] : undefined;
+  };
+  const arrays = [
+    array(elf.preinitArray, '.preinit_array'),
+    array(elf.initArray, '.init_array'),
+    array(elf.finiArray, '.fini_array'),
+  ].filter((x): x is [number, number] => x !== undefined);
+  for (const [s, e] of arrays) {
+    bounds.add(s);
+    bounds.add(e);
+  }
+  const rootFns = [elf.init ?? sec('.init')?.addr, elf.fini ?? sec('.fini')?.addr].filter(
+    (x): x is number => x !== undefined && x !== 0,
+  );
+  // found by name, not by reference: the loader calls a library's __libc_early_init; a program's entry
+  for (const [name, addr, , isFn] of exports) if (isFn && name === '__libc_early_init') rootFns.push(addr);
+  const facts: ModuleFacts = {
+    format: FACTS_FORMAT,
+    machine,
+    fixed: elf.type === ET_EXEC,
+    needed: elf.needed,
+    runpath: elf.runpath,
+    entry: elf.entry,
+    functions,
+    exports,
+    imports,
+    pointers,
+    boundaries: [...bounds].sort((a, b) => a - b),
+    objects: objects.filter(
+      (o, i) =>
+        i === 0 ||
+        o[0] !== (objects[i - 1] as [number, number])[0] ||
+        o[1] !== (objects[i - 1] as [number, number])[1],
+    ),
+    data,
+    got: elf.sections
+      .filter((x) => /^\.got(\.plt)?$/.test(x.name) && x.size > 0)
+      .map((x) => [x.addr, x.addr + x.size] as [number, number]),
+    roots: { functions: [...new Set(rootFns)].sort((a, b) => a - b), arrays },
+  };
+  if (elf.buildId) facts.buildId = elf.buildId;
+  if (elf.interp) facts.interp = elf.interp;
+  if (elf.soname) facts.soname = elf.soname;
+  if (go) facts.go = go.version;
+  return facts;
+}
