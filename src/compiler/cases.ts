@@ -39,7 +39,24 @@ function boundaryValues(values: bigint[]): bigint[] {
  * at 0xf0000+) each with 2 neighbours and 64 past the block's end; far and negative numbers; the
  * x32 range.
  */
-export function abiNumbers(a: ArchDef): Set<number> {
+export function abiNumbers(a: ArchDef): ReadonlySet<number> {
+  return sortedAbiNumbers(a).set;
+}
+
+const NUMBERS = new WeakMap<ArchDef, { set: ReadonlySet<number>; sorted: readonly number[] }>();
+
+/** abiNumbers, ascending; computed once per ABI. */
+function sortedAbiNumbers(a: ArchDef): { set: ReadonlySet<number>; sorted: readonly number[] } {
+  let hit = NUMBERS.get(a);
+  if (!hit) {
+    const set = computeAbiNumbers(a);
+    hit = { set, sorted: [...set].sort((x, y) => x - y) };
+    NUMBERS.set(a, hit);
+  }
+  return hit;
+}
+
+function computeAbiNumbers(a: ArchDef): Set<number> {
   const t = syscallTable(a);
   const lo = a.nrBit?.set ? a.nrBit.bit : 0;
   const numbers = new Set<number>();
@@ -78,14 +95,14 @@ export function* verificationCases(
   for (const a of policy.arches) {
     const ap = policy.byArch.get(a.id)!;
     const t = syscallTable(a);
-    const numbers = abiNumbers(a);
+    const numbers = sortedAbiNumbers(a).sorted;
     // multiplexers (socketcall, ipc): every sub-call number, so that each multiplexed call is probed
     const subCalls = new Map<number, bigint[]>();
     for (const m of a.multiplexers) {
       const mnr = t.number(m.syscall);
       if (mnr !== undefined) subCalls.set(mnr, [...new Set(Object.values(m.calls))].map(BigInt));
     }
-    for (const nr of [...numbers].sort((x, y) => x - y)) {
+    for (const nr of numbers) {
       if (only && !only(a.auditArch, nr)) continue;
       const s = ap.syscalls.get(nr);
       const subs = subCalls.get(nr);

@@ -145,8 +145,15 @@ const BUDGET = 2_000_000;
 /**
  * Whether libseccomp's filter (as modelled) answers some argument values of (abi, nr) otherwise
  * than the profile's rules intend; a witness when it does. `rf` must model libseccomp (runc, crun).
+ * `allowance`, when given, is a step count shared by several decisions (a search that tries many
+ * candidates): each step uses one, and when none is left the answer is `unsupported`.
  */
-export function exactDifference(rf: RuntimeFilter, abi: ArchDef, nr: number): ExactAnswer {
+export function exactDifference(
+  rf: RuntimeFilter,
+  abi: ArchDef,
+  nr: number,
+  allowance?: { steps: number },
+): ExactAnswer {
   if (!rf.filter) return { differs: false };
   const ap = rf.policy.byArch.get(abi.id);
   if (!ap) return { differs: false };
@@ -166,43 +173,55 @@ export function exactDifference(rf: RuntimeFilter, abi: ArchDef, nr: number): Ex
   const rules = fixed ? [] : s!.conditional;
   const otherwise = fixed ?? ap.defaultAction;
   let steps = 0;
-  // the regions of the intent, in order: rule i decides where its conditions hold and every
-  // earlier rule fails (one of its conditions fails); the default where every rule fails
-  const search = (words: WordConstraints, i: number, upTo: number): WordConstraints | undefined => {
+  // the regions of the intent, in order: rule r decides where its conditions hold and every
+  // earlier rule fails (one of its conditions fails); the default where every rule fails. Rule r
+  // holding is applied first: a region the path cannot meet is then left at once, not after
+  // trying every way the earlier rules can fail.
+  const tick = () => {
     if (++steps > BUDGET) throw new Budget();
-    if (i === upTo) {
-      if (upTo === rules.length) return words; // the default's region: every rule failed
-      // rule `upTo` holds: every one of its conditions, each one of its ways
-      const holdAll = (w: WordConstraints, k: number): WordConstraints | undefined => {
-        const conds = rules[upTo]!.conditions;
-        if (k === conds.length) return w;
-        for (const way of ways(conds[k]!, abi, false)) {
-          const next = apply(w, way);
-          if (!next) continue;
-          const r = holdAll(next, k + 1);
-          if (r) return r;
-        }
-        return undefined;
-      };
-      return holdAll(words, 0);
+    if (allowance && --allowance.steps < 0) throw new Budget();
+  };
+  const holdAll = (
+    w: WordConstraints,
+    r: number,
+    k: number,
+    then: (w: WordConstraints) => WordConstraints | undefined,
+  ): WordConstraints | undefined => {
+    tick();
+    const conds = rules[r]!.conditions;
+    if (k === conds.length) return then(w);
+    for (const way of ways(conds[k]!, abi, false)) {
+      const next = apply(w, way);
+      if (!next) continue;
+      const found = holdAll(next, r, k + 1, then);
+      if (found) return found;
     }
-    // rule i fails: one of its conditions fails, one way
+    return undefined;
+  };
+  // rules i..upTo-1 fail: one of each one's conditions fails, one way
+  const failFrom = (words: WordConstraints, i: number, upTo: number): WordConstraints | undefined => {
+    tick();
+    if (i === upTo) return words;
     for (const c of rules[i]!.conditions)
       for (const way of ways(c, abi, true)) {
         const next = apply(words, way);
         if (!next) continue;
-        const r = search(next, i + 1, upTo);
-        if (r) return r;
+        const found = failFrom(next, i + 1, upTo);
+        if (found) return found;
       }
     return undefined;
   };
+  const search = (words: WordConstraints, upTo: number): WordConstraints | undefined =>
+    upTo === rules.length
+      ? failFrom(words, 0, upTo)
+      : holdAll(words, upTo, 0, (held) => failFrom(held, 0, upTo));
   try {
     for (const p of paths.paths) {
       const runtime = actionOfRet(p.ret);
       for (let r = 0; r <= rules.length; r++) {
         const intent = r < rules.length ? rules[r]!.action : otherwise;
         if (sameAction(intent, runtime)) continue;
-        const w = search(p.words, 0, r);
+        const w = search(p.words, r);
         if (!w) continue;
         const args = witnessArgs(w, endian);
         // the witness, run through both: it must show the difference (else the analysis is wrong)
@@ -220,7 +239,13 @@ export function exactDifference(rf: RuntimeFilter, abi: ArchDef, nr: number): Ex
       }
     }
   } catch (e) {
-    if (e instanceof Budget) return { unsupported: `more than ${BUDGET} constraint steps` };
+    if (e instanceof Budget)
+      return {
+        unsupported:
+          allowance && allowance.steps < 0
+            ? "the search's constraint steps are used up"
+            : `more than ${BUDGET} constraint steps`,
+      };
     if (e instanceof WordSearchBudget) return { unsupported: 'a word constraint too hard to settle' };
     throw e;
   }

@@ -24,6 +24,12 @@ import { runtimeFilter } from './verdict.js';
 const MAX = (1n << 64n) - 1n;
 /** Candidates tried per syscall before giving up. */
 const BUDGET = 200;
+/**
+ * Constraint steps (targets/exact-diff.ts) all candidates of one syscall may use together: the
+ * exact check of a candidate is exponential in its rules, and an adversarial rule set would
+ * otherwise make one search take minutes. Past it no rewrite is proposed (never a wrong one).
+ */
+const STEPS = 400_000;
 /** Ranges of up to this many values may be spelt out one value per rule. */
 const ENUMERATE = 16;
 /** An interval may be written as up to this many aligned blocks (one MASKED_EQ rule each). */
@@ -114,36 +120,47 @@ function numbersOf(p: Profile, target: RuntimeTarget, name: string): (arch: numb
 }
 
 /** The calls that matter for `name`: its numbers on every ABI (and the multiplexer's sub-calls). */
-function casesFor(ps: Profile[], target: RuntimeTarget, name: string) {
-  const seen = new Set<string>();
-  const out: { arch: number; nr: number; args: bigint[] }[] = [];
-  for (const p of ps) {
-    const only = numbersOf(p, target, name);
-    for (const c of verificationCases(buildPolicy(p, { nativeArch: target.native }), only)) {
-      const key = `${c.arch}:${c.nr}:${c.args.join(',')}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(c);
-    }
-  }
-  return out;
+function casesFor(p: Profile, target: RuntimeTarget, name: string) {
+  return verificationCases(buildPolicy(p, { nativeArch: target.native }), numbersOf(p, target, name));
 }
 
-function sameMeaning(a: Profile, b: Profile, target: RuntimeTarget, name: string): boolean {
-  const o = { nativeArch: target.native, badArchAction: 'KILL_THREAD' as const };
-  for (const c of casesFor([a, b], target, name)) {
-    const x = evaluateData(a, c, o);
-    const y = evaluateData(b, c, o);
-    if (!sameAction(x, y)) return false;
+/**
+ * A reference profile's verdicts on `name`'s calls, computed once: candidates are compared with it
+ * on the reference's cases and on each candidate's own (their boundary values differ).
+ */
+class Reference {
+  private readonly own: { arch: number; nr: number; args: bigint[] }[];
+  private readonly verdicts: ReturnType<typeof evaluateData>[];
+  private readonly o: { nativeArch: RuntimeTarget['native']; badArchAction: 'KILL_THREAD' };
+  constructor(
+    private readonly profile: Profile,
+    private readonly target: RuntimeTarget,
+    private readonly name: string,
+  ) {
+    this.o = { nativeArch: target.native, badArchAction: 'KILL_THREAD' };
+    this.own = [...casesFor(profile, target, name)];
+    this.verdicts = this.own.map((c) => evaluateData(profile, c, this.o));
   }
-  return true;
+  /** `b` answers every call of `name` as the reference does. */
+  sameMeaning(b: Profile): boolean {
+    for (const [i, c] of this.own.entries())
+      if (!sameAction(this.verdicts[i]!, evaluateData(b, c, this.o))) return false;
+    for (const c of casesFor(b, this.target, this.name))
+      if (!sameAction(evaluateData(this.profile, c, this.o), evaluateData(b, c, this.o))) return false;
+    return true;
+  }
 }
 
 /**
  * libseccomp (under `target`) answers every call of `name` as the profile says: decided exactly on
  * each of its numbers (targets/exact-diff.ts: every path of the filter, every argument value).
  */
-function compilesRight(p: Profile, target: RuntimeTarget, name: string): boolean {
+function compilesRight(
+  p: Profile,
+  target: RuntimeTarget,
+  name: string,
+  allowance: { steps: number },
+): boolean {
   const rf = runtimeFilter(p, target);
   if (rf.refused) return false;
   const only = numbersOf(p, target, name);
@@ -155,7 +172,7 @@ function compilesRight(p: Profile, target: RuntimeTarget, name: string): boolean
     ];
     for (const nr of numbers) {
       if (nr === undefined || !only(a.auditArch, nr)) continue;
-      const x = exactDifference(rf, a, nr);
+      const x = exactDifference(rf, a, nr, allowance);
       if ('unsupported' in x || x.differs) return false;
     }
   }
@@ -177,15 +194,20 @@ export function rewriteSyscall(
   if (original.length === 0) return undefined;
   // screened on a profile of this syscall alone (fast), then confirmed on the whole profile
   const alone: Profile = { ...resolved, syscalls: original };
+  const aloneRef = new Reference(alone, target, name);
+  let resolvedRef: Reference | undefined;
+  const allowance = { steps: STEPS };
+  const right = (p: Profile) => targets.every((t) => compilesRight(p, t, name, allowance));
   let tried = 0;
   for (const cand of candidates(original)) {
-    if (++tried > BUDGET) break;
+    if (++tried > BUDGET || allowance.steps <= 0) break;
     const small = { ...resolved, syscalls: cand };
-    if (!sameMeaning(alone, small, target, name)) continue;
-    if (!targets.every((t) => compilesRight(small, t, name))) continue;
+    // (most candidates keep the meaning by construction and fail under libseccomp: that check first)
+    if (!right(small)) continue;
+    if (!aloneRef.sameMeaning(small)) continue;
     const full = replaceRules(resolved, name, cand);
-    if (!sameMeaning(resolved, full, target, name) || !targets.every((t) => compilesRight(full, t, name)))
-      continue;
+    resolvedRef ??= new Reference(resolved, target, name);
+    if (!resolvedRef.sameMeaning(full) || !right(full)) continue;
     const abis = buildPolicy(full, { nativeArch: target.native }).arches.map((a) => a.id);
     return { rules: cand, text: JSON.stringify(cand.map(toJson)), abis };
   }

@@ -22,14 +22,20 @@ import type { Finding, LintCheck, LintContext } from '../types.js';
 const MISCOMPILED = new Set(['libseccomp-bug', 'precedence', 'no-number-load']);
 
 /** The runtime's analysis of the profile, resolved as the runtime receives it (cached per context). */
+const reports = new WeakMap<LintContext, { report: DivergenceReport; origin: (i: number) => number }>();
+
 export function runtimeReport(ctx: LintContext): { report: DivergenceReport; origin: (i: number) => number } {
+  const hit = reports.get(ctx);
+  if (hit) return hit;
   const resolved = resolve(ctx.profile, {
     arch: ctx.target.native,
     capabilities: ctx.capabilities,
     kernelVersion: ctx.kernelVersion,
   });
   const from = ruleOrigins(resolved) ?? [];
-  return { report: divergences(resolved, ctx.target), origin: (i) => from[i] ?? i };
+  const out = { report: divergences(resolved, ctx.target), origin: (i: number) => from[i] ?? i };
+  reports.set(ctx, out);
+  return out;
 }
 
 const rulesPath = (rules: number[]) =>
