@@ -31,6 +31,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['report', async () => (await import('./commands/report.js')).registerReport],
   ['inspect', async () => (await import('./commands/inspect.js')).registerInspect],
+  ['reach', async () => (await import('./commands/reach.js')).registerReach],
   ['push', async () => (await import('./commands/registry.js')).registerPush],
   ['pull', async () => (await import('./commands/registry.js')).registerPull],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],

@@ -59,7 +59,8 @@ export function reportGenerated(g: GenerateResult, brief = false): void {
           : `warning[unmapped-syscall] ${x.target}: ${d.name} has no counterpart sysfence knows there: the profile does not allow it; record on ${x.target} (qemu-${x.target} -strace) if the program needs it`,
       );
   }
-  reportBaseline(g.baseline);
+  reportBaseline(g.baseline, new Set(g.prediction.calls.map((c) => c.name)));
+  reportPrediction(g);
   for (const a of g.argRules)
     say(
       `argument rule: ${a.name} checks argument ${a.indexes.join(' and ')} (${a.rules} allowed value${a.rules === 1 ? '' : 's'})`,
@@ -77,9 +78,39 @@ export function reportGenerated(g: GenerateResult, brief = false): void {
     );
 }
 
+/** What static reach added, what it left denied (the risk list), which siblings it left out. */
+export function reportPrediction(g: GenerateResult): void {
+  const p = g.prediction;
+  const by = (a: string) => p.calls.filter((c) => c.action === a).map((c) => c.name);
+  const logged = by('log');
+  const allowed = by('allow');
+  const denied = by('deny');
+  if (logged.length > 0)
+    say(`predicted by static reach, allowed and logged by the kernel (SCMP_ACT_LOG): ${logged.join(', ')}`);
+  if (allowed.length > 0) say(`predicted by static reach, allowed: ${allowed.join(', ')}`);
+  if (denied.length > 0)
+    say(`predicted by static reach, left denied (--predicted deny): ${denied.join(', ')}`);
+  if (p.risky.length > 0)
+    say(
+      `predicted but left denied (risk list: never allowed on prediction alone): ${p.risky.map((r) => r.name).join(', ')}; record the program making it, or --allow-beyond-default`,
+    );
+  if (p.unreachableSiblings.length > 0)
+    say(
+      `call-family siblings left out (no analysed program can make them): ${p.unreachableSiblings.map((f) => f.name).join(', ')}`,
+    );
+}
+
 /** Where Docker's default was stricter than the recording, and what the user allowed past it. */
-export function reportBaseline(b: GenerateResult['baseline']): void {
-  const denied = b.changes.filter((c) => c.kind === 'denied');
+export function reportBaseline(
+  b: GenerateResult['baseline'],
+  predicted: ReadonlySet<string> = new Set(),
+): void {
+  const denied = b.changes.filter((c) => c.kind === 'denied' && !predicted.has(c.name));
+  const predictedDenied = b.changes.filter((c) => c.kind === 'denied' && predicted.has(c.name));
+  if (predictedDenied.length > 0)
+    say(
+      `predicted, but left denied as Docker's default denies them: ${predictedDenied.map((c) => c.name).join(', ')}`,
+    );
   if (denied.length > 0)
     say(
       `left denied (recorded, but Docker's default${b.hosts.length > 0 ? ` on ${b.hosts.join(', ')}` : ''} denies them): ${denied.map((c) => c.name).join(', ')}; --allow-beyond-default ${denied[0]!.name} allows one on purpose`,

@@ -94,6 +94,22 @@ export function profileOptions(cmd: Command, forHelp = ''): Command {
       '--no-probed',
       'do not give the calls libraries probe (clone3, openat2, ...) an explicit ERRNO(ENOSYS) rule',
     )
+    .option(
+      '--no-reach',
+      "the recording only: no static reach of the recorded programs' code (predicted calls)",
+    )
+    .addOption(
+      new Option(
+        '--predicted <action>',
+        'what a call only static reach predicts gets: log (allowed, and the kernel logs each use), allow, or deny (named on stderr only)',
+      )
+        .choices(['log', 'allow', 'deny'])
+        .default('log'),
+    )
+    .option(
+      '--root <dir>',
+      'read the recorded programs and their libraries under this directory (an unpacked image) instead of this machine',
+    )
     .addOption(profileFormatOption('--format <fmt>', 'how the profile is written').default('docker'))
     .addOption(spoVersionOption())
     .option('--name <name>', 'metadata.name for --format spo', 'sysfence-generated');

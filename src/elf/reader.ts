@@ -314,6 +314,26 @@ export function parseElf(bytes: Uint8Array, file = '<elf>'): Elf {
   return elf;
 }
 
+/** The GNU build-id of an ELF file from its program headers alone (cheap: no sections, no symbols). */
+export function buildIdOf(bytes: Uint8Array, file = '<elf>'): string | undefined {
+  if (bytes.length < 64 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46)
+    return undefined;
+  const w = bytes[4] === 2;
+  const v = new View(bytes, bytes[5] === 1, file);
+  const phoff = w ? v.u64(32) : v.u32(28);
+  const phentsize = v.u16(w ? 54 : 42);
+  const phnum = v.u16(w ? 56 : 44);
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (v.u32(o) !== 4) continue;
+    const off = w ? v.u64(o + 8) : v.u32(o + 4);
+    const size = w ? v.u64(o + 32) : v.u32(o + 16);
+    const id = readBuildId(v, off, size);
+    if (id !== undefined) return id;
+  }
+  return undefined;
+}
+
 function readBuildId(v: View, off: number, size: number): string | undefined {
   let o = off;
   while (o + 12 <= off + size) {

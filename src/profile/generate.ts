@@ -9,9 +9,10 @@ import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { type ArchMapping, mapToArch } from '../knowledge/arch-equivalents.js';
-import { type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
+import { CLONE_NAMESPACE_FLAGS, type FamilyAddition, familyAdditions } from '../knowledge/call-families.js';
 import { ENOSYS_PROBED } from '../knowledge/probed-calls.js';
 import type { RuntimeSet } from '../knowledge/runtime-sets.js';
+import { riskyNames } from '../knowledge/syscall-info.js';
 import type { Recording } from '../recording/recording.js';
 import {
   type BaselineChange,
@@ -22,6 +23,7 @@ import {
 } from './baseline.js';
 import { ENOSYS, EPERM } from './errno.js';
 import type { ArgCondition, Profile, SyscallRule } from './model.js';
+import { type Provenance, provenanceComment } from './provenance.js';
 
 export type DefaultDeny = 'enosys' | 'eperm' | 'kill';
 
@@ -57,6 +59,31 @@ export interface GenerateOptions {
   allowBeyondDefault?: readonly string[];
   /** Kernel version Docker's default is resolved for (its minKernel rules); default 6.1. */
   kernelVersion?: string;
+  /** What the recorded programs' code can call (static reach, sysfence reach), and what that gets. */
+  predicted?: PredictedCalls;
+}
+
+/** What a predicted-only call gets: allowed, allowed and audited (SCMP_ACT_LOG), or left denied. */
+export type PredictedAction = 'allow' | 'log' | 'deny';
+
+export interface PredictedCalls {
+  /** Per ABI: every call the programs can make, with why (the import chain). */
+  byAbi: ReadonlyMap<ArchId, ReadonlyMap<string, string>>;
+  action: PredictedAction;
+  /**
+   * Whether the reach covers every program of the recording: only then are call-family siblings
+   * the programs cannot reach left out (a sibling of a program not analysed may be needed).
+   */
+  complete: boolean;
+}
+
+/**
+ * Calls never allowed on prediction alone (the risk list, data/syscall-risks.tsv): named, left
+ * denied. clone is the exception the families make too: predicted, it is allowed only without
+ * namespace flags (as Docker's default allows it), the risky part stays denied.
+ */
+export function riskyOnPrediction(name: string): boolean {
+  return name !== 'clone' && riskyNames().includes(name);
 }
 
 /** At most this many allowed values (or value combinations) per syscall become rules. */
@@ -93,6 +120,16 @@ export interface GenerateResult {
    * user allowed past it by name. `hosts`: the ABIs Docker's default was resolved for.
    */
   baseline: { hosts: ArchId[]; changes: BaselineChange[]; beyond: string[] };
+  /**
+   * With `predicted`: the calls only static reach gave (not recorded, implied or a family
+   * sibling), what each got, and why; `risky`: left denied because they are on the risk list;
+   * `unreachableSiblings`: family siblings left out because no program can make them.
+   */
+  prediction: {
+    calls: { name: string; why: string; action: PredictedAction }[];
+    risky: { name: string; why: string }[];
+    unreachableSiblings: FamilyAddition[];
+  };
 }
 
 const SIGNAL_SETUP = ['rt_sigaction', 'sigaction', 'signal'];
@@ -182,10 +219,42 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     if (names.has('clone3') && !beyond.has('clone3') && v('clone3').kind === 'none')
       imply('clone', "clone3 is denied (as by Docker's default, with ENOSYS): glibc falls back to clone");
   }
-  const families = opts.exact
+  let families = opts.exact
     ? []
     : familyAdditions(byAbi, (abi, n) => syscallTable(abi as ArchId).number(n) !== undefined, names);
+  const prediction: GenerateResult['prediction'] = { calls: [], risky: [], unreachableSiblings: [] };
+  const reachable = new Map<string, string>();
+  if (opts.predicted)
+    for (const [abi, calls] of opts.predicted.byAbi)
+      if (abis.has(abi)) for (const [n, why] of calls) if (!reachable.has(n)) reachable.set(n, why);
+  if (opts.predicted?.complete && reachable.size > 0) {
+    // a sibling no program can make is no longer added
+    prediction.unreachableSiblings = families.filter((f) => !reachable.has(f.name));
+    families = families.filter((f) => reachable.has(f.name));
+  }
   for (const f of families) if (!f.unless) names.add(f.name);
+  // what only static reach gives
+  const predictedOnly = [...reachable.keys()]
+    .filter(
+      (n) =>
+        !names.has(n) &&
+        !families.some((f) => f.name === n) &&
+        [...abis].some((a) => syscallTable(a).number(n) !== undefined),
+    )
+    .sort();
+  const predictedAllowed: string[] = [];
+  let predictedClone = false;
+  for (const n of predictedOnly) {
+    const why = reachable.get(n) as string;
+    if (riskyOnPrediction(n)) prediction.risky.push({ name: n, why });
+    else {
+      const action = opts.predicted?.action ?? 'log';
+      prediction.calls.push({ name: n, why, action });
+      if (action === 'deny') continue;
+      if (n === 'clone') predictedClone = true;
+      else predictedAllowed.push(n);
+    }
+  }
   const recorded: ArchDef[] = ARCH_DEFS.filter((a) => abis.has(a.id));
   const profile: Profile = {
     defaultAction: opts.deny === 'kill' ? 'SCMP_ACT_KILL_PROCESS' : 'SCMP_ACT_ERRNO',
@@ -217,10 +286,45 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       argRules.push({ name, indexes: plan.map(([i]) => i), rules: combos.length });
     }
   const sorted = [...names].sort();
-  profile.syscalls = sorted.length > 0 ? [{ names: sorted, action: 'SCMP_ACT_ALLOW' }] : [];
+  const main: SyscallRule = { names: sorted, action: 'SCMP_ACT_ALLOW' };
+  if (opts.predicted) {
+    // why each call is there, in the profile (profile/provenance.ts)
+    const why = new Map<string, Provenance>();
+    for (const i of implied)
+      why.set(i.name, {
+        kind: (opts.runtime?.syscalls ?? []).some((r) => r.name === i.name) ? 'runtime' : 'implied',
+        why: i.because,
+      });
+    for (const f of families) if (!f.unless) why.set(f.name, { kind: 'family', why: `of ${f.trigger}` });
+    const comment = provenanceComment(new Map([...why].filter(([n]) => names.has(n))));
+    if (comment) main.comment = comment;
+  }
+  profile.syscalls = sorted.length > 0 ? [main] : [];
   profile.syscalls.push(...conditional);
   // family members allowed only under an argument rule (clone without namespace flags)
   for (const f of families) if (f.unless) profile.syscalls.push(familyRule(f, f.unless));
+  // predicted-only calls: allowed (and audited, with log), with why
+  if (predictedAllowed.length > 0) {
+    const action = opts.predicted?.action === 'allow' ? 'SCMP_ACT_ALLOW' : 'SCMP_ACT_LOG';
+    profile.syscalls.push({
+      names: predictedAllowed,
+      action,
+      comment: provenanceComment(
+        new Map(predictedAllowed.map((n) => [n, { kind: 'predicted', why: reachable.get(n) as string }])),
+      ) as string,
+    });
+  }
+  if (predictedClone && !families.some((f) => f.name === 'clone'))
+    profile.syscalls.push({
+      names: ['clone'],
+      action: opts.predicted?.action === 'allow' ? 'SCMP_ACT_ALLOW' : 'SCMP_ACT_LOG',
+      args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
+      comment: provenanceComment(
+        new Map([
+          ['clone', { kind: 'predicted', why: `${reachable.get('clone')}; only without namespace flags` }],
+        ]),
+      ) as string,
+    });
   // never weaker than Docker's default (unless the user named the call)
   const baseline: GenerateResult['baseline'] = { hosts: hosts.map((h) => h.id), changes: [], beyond: [] };
   if (hosts.length > 0) {
@@ -250,7 +354,19 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       comment: 'libraries fall back from these only on ENOSYS (not every runtime honours defaultErrnoRet)',
     });
   implied.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { profile, implied, unnamed, argRules, argSkipped, enosys, families, coverage, crossArch, baseline };
+  return {
+    profile,
+    implied,
+    unnamed,
+    argRules,
+    argSkipped,
+    enosys,
+    families,
+    coverage,
+    crossArch,
+    baseline,
+    prediction,
+  };
 }
 
 /** The rule of a family member allowed only when `(arg[index] & mask) == 0`. */

@@ -205,7 +205,24 @@ export function analyse(
           return [];
       }
     }
-    return last < n ? [[blockAt[last] as number, st]] : [];
+    if (last < n) return [[blockAt[last] as number, st]];
+    // code that runs off the function's end goes on into what follows (an assembly function whose
+    // unwind entry stops early, such as glibc's __clone3 before its syscall): a tail call there
+    if (collect && f.end > 0) {
+      const k = kind[n - 1];
+      if (k !== K.Jmp && k !== K.Ret && k !== K.Stop) fallOff(n - 1, st);
+    }
+    return [];
+  };
+  const fallOff = (i: number, st: number[]): void => {
+    const s: CallSite = { at: ops.at[i] as number, tail: true, to: f.end };
+    const args: [number, Value][] = [];
+    for (const l of abi.argLocs) {
+      const v = st[l] as number;
+      if (v !== UNKNOWN) args.push([l, V.toValue(v) as Value]);
+    }
+    if (args.length > 0) s.args = args;
+    summary.calls.push(s);
   };
   const entry = new Array<number>(L).fill(UNKNOWN);
   for (const r of abi.entryRegs) entry[r] = V.entry(r);

@@ -46,6 +46,7 @@ export class Values {
   join(a: number, b: number): number {
     if (a === b) return a;
     if (a === UNKNOWN || b === UNKNOWN || this.isEntry(a) || this.isEntry(b)) return UNKNOWN;
+    if (a >= 0 && b >= 0) return this.set(a < b ? [a, b] : [b, a]);
     const u = [...new Set([...(this.constants(a) as number[]), ...(this.constants(b) as number[])])].sort(
       (x, y) => x - y,
     );

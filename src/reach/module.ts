@@ -24,14 +24,14 @@ import {
   wordAt,
 } from '../elf/reader.js';
 import { summarizeAarch64 } from './aarch64.js';
-import type { FunctionSummary } from './summary.js';
+import type { CallSite, FunctionSummary } from './summary.js';
 import { codeSections, summarizeX86 } from './x86.js';
 
 /** A pointer entry naming a symbol with this prefix is a COPY relocation: the object is the library's. */
 export const COPY_MARK = '=';
 
 /** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
-export const FACTS_FORMAT = 1;
+export const FACTS_FORMAT = 3;
 
 export type ReachMachine = 'x86_64' | 'aarch64';
 
@@ -63,6 +63,8 @@ export interface ModuleFacts {
   data: [number, number][];
   /** Pointer tables of the loader (.got, .got.plt): a reference to one slot reaches that slot only. */
   got: [number, number][];
+  /** PLT sections: a call into one leaves the module through the stub's slot. */
+  plts: [number, number][];
   /** Code run by the loader or the kernel without a call: functions and pointer arrays. */
   roots: { functions: number[]; arrays: [number, number][] };
 }
@@ -195,6 +197,73 @@ function pointersOf(
   return out;
 }
 
+/**
+ * Keeps, at each call, only the argument values a system call number may travel in: all of them
+ * at calls leaving the module (a PLT stub or a pointer slot: the callee may be another module's
+ * wrapper, such as libc's syscall()), and at a call inside the module, the locations the callee
+ * may take a number in. "May" is a fixpoint over the module where every call leaving it counts as
+ * a wrapper on every location passed on unchanged; program reach settles the real wrappers.
+ */
+function pruneArguments(functions: FunctionSummary[], plts: readonly [number, number][]): void {
+  const starts = functions.map((f) => f.start);
+  const at = (a: number): number => {
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((starts[mid] as number) <= a) lo = mid + 1;
+      else hi = mid;
+    }
+    const f = functions[lo - 1];
+    return f && a < f.end ? lo - 1 : -1;
+  };
+  const leaves = (c: CallSite) =>
+    c.slot !== undefined ||
+    (c.to !== undefined && plts.some(([s, e]) => (c.to as number) >= s && (c.to as number) < e));
+  const may = functions.map((f) => new Set(f.sysParams));
+  const callee = functions.map((f) => f.calls.map((c) => (c.to !== undefined && !leaves(c) ? at(c.to) : -1)));
+  // a call leaving the module may reach a wrapper on any location it passes a parameter in
+  const callers: [number, number][][] = functions.map(() => []);
+  functions.forEach((f, fi) => {
+    f.calls.forEach((c, ci) => {
+      const g = (callee[fi] as number[])[ci] as number;
+      if (g >= 0) (callers[g] as [number, number][]).push([fi, ci]);
+      else if (leaves(c)) for (const [, v] of c.args ?? []) if ('e' in v) (may[fi] as Set<number>).add(v.e);
+    });
+  });
+  const work = functions.map((_, i) => i);
+  const queued = new Uint8Array(functions.length).fill(1);
+  while (work.length > 0) {
+    const g = work.pop() as number;
+    queued[g] = 0;
+    for (const [fi, ci] of callers[g] as [number, number][]) {
+      const c = (functions[fi] as FunctionSummary).calls[ci] as CallSite;
+      let changed = false;
+      for (const l of may[g] as Set<number>) {
+        const v = c.args?.find(([x]) => x === l)?.[1];
+        if (v && 'e' in v && !(may[fi] as Set<number>).has(v.e)) {
+          (may[fi] as Set<number>).add(v.e);
+          changed = true;
+        }
+      }
+      if (changed && !queued[fi]) {
+        queued[fi] = 1;
+        work.push(fi);
+      }
+    }
+  }
+  functions.forEach((f, fi) => {
+    f.calls.forEach((c, ci) => {
+      if (!c.args || leaves(c)) return;
+      const g = (callee[fi] as number[])[ci] as number;
+      const keep = g >= 0 ? (may[g] as Set<number>) : undefined;
+      const args = keep ? c.args.filter(([l]) => keep.has(l)) : [];
+      if (args.length > 0) c.args = args;
+      else delete c.args;
+    });
+  });
+}
+
 /** Reads one ELF file's facts (decoding all its code). */
 export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   const elf = parseElf(bytes, file);
@@ -237,6 +306,10 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
       if (f.name && GO_WRAPPERS.test(f.name) && !f.sysParams.includes(param))
         f.sysParams = [...f.sysParams, param].sort((a, b) => a - b);
   }
+  pruneArguments(
+    functions,
+    plts.map((x) => [x.addr, x.addr + x.size] as [number, number]),
+  );
   const data = dataSections(elf);
   const pointers = pointersOf(elf, machine, functions, data);
   const exports: [string, number, number, boolean][] = [];
@@ -315,6 +388,7 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
         o[1] !== (objects[i - 1] as [number, number])[1],
     ),
     data,
+    plts: plts.map((x) => [x.addr, x.addr + x.size] as [number, number]),
     got: elf.sections
       .filter((x) => /^\.got(\.plt)?$/.test(x.name) && x.size > 0)
       .map((x) => [x.addr, x.addr + x.size] as [number, number]),

@@ -174,6 +174,7 @@ function decode(
   end: number,
   ops: OpTable,
   refs: Set<number>,
+  fixed: readonly [number, number] | undefined,
 ): void {
   ops.reset();
   decoder.position = start - sec.addr;
@@ -191,6 +192,18 @@ function decode(
     if ((k0 === OP_MEM || k1 === OP_MEM) && instr.memoryBase === RIP) {
       rip = Number(instr.memoryDisplacement);
       refs.add(rip);
+    }
+    // a program linked at a fixed address (ET_EXEC) takes addresses as immediates (mov $main,
+    // %rdi) and absolute memory operands (a jump table at 0x4a5f00(,%rax,8))
+    if (fixed) {
+      for (let o = 0; o < instr.opCount; o++) {
+        const k = instr.opKind(o) as number;
+        let v = -1;
+        if (IMMS.has(k)) v = Number(BigInt.asUintN(64, instr.immediate(o)));
+        else if (k === OP_MEM && instr.memoryBase === 0)
+          v = Number(BigInt.asUintN(64, BigInt(instr.memoryDisplacement)));
+        if (v >= fixed[0] && v < fixed[1]) refs.add(v);
+      }
     }
     if (mnemonic === m.syscall || mnemonic === m.sysenter) {
       ops.push(K.Syscall, at);
@@ -353,12 +366,18 @@ export function summarizeX86(
   });
   const instr = new lib.Instruction();
   const ops = new OpTable();
+  // the address range a fixed-address program occupies (its loadable segments)
+  const loads = elf.segments.filter((g) => g.type === 1);
+  const fixed: [number, number] | undefined =
+    elf.type === 2 && loads.length > 0
+      ? [Math.min(...loads.map((g) => g.vaddr)), Math.max(...loads.map((g) => g.vaddr + g.memsz))]
+      : undefined;
   try {
     for (const f of ranges) {
       const s = secs.find((x) => f.start >= x.sec.addr && f.start < x.sec.addr + x.sec.size);
       if (!s) continue;
       const refs = new Set<number>();
-      decode(m, s.sec, s.bytes, s.decoder, instr, f.start, f.end, ops, refs);
+      decode(m, s.sec, s.bytes, s.decoder, instr, f.start, f.end, ops, refs, fixed);
       out.push(
         analyse(
           f,

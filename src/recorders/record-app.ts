@@ -14,7 +14,13 @@ import type { ArchDef } from '../arch/types.js';
 import { undoOnDeath } from '../exec/reaper.js';
 import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
-import { mergeRecordings, type Recording, RecordingBuilder } from '../recording/recording.js';
+import {
+  imageRoot,
+  mergeRecordings,
+  placePrograms,
+  type Recording,
+  RecordingBuilder,
+} from '../recording/recording.js';
 import { fill } from './ebpf-maps.js';
 import { type OwnTracer, startRecorder } from './ebpf-tracer.js';
 import { findCgroup2 } from './record-ebpf.js';
@@ -39,6 +45,8 @@ export interface AppContainer {
   /** The Compose service, else the image. */
   service: string;
   image: string;
+  /** The image's ID (the engine's `Image` of the container). */
+  imageId?: string;
   /** One recording per start of the container (a restart is another). */
   runs: Recording[];
 }
@@ -76,6 +84,8 @@ interface Inspected {
   Id: string;
   Name: string;
   Config: { Image: string; Labels: Record<string, string> | null };
+  /** The image's ID. */
+  Image?: string;
 }
 
 export async function recordApplication(o: AppRecordOptions): Promise<AppRecordResult> {
@@ -212,13 +222,17 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
         }
         const image = x?.Config.Image ?? 'unknown';
         c = { id, name, service: labels[COMPOSE_SERVICE] ?? image, image, runs: [] };
+        if (x?.Image) c.imageId = x.Image;
         containers.set(id, c);
       }
       if (!dump) continue;
       const b = new RecordingBuilder();
       b.source('ebpf-docker', `${c.name} (${c.image})`);
       fill(b, o.arch, dump, -1, mapKeys, '@c', true);
-      c.runs.push(b.build());
+      const run = b.build();
+      // its programs ran from the container's image: static reach reads them there
+      if (c.imageId) placePrograms(run, imageRoot('docker', c.imageId));
+      c.runs.push(run);
     }
     if (unattributed > 0)
       o.note?.(

@@ -56,6 +56,8 @@ export interface DockerRecordResult {
   stoppedAsAsked?: string;
   /** Every process of the container the recorder saw (host pids). */
   pids: Set<number>;
+  /** The image the container ran (its ID, as the engine reports it), for static reach. */
+  image?: string;
 }
 
 function engineTool(
@@ -100,6 +102,8 @@ export async function recordContainer(
   if (created.status !== 0)
     throw new ToolError(e.codes.createFailed, e.cli, `${e.cli} create failed: ${created.stderr}`);
   const id = created.stdout.split('\n').at(-1) ?? '';
+  const inspected = tool(['inspect', '--format', '{{.Image}}', id]);
+  const image = inspected.status === 0 && inspected.stdout ? inspected.stdout.split('\n')[0] : undefined;
   const leaf = join(cg2, parent, e.leaf(id, driver));
   // if sysfence dies, the container is removed and the cgroups it made for it too (leaf first)
   const forget = [
@@ -203,6 +207,7 @@ export async function recordContainer(
       runtimeSetupCalls: skipped.count,
       pids: pidsSeen(maps),
       ...(stoppedAsAsked !== undefined ? { stoppedAsAsked } : {}),
+      ...(image ? { image } : {}),
     };
   } finally {
     offSignals();

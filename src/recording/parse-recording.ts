@@ -9,7 +9,14 @@ import { syscallTable } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { SysfenceError } from '../errors.js';
 import { callNumber, isNumberedName } from './numbers.js';
-import { dict, mergeStatsInto, RECORDING_VERSION, type Recording, type SyscallStats } from './recording.js';
+import {
+  dict,
+  mergeStatsInto,
+  RECORDING_VERSION,
+  type RecordedProgram,
+  type Recording,
+  type SyscallStats,
+} from './recording.js';
 
 export class RecordingError extends SysfenceError {
   constructor(
@@ -118,7 +125,7 @@ export function parseRecording(text: string, file: string): Recording {
       '$.version',
       `${file} is not a sysfence recording of version ${RECORDING_VERSION}`,
     );
-  const known = new Set(['version', 'runs', 'sources', 'syscalls', 'malformed', 'notes']);
+  const known = new Set(['version', 'runs', 'sources', 'syscalls', 'malformed', 'notes', 'programs']);
   for (const k of Object.keys(raw)) if (!known.has(k)) fail(`$.${k}`, `unknown field "${k}"`);
   if (!isObject(raw.syscalls)) fail('$.syscalls', 'expected ABI -> syscall name -> stats');
   const syscalls: Recording['syscalls'] = {};
@@ -185,5 +192,25 @@ export function parseRecording(text: string, file: string): Recording {
           fail(`$.syscalls.${abi}.${name}.runs`, `seen in ${s.runs} runs of a recording of ${out.runs}`);
   }
   if (own(raw, 'notes')) out.notes = strings(raw.notes, '$.notes');
+  if (own(raw, 'programs')) out.programs = programs(raw.programs);
   return out;
+}
+
+function programs(v: unknown): RecordedProgram[] {
+  if (!Array.isArray(v)) fail('$.programs', 'expected a list of { path, root?, loaded? }');
+  return (v as unknown[]).map((p, i) => {
+    const path = `$.programs[${i}]`;
+    if (!isObject(p) || typeof p.path !== 'string' || !p.path.startsWith('/'))
+      fail(path, 'expected { path: an absolute path, root?, loaded? }');
+    const q = p as Record<string, unknown>;
+    for (const k of Object.keys(q))
+      if (!['path', 'root', 'loaded'].includes(k)) fail(`${path}.${k}`, `unknown field "${k}"`);
+    const out: RecordedProgram = { path: q.path as string };
+    if (own(q, 'root')) {
+      if (typeof q.root !== 'string') fail(`${path}.root`, 'expected a string');
+      out.root = q.root as string;
+    }
+    if (own(q, 'loaded')) out.loaded = strings(q.loaded, `${path}.loaded`);
+    return out;
+  });
 }

@@ -42,6 +42,52 @@ export interface Recording {
   malformed: { count: number; samples: { where: string; code: string; text: string }[] };
   /** What the reader had to infer, in words (an ABI from an executable's ELF header, ...). */
   notes?: string[];
+  /**
+   * The programs that ran: each executable, where its files are (`root`: "host" for this machine,
+   * an image reference, or a directory), and the shared objects it loaded that its DT_NEEDED
+   * closure does not name (dlopen: NSS modules, Python extensions, perl XS). Static reach reads
+   * these programs (cli/static-reach.ts).
+   */
+  programs?: RecordedProgram[];
+}
+
+export interface RecordedProgram {
+  path: string;
+  root?: string;
+  loaded?: string[];
+}
+
+/** `RecordedProgram.root` of a program that ran on this machine. */
+export const HOST_ROOT = 'host';
+/** `RecordedProgram.root` of a program that ran from a container image (its ID). */
+export const imageRoot = (engine: 'docker' | 'podman', id: string) => `${engine}-image:${id}`;
+
+/** Names every executable of the recording (absolute paths) as a program whose files are at `root`. */
+export function placePrograms(recording: Recording, root: string): void {
+  const paths = new Set<string>();
+  for (const calls of Object.values(recording.syscalls))
+    for (const s of Object.values(calls ?? {}))
+      for (const e of s.executables) if (e.startsWith('/')) paths.add(e);
+  const programs = mergePrograms([recording.programs, [...paths].map((path) => ({ path, root }))]);
+  if (programs) recording.programs = programs;
+}
+
+/** Programs of several recordings as one list: by path and root, loaded objects united, sorted. */
+export function mergePrograms(
+  lists: readonly (readonly RecordedProgram[] | undefined)[],
+): RecordedProgram[] | undefined {
+  const by = new Map<string, RecordedProgram>();
+  for (const list of lists)
+    for (const p of list ?? []) {
+      const key = `${p.root ?? ''}\0${p.path}`;
+      const t = by.get(key) ?? { path: p.path, ...(p.root !== undefined ? { root: p.root } : {}) };
+      by.set(key, t);
+      if (p.loaded?.length) t.loaded = [...new Set([...(t.loaded ?? []), ...p.loaded])].sort();
+    }
+  if (by.size === 0) return undefined;
+  return [...by.values()].sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : (a.root ?? '') < (b.root ?? '') ? -1 : 1,
+  );
 }
 
 export interface CallSite {
@@ -188,6 +234,8 @@ export function normalize(r: Recording): Recording {
   if (r.runs !== undefined && r.runs > 1) out.runs = r.runs;
   Object.assign(out, { sources: [...r.sources], syscalls, malformed: r.malformed });
   if (r.notes?.length) out.notes = [...r.notes];
+  const programs = mergePrograms([r.programs]);
+  if (programs) out.programs = programs;
   return out;
 }
 
@@ -250,6 +298,8 @@ export function mergeRecordings(recs: readonly Recording[], asRuns = false): Rec
       }
     }
   }
+  const programs = mergePrograms(recs.map((r) => r.programs));
+  if (programs) out.programs = programs;
   if (asRuns && total > 1) {
     out.runs = total;
     for (const [abi, calls] of Object.entries(out.syscalls))

@@ -8,6 +8,7 @@
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { formatAction, sameAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
+import { profileProvenance } from '../profile/provenance.js';
 import { formatRuntimeNotes, type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
 import {
   allows,
@@ -31,6 +32,11 @@ export interface Change {
   allowsLess: boolean;
   /** For argument rules: argument values whose verdict differs (at most 3). */
   witnesses?: { args: string[]; old: string; new: string }[];
+  /**
+   * Why the profile that allows the call allows it, where its rule comment says (written by
+   * sysfence: recorded, implied, family, runtime, predicted with the import chain).
+   */
+  why?: string;
 }
 
 export interface DiffResult {
@@ -48,6 +54,12 @@ export function diffProfiles(
 ): DiffResult {
   const changes: Change[] = [];
   const arches: DiffResult['arches'] = [];
+  const provOld = profileProvenance(oldP);
+  const provNew = profileProvenance(newP);
+  const whyOf = (name: string, more: boolean, less: boolean): { why?: string } => {
+    const p = more ? provNew.get(name) : less ? provOld.get(name) : undefined;
+    return p ? { why: `${p.kind}${p.why ? ` (${p.why})` : ''}` } : {};
+  };
   for (const abi of o.arches ?? reviewArches([oldP, newP])) {
     const a = verdictTable(oldP, abi, o);
     const b = verdictTable(newP, abi, o);
@@ -66,11 +78,9 @@ export function diffProfiles(
       };
       if (x.verdict.kind === 'fixed' && y.verdict.kind === 'fixed') {
         if (sameAction(x.verdict.action, y.verdict.action)) continue;
-        changes.push({
-          ...base,
-          allowsMore: allows(y.verdict.action) && !allows(x.verdict.action),
-          allowsLess: allows(x.verdict.action) && !allows(y.verdict.action),
-        });
+        const more = allows(y.verdict.action) && !allows(x.verdict.action);
+        const less = allows(x.verdict.action) && !allows(y.verdict.action);
+        changes.push({ ...base, allowsMore: more, allowsLess: less, ...whyOf(x.name, more, less) });
         continue;
       }
       let more = false;
@@ -89,7 +99,14 @@ export function diffProfiles(
             new: formatAction(vb),
           });
       }
-      if (witnesses.length > 0) changes.push({ ...base, allowsMore: more, allowsLess: less, witnesses });
+      if (witnesses.length > 0)
+        changes.push({
+          ...base,
+          allowsMore: more,
+          allowsLess: less,
+          witnesses,
+          ...whyOf(x.name, more, less),
+        });
     }
   }
   const result: DiffResult = { arches, changes, allowsMore: changes.some((c) => c.allowsMore) };
@@ -134,6 +151,7 @@ export function formatDiffText(d: DiffResult): string {
         out.push(`      now: ${c.new}`);
         for (const w of c.witnesses) out.push(`      e.g. args (${w.args.join(', ')}): ${w.old} -> ${w.new}`);
       } else out.push(`  ${mark(c)} ${c.old} -> ${c.new}: ${g.items.map((i) => i.name).join(', ')}`);
+      for (const i of g.items) if (i.why) out.push(`      ${i.name}: ${i.why}`);
     }
   }
   out.push(

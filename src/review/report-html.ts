@@ -48,7 +48,7 @@ export function renderReport(d: ReportData): string {
   const callRows = d.calls
     .map(
       (c) =>
-        `<tr${c.risk ? ' class="risky"' : ''}><th scope="row"><code>${esc(c.name)}</code></th><td>${esc(c.category)}</td><td>${esc(c.summary)}</td><td>${c.allowed === 'always' ? 'always' : `<code>${esc(c.allowed)}</code>`}</td><td class="num">${c.count ?? '—'}</td><td>${c.executables.map((e) => `<code>${esc(e)}</code>`).join('<br>') || (c.pids.length ? `pid ${c.pids.join(', ')}` : c.count === null ? 'not recorded' : '—')}</td><td>${c.stack.length ? `<details><summary>${esc(c.stack[0]!)}</summary><pre>${esc(c.stack.join('\n'))}</pre></details>` : '—'}</td><td>${c.risk ? esc(c.risk) : ''}</td></tr>`,
+        `<tr${c.risk ? ' class="risky"' : ''}><th scope="row"><code>${esc(c.name)}</code></th><td>${esc(c.category)}</td><td>${esc(c.summary)}</td><td>${c.allowed === 'always' ? 'always' : `<code>${esc(c.allowed)}</code>`}</td><td class="num">${c.count ?? '—'}</td><td>${c.executables.map((e) => `<code>${esc(e)}</code>`).join('<br>') || (c.pids.length ? `pid ${c.pids.join(', ')}` : c.count === null ? 'not recorded' : '—')}</td><td>${c.stack.length ? `<details><summary>${esc(c.stack[0]!)}</summary><pre>${esc(c.stack.join('\n'))}</pre></details>` : '—'}</td><td>${c.risk ? esc(c.risk) : ''}</td><td>${c.why ? esc(c.why) : '—'}</td></tr>`,
     )
     .join('\n');
   const findingRows = d.findings
@@ -166,7 +166,7 @@ ${d.coverage.partial.map((p) => `<tr><th scope="row">${esc(p.name)}</th><td clas
 <h2 id="calls">Every allowed syscall (${esc(a0?.arch ?? '')})</h2>
 <table id="calls-table">
 <caption>${d.calls.length} syscalls allowed, with who needed them</caption>
-<thead><tr><th scope="col">syscall</th><th scope="col">category</th><th scope="col">what it does</th><th scope="col">allowed</th><th scope="col">calls</th><th scope="col">needed by</th><th scope="col">first stack</th><th scope="col">risk</th></tr></thead>
+<thead><tr><th scope="col">syscall</th><th scope="col">category</th><th scope="col">what it does</th><th scope="col">allowed</th><th scope="col">calls</th><th scope="col">needed by</th><th scope="col">first stack</th><th scope="col">risk</th><th scope="col">why allowed</th></tr></thead>
 <tbody>
 ${callRows}
 </tbody>

@@ -13,6 +13,7 @@ import { syscallRisk, syscallSummary } from '../knowledge/syscall-info.js';
 import { formatAction } from '../profile/actions.js';
 import { type GenerateResult, runCoverage } from '../profile/generate.js';
 import type { Profile } from '../profile/model.js';
+import { profileProvenance } from '../profile/provenance.js';
 import type { Recording } from '../recording/recording.js';
 import { type RuntimeNotes, runtimeNotes } from '../targets/notes.js';
 import { type DiffResult, diffProfiles } from './diff.js';
@@ -30,6 +31,8 @@ export interface ReportCall {
   pids: number[];
   stack: string[];
   risk: string | null;
+  /** Why the profile allows it, from the rule comment sysfence wrote (null: the profile does not say). */
+  why: string | null;
 }
 
 export interface ReportData {
@@ -83,6 +86,7 @@ export function buildReport(
   };
   const abis = reviewArches([o.profile]);
   const arches: ReportData['arches'] = [];
+  const provenance = profileProvenance(o.profile);
   let first: { calls: ReportCall[]; categories: ReportData['categories'] } | undefined;
   for (const abi of abis) {
     const mine = verdictTable(o.profile, abi, ro);
@@ -130,7 +134,9 @@ export function buildReport(
           for (const e of x.executables) exes.add(e);
           for (const p of x.pids) pids.add(p);
         }
+        const prov = provenance.get(c.name);
         return {
+          why: prov ? `${prov.kind}${prov.why ? `: ${prov.why}` : ''}` : null,
           name: c.name,
           category: categoryOf(c.name),
           summary: syscallSummary(c.name) ?? '',

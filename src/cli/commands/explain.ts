@@ -4,6 +4,7 @@ import { ARCH_DEFS } from '../../arch/defs.js';
 import { explainProfile, explainSyscall, LIBSECCOMP_VERSION } from '../../profile/explain.js';
 import { runCoverage } from '../../profile/generate.js';
 import { ProfileError } from '../../profile/profile-error.js';
+import { type Provenance, profileProvenance } from '../../profile/provenance.js';
 import { formatRuntimeNotes, runtimeNotes } from '../../targets/notes.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { out, style, toJsonText } from '../output.js';
@@ -89,6 +90,7 @@ function explainProfileCmd(
         : ['x86_64'];
   const recFiles = (opts.recording as unknown as string[] | undefined) ?? [];
   const coverage = recFiles.length > 0 ? runCoverage(recFiles.map(readRecording)) : undefined;
+  const provenance = profileProvenance(profile);
   const rows = explainProfile(profile, {
     ...(arches ? { arches } : {}),
     ...(caps ? { capabilities: caps } : {}),
@@ -109,6 +111,7 @@ function explainProfileCmd(
         architectures: rows,
         ...(notes ? { runtime: notes } : {}),
         ...(coverage ? { coverage } : {}),
+        ...(provenance.size > 0 ? { provenance: Object.fromEntries(provenance) } : {}),
       }),
     );
     return;
@@ -136,6 +139,7 @@ function explainProfileCmd(
       );
   }
   for (const line of formatRuntimeNotes(notes)) out(line);
+  for (const line of provenanceLines(provenance)) out(line);
   if (coverage) {
     if (coverage.runs < 2)
       out(
@@ -153,4 +157,23 @@ function explainProfileCmd(
         );
     }
   }
+}
+
+/** Why the profile allows what it allows, from the rule comments sysfence wrote (none: nothing). */
+function provenanceLines(prov: ReadonlyMap<string, Provenance>): string[] {
+  if (prov.size === 0) return [];
+  const by = new Map<string, [string, Provenance][]>();
+  for (const [n, p] of [...prov].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    by.set(p.kind, [...(by.get(p.kind) ?? []), [n, p]]);
+  const order = ['recorded', 'implied', 'family', 'runtime', 'predicted'];
+  const lines = [
+    `  why each call is there (the rule comments): ${order
+      .filter((k) => by.has(k))
+      .map((k) => `${by.get(k)?.length} ${k}`)
+      .join(', ')}`,
+  ];
+  for (const k of order.slice(1))
+    for (const [n, p] of by.get(k) ?? [])
+      lines.push(`    ${k.padEnd(9)} ${n.padEnd(20)} ${p.why ?? ''}`.trimEnd());
+  return lines;
 }

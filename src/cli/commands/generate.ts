@@ -7,6 +7,7 @@ import { reportGenerated, writeGenerated } from '../generated.js';
 import { err } from '../output.js';
 import { archListOption, generateOptionsOf, profileOptions } from '../profile-options.js';
 import { readRecording } from '../recordings.js';
+import { predictionFor } from '../static-reach.js';
 
 export function registerGenerate(program: Command, setExit: (code: number) => void): void {
   profileOptions(program.command('generate'))
@@ -41,7 +42,7 @@ Examples:
   sysfence generate app.rec.json --arch x86_64,aarch64 -o app.multi.json
   sysfence generate --companions --deny eperm a.rec.json b.rec.json`,
     )
-    .action((files: string[], opts: Record<string, string | boolean | undefined>) => {
+    .action(async (files: string[], opts: Record<string, string | boolean | undefined>) => {
       checkWritable(opts.output as string | undefined, files);
       const recordings = files.map(readRecording);
       // calls on lines the importer could not read are not in the profile: said, with where
@@ -61,8 +62,10 @@ Examples:
             'record the workload again (sysfence record --recording FILE -- CMD), or import a log that has its calls',
           );
       });
+      const predicted = await predictionFor(recordings, opts, (l) => err(`sysfence: ${l}`));
       const g = generate(recordings, {
         ...generateOptionsOf(opts),
+        ...(predicted ? { predicted } : {}),
         args: opts.args === true,
         ...(opts.arch ? { arch: archListOption(String(opts.arch), opts.args === true) } : {}),
       });

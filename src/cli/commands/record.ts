@@ -11,12 +11,20 @@ import { BACKEND_CHOICES, type BackendChoice, ebpfProblems, record } from '../..
 import { recordApplication } from '../../recorders/record-app.js';
 import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
-import { formatPids, RecordingBuilder, serializeRecording } from '../../recording/recording.js';
+import {
+  formatPids,
+  HOST_ROOT,
+  imageRoot,
+  placePrograms,
+  RecordingBuilder,
+  serializeRecording,
+} from '../../recording/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
 import { err, shellLine } from '../output.js';
 import { generateOptionsOf, profileOptions } from '../profile-options.js';
+import { predictionFor } from '../static-reach.js';
 
 function durationOption(v: unknown): number {
   const n = Number(v);
@@ -105,10 +113,11 @@ async function recordSelected(
     const name = s.service.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
     const file = resolvePath(join(dir, `${name}.json`));
     writeOutput(join(dir, `${name}.rec.json`), serializeRecording(s.recording));
-    const g = generate(
-      [s.recording],
-      generateOptionsOf(opts as Record<string, string | boolean | undefined>, 'docker'),
-    );
+    const predicted = await predictionFor([s.recording], opts, (l) => err(`sysfence: ${s.service}: ${l}`));
+    const g = generate([s.recording], {
+      ...generateOptionsOf(opts as Record<string, string | boolean | undefined>, 'docker'),
+      ...(predicted ? { predicted } : {}),
+    });
     reportGenerated(g, true);
     writeGenerated(g, String(opts.format), name, file, opts.spoVersion as SpoVersion);
     writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`), opts.spoVersion as SpoVersion);
@@ -179,6 +188,8 @@ async function recordDocker(
   });
   sayStopped();
   const recording = b.build();
+  // the programs ran from the image: static reach reads them there (never this machine's files)
+  if (r.image) placePrograms(recording, imageRoot(ce.id, r.image));
   if (opts.recording) writeOutput(String(opts.recording), serializeRecording(recording));
   const calls = recording.syscalls[arch.id] ?? {};
   err(
@@ -202,7 +213,11 @@ async function recordDocker(
     );
   if (opts.output) {
     // a container profile needs what the runtime calls after installing it
-    const g = generate([recording], generateOptionsOf(opts, ce.id));
+    const predicted = await predictionFor([recording], opts, (l) => err(`sysfence: ${l}`));
+    const g = generate([recording], {
+      ...generateOptionsOf(opts, ce.id),
+      ...(predicted ? { predicted } : {}),
+    });
     reportGenerated(g, true);
     const out = String(opts.output);
     writeGenerated(g, String(opts.format), String(opts.name), out, opts.spoVersion as SpoVersion);
@@ -367,6 +382,7 @@ Examples:
       if (opts.keepStraceLog) ro.keepLog = String(opts.keepStraceLog);
       const r = await record(ro);
       sayStopped();
+      placePrograms(r.recording, HOST_ROOT);
       if (opts.recording) writeOutput(String(opts.recording), serializeRecording(r.recording));
       const counts = Object.entries(r.recording.syscalls).map(
         ([abi, m]) =>
@@ -376,7 +392,12 @@ Examples:
         `sysfence: recorded with ${r.backend}${r.ebpf ? ` (${r.ebpf.engine === 'sysfence' ? "sysfence's program" : 'bpftrace'}, attached in ${r.ebpf.startupMs.toFixed(0)} ms, scoped by ${r.ebpf.scope})` : ''}: ${counts.join('; ') || 'no syscalls'}`,
       );
       if (opts.output) {
-        const g = generate([r.recording], { ...generateOptionsOf(opts), args: opts.args === true });
+        const predicted = await predictionFor([r.recording], opts, (l) => err(`sysfence: ${l}`));
+        const g = generate([r.recording], {
+          ...generateOptionsOf(opts),
+          ...(predicted ? { predicted } : {}),
+          args: opts.args === true,
+        });
         reportGenerated(g, true);
         writeGenerated(
           g,

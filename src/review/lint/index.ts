@@ -13,6 +13,7 @@ import { defaultAllow } from './checks/default-allow.js';
 import { libseccomp, overlapping } from './checks/libseccomp.js';
 import { multiplexer } from './checks/multiplexer.js';
 import { ociArtifact } from './checks/oci-artifact.js';
+import { predicted } from './checks/predicted.js';
 import { probes } from './checks/probes.js';
 import { rules } from './checks/rules.js';
 import { lintContext } from './context.js';
@@ -32,6 +33,7 @@ export const LINT_CHECKS: readonly LintCheck[] = [
   libseccomp,
   overlapping,
   ociArtifact,
+  predicted,
 ];
 
 /** Every code lint can report, with its one-line summary (help and docs are checked against it). */

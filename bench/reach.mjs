@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Static reach, in one run, against its anchors:
+// 1. time: `sysfence reach PROGRAM` cold (empty cache) and warm (tables cached by build-id), next
+//    to `ldd PROGRAM` (the loader's own resolution, the cheapest "what does it load") and to
+//    `objdump -d` of the same libc (a disassembler; reach decodes libc once, then reads its table);
+// 2. the cost of the default for predicted calls (SCMP_ACT_LOG): one system call in a loop with no
+//    filter, under a filter whose rule ALLOWs it, and under one whose rule LOGs it, in nanoseconds
+//    per call (bench/syscall-cost.c), and how many kernel log lines the LOG run left (the audit
+//    path rate-limits printk: the rest is counted as lost).
+// Needs root (dmesg), gcc, binutils (objdump) and a built dist/. Usage: node bench/reach.mjs
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'sysfence-bench-reach-'));
+const PROGRAMS = (
+  process.env.PROGRAMS ?? '/bin/true,/usr/bin/tar,/usr/bin/jq,/usr/bin/git,/usr/bin/python3.11'
+).split(',');
+
+function timed(cmd, args, env = {}) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return { ms, out: r.stdout };
+}
+
+console.log(
+  '| program | reach cold (ms) | reach warm (ms) | ldd (ms) | cold / ldd | warm / ldd | calls reachable |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const p of PROGRAMS) {
+  const cache = join(dir, `cache-${Math.random().toString(36).slice(2)}`);
+  const cold = timed('node', [cli, 'reach', p], { SYSFENCE_CACHE_DIR: cache });
+  const warm = timed('node', [cli, 'reach', p], { SYSFENCE_CACHE_DIR: cache });
+  const ldd = timed('ldd', [p]);
+  const n = /(\d+) system calls reachable/.exec(cold.out)?.[1] ?? '?';
+  console.log(
+    `| ${p} | ${cold.ms.toFixed(0)} | ${warm.ms.toFixed(0)} | ${ldd.ms.toFixed(0)} | ${(cold.ms / ldd.ms).toFixed(1)}x | ${(warm.ms / ldd.ms).toFixed(1)}x | ${n} |`,
+  );
+}
+const libc = '/usr/lib/x86_64-linux-gnu/libc.so.6';
+const obj = timed('objdump', ['-d', libc]);
+const libcCold = timed('node', [cli, 'reach', '/bin/true'], { SYSFENCE_CACHE_DIR: join(dir, 'libc-only') });
+console.log(
+  `\nobjdump -d libc.so.6: ${obj.ms.toFixed(0)} ms (text only, no analysis); reach /bin/true cold (decodes and analyses libc, ld.so and true): ${libcCold.ms.toFixed(0)} ms (${(libcCold.ms / obj.ms).toFixed(2)}x)`,
+);
+
+// the cost of SCMP_ACT_LOG
+execFileSync('gcc', ['-O2', '-o', join(dir, 'cost'), join(root, 'bench', 'syscall-cost.c')]);
+const NR = 110; // getppid on x86_64
+const ITER = Number(process.env.ITER ?? 200000);
+const profile = (action) => ({
+  defaultAction: 'SCMP_ACT_ALLOW',
+  architectures: ['SCMP_ARCH_X86_64'],
+  syscalls: [
+    { names: ['getppid'], action },
+    { names: ['mount'], action: 'SCMP_ACT_ERRNO' },
+  ],
+});
+const costs = {};
+for (const [label, action] of [
+  ['allow', 'SCMP_ACT_ALLOW'],
+  ['log', 'SCMP_ACT_LOG'],
+]) {
+  writeFileSync(join(dir, `${label}.json`), JSON.stringify(profile(action)));
+  execFileSync('node', [
+    cli,
+    'compile',
+    join(dir, `${label}.json`),
+    '--format',
+    'raw',
+    '-o',
+    join(dir, `${label}.bpf`),
+  ]);
+}
+const logLines = () =>
+  spawnSync('dmesg', [], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => /type=1326/.test(l) && / syscall=110 /.test(l)).length;
+const before = logLines();
+for (const label of ['none', 'allow', 'log']) {
+  const filter = label === 'none' ? 'none' : join(dir, `${label}.bpf`);
+  const runs = [1, 2, 3].map(() =>
+    Number(execFileSync(join(dir, 'cost'), [filter, String(ITER), String(NR)], { encoding: 'utf8' }).trim()),
+  );
+  costs[label] = Math.min(...runs);
+}
+const after = logLines();
+console.log(
+  `\ngetppid x ${ITER}: no filter ${costs.none.toFixed(0)} ns/call, ALLOW rule ${costs.allow.toFixed(0)} ns (${(costs.allow / costs.none).toFixed(2)}x), LOG rule ${costs.log.toFixed(0)} ns (${(costs.log / costs.none).toFixed(2)}x none, ${(costs.log / costs.allow).toFixed(2)}x ALLOW); kernel log lines left by ${3 * ITER} logged calls: ${after - before} (the audit path rate-limits printk)`,
+);
+rmSync(dir, { recursive: true, force: true });

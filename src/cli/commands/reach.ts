@@ -1,0 +1,231 @@
+import type { Command } from 'commander';
+import { findArch } from '../../arch/tables.js';
+import { imageCommand, imageFiles } from '../../exec/image-files.js';
+import type { FileSource } from '../../exec/rootfs.js';
+import { type ProgramReach, reachProgram } from '../../reach/program.js';
+import { allows, describeVerdict, verdictTable } from '../../review/verdicts.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
+import { out, toJsonText } from '../output.js';
+import { readProfile, requireOneProfile } from '../read-profile.js';
+import { chainWhy, hostFiles, reachCache } from '../static-reach.js';
+
+const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** A command's program as the image's PATH finds it (a script: its interpreter). */
+function programOf(fs: FileSource, word: string): string | undefined {
+  const candidates = word.includes('/') ? [word] : BIN_DIRS.map((d) => `${d}/${word}`);
+  for (const c of candidates) {
+    const b = fs.read(c);
+    if (!b) continue;
+    if (b[0] === 0x23 && b[1] === 0x21) {
+      // #!interpreter
+      const line =
+        Buffer.from(b.subarray(2, Math.min(b.length, 256)))
+          .toString('utf8')
+          .split('\n')[0]
+          ?.trim() ?? '';
+      const [interp, arg] = line.split(/\s+/);
+      return interp?.endsWith('/env') && arg ? programOf(fs, arg) : interp;
+    }
+    return c;
+  }
+  return undefined;
+}
+
+/** Every ELF program of a file system (files with an interpreter, or static executables). */
+function allPrograms(fs: FileSource, entries: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const p of entries) {
+    const b = fs.read(p);
+    if (!b || b.length < 64 || b[0] !== 0x7f || b[1] !== 0x45) continue;
+    const type = (b[16] as number) | ((b[17] as number) << 8);
+    const text = Buffer.from(b.subarray(0, Math.min(b.length, 4096))).toString('latin1');
+    if (type === 2 || (type === 3 && /\/ld-(linux|musl)[^\0]*\.so/.test(text))) out.push(p);
+  }
+  return out.sort();
+}
+
+function listFiles(fs: FileSource, dir: string, depth = 0): string[] {
+  if (depth > 6) return [];
+  return fs.list(dir).flatMap((n) => {
+    const p = dir === '/' ? `/${n}` : `${dir}/${n}`;
+    const r = fs.resolve(p);
+    if (r === undefined || r !== p) return [];
+    const children = fs.list(p);
+    return children.length > 0 ? listFiles(fs, p, depth + 1) : [p];
+  });
+}
+
+function printReach(r: ProgramReach, why: string | undefined): void {
+  const libs = r.modules.slice(1).map((m) => m.soname ?? m.path);
+  out(
+    `${r.program}: ${r.machine}, ${r.calls.length} system calls reachable${libs.length ? ` (${libs.length} module${libs.length === 1 ? '' : 's'}: ${libs.join(', ')})` : ''}`,
+  );
+  const shown = why ? r.calls.filter((c) => c.name === why) : r.calls;
+  const width = Math.max(0, ...shown.map((c) => c.name.length));
+  for (const c of shown) out(`  ${c.name.padEnd(width)}  ${why ? c.chain.join(' -> ') : chainWhy(c.chain)}`);
+  if (why && shown.length === 0) out(`  ${why}: not reachable`);
+  for (const m of r.missing)
+    out(`  missing: ${m.library} (needed by ${m.neededBy}): the loader would not start the program as found`);
+  for (const u of r.unresolved)
+    out(
+      `  unresolved: ${u.kind === 'number' ? 'a system call whose number is unknown' : u.kind === 'foreign-abi' ? 'a system call of another ABI (int 0x80)' : 'a wrapper called with an unknown number'} at ${u.module}+0x${u.at.toString(16)}${u.function ? ` (${u.function})` : ''}`,
+    );
+  for (const l of r.runtimeLoading) out(`  note: ${l}`);
+}
+
+export function registerReach(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('reach')
+    .description(
+      "what a program can call: every system call its code and its libraries' code can make, with the import chain to each (an ldd for syscalls)",
+    )
+    .argument(
+      '[program...]',
+      'programs (paths on this machine, under --root, or in --image; a name is looked up in the usual bin directories)',
+    )
+    .option(
+      '--image <ref>',
+      "read the programs from a container image (never run); with no program, the image's entrypoint and command",
+    )
+    .option('--engine <cli>', 'the engine holding the image: docker or podman', 'docker')
+    .option('--root <dir>', 'read the programs from this directory (an unpacked image)')
+    .option('--all', 'every program of the image or root directory')
+    .option(
+      '--loaded <objects>',
+      'shared objects loaded at run time (dlopen), comma-separated, analysed as reachable',
+    )
+    .option('--why <call>', 'only this call, with its whole chain')
+    .option(
+      '--profile <file>',
+      'drift: the calls the programs can make that this profile does not allow, each with why (exit 1 when there are any)',
+    )
+    .option('--json', 'the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Reach is computed from the code, not from a run: the program, its DT_NEEDED libraries as the
+loader finds them (RUNPATH, ld.so.conf, musl's path file) and the loader itself are decoded
+(x86-64 with iced-x86, aarch64 with sysfence's decoder), system call numbers are followed through
+registers and through wrappers (libc's syscall(), Go's syscall.Syscall), and a function counts as
+reachable when reached code calls it or takes its address, or reached data points to it. Each
+library's table is cached by build-id ($SYSFENCE_CACHE_DIR, else ~/.cache/sysfence). What cannot be
+settled is said: sites whose number is unknown, modules loaded at run time (dlopen, NSS).
+Exit 0; 1 when a library a program needs is missing; 2 on an error.
+
+Examples:
+  sysfence reach /usr/bin/tar
+  sysfence reach /usr/bin/tar --why ftruncate
+  sysfence reach --image nginx:1.25                 # the image's entrypoint
+  sysfence reach --image debian:bookworm --all --json
+  sysfence reach --image app:2.0 --profile app-1.0.json   # drift: what the new image can call that the profile denies`,
+    )
+    .action(async (programs: string[], opts: Record<string, string | boolean | undefined>) => {
+      if (opts.image && opts.root) throw new CliError('bad-option', 'give --image or --root, not both');
+      if (opts.engine !== 'docker' && opts.engine !== 'podman')
+        throw new CliError('bad-option', `--engine must be docker or podman, not ${String(opts.engine)}`);
+      const fs = opts.image
+        ? await imageFiles(String(opts.engine), String(opts.image))
+        : hostFiles(opts.root as string | undefined);
+      let targets = programs;
+      if (opts.all) {
+        if (!opts.image && !opts.root)
+          throw new CliError(
+            'bad-option',
+            '--all reads every program of an image or root directory: give --image or --root',
+          );
+        targets = allPrograms(
+          fs,
+          opts.image && 'entries' in fs
+            ? [...(fs as unknown as { entries: Map<string, unknown> }).entries.keys()]
+            : listFiles(fs, '/'),
+        );
+      } else if (targets.length === 0) {
+        if (!opts.image)
+          throw new CliError('bad-option', 'give a program (or --image IMAGE for its entrypoint)');
+        const cmd = imageCommand(String(opts.engine), String(opts.image));
+        if (cmd.length === 0)
+          throw new CliError(
+            'bad-option',
+            `image ${String(opts.image)} has no entrypoint or command: name the program`,
+          );
+        targets = [cmd[0] as string];
+      }
+      const resolved = targets.map((t) => {
+        const p = programOf(fs, t);
+        if (!p) throw new CliError('reach-no-program', `${t} is not a program in ${fs.label}`, t);
+        return p;
+      });
+      const loaded = typeof opts.loaded === 'string' ? opts.loaded.split(',').filter(Boolean) : [];
+      const results: ProgramReach[] = [];
+      for (const p of resolved) results.push(reachProgram(p, { fs, cache: reachCache(), loaded }));
+      const drift = opts.profile ? driftOf(String(opts.profile), results) : [];
+      if (opts.json)
+        out(
+          toJsonText(
+            opts.profile ? { programs: results, drift } : results.length === 1 ? results[0] : results,
+          ),
+        );
+      else
+        for (const r of results) {
+          printReach(r, opts.why as string | undefined);
+          if (results.length > 1) out('');
+        }
+      if (results.length > 1 && !opts.json) {
+        const union = new Set(results.flatMap((r) => r.calls.map((c) => c.name)));
+        out(`${results.length} programs: ${union.size} system calls reachable in all`);
+      }
+      if (opts.profile && !opts.json) printDrift(String(opts.profile), drift);
+      setExit(results.some((r) => r.missing.length > 0) || drift.length > 0 ? EXIT_FINDINGS : EXIT_OK);
+    });
+}
+
+interface Drift {
+  program: string;
+  abi: string;
+  name: string;
+  verdict: string;
+  chain: string[];
+}
+
+/** Calls the programs can make that the profile never allows (for some arguments counts as allowed). */
+function driftOf(file: string, results: readonly ProgramReach[]): Drift[] {
+  const { profile } = requireOneProfile(readProfile(file));
+  const out: Drift[] = [];
+  const seen = new Set<string>();
+  for (const r of results) {
+    const abi = findArch(r.machine);
+    if (!abi) continue;
+    const table = verdictTable(profile, abi);
+    const verdicts = new Map(table.calls.map((c) => [c.name, c.verdict]));
+    for (const c of r.calls) {
+      const v = verdicts.get(c.name);
+      if (!v) continue;
+      const allowed =
+        v.kind === 'fixed' ? allows(v.action) : v.rules.some((x) => allows(x.action)) || allows(v.otherwise);
+      const key = `${abi.id}\0${c.name}`;
+      if (allowed || seen.has(key)) continue;
+      seen.add(key);
+      out.push({
+        program: r.program,
+        abi: abi.id,
+        name: c.name,
+        verdict: describeVerdict(v),
+        chain: c.chain,
+      });
+    }
+  }
+  return out;
+}
+
+function printDrift(file: string, drift: readonly Drift[]): void {
+  if (drift.length === 0) {
+    out(`drift: none: ${file} allows every call the programs can make`);
+    return;
+  }
+  out(
+    `drift: ${drift.length} call${drift.length === 1 ? '' : 's'} the programs can make that ${file} does not allow (an input that makes ${drift.length === 1 ? 'it' : 'one'} fails under the profile):`,
+  );
+  const width = Math.max(...drift.map((d) => d.name.length));
+  for (const d of drift) out(`  ${d.name.padEnd(width)}  ${d.verdict}: ${d.chain.join(' -> ')}`);
+}

@@ -1,0 +1,308 @@
+// Static reach, piece by piece, with exact expectations: the ELF reader's coded errors on damaged
+// bytes, the loader's own answer (ld.so --list) as the oracle of which modules a program loads,
+// crafted programs whose system calls are known by construction, the image tar reader, rule
+// provenance, and generate with predicted calls (the risk list, the audited rule, sharper families).
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ElfError, parseElf } from '../../src/elf/reader.js';
+import { TarReader } from '../../src/exec/image-files.js';
+import { HostFiles } from '../../src/exec/rootfs.js';
+import { generate } from '../../src/profile/generate.js';
+import {
+  parseProvenanceComment,
+  profileProvenance,
+  provenanceComment,
+} from '../../src/profile/provenance.js';
+import { newCache } from '../../src/reach/cache.js';
+import { reachProgram } from '../../src/reach/program.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
+import { diffProfiles, formatDiffText } from '../../src/review/diff.js';
+import { lintProfile } from '../../src/review/lint/index.js';
+import { run, sysfence, tempDir } from '../helpers/proc.js';
+import { haveTool } from '../helpers/tools.js';
+
+const x64 = process.arch === 'x64';
+const LOADER = '/lib64/ld-linux-x86-64.so.2';
+
+function code(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof ElfError ? `${e.code}` : `not an ElfError: ${String(e)}`;
+  }
+  return 'no error';
+}
+
+describe('the ELF reader', () => {
+  it('names damaged input with a code', () => {
+    const real = readFileSync('/bin/true');
+    expect(code(() => parseElf(new Uint8Array([1, 2, 3, 4, 5, 6]), 'x'))).toBe('elf-bad-magic');
+    const badClass = Uint8Array.from(real.subarray(0, 64));
+    badClass[4] = 9;
+    expect(code(() => parseElf(badClass, 'x'))).toBe('elf-bad-class');
+    // the header says where its program headers are; cut the file before them
+    expect(code(() => parseElf(Uint8Array.from(real.subarray(0, 63)), 'x'))).toBe('elf-truncated');
+    const shortTable = Uint8Array.from(real);
+    shortTable[0x36] = 8; // e_phentsize smaller than a program header
+    expect(code(() => parseElf(shortTable, 'x'))).toBe('elf-bad-header');
+  });
+
+  it.skipIf(!x64)('reads the facts the loader reads: machine, type, DT_NEEDED', async () => {
+    const elf = parseElf(readFileSync('/usr/bin/tar'), '/usr/bin/tar');
+    expect([elf.machine, elf.bits, elf.type]).toEqual([62, 64, 3]);
+    const needed = (await run(LOADER, ['--list', '/usr/bin/tar'])).stdout;
+    // every direct need is in the loader's list (which holds the whole closure)
+    for (const n of elf.needed) expect(needed).toContain(`${n} =>`);
+  });
+});
+
+describe.skipIf(!x64)('reach: the modules a program loads are the loader’s', () => {
+  const cache = newCache();
+  for (const program of [
+    '/usr/bin/tar',
+    '/usr/bin/ls',
+    '/usr/bin/sqlite3',
+    '/usr/bin/python3',
+    '/usr/bin/git',
+  ]) {
+    it.skipIf(!haveTool(program, ['--version']))(`${program}: the same files as ld.so --list`, async () => {
+      const listed = (await run(LOADER, ['--list', program])).stdout;
+      const want = [...listed.matchAll(/=> (\/\S+)/g), ...listed.matchAll(/^\s+(\/\S+) \(/gm)]
+        .map((m) => realpathSync(m[1] as string))
+        .sort();
+      const r = reachProgram(program, { fs: new HostFiles('/'), cache });
+      const got = r.modules
+        .slice(1)
+        .map((m) => realpathSync(m.path))
+        .sort();
+      expect(got).toEqual([...new Set(want)]);
+      expect(r.missing).toEqual([]);
+    });
+  }
+});
+
+describe.skipIf(!x64 || !haveTool('gcc', ['--version']))('reach of crafted programs', () => {
+  /** A static program without libc: its system calls are exactly those the source makes. */
+  async function build(source: string): Promise<string> {
+    const d = tempDir('sysfence-reach-unit-');
+    writeFileSync(join(d, 'p.c'), source);
+    const r = await run('gcc', [
+      '-O1',
+      '-static',
+      '-nostdlib',
+      '-fno-pie',
+      '-no-pie',
+      '-o',
+      join(d, 'p'),
+      join(d, 'p.c'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    return join(d, 'p');
+  }
+  const WRAPPER = `
+static long sys(long n, long a) {
+  long r;
+  __asm__ volatile ("syscall" : "=a"(r) : "a"(n), "D"(a) : "rcx", "r11", "memory");
+  return r;
+}
+`;
+
+  it('numbers through a wrapper, a table of function pointers, and code no one calls', async () => {
+    const p = await build(`${WRAPPER}
+__attribute__((noinline)) static long one(long x) { return sys(39, x); }   /* getpid */
+__attribute__((noinline)) static long two(long x) { return sys(102, x); }  /* getuid */
+__attribute__((noinline)) long never(long x) { return sys(165, x); }       /* mount: never called */
+static long (*const table[])(long) = { one, two };
+void _start(void) {
+  volatile int i = 1;
+  table[i](0);
+  sys(60, 0);                                                           /* exit */
+  for (;;) {}
+}
+`);
+    const r = reachProgram(p, { fs: new HostFiles('/'), cache: newCache() });
+    expect(r.calls.map((c) => c.name).sort()).toEqual(['exit', 'getpid', 'getuid']);
+    expect(r.unresolved).toEqual([]);
+    expect(r.calls.find((c) => c.name === 'getuid')?.chain).toEqual([`${p}: entry`]);
+  });
+
+  it('a number the code cannot know is said, with where', async () => {
+    const p = await build(`${WRAPPER}
+void _start(void) {
+  volatile long n = 39;
+  sys(n, 0);
+  sys(60, 0);
+  for (;;) {}
+}
+`);
+    const r = reachProgram(p, { fs: new HostFiles('/'), cache: newCache() });
+    expect(r.calls.map((c) => c.name)).toEqual(['exit']);
+    expect(r.unresolved).toHaveLength(1);
+    expect(r.unresolved[0]!.module).toBe(p);
+  });
+});
+
+describe('reading an image (tar stream)', () => {
+  it('keeps ELF files, links and loader configuration, across any chunking; skips the rest', async () => {
+    const d = tempDir('sysfence-tar-');
+    const long = `${'d'.repeat(60)}/${'e'.repeat(60)}`;
+    for (const sub of [join('usr', 'bin'), 'etc', long]) mkdirSync(join(d, 'root', sub), { recursive: true });
+    writeFileSync(join(d, 'root', 'usr', 'bin', 'true'), readFileSync('/bin/true'));
+    writeFileSync(join(d, 'root', long, 'prog'), readFileSync('/bin/true'));
+    writeFileSync(join(d, 'root', 'etc', 'ld.so.conf'), 'include /etc/ld.so.conf.d/*.conf\n');
+    writeFileSync(join(d, 'root', 'etc', 'motd'), 'hello\n');
+    symlinkSync('/usr/bin/true', join(d, 'root', 'usr', 'bin', 'link'));
+    for (const format of ['gnu', 'pax']) {
+      const tar = (
+        await run('tar', ['-c', `--format=${format}`, '-C', join(d, 'root'), '.'], { encoding: 'buffer' })
+      ).stdout;
+      for (const chunk of [7, 512, 65536]) {
+        const t = new TarReader('test');
+        for (let o = 0; o < tar.length; o += chunk) t.push(tar.subarray(o, o + chunk));
+        const bytes = (p: string) => t.entries.get(p)?.data?.length;
+        expect([bytes('/usr/bin/true'), bytes(`/${long}/prog`)]).toEqual([
+          readFileSync('/bin/true').length,
+          readFileSync('/bin/true').length,
+        ]);
+        expect(new TextDecoder().decode(t.entries.get('/etc/ld.so.conf')?.data)).toBe(
+          'include /etc/ld.so.conf.d/*.conf\n',
+        );
+        expect(t.entries.get('/etc/motd')?.data).toBeUndefined();
+        expect(t.entries.get('/usr/bin/link')?.link).toBe('/usr/bin/true');
+      }
+    }
+  });
+});
+
+describe('provenance and predicted calls', () => {
+  it('a rule comment says why each call is there, and reads back', () => {
+    const entries = new Map([
+      ['ftruncate', { kind: 'predicted' as const, why: '/usr/bin/tar imports ftruncate from libc.so.6' }],
+      ['pwrite64', { kind: 'family' as const, why: 'of write' }],
+      ['exit', { kind: 'implied' as const }],
+      ['read', { kind: 'recorded' as const }],
+    ]);
+    const c = provenanceComment(entries);
+    expect(c).toBe(
+      'sysfence: implied: exit; family: pwrite64 (of write); predicted: ftruncate (/usr/bin/tar imports ftruncate from libc.so.6)',
+    );
+    const back = parseProvenanceComment(c);
+    expect(back?.get('ftruncate')).toEqual(entries.get('ftruncate'));
+    expect(back?.get('exit')).toEqual({ kind: 'implied' });
+    expect(back?.has('read')).toBe(false);
+  });
+
+  it('predicted calls get their own audited rule; risky ones stay denied; families get sharper', () => {
+    const b = new RecordingBuilder();
+    b.source('test', 'unit');
+    for (const n of ['read', 'write', 'exit_group', 'openat', 'close'])
+      b.call('x86_64', n, { pid: 1, executable: '/bin/app' });
+    const predicted = {
+      byAbi: new Map([
+        [
+          'x86_64' as const,
+          new Map([
+            ['read', 'recorded anyway'],
+            ['ftruncate', '/bin/app imports ftruncate from libc.so.6'],
+            ['mount', '/bin/app imports mount from libc.so.6'],
+            ['writev', '/bin/app imports writev from libc.so.6'],
+          ]),
+        ],
+      ]),
+      action: 'log' as const,
+      complete: true,
+    };
+    const g = generate([b.build()], { predicted });
+    expect(g.prediction.calls.map((c) => [c.name, c.action])).toEqual([['ftruncate', 'log']]);
+    expect(g.prediction.risky.map((c) => c.name)).toEqual(['mount']);
+    const rules = g.profile.syscalls ?? [];
+    const log = rules.filter((r) => r.action === 'SCMP_ACT_LOG' && r.names?.includes('ftruncate'));
+    expect(log).toHaveLength(1);
+    expect(rules.some((r) => r.names?.includes('mount') && r.action !== 'SCMP_ACT_ERRNO')).toBe(false);
+    // write's family: writev is reachable (kept), pwrite64 is not (left out)
+    const allowed = new Set(rules.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names ?? []));
+    expect([allowed.has('writev'), allowed.has('pwrite64')]).toEqual([true, false]);
+    expect(g.prediction.unreachableSiblings.map((f) => f.name)).toContain('pwrite64');
+    const prov = profileProvenance(g.profile);
+    expect(prov.get('ftruncate')).toEqual({
+      kind: 'predicted',
+      why: '/bin/app imports ftruncate from libc.so.6',
+    });
+    expect(prov.get('read')).toEqual({ kind: 'recorded' });
+    // the same input, the same bytes
+    expect(JSON.stringify(generate([b.build()], { predicted }).profile)).toBe(JSON.stringify(g.profile));
+  });
+});
+
+describe('provenance in review: lint, diff, explain; drift against a profile', () => {
+  function predictedProfile() {
+    const b = new RecordingBuilder();
+    b.source('test', 'unit');
+    for (const n of ['read', 'write', 'exit_group']) b.call('x86_64', n, { pid: 1, executable: '/bin/app' });
+    const predicted = {
+      byAbi: new Map([
+        ['x86_64' as const, new Map([['ftruncate', '/bin/app imports ftruncate from libc.so.6']])],
+      ]),
+      action: 'log' as const,
+      complete: false,
+    };
+    return {
+      withReach: generate([b.build()], { predicted }).profile,
+      without: generate([b.build()]).profile,
+    };
+  }
+
+  it('lint names the calls allowed on prediction alone', () => {
+    const { withReach, without } = predictedProfile();
+    const f = lintProfile(withReach).filter((x) => x.code === 'predicted-calls');
+    expect(f.map((x) => [x.severity, x.message])).toEqual([
+      [
+        'info',
+        '1 call allowed on static reach alone (ftruncate): no recorded run made it; each use is logged by the kernel (SCMP_ACT_LOG)',
+      ],
+    ]);
+    expect(lintProfile(without).filter((x) => x.code === 'predicted-calls')).toEqual([]);
+  });
+
+  it('diff says why a newly allowed call is allowed', () => {
+    const { withReach, without } = predictedProfile();
+    const d = diffProfiles(without, withReach);
+    const c = d.changes.find((x) => x.name === 'ftruncate' && x.arch === 'x86_64');
+    expect(c?.allowsMore).toBe(true);
+    expect(c?.why).toBe('predicted (/bin/app imports ftruncate from libc.so.6)');
+    expect(formatDiffText(d)).toContain(
+      '      ftruncate: predicted (/bin/app imports ftruncate from libc.so.6)\n',
+    );
+  });
+
+  it.skipIf(!x64)(
+    'reach --profile: the calls a program can make that the profile does not allow, exit 1',
+    async () => {
+      const d = tempDir('sysfence-drift-');
+      const p = join(d, 'p.json');
+      writeFileSync(
+        p,
+        JSON.stringify({
+          defaultAction: 'SCMP_ACT_ERRNO',
+          architectures: ['SCMP_ARCH_X86_64'],
+          syscalls: [{ names: ['read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' }],
+        }),
+      );
+      const r = await sysfence(['reach', '/bin/true', '--profile', p, '--json']);
+      expect(r.status).toBe(1);
+      const j = JSON.parse(r.stdout) as {
+        programs: { calls: { name: string }[] }[];
+        drift: { name: string }[];
+      };
+      const reached = j.programs[0]!.calls.map((c) => c.name).filter(
+        (n) => !['read', 'write', 'exit_group'].includes(n),
+      );
+      expect(j.drift.map((x) => x.name).sort()).toEqual(reached.sort());
+      const text = await sysfence(['reach', '/bin/true', '--profile', p]);
+      expect(text.stdout).toContain(
+        `drift: ${reached.length} calls the programs can make that ${p} does not allow`,
+      );
+    },
+  );
+});
