@@ -1,4 +1,5 @@
 import type { GenerateResult } from '../profile/generate.js';
+import { DEFAULT_KERNEL } from '../profile/resolve.js';
 import type { SpoVersion } from '../profile/spo.js';
 import { writeProfile } from './formats.js';
 import { err } from './output.js';
@@ -20,7 +21,7 @@ export function writeGenerated(
   writeProfile(g.profile, format, {
     name,
     output,
-    resolveOptions: { arch: first, kernelVersion: '6.1' },
+    resolveOptions: { arch: first, kernelVersion: DEFAULT_KERNEL },
     ...(spoVersion ? { spoVersion } : {}),
     audit: { what: 'generated', exempt: g.baseline.beyond },
   });

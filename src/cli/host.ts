@@ -1,3 +1,4 @@
+import { release } from 'node:os';
 import { nativeArch } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
 import { CliError } from './errors.js';
@@ -16,4 +17,12 @@ export function hostArch(): ArchDef {
       'record elsewhere and map with generate --arch, or import a trace with --arch',
     );
   return a;
+}
+
+/**
+ * The running kernel's version ("6.1.0-13-amd64" -> "6.1.0"), for the commands whose --kernel
+ * defaults to this machine (convert, compile, verify, emu); the library itself never asks.
+ */
+export function runningKernel(): string {
+  return /^\d+\.\d+(\.\d+)?/.exec(release())?.[0] ?? release();
 }

@@ -23,10 +23,9 @@ import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 import { conditionHolds } from './evaluate.js';
 import { type ArgCondition, type Profile, ruleNames, type SyscallRule } from './model.js';
 import { referenceProfile } from './reference-profiles.js';
-import { resolve } from './resolve.js';
+import { DEFAULT_KERNEL, resolve } from './resolve.js';
 
-/** The kernel version minKernel rules are judged against when none is given. */
-export const DEFAULT_KERNEL = '6.1';
+export { DEFAULT_KERNEL } from './resolve.js';
 
 export interface BaselineOptions {
   /**

@@ -19,7 +19,7 @@ import { ruleNames } from './model.js';
 import { type ArchPolicy, buildPolicy } from './policy.js';
 import { ProfileError } from './profile-error.js';
 import { referenceProfile } from './reference-profiles.js';
-import { resolve } from './resolve.js';
+import { DEFAULT_KERNEL, resolve } from './resolve.js';
 import { closest } from './suggest.js';
 import { targetArches } from './validate.js';
 
@@ -76,7 +76,7 @@ function dockerVerdict(name: string, arch: ArchDef): SyscallExplanation['docker'
   const resolved = resolve(docker, {
     arch: host,
     capabilities: DOCKER_DEFAULT_CAPABILITIES,
-    kernelVersion: '6.1',
+    kernelVersion: DEFAULT_KERNEL,
   });
   const ap = buildPolicy(resolved, { nativeArch: host.id }).byArch.get(arch.id);
   const s = ap?.syscalls.get(nr);
@@ -172,7 +172,7 @@ export function explainProfile(
       : [findArch('x86_64')!];
   const docker = referenceProfile('docker-default');
   const caps = opts.capabilities ?? DOCKER_DEFAULT_CAPABILITIES;
-  const kernelVersion = opts.kernelVersion ?? '6.1';
+  const kernelVersion = opts.kernelVersion ?? DEFAULT_KERNEL;
   return abis.map((abi) => {
     const host = hostArchFor(p, abi);
     const rp = resolve(p, { arch: host, capabilities: caps, kernelVersion });

@@ -3,7 +3,6 @@
  * archMap picks the host's architectures, includes/excludes keep or drop rules by the container's
  * capabilities, the host's architecture and kernel version, `name` becomes `names`.
  */
-import { release } from 'node:os';
 import { findArch, nativeArch } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
@@ -16,7 +15,7 @@ export interface ResolveOptions {
   arch?: ArchId | ArchDef | string;
   /** The container's bounding capabilities; default: Docker's default set. */
   capabilities?: readonly string[];
-  /** The host kernel version ("6.1"); default: the running kernel. */
+  /** The host kernel version ("6.1"); default: DEFAULT_KERNEL (the library never asks the machine). */
   kernelVersion?: string;
 }
 
@@ -67,6 +66,13 @@ export function ruleOrigins(resolved: Profile): readonly number[] | undefined {
 }
 
 /** The OCI profile a runtime receives for a container with these properties. */
+/**
+ * The kernel version minKernel rules are judged against when none is given: Debian 12's series.
+ * The library never reads the machine's kernel (same input, same output on every host); the CLI
+ * passes the running kernel where its help says so.
+ */
+export const DEFAULT_KERNEL = '6.1';
+
 export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
   if (p.architectures && p.archMap)
     throw new ProfileError(
@@ -76,7 +82,7 @@ export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
     );
   const arch = archOf(opts.arch);
   const caps = opts.capabilities ?? DOCKER_DEFAULT_CAPABILITIES;
-  const kernel = opts.kernelVersion ?? release();
+  const kernel = opts.kernelVersion ?? DEFAULT_KERNEL;
   const out: Profile = { defaultAction: p.defaultAction };
   const der = p.defaultErrnoRet ?? (p.defaultErrno !== undefined ? errnoNumber(p.defaultErrno) : undefined);
   if (der !== undefined) out.defaultErrnoRet = der;

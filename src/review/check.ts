@@ -12,7 +12,7 @@ import type { ArchId } from '../arch/types.js';
 import { timingFamily } from '../knowledge/call-families.js';
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
-import { resolve } from '../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve } from '../profile/resolve.js';
 import { callNumber } from '../recording/numbers.js';
 import { formatPids, type Recording } from '../recording/recording.js';
 import { attribute, describeAttribution } from '../targets/attribution.js';
@@ -62,7 +62,7 @@ export function checkRecording(profile: Profile, rec: Recording, o: ReviewOption
   const resolved = resolve(profile, {
     arch: target.native,
     ...(o.capabilities ? { capabilities: o.capabilities } : {}),
-    kernelVersion: o.kernelVersion ?? '6.1',
+    kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
   });
   const rf = runtimeFilter(resolved, target);
   const judge = (abi: ArchId, nr: number, args: readonly bigint[]) =>

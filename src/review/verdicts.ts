@@ -12,7 +12,7 @@ import { DOCKER_DEFAULT_CAPABILITIES } from '../profile/capabilities.js';
 import { conditionHolds } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
 import { type ArchPolicy, buildPolicy, type ConditionalRule } from '../profile/policy.js';
-import { resolve } from '../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve } from '../profile/resolve.js';
 import { targetArches } from '../profile/validate.js';
 import type { RuntimeTarget } from '../targets/target.js';
 
@@ -56,7 +56,7 @@ export function archPolicy(p: Profile, abi: ArchDef, o: ReviewOptions = {}): Arc
   const rp = resolve(p, {
     arch: host,
     capabilities: o.capabilities ?? DOCKER_DEFAULT_CAPABILITIES,
-    kernelVersion: o.kernelVersion ?? '6.1',
+    kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
   });
   const policy = buildPolicy(rp, { nativeArch: host.id });
   return policy.arches.some((a) => a.id === abi.id) ? policy.byArch.get(abi.id) : undefined;

@@ -12,7 +12,7 @@ import { archFromScmp } from '../profile/arch-names.js';
 import type { Profile } from '../profile/model.js';
 import { ruleNames } from '../profile/model.js';
 import { ProfileError } from '../profile/profile-error.js';
-import { resolve } from '../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve } from '../profile/resolve.js';
 import { divergences } from './divergences.js';
 import { replaceRules, rewriteSyscall } from './rewrite.js';
 import { type RuntimeTarget, runtimeTarget } from './target.js';
@@ -33,7 +33,7 @@ function hostOf(p: Profile): ArchId {
 }
 
 function problems(p: Profile, t: RuntimeTarget): { refusedName?: string; names: string[]; refused?: string } {
-  const r = divergences(resolve(p, { arch: t.native, kernelVersion: '6.1' }), t);
+  const r = divergences(resolve(p, { arch: t.native, kernelVersion: DEFAULT_KERNEL }), t);
   if (r.refused) {
     const out: { refusedName?: string; names: string[]; refused?: string } = {
       names: [],

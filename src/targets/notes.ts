@@ -6,7 +6,7 @@
  */
 import { formatAction } from '../profile/actions.js';
 import type { Profile } from '../profile/model.js';
-import { resolve } from '../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve } from '../profile/resolve.js';
 import { divergences, formatCall } from './divergences.js';
 import { describeTarget, RUNTIMES, type RuntimeTarget } from './target.js';
 import type { DivergenceLabel } from './verdict.js';
@@ -41,7 +41,7 @@ export function runtimeNotes(p: Profile, t: RuntimeTarget, o: NoteOptions = {}):
   const resolved = resolve(p, {
     arch: t.native,
     ...(o.capabilities ? { capabilities: o.capabilities } : {}),
-    kernelVersion: o.kernelVersion ?? '6.1',
+    kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
   });
   const r = divergences(resolved, t);
   const out: RuntimeNotes = {

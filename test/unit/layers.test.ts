@@ -68,4 +68,16 @@ describe('src/ layers', () => {
       .map((f) => relative(src, f));
     expect(direct).toEqual([]);
   });
+
+  it("the library never reads the machine's kernel: only cli/ and the eBPF recorder's layout reader call os.release", () => {
+    const readers = files(src)
+      .filter((f) => folderOf(f) !== 'cli' && !f.endsWith(join('recorders', 'kernel-layout.ts')))
+      .filter(
+        (f) =>
+          /\brelease\(\)/.test(readFileSync(f, 'utf8')) ||
+          /import \{[^}]*\brelease\b[^}]*\} from 'node:os'/.test(readFileSync(f, 'utf8')),
+      )
+      .map((f) => relative(src, f));
+    expect(readers).toEqual([]);
+  });
 });

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { findArch } from '../../arch/tables.js';
 import { normalizeCapability } from '../../profile/capabilities.js';
 import type { ResolveOptions } from '../../profile/resolve.js';
+import { DEFAULT_KERNEL } from '../../profile/resolve.js';
 import { CliError } from '../errors.js';
+import { runningKernel } from '../host.js';
 
 /** Adds --arch, --capabilities and --kernel, the inputs of dockerd's profile resolution. */
 export function resolveOptionsHelp(cmd: Command): void {
@@ -39,7 +41,7 @@ export function parseResolveOptions(opts: Record<string, string | undefined>): R
     if (!/^\d+\.\d+/.test(opts.kernel))
       throw new CliError('bad-kernel-version', `--kernel "${opts.kernel}" is not a version like 6.1`);
     out.kernelVersion = opts.kernel;
-  }
+  } else out.kernelVersion = runningKernel(); // as dockerd resolves minKernel: this machine's
   return out;
 }
 
@@ -50,7 +52,7 @@ export function reviewOptionsHelp(cmd: Command): Command {
       '--capabilities <caps>',
       "comma-separated capabilities the container runs with (default: Docker's)",
     )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1');
+    .option('--kernel <version>', 'kernel version for minKernel rules', DEFAULT_KERNEL);
 }
 
 /** The review commands' --capabilities and --kernel, checked like the resolve options. */

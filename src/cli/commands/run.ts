@@ -4,7 +4,7 @@ import { checkWritable, writeOutput } from '../../exec/files.js';
 import { holdStopSignals, stopSignalReceived } from '../../exec/signals.js';
 import { runtimeSet } from '../../knowledge/runtime-sets.js';
 import type { Profile } from '../../profile/model.js';
-import { resolve } from '../../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
@@ -57,7 +57,7 @@ export function registerRun(program: Command, setExit: (code: number) => void): 
     )
     .option('--learn', 'write the profile with the unexpected denials allowed (to -o)')
     .option('-o, --output <file>', 'with --learn: where the updated profile goes (required)')
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .option('--kernel <version>', 'kernel version for minKernel rules', DEFAULT_KERNEL)
     .option(
       '--default-action <how>',
       "replace the profile's default action for this run: enosys | eperm | kill (KILL_PROCESS) | log",
@@ -106,7 +106,7 @@ export function registerLearn(program: Command, setExit: (code: number) => void)
       '--allow-beyond-default <calls>',
       "learn these calls as they ran even where Docker's default denies or restricts them (clone with namespace flags, mount, ...)",
     )
-    .option('--kernel <version>', 'kernel version for minKernel rules', '6.1')
+    .option('--kernel <version>', 'kernel version for minKernel rules', DEFAULT_KERNEL)
     .option('--as-root', 'under sudo, run the workload as root (by default it runs as the user who ran sudo)')
     .option('--report <file>', 'also write the run (exit status, every new call) as JSON here')
     .addHelpText(

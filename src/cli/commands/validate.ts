@@ -3,7 +3,7 @@ import type { Issue } from '../../profile/issues.js';
 import { locate } from '../../profile/json-reader.js';
 import type { Profile } from '../../profile/model.js';
 import { parseDockerProfile } from '../../profile/parse-docker.js';
-import { resolve, ruleOrigins } from '../../profile/resolve.js';
+import { DEFAULT_KERNEL, resolve, ruleOrigins } from '../../profile/resolve.js';
 import { describeTarget, RUNTIMES, type RuntimeTarget } from '../../targets/target.js';
 import { runtimeFilter } from '../../targets/verdict.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -14,7 +14,7 @@ import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 /** The runtime's refusal of a (valid) profile as a validation issue, at the rule it refuses. */
 function runtimeRefusal(p: Profile, target: RuntimeTarget): Issue | undefined {
   if (RUNTIMES[target.runtime].engine === 'sysfence') return undefined;
-  const resolved = resolve(p, { arch: target.native, kernelVersion: '6.1' });
+  const resolved = resolve(p, { arch: target.native, kernelVersion: DEFAULT_KERNEL });
   const rf = runtimeFilter(resolved, target);
   if (rf.unmodelled)
     return {

@@ -3,6 +3,7 @@ import type { ArchDef } from '../../arch/types.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../profile/capabilities.js';
 import type { Profile } from '../../profile/model.js';
 import { profileDefaultAction } from '../../profile/policy.js';
+import { DEFAULT_KERNEL } from '../../profile/resolve.js';
 import { targetArches } from '../../profile/validate.js';
 import { runtimeTarget } from '../../targets/target.js';
 import { type ReviewOptions, type SyscallVerdict, verdictTable } from '../verdicts.js';
@@ -16,7 +17,7 @@ export function lintContext(p: Profile, o: ReviewOptions & { rewrites?: boolean 
   return {
     profile: p,
     capabilities: o.capabilities ?? DOCKER_DEFAULT_CAPABILITIES,
-    kernelVersion: o.kernelVersion ?? '6.1',
+    kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
     target: o.target ?? runtimeTarget('docker', { native: arches[0]!.id }),
     rewrites: o.rewrites ?? true,
     arches,
