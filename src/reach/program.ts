@@ -14,7 +14,7 @@
  */
 import { SysfenceError } from '../errors.js';
 import type { FileSource } from '../exec/rootfs.js';
-import { callName } from '../recording/numbers.js';
+import { callName, callNumber } from '../recording/numbers.js';
 import { type FactsCache, tableFor } from './cache.js';
 import { defaultDirs, findLibrary, isMusl } from './libraries.js';
 import { COPY_MARK, type ReachMachine } from './module.js';
@@ -304,6 +304,21 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
       chain: [...chainOf(id), ...(how ? [how] : [])],
     }))
     .sort((a, b) => a.nr - b.nr);
+  // a signal handler returns through rt_sigreturn: on aarch64 (and wherever libc installs no
+  // restorer) the kernel's vDSO trampoline makes that call, code no module holds
+  const sigaction = calls.find((c) => c.name === 'rt_sigaction');
+  const sigreturn = machine === 'aarch64' ? callNumber(machine, 'rt_sigreturn') : undefined;
+  if (sigaction && sigreturn !== undefined && !found.has(sigreturn)) {
+    calls.push({
+      nr: sigreturn,
+      name: 'rt_sigreturn',
+      chain: [
+        ...sigaction.chain,
+        "a signal handler returns through the kernel's vDSO (__kernel_rt_sigreturn)",
+      ],
+    });
+    calls.sort((a, b) => a.nr - b.nr);
+  }
   const reachedPerMod = new Array<number>(mods.length).fill(0);
   for (const n of nodes) reachedPerMod[n.mod] = (reachedPerMod[n.mod] as number) + 1;
   const undefinedSymbols = [

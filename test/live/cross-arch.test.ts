@@ -3,12 +3,16 @@
 // must allow every call of the aarch64 trace. Programs: the cross-architecture workload (libc calls
 // that aarch64 has only as *at / *2 / p* variants, built here with gcc and with clang for aarch64),
 // and Debian's own builds of sqlite3, xz and busybox (scripts/arm64-sysroot.sh).
+
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findArch, syscallTable } from '../../src/arch/tables.js';
+import { HostFiles } from '../../src/exec/rootfs.js';
 import { evaluate } from '../../src/profile/evaluate.js';
 import { generate } from '../../src/profile/generate.js';
+import { newCache } from '../../src/reach/cache.js';
+import { reachProgram } from '../../src/reach/program.js';
 import { importLogs } from '../../src/recorders/import.js';
 import { mergeRecordings, type Recording } from '../../src/recording/recording.js';
 import { ok, run, sysfence, tempDir } from '../helpers/proc.js';
@@ -79,13 +83,30 @@ afterAll(async () => {
     );
 });
 
-function prove(name: string, x86: Recording, arm: Recording): void {
+/**
+ * Static reach of the aarch64 program (decoded by sysfence's own aarch64 decoder, in the sysroot
+ * the program ran from under qemu) contains every call its trace shows.
+ */
+const reachCache = newCache();
+function reachContains(program: { path: string; root: string }, arm: Recording): void {
+  const r = reachProgram(program.path, { fs: new HostFiles(program.root), cache: reachCache });
+  expect(r.machine).toBe('aarch64');
+  const reached = new Set(r.calls.map((c) => c.name));
+  const traced = Object.keys(arm.syscalls.aarch64 ?? {});
+  expect(traced.filter((n) => !reached.has(n))).toEqual([]);
+  table.push(
+    `  ${''.padEnd(16)} static reach of ${program.path} (aarch64 decoder): ${reached.size} calls, contains all ${traced.length} traced`,
+  );
+}
+
+function prove(name: string, x86: Recording, arm: Recording, program?: { path: string; root: string }): void {
   const fam = missing(x86, arm, false);
   const exact = missing(x86, arm, true);
   table.push(
     `  ${name.padEnd(16)} ${fam.calls} calls in the aarch64 trace: ${fam.calls - fam.missing.length} allowed (${((100 * (fam.calls - fam.missing.length)) / fam.calls).toFixed(0)}%); with --exact ${exact.calls - exact.missing.length} (missing: ${exact.missing.join(', ') || 'none'})`,
   );
   expect(fam.missing).toEqual([]);
+  if (program) reachContains(program, arm);
 }
 
 describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 recording', () => {
@@ -121,7 +142,7 @@ describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 reco
     expect(g.crossArch[0]!.dropped).toEqual([
       { name: 'arch_prctl', why: expect.stringContaining('x86 only') },
     ]);
-    prove('libc-workload', x86, arm);
+    prove('libc-workload', x86, arm, { path: join(dir, 'lw-aarch64'), root: '/' });
   });
 
   it('sqlite3 (Debian arm64 build): a script with a file database, transactions, an index, vacuum', async () => {
@@ -141,7 +162,7 @@ describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 reco
       [join(sysroot, 'root', 'usr', 'bin', 'sqlite3'), join(dir, 'a.db')],
       sql,
     );
-    prove('sqlite3', x86, arm);
+    prove('sqlite3', x86, arm, { path: '/usr/bin/sqlite3', root: join(sysroot, 'root') });
   });
 
   it('xz (Debian arm64 build): compress and decompress a file', async () => {
@@ -159,7 +180,7 @@ describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 reco
       await traceArm('xz-c', join(dir, 'xa'), [xz, '-k', '-T1', '-6', 'in.bin']),
       await traceArm('xz-d', join(dir, 'xa'), [xz, '-d', '-k', '-f', 'in.bin.xz']),
     ]);
-    prove('xz', x86, arm);
+    prove('xz', x86, arm, { path: '/usr/bin/xz', root: join(sysroot, 'root') });
   });
 
   it('busybox (Debian arm64 and amd64 builds): tar, gzip, sort, sed, find, ls, cp, rm', async () => {
@@ -193,6 +214,9 @@ describe.skipIf(skip !== undefined)('generate --arch aarch64 from an x86_64 reco
         if (side === 'bx') x86.push(await recordX86(`bb${i}`, cwd, [bb, ...step]));
         else arm.push(await traceArm(`bb${i}`, cwd, [bb, ...step]));
     }
-    prove('busybox', mergeRecordings(x86, true), mergeRecordings(arm, true));
+    prove('busybox', mergeRecordings(x86, true), mergeRecordings(arm, true), {
+      path: '/bin/busybox',
+      root: join(sysroot, 'root'),
+    });
   });
 });
