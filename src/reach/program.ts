@@ -49,6 +49,11 @@ export interface ReachModule {
   functions: number;
   /** Ways into the module the program uses (exports, init code). */
   entries: number;
+  /**
+   * Set for a module no DT_NEEDED names, loaded at run time: why it counts (a recording named it,
+   * nsswitch.conf names its service, or a module that imports dlopen names it in its strings).
+   */
+  loadedBecause?: string;
 }
 
 export interface ProgramReach {
@@ -67,6 +72,7 @@ export interface ProgramReach {
 
 interface Mod {
   index: number;
+  loadedBecause?: string;
   path: string;
   label: string;
   table: ModuleTable;
@@ -86,6 +92,7 @@ function loadModules(
   const mods: Mod[] = [];
   const missing: ProgramReach['missing'] = [];
   const byPath = new Map<string, Mod>();
+  const dlopenNames = new Map<Mod, string[]>();
   const add = (path: string, bytes: Uint8Array): Mod => {
     const had = byPath.get(path);
     if (had) return had;
@@ -100,6 +107,7 @@ function loadModules(
     };
     mods.push(m);
     byPath.set(path, m);
+    if (table.imports.some((i) => LOADERS.includes(i))) dlopenNames.set(m, libraryNamesIn(bytes));
     return m;
   };
   const path = opts.fs.resolve(program);
@@ -159,8 +167,49 @@ function loadModules(
     const m = add(p, b);
     if (m.index >= before && !loaded.includes(m)) loaded.push(m);
     closeOver(n);
+    for (let i = n + 1; i < mods.length; i++)
+      (mods[i] as Mod).loadedBecause = `needed by ${basename(p)}, loaded at run time`;
+  }
+  // what may be loaded at run time though no recording named it, added as loaded (sound, wider):
+  // the NSS modules nsswitch.conf names, when a module imports an NSS function; and the shared
+  // objects a module that imports dlopen names in its own strings ("libnuma.so.1")
+  const why = new Map<Mod, string>();
+  const addLoaded = (found: { path: string; bytes: Uint8Array } | undefined, reason: string) => {
+    if (!found || byPath.has(found.path)) return;
+    const n = mods.length;
+    const m = add(found.path, found.bytes);
+    loaded.push(m);
+    why.set(m, reason);
+    closeOver(n);
+    for (let i = n + 1; i < mods.length; i++)
+      why.set(mods[i] as Mod, `needed by ${basename(found.path)}, loaded at run time`);
+  };
+  if (mods.some((m) => m.table.imports.some((i) => NSS.test(i)))) {
+    for (const service of nssServices(opts.fs)) {
+      const lib = `libnss_${service}.so.2`;
+      addLoaded(findLibrary(opts.fs, lib, path, [], dirs, machine), `nsswitch.conf names ${service}`);
+    }
+  }
+  for (let i = 0; i < mods.length; i++) {
+    const m = mods[i] as Mod;
+    for (const lib of dlopenNames.get(m) ?? [])
+      addLoaded(
+        lib.startsWith('/')
+          ? (() => {
+              const p = opts.fs.resolve(lib);
+              const b = p !== undefined ? opts.fs.read(p) : undefined;
+              return p !== undefined && b && isElf(b) ? { path: p, bytes: b } : undefined;
+            })()
+          : findLibrary(opts.fs, lib, m.path, m.table.runpath, dirs, machine),
+        `${m.table.soname ?? basename(m.path)} imports dlopen and names ${lib}`,
+      );
   }
   for (const m of mods) m.label = m.table.soname ?? basename(m.path);
+  for (const [m, reason] of why) {
+    if (loaded.includes(m)) m.label = `${m.label} (${reason})`;
+    m.loadedBecause = reason;
+  }
+  for (const m of loaded) m.loadedBecause ??= 'the recording names it (loaded at run time)';
   exe.label = path;
   return { mods, missing, loaded };
 }
@@ -170,6 +219,28 @@ export class ReachError extends SysfenceError {
     super(code, message, location, hint);
     this.name = 'ReachError';
   }
+}
+
+/** The file names of shared objects a module's bytes hold as strings (what it may dlopen). */
+function libraryNamesIn(bytes: Uint8Array): string[] {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<=\0)((?:\/[\w.+-]+)*\/?lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*)(?=\0)/g))
+    out.add(m[1] as string);
+  return [...out].sort();
+}
+
+/** The services nsswitch.conf names (files, dns, systemd, ...), each once, in order. */
+function nssServices(fs: ReachOptions['fs']): string[] {
+  const conf = fs.read('/etc/nsswitch.conf');
+  if (!conf) return [];
+  const out = new Set<string>();
+  for (const line of Buffer.from(conf).toString('utf8').split('\n')) {
+    const m = /^\s*\w+\s*:\s*([^#]*)/.exec(line);
+    if (!m) continue;
+    for (const w of (m[1] as string).split(/\s+/)) if (/^[a-z][\w-]*$/.test(w)) out.add(w);
+  }
+  return [...out];
 }
 
 /** Names whose import means code may be loaded that no DT_NEEDED names. */
@@ -329,7 +400,7 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
     const dl = m.table.imports.filter((s) => LOADERS.includes(s));
     if (dl.length > 0 && !/^(libc\.so|ld-linux|libdl\.so)/.test(m.label))
       runtimeLoading.push(
-        `${m.label} imports ${dl.join(', ')}: modules it loads at run time are covered only when a recording names them`,
+        `${m.label} imports ${dl.join(', ')}: the libraries its strings name are analysed; others it loads at run time only when a recording names them`,
       );
     const nss = m.table.imports.filter((s) => NSS.test(s));
     if (nss.length > 0)
@@ -347,6 +418,7 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
       ...(m.table.go ? { go: m.table.go } : {}),
       functions: m.table.functions,
       entries: reachedPerMod[i] as number,
+      ...(m.loadedBecause ? { loadedBecause: m.loadedBecause } : {}),
     })),
     calls,
     unresolved: [...unresolved.values()].sort(
