@@ -24,7 +24,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['generate', async () => (await import('./commands/generate.js')).registerGenerate],
   ['record', async () => (await import('./commands/record.js')).registerRecord],
   ['run', async () => (await import('./commands/run.js')).registerRun],
-  ['learn', async () => (await import('./commands/run.js')).registerLearn],
+  ['learn', async () => (await import('./commands/learn.js')).registerLearn],
   ['merge', async () => (await import('./commands/merge.js')).registerMerge],
   ['lint', async () => (await import('./commands/lint.js')).registerLint],
   ['diff', async () => (await import('./commands/diff.js')).registerDiff],

@@ -1,60 +1,12 @@
 import type { Command } from 'commander';
-import { findArch } from '../../arch/tables.js';
 import { imageCommand, imageFiles } from '../../exec/image-files.js';
-import type { FileSource } from '../../exec/rootfs.js';
+import { allPrograms, listFiles, programOf } from '../../reach/find-programs.js';
 import { type ProgramReach, reachProgram } from '../../reach/program.js';
-import { allows, describeVerdict, verdictTable } from '../../review/verdicts.js';
+import { type Drift, driftOf } from '../../review/drift.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 import { chainWhy, hostFiles, reachCache } from '../static-reach.js';
-
-const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
-/** A command's program as the image's PATH finds it (a script: its interpreter). */
-function programOf(fs: FileSource, word: string): string | undefined {
-  const candidates = word.includes('/') ? [word] : BIN_DIRS.map((d) => `${d}/${word}`);
-  for (const c of candidates) {
-    const b = fs.read(c);
-    if (!b) continue;
-    if (b[0] === 0x23 && b[1] === 0x21) {
-      // #!interpreter
-      const line =
-        Buffer.from(b.subarray(2, Math.min(b.length, 256)))
-          .toString('utf8')
-          .split('\n')[0]
-          ?.trim() ?? '';
-      const [interp, arg] = line.split(/\s+/);
-      return interp?.endsWith('/env') && arg ? programOf(fs, arg) : interp;
-    }
-    return c;
-  }
-  return undefined;
-}
-
-/** Every ELF program of a file system (files with an interpreter, or static executables). */
-function allPrograms(fs: FileSource, entries: Iterable<string>): string[] {
-  const out: string[] = [];
-  for (const p of entries) {
-    const b = fs.read(p);
-    if (!b || b.length < 64 || b[0] !== 0x7f || b[1] !== 0x45) continue;
-    const type = (b[16] as number) | ((b[17] as number) << 8);
-    const text = Buffer.from(b.subarray(0, Math.min(b.length, 4096))).toString('latin1');
-    if (type === 2 || (type === 3 && /\/ld-(linux|musl)[^\0]*\.so/.test(text))) out.push(p);
-  }
-  return out.sort();
-}
-
-function listFiles(fs: FileSource, dir: string, depth = 0): string[] {
-  if (depth > 6) return [];
-  return fs.list(dir).flatMap((n) => {
-    const p = dir === '/' ? `/${n}` : `${dir}/${n}`;
-    const r = fs.resolve(p);
-    if (r === undefined || r !== p) return [];
-    const children = fs.list(p);
-    return children.length > 0 ? listFiles(fs, p, depth + 1) : [p];
-  });
-}
 
 function printReach(r: ProgramReach, why: string | undefined): void {
   const libs = r.modules.slice(1).map((m) => m.soname ?? m.path);
@@ -159,7 +111,9 @@ Examples:
       const loaded = typeof opts.loaded === 'string' ? opts.loaded.split(',').filter(Boolean) : [];
       const results: ProgramReach[] = [];
       for (const p of resolved) results.push(reachProgram(p, { fs, cache: reachCache(), loaded }));
-      const drift = opts.profile ? driftOf(String(opts.profile), results) : [];
+      const drift = opts.profile
+        ? driftOf(requireOneProfile(readProfile(String(opts.profile))).profile, results)
+        : [];
       if (opts.json)
         out(
           toJsonText(
@@ -178,44 +132,6 @@ Examples:
       if (opts.profile && !opts.json) printDrift(String(opts.profile), drift);
       setExit(results.some((r) => r.missing.length > 0) || drift.length > 0 ? EXIT_FINDINGS : EXIT_OK);
     });
-}
-
-interface Drift {
-  program: string;
-  abi: string;
-  name: string;
-  verdict: string;
-  chain: string[];
-}
-
-/** Calls the programs can make that the profile never allows (for some arguments counts as allowed). */
-function driftOf(file: string, results: readonly ProgramReach[]): Drift[] {
-  const { profile } = requireOneProfile(readProfile(file));
-  const out: Drift[] = [];
-  const seen = new Set<string>();
-  for (const r of results) {
-    const abi = findArch(r.machine);
-    if (!abi) continue;
-    const table = verdictTable(profile, abi);
-    const verdicts = new Map(table.calls.map((c) => [c.name, c.verdict]));
-    for (const c of r.calls) {
-      const v = verdicts.get(c.name);
-      if (!v) continue;
-      const allowed =
-        v.kind === 'fixed' ? allows(v.action) : v.rules.some((x) => allows(x.action)) || allows(v.otherwise);
-      const key = `${abi.id}\0${c.name}`;
-      if (allowed || seen.has(key)) continue;
-      seen.add(key);
-      out.push({
-        program: r.program,
-        abi: abi.id,
-        name: c.name,
-        verdict: describeVerdict(v),
-        chain: c.chain,
-      });
-    }
-  }
-  return out;
 }
 
 function printDrift(file: string, drift: readonly Drift[]): void {
