@@ -37,6 +37,17 @@ export const STRACE_FLAGS = [
   'raw=!execve,execveat',
 ];
 
+/**
+ * strace's flags for a recording: every call raw (numbers, as --args reads them) but execve (its
+ * path names the program) and, without --args, open and openat (the shared objects a process
+ * loads, dlopen'd ones included, named in the recording's programs for static reach).
+ */
+export function straceFlags(args: boolean): string[] {
+  return STRACE_FLAGS.map((f) =>
+    f === 'raw=!execve,execveat' && !args ? 'raw=!execve,execveat,open,openat' : f,
+  );
+}
+
 export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOptions): Promise<WorkloadExit> {
   if (findOnPath('strace') === undefined)
     throw new ToolError(
@@ -54,7 +65,7 @@ export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOpt
   const reader = new StraceReader(rec, where, { arch: o.arch, args: o.args });
   const child = startProcess(
     'strace',
-    [...STRACE_FLAGS, ...(o.user ? ['-u', o.user.name] : []), '-o', fifo, '--', ...o.command],
+    [...straceFlags(o.args), ...(o.user ? ['-u', o.user.name] : []), '-o', fifo, '--', ...o.command],
     { stdio: 'inherit', env: userEnv(o.user) },
   );
   // if sysfence dies, strace and the workload it traces go too (its tracees would run on, detached)

@@ -39,6 +39,8 @@ const ELF_ABIS: { cls: 32 | 64; machine: number; abi: ArchId }[] = [
   { cls: 64, machine: 243, abi: 'riscv64' },
 ];
 const FOLLOWED = new Set(['execve', 'execveat', 'clone', 'clone3', 'fork', 'vfork']);
+/** A successful open of a shared object: what a process loads (DT_NEEDED, dlopen). */
+const SHARED_OBJECT = /^open(?:at)?\((?:[^,"]+,\s*)?"((?:[^"\\]|\\.)*\.so(?:\.[0-9]+)*)",[^)]*\)\s+=\s+[0-9]/;
 const SUMMARY_MODE = /^System call usage summary for (32 bit|x32|64 bit) mode:$/;
 
 export interface StraceOptions {
@@ -109,6 +111,8 @@ interface NameEntry {
   slow: boolean;
   /** execve/clone/fork...: its result changes what follows (a process's program, a child). */
   follow: boolean;
+  /** open/openat: a shared object opened is what the process loads. */
+  opens: boolean;
   stats: Map<ArchId, SyscallStats>;
   /** The last ABI this name was counted on, and its stats (most logs have one ABI). */
   lastAbi: ArchId | undefined;
@@ -240,7 +244,19 @@ export class StraceReader {
       if (unfinished) this.pendingText.set(pid, b.toString('utf8', ns, last - 15));
       else this.followResult(entry.name, b, ns, e, pid);
     }
+    // an open of a shared object (".so" on the line: a native search before any text is made)
+    if (entry.opens && !unfinished) {
+      const so = b.indexOf('.so', ns);
+      if (so >= 0 && so < e) this.opened(b.toString('utf8', ns, e), pid);
+    }
     return true;
+  }
+
+  /** A successful open of a shared object by `pid`: what its program loaded (the recording's programs). */
+  private opened(text: string, pid: number): void {
+    const so = SHARED_OBJECT.exec(text);
+    const exe = this.exeOf.get(pid);
+    if (so && exe !== undefined && so[1]!.startsWith('/')) this.rec.loaded(exe, so[1]!);
   }
 
   /**
@@ -345,6 +361,7 @@ export class StraceReader {
       bytes: Uint8Array.from(b.subarray(start, end)),
       name,
       follow: FOLLOWED.has(name),
+      opens: name === 'openat' || name === 'open',
       slow:
         name.startsWith('syscall_') ||
         (this.opts.args === true && argIndexes(this.opts.arch, name).length > 0),
@@ -641,6 +658,7 @@ export class StraceReader {
 
   /** Follows execve (the process's executable) and fork/clone (the child inherits it). */
   private afterCall(name: string, rest: string, pid: number | undefined): void {
+    if (pid !== undefined && (name === 'openat' || name === 'open')) this.opened(rest, pid);
     if (pid === undefined || !FOLLOWED.has(name)) return;
     this.cachePid = -1; // the process's executable or a child's ABI may change here
     // results are decimal, or hex under -e raw=...

@@ -44,9 +44,10 @@ export interface Recording {
   notes?: string[];
   /**
    * The programs that ran: each executable, where its files are (`root`: "host" for this machine,
-   * an image reference, or a directory), and the shared objects it loaded that its DT_NEEDED
-   * closure does not name (dlopen: NSS modules, Python extensions, perl XS). Static reach reads
-   * these programs (cli/static-reach.ts).
+   * an image reference, or a directory), and the shared objects its processes opened to load
+   * (`loaded`: the strace backend records them, DT_NEEDED ones and dlopen'd ones alike: NSS
+   * modules, Python extensions, perl XS; static reach adds the ones it would not find itself).
+   * Static reach reads these programs (cli/static-reach.ts).
    */
   programs?: RecordedProgram[];
 }
@@ -68,7 +69,8 @@ export function placePrograms(recording: Recording, root: string): void {
   for (const calls of Object.values(recording.syscalls))
     for (const s of Object.values(calls ?? {}))
       for (const e of s.executables) if (e.startsWith('/')) paths.add(e);
-  const programs = mergePrograms([recording.programs, [...paths].map((path) => ({ path, root }))]);
+  const placed = (recording.programs ?? []).map((p) => (p.root === undefined ? { ...p, root } : p));
+  const programs = mergePrograms([placed, [...paths].map((path) => ({ path, root }))]);
   if (programs) recording.programs = programs;
 }
 
@@ -172,6 +174,20 @@ export class RecordingBuilder {
     this.rec.malformed.count++;
     if (this.rec.malformed.samples.length < MAX_SAMPLES)
       this.rec.malformed.samples.push({ where, code, text: text.slice(0, 200) });
+  }
+
+  /**
+   * A shared object `executable`'s process opened to load (a successful open of `*.so*`): with
+   * DT_NEEDED ones too, static reach reads only those it would not have found itself.
+   */
+  loaded(executable: string, path: string): void {
+    const programs = (this.rec.programs ??= []);
+    let p = programs.find((x) => x.path === executable && x.root === undefined);
+    if (!p) {
+      p = { path: executable };
+      programs.push(p);
+    }
+    if (!(p.loaded ??= []).includes(path)) p.loaded.push(path);
   }
 
   build(): Recording {

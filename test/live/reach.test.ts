@@ -112,6 +112,21 @@ describe.skipIf(skip !== undefined)('static reach contains what the programs do 
       expect(r.reached).toBeLessThan(250);
     }, 120_000);
 
+  it("the strace recording names what each program loaded, dlopen'd modules included", async () => {
+    const r = await record({
+      backend: 'strace',
+      command: ['/usr/bin/python3', '-c', 'import json, ctypes'],
+      arch: x86_64,
+    });
+    const loaded = (r.recording.programs ?? []).flatMap((p) => p.loaded ?? []);
+    // a Python extension and libffi come by dlopen, not by DT_NEEDED
+    expect(loaded.filter((l) => /\/_json\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
+    expect(loaded.filter((l) => /\/_ctypes\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
+    const withLoaded = reachProgram('/usr/bin/python3', { fs, cache, loaded });
+    const module = withLoaded.modules.find((m) => /_ctypes\.cpython/.test(m.path));
+    expect(module?.loadedBecause).toBe('the recording names it (loaded at run time)');
+  }, 120_000);
+
   it('over all the commands', () => {
     const sorted = [...totals.reach].sort((a, b) => a - b);
     console.log(
