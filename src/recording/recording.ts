@@ -181,13 +181,16 @@ export class RecordingBuilder {
    * DT_NEEDED ones too, static reach reads only those it would not have found itself.
    */
   loaded(executable: string, path: string): void {
-    const programs = (this.rec.programs ??= []);
+    if (!this.rec.programs) this.rec.programs = [];
+    const programs = this.rec.programs;
     let p = programs.find((x) => x.path === executable && x.root === undefined);
     if (!p) {
       p = { path: executable };
       programs.push(p);
     }
-    if (!(p.loaded ??= []).includes(path)) p.loaded.push(path);
+    const loaded = p.loaded ?? [];
+    p.loaded = loaded;
+    if (!loaded.includes(path)) loaded.push(path);
   }
 
   build(): Recording {
