@@ -14,11 +14,14 @@ import {
   profileProvenance,
   provenanceComment,
 } from '../../src/profile/provenance.js';
+import { referenceProfile } from '../../src/profile/reference-profiles.js';
+import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { newCache } from '../../src/reach/cache.js';
 import { reachProgram } from '../../src/reach/program.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
 import { diffProfiles, formatDiffText } from '../../src/review/diff.js';
 import { lintProfile } from '../../src/review/lint/index.js';
+import { buildReport } from '../../src/review/report.js';
 import { run, sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool } from '../helpers/tools.js';
 
@@ -276,6 +279,36 @@ describe('provenance in review: lint, diff, explain; drift against a profile', (
     expect(formatDiffText(d)).toContain(
       '      ftruncate: predicted (/bin/app imports ftruncate from libc.so.6)\n',
     );
+  });
+
+  it('report: each allowed call says why; explain lists the provenance', async () => {
+    const { withReach } = predictedProfile();
+    const data = buildReport({
+      title: 't',
+      profile: withReach,
+      recordings: [],
+      baselineName: 'docker-default',
+      baseline: referenceProfile('docker-default'),
+    });
+    const why = new Map(data.calls.map((c) => [c.name, c.why]));
+    expect(why.get('ftruncate')).toBe('predicted: /bin/app imports ftruncate from libc.so.6');
+    expect(why.get('read')).toBe('recorded');
+    expect(why.get('exit')).toBe('implied: every thread ends with it');
+    const d = tempDir('sysfence-explain-');
+    writeFileSync(join(d, 'p.json'), serializeDocker(withReach));
+    const r = await sysfence(['explain', join(d, 'p.json')]);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  why each call is there'));
+    expect(lines[at]).toBe(
+      '  why each call is there (the rule comments): 3 recorded, 1 implied, 6 family, 1 predicted',
+    );
+    expect(lines).toContain('    predicted ftruncate            /bin/app imports ftruncate from libc.so.6');
+    const j = JSON.parse((await sysfence(['explain', join(d, 'p.json'), '--json'])).stdout);
+    expect(j.provenance.ftruncate).toEqual({
+      kind: 'predicted',
+      why: '/bin/app imports ftruncate from libc.so.6',
+    });
   });
 
   it.skipIf(!x64)(
