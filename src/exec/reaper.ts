@@ -20,23 +20,23 @@ use strict; use warnings;
 $SIG{$_} = 'IGNORE' for qw(INT TERM HUP PIPE);
 my ($list, $dir) = @ARGV;
 my $buf; 1 while sysread(STDIN, $buf, 4096);   # until sysfence's end of the pipe closes
-my @todo;
-if (open(my $fh, '<', $list)) { @todo = map { chomp; [split / /, $_, 3] } <$fh>; close $fh }
+my @undo;
+if (open(my $fh, '<', $list)) { @undo = map { chomp; [split / /, $_, 3] } <$fh>; close $fh }
 sub kids { my ($p) = @_; my @k;
   opendir(my $d, '/proc') or return ();
   for my $e (readdir $d) { next unless $e =~ /^\d+$/;
     open(my $s, '<', "/proc/$e/stat") or next; my $st = <$s>; close $s; next unless defined $st;
     push @k, $e if $st =~ /\) \S (\d+)/ && $1 == $p }
   closedir $d; return map { (kids($_), $_) } @k }
-for (@todo) { my ($k, $a) = @$_;
+for (@undo) { my ($k, $a) = @$_;
   if ($k eq 'tree') { kill 'STOP', $a; kill 'KILL', $_ for kids($a); kill 'KILL', $a } }
-for (@todo) { my ($k, $a, $b) = @$_;
+for (@undo) { my ($k, $a, $b) = @$_;
   if ($k eq 'container') { system($a, 'rm', '--force', $b) } }
-for (@todo) { my ($k, $a) = @$_;
+for (@undo) { my ($k, $a) = @$_;
   next unless $k eq 'cgroup';
   if (open(my $c, '>', "$a/cgroup.kill")) { print $c "1"; close $c }
   for (1..50) { last if !-d $a || rmdir $a; select(undef, undef, undef, 0.1) } }
-for (@todo) { my ($k, $a) = @$_;
+for (@undo) { my ($k, $a) = @$_;
   if ($k eq 'path') { system('rm', '-rf', '--', $a) } }
 system('rm', '-rf', '--', $dir);
 `;

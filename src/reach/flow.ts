@@ -113,3 +113,25 @@ export function solve(
     }
   return input as number[][];
 }
+
+/**
+ * A fixpoint over callers: whenever a function learns something, each call of it gets
+ * `step(callee, caller, call index)`, which moves it to the caller and says whether the caller
+ * learned anything; every function is visited at least once. `callers[g]`: [caller, call index].
+ */
+export function propagateToCallers(
+  callers: readonly (readonly [number, number][])[],
+  step: (callee: number, caller: number, call: number) => boolean,
+): void {
+  const work = callers.map((_, i) => i);
+  const queued = new Uint8Array(callers.length).fill(1);
+  while (work.length > 0) {
+    const g = work.pop() as number;
+    queued[g] = 0;
+    for (const [fi, ci] of callers[g] as [number, number][]) {
+      if (!step(g, fi, ci) || queued[fi]) continue;
+      queued[fi] = 1;
+      work.push(fi);
+    }
+  }
+}

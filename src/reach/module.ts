@@ -5,6 +5,7 @@
  * and the code the loader runs without a call (entry, init and fini functions and arrays).
  * Serialisable: the cache keeps it per build-id.
  */
+
 import { type FunctionRange, functionsOf } from '../elf/functions.js';
 import { goFunctions } from '../elf/gopclntab.js';
 import {
@@ -24,6 +25,7 @@ import {
   wordAt,
 } from '../elf/reader.js';
 import { summarizeAarch64 } from './aarch64.js';
+import { propagateToCallers } from './flow.js';
 import type { CallSite, FunctionSummary } from './summary.js';
 import { codeSections, summarizeX86 } from './x86.js';
 
@@ -31,7 +33,7 @@ import { codeSections, summarizeX86 } from './x86.js';
 export const COPY_MARK = '=';
 
 /** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
-export const FACTS_FORMAT = 3;
+export const FACTS_FORMAT = 4;
 
 export type ReachMachine = 'x86_64' | 'aarch64';
 
@@ -53,6 +55,8 @@ export interface ModuleFacts {
   exports: [string, number, number, boolean][];
   /** Undefined dynamic symbols (what the file needs from others). */
   imports: string[];
+  /** When it imports dlopen: the shared objects its bytes name (what it may load at run time). */
+  libraryNames?: string[];
   /** Pointers stored in the file's data, sorted by where: [where, a local address or a symbol name]. */
   pointers: [number, number | string][];
   /** Where data objects begin (addresses code refers to, symbols, section starts), sorted. */
@@ -231,27 +235,18 @@ function pruneArguments(functions: FunctionSummary[], plts: readonly [number, nu
       else if (leaves(c)) for (const [, v] of c.args ?? []) if ('e' in v) (may[fi] as Set<number>).add(v.e);
     });
   });
-  const work = functions.map((_, i) => i);
-  const queued = new Uint8Array(functions.length).fill(1);
-  while (work.length > 0) {
-    const g = work.pop() as number;
-    queued[g] = 0;
-    for (const [fi, ci] of callers[g] as [number, number][]) {
-      const c = (functions[fi] as FunctionSummary).calls[ci] as CallSite;
-      let changed = false;
-      for (const l of may[g] as Set<number>) {
-        const v = c.args?.find(([x]) => x === l)?.[1];
-        if (v && 'e' in v && !(may[fi] as Set<number>).has(v.e)) {
-          (may[fi] as Set<number>).add(v.e);
-          changed = true;
-        }
-      }
-      if (changed && !queued[fi]) {
-        queued[fi] = 1;
-        work.push(fi);
+  propagateToCallers(callers, (g, fi, ci) => {
+    const c = (functions[fi] as FunctionSummary).calls[ci] as CallSite;
+    let changed = false;
+    for (const l of may[g] as Set<number>) {
+      const v = c.args?.find(([x]) => x === l)?.[1];
+      if (v && 'e' in v && !(may[fi] as Set<number>).has(v.e)) {
+        (may[fi] as Set<number>).add(v.e);
+        changed = true;
       }
     }
-  }
+    return changed;
+  });
   functions.forEach((f, fi) => {
     f.calls.forEach((c, ci) => {
       if (!c.args || leaves(c)) return;
@@ -262,6 +257,18 @@ function pruneArguments(functions: FunctionSummary[], plts: readonly [number, nu
       else delete c.args;
     });
   });
+}
+
+/** Names whose import means code may be loaded that no DT_NEEDED names. */
+export const LOADERS = ['dlopen', 'dlmopen', '__libc_dlopen_mode'];
+
+/** The file names of shared objects a module's bytes hold as strings (what it may dlopen). */
+export function libraryNamesIn(bytes: Uint8Array): string[] {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<=\0)((?:\/[\w.+-]+)*\/?lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*)(?=\0)/g))
+    out.add(m[1] as string);
+  return [...out].sort();
 }
 
 /** Reads one ELF file's facts (decoding all its code). */
@@ -397,6 +404,7 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   if (elf.buildId) facts.buildId = elf.buildId;
   if (elf.interp) facts.interp = elf.interp;
   if (elf.soname) facts.soname = elf.soname;
+  if (imports.some((i) => LOADERS.includes(i))) facts.libraryNames = libraryNamesIn(bytes);
   if (go) facts.go = go.version;
   return facts;
 }

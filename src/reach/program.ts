@@ -12,13 +12,13 @@
  * dropped: sites whose number stays unknown, calls of a wrapper with an unknown number, sites of
  * another ABI, libraries not found, and loading at run time (dlopen) of modules no one named.
  */
-import { SysfenceError } from '../errors.js';
+
 import type { FileSource } from '../exec/rootfs.js';
 import { callName, callNumber } from '../recording/numbers.js';
-import { type FactsCache, tableFor } from './cache.js';
-import { defaultDirs, findLibrary, isMusl } from './libraries.js';
-import { COPY_MARK, type ReachMachine } from './module.js';
-import { bitsOf, type EntryReach, type ModuleTable, type OutCall } from './tables.js';
+import type { FactsCache } from './cache.js';
+import { loadModules, type Mod, NSS } from './loader.js';
+import { COPY_MARK, LOADERS, type ReachMachine } from './module.js';
+import { bitsOf, type EntryReach, type OutCall } from './tables.js';
 
 export interface ReachOptions {
   fs: FileSource;
@@ -70,184 +70,7 @@ export interface ProgramReach {
   runtimeLoading: string[];
 }
 
-interface Mod {
-  index: number;
-  loadedBecause?: string;
-  path: string;
-  label: string;
-  table: ModuleTable;
-  exports: Map<string, [number, boolean]>;
-  /** per entry: where a number may come from a parameter (settled across modules below) */
-  params: Set<number>[];
-}
-
-const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
-const isElf = (b: Uint8Array) => b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
-
-/** Loads the program and its libraries in the loader's order (breadth first), the loader last. */
-function loadModules(
-  program: string,
-  opts: ReachOptions,
-): { mods: Mod[]; missing: ProgramReach['missing']; loaded: Mod[] } {
-  const mods: Mod[] = [];
-  const missing: ProgramReach['missing'] = [];
-  const byPath = new Map<string, Mod>();
-  const dlopenNames = new Map<Mod, string[]>();
-  const add = (path: string, bytes: Uint8Array): Mod => {
-    const had = byPath.get(path);
-    if (had) return had;
-    const table = tableFor(opts.cache, bytes, path);
-    const m: Mod = {
-      index: mods.length,
-      path,
-      label: path,
-      table,
-      exports: new Map(table.exports.map(([n, e, f]) => [n, [e, f]])),
-      params: table.entries.map((e) => new Set(e.params)),
-    };
-    mods.push(m);
-    byPath.set(path, m);
-    if (table.imports.some((i) => LOADERS.includes(i))) dlopenNames.set(m, libraryNamesIn(bytes));
-    return m;
-  };
-  const path = opts.fs.resolve(program);
-  const bytes = path !== undefined ? opts.fs.read(path) : undefined;
-  if (path === undefined || bytes === undefined)
-    throw new ReachError('reach-no-program', `${program} is not a file in ${opts.fs.label}`, program);
-  if (!isElf(bytes))
-    throw new ReachError(
-      'reach-not-elf',
-      `${program} is not an ELF program (a script? reach its interpreter)`,
-      program,
-      'give the program that runs it (e.g. /bin/sh, /usr/bin/python3)',
-    );
-  const exe = add(path, bytes);
-  const machine = exe.table.machine;
-  const interp = exe.table.interp;
-  const dirs = defaultDirs(opts.fs, machine, interp);
-  const interpPath = interp !== undefined ? opts.fs.resolve(interp) : undefined;
-  const interpBytes = interpPath !== undefined ? opts.fs.read(interpPath) : undefined;
-  if (interp !== undefined && (interpPath === undefined || !interpBytes))
-    missing.push({ library: interp, neededBy: path });
-  const closeOver = (from: number): void => {
-    // breadth first, as the loader builds its global scope
-    for (let i = from; i < mods.length; i++) {
-      const m = mods[i] as Mod;
-      for (const name of m.table.needed) {
-        if (
-          isMusl(interp) &&
-          (name === 'libc.so' || /^libc\.musl-/.test(name)) &&
-          interpPath &&
-          interpBytes
-        ) {
-          add(interpPath, interpBytes);
-          continue;
-        }
-        const found = findLibrary(opts.fs, name, m.path, m.table.runpath, dirs, machine);
-        if (found) add(found.path, found.bytes);
-        else missing.push({ library: name, neededBy: m.path });
-      }
-    }
-  };
-  closeOver(0);
-  if (interpPath && interpBytes) add(interpPath, interpBytes);
-  const before = mods.length;
-  const loaded: Mod[] = [];
-  for (const extra of opts.loaded ?? []) {
-    const p = opts.fs.resolve(extra);
-    const b = p !== undefined ? opts.fs.read(p) : undefined;
-    if (p === undefined || !b || !isElf(b)) {
-      missing.push({
-        library: extra,
-        neededBy: `the recording (loaded at run time${b && !isElf(b) ? '; not an ELF file' : ''})`,
-      });
-      continue;
-    }
-    const n = mods.length;
-    const m = add(p, b);
-    if (m.index >= before && !loaded.includes(m)) loaded.push(m);
-    closeOver(n);
-    for (let i = n + 1; i < mods.length; i++)
-      (mods[i] as Mod).loadedBecause = `needed by ${basename(p)}, loaded at run time`;
-  }
-  // what may be loaded at run time though no recording named it, added as loaded (sound, wider):
-  // the NSS modules nsswitch.conf names, when a module imports an NSS function; and the shared
-  // objects a module that imports dlopen names in its own strings ("libnuma.so.1")
-  const why = new Map<Mod, string>();
-  const addLoaded = (found: { path: string; bytes: Uint8Array } | undefined, reason: string) => {
-    if (!found || byPath.has(found.path)) return;
-    const n = mods.length;
-    const m = add(found.path, found.bytes);
-    loaded.push(m);
-    why.set(m, reason);
-    closeOver(n);
-    for (let i = n + 1; i < mods.length; i++)
-      why.set(mods[i] as Mod, `needed by ${basename(found.path)}, loaded at run time`);
-  };
-  if (mods.some((m) => m.table.imports.some((i) => NSS.test(i)))) {
-    for (const service of nssServices(opts.fs)) {
-      const lib = `libnss_${service}.so.2`;
-      addLoaded(findLibrary(opts.fs, lib, path, [], dirs, machine), `nsswitch.conf names ${service}`);
-    }
-  }
-  for (let i = 0; i < mods.length; i++) {
-    const m = mods[i] as Mod;
-    for (const lib of dlopenNames.get(m) ?? [])
-      addLoaded(
-        lib.startsWith('/')
-          ? (() => {
-              const p = opts.fs.resolve(lib);
-              const b = p !== undefined ? opts.fs.read(p) : undefined;
-              return p !== undefined && b && isElf(b) ? { path: p, bytes: b } : undefined;
-            })()
-          : findLibrary(opts.fs, lib, m.path, m.table.runpath, dirs, machine),
-        `${m.table.soname ?? basename(m.path)} imports dlopen and names ${lib}`,
-      );
-  }
-  for (const m of mods) m.label = m.table.soname ?? basename(m.path);
-  for (const [m, reason] of why) {
-    if (loaded.includes(m)) m.label = `${m.label} (${reason})`;
-    m.loadedBecause = reason;
-  }
-  for (const m of loaded) m.loadedBecause ??= 'the recording names it (loaded at run time)';
-  exe.label = path;
-  return { mods, missing, loaded };
-}
-
-export class ReachError extends SysfenceError {
-  constructor(code: string, message: string, location?: string, hint?: string) {
-    super(code, message, location, hint);
-    this.name = 'ReachError';
-  }
-}
-
-/** The file names of shared objects a module's bytes hold as strings (what it may dlopen). */
-function libraryNamesIn(bytes: Uint8Array): string[] {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const out = new Set<string>();
-  for (const m of text.matchAll(/(?<=\0)((?:\/[\w.+-]+)*\/?lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*)(?=\0)/g))
-    out.add(m[1] as string);
-  return [...out].sort();
-}
-
-/** The services nsswitch.conf names (files, dns, systemd, ...), each once, in order. */
-function nssServices(fs: ReachOptions['fs']): string[] {
-  const conf = fs.read('/etc/nsswitch.conf');
-  if (!conf) return [];
-  const out = new Set<string>();
-  for (const line of Buffer.from(conf).toString('utf8').split('\n')) {
-    const m = /^\s*\w+\s*:\s*([^#]*)/.exec(line);
-    if (!m) continue;
-    for (const w of (m[1] as string).split(/\s+/)) if (/^[a-z][\w-]*$/.test(w)) out.add(w);
-  }
-  return [...out];
-}
-
-/** Names whose import means code may be loaded that no DT_NEEDED names. */
-const LOADERS = ['dlopen', 'dlmopen', '__libc_dlopen_mode'];
-/** Imports that make glibc load NSS modules (nsswitch.conf) at run time. */
-const NSS =
-  /^(getpw|getgr|getsp|getaddrinfo$|gethostby|getservby|getprotoby|getnetby|initgroups$|getgrouplist$|getnameinfo$|getlogin|cuserid$|getrpcby|getaliasby|ether_|innetgr$|setpwent$|setgrent$)/;
+export { ReachError } from './loader.js';
 
 export function reachProgram(program: string, opts: ReachOptions): ProgramReach {
   const { mods, missing, loaded } = loadModules(program, opts);

@@ -9,11 +9,12 @@
  * Program reach composes tables (reachability is a union), so a library's table is computed once
  * per build and cached; a program's own analysis reads only tables.
  */
+import { propagateToCallers } from './flow.js';
 import { COPY_MARK, type ModuleFacts, type ReachMachine } from './module.js';
 import type { CallSite, FunctionSummary, Value } from './summary.js';
 
 /** Bumped whenever a table's meaning changes: older cache entries are recomputed. */
-export const TABLE_FORMAT = 2;
+export const TABLE_FORMAT = 3;
 
 /**
  * A call leaving the module: [import name, call address, [callee location, value][]]: a location
@@ -50,6 +51,8 @@ export interface ModuleTable {
   functions: number;
   /** Every undefined symbol. */
   imports: string[];
+  /** When it imports dlopen: the shared objects its bytes name (ModuleFacts.libraryNames). */
+  libraryNames?: string[];
   /** Defined symbols: [name, index into entries, is a function]. */
   exports: [string, number, boolean][];
   /** The loader's or kernel's ways in: [what ("entry", "init", "fini", "init array", ...), index into entries]. */
@@ -242,31 +245,22 @@ export function moduleTable(facts: ModuleFacts): ModuleTable {
       else if (x !== undefined) for (const [loc, v] of c.args ?? []) if ('e' in v) addPass(fi, x, loc, v.e);
     });
   });
-  const work = F.map((_, i) => i);
-  const queued = new Uint8Array(F.length).fill(1);
-  while (work.length > 0) {
-    const g = work.pop() as number;
-    queued[g] = 0;
-    for (const [fi, ci] of callers[g] as [number, number][]) {
-      const c = (F[fi] as FunctionSummary).calls[ci] as CallSite;
-      let changed = false;
-      for (const r of params[g] as Set<number>) {
-        const v = argOf(c, r);
-        if (v && 'e' in v && !(params[fi] as Set<number>).has(v.e)) {
-          (params[fi] as Set<number>).add(v.e);
-          changed = true;
-        }
-      }
-      for (const [imp, loc, r] of (pass[g] as Map<string, [string, number, number]>).values()) {
-        const v = argOf(c, r);
-        if (v && 'e' in v && addPass(fi, imp, loc, v.e)) changed = true;
-      }
-      if (changed && !queued[fi]) {
-        queued[fi] = 1;
-        work.push(fi);
+  propagateToCallers(callers, (g, fi, ci) => {
+    const c = (F[fi] as FunctionSummary).calls[ci] as CallSite;
+    let changed = false;
+    for (const r of params[g] as Set<number>) {
+      const v = argOf(c, r);
+      if (v && 'e' in v && !(params[fi] as Set<number>).has(v.e)) {
+        (params[fi] as Set<number>).add(v.e);
+        changed = true;
       }
     }
-  }
+    for (const [imp, loc, r] of (pass[g] as Map<string, [string, number, number]>).values()) {
+      const v = argOf(c, r);
+      if (v && 'e' in v && addPass(fi, imp, loc, v.e)) changed = true;
+    }
+    return changed;
+  });
 
   // the module as a graph: functions, then data objects; what each does itself; then, per strongly
   // connected component in reverse topological order, everything reachable from it (bitsets)
@@ -496,6 +490,7 @@ export function moduleTable(facts: ModuleFacts): ModuleTable {
   if (facts.interp) table.interp = facts.interp;
   if (facts.soname) table.soname = facts.soname;
   if (facts.go) table.go = facts.go;
+  if (facts.libraryNames) table.libraryNames = facts.libraryNames;
   return table;
 }
 

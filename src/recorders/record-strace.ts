@@ -26,26 +26,22 @@ export interface StraceRecordOptions {
   user?: WorkloadUser;
 }
 
-export const STRACE_FLAGS = [
-  '-f',
-  // keep "[ Process PID=N runs in 32 bit mode. ]" (which -q would hide), drop attach/exit chatter
-  '-e',
-  'quiet=attach,exit,path-resolution',
-  '-e',
-  'signal=none',
-  '-e',
-  'raw=!execve,execveat',
-];
-
 /**
  * strace's flags for a recording: every call raw (numbers, as --args reads them) but execve (its
  * path names the program) and, without --args, open and openat (the shared objects a process
  * loads, dlopen'd ones included, named in the recording's programs for static reach).
  */
 export function straceFlags(args: boolean): string[] {
-  return STRACE_FLAGS.map((f) =>
-    f === 'raw=!execve,execveat' && !args ? 'raw=!execve,execveat,open,openat' : f,
-  );
+  return [
+    '-f',
+    // keep "[ Process PID=N runs in 32 bit mode. ]" (which -q would hide), drop attach/exit chatter
+    '-e',
+    'quiet=attach,exit,path-resolution',
+    '-e',
+    'signal=none',
+    '-e',
+    args ? 'raw=!execve,execveat' : 'raw=!execve,execveat,open,openat',
+  ];
 }
 
 export async function recordWithStrace(rec: RecordingBuilder, o: StraceRecordOptions): Promise<WorkloadExit> {

@@ -11,15 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { syscallTable } from '../../src/arch/tables.js';
 import type { Case } from '../../src/compiler/cases.js';
 import type { Profile } from '../../src/profile/model.js';
-import { lintProfile } from '../../src/review/lint/index.js';
 import { divergences } from '../../src/targets/divergences.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { abiOfCall, runtimeEvaluate, runtimeFilter } from '../../src/targets/verdict.js';
+import { lintLibseccompNames } from '../helpers/lint-names.js';
 import { yieldToLoop } from '../helpers/proc.js';
 import { edgeProfile, mulberry32, overlapProfile, randomProfile } from '../helpers/random-profiles.js';
 
 const target = runtimeTarget('libseccomp', { native: 'x86_64' });
-const LINT_CODES = new Set(['libseccomp-refuses', 'libseccomp-miscompiles', 'dropped-by-libseccomp']);
 /** The causes lint names per syscall (the stub for numbers the profile does not name is per ABI). */
 const LINT_LABELS = new Set(['libseccomp-bug', 'precedence', 'no-number-load', 'unknown-name', 'stub']);
 const PROFILES = 1000;
@@ -29,22 +28,8 @@ function corpus(i: number): Profile {
   return i % 3 === 0 ? randomProfile(i) : i % 3 === 1 ? overlapProfile(i) : edgeProfile(i);
 }
 
-/** The syscall names lint's libseccomp findings name ("*": refused). */
-function lintNames(p: Profile): Set<string> {
-  const names = new Set<string>();
-  // (the rewrites lint proposes are proven in runtime-exact.test.ts; here only what it flags)
-  for (const f of lintProfile(p, { target, kernelVersion: '6.1', rewrites: false })) {
-    if (!LINT_CODES.has(f.code)) continue;
-    if (f.code === 'libseccomp-refuses') names.add('*');
-    else if (f.code === 'dropped-by-libseccomp' && /changes nothing/.test(f.message)) continue;
-    else {
-      const m = /^(?:under .*?, )?(\w+)\(|does not know (\w+)|no number for (\w+)/.exec(f.message);
-      const name = m?.[1] ?? m?.[2] ?? m?.[3];
-      if (name) names.add(name);
-    }
-  }
-  return names;
-}
+/** The syscall names lint's libseccomp findings name ("*": refused); rewrites are proven in runtime-exact. */
+const lintNames = (p: Profile): Set<string> => lintLibseccompNames(p, target, false).names;
 
 /** More calls per syscall with argument rules: boundary values of its conditions, crossed at random. */
 function* extraCases(p: Profile, seed: number): Generator<Case> {

@@ -21,13 +21,13 @@ import { buildPolicy } from '../../src/profile/policy.js';
 import { ProfileError } from '../../src/profile/profile-error.js';
 import { resolve } from '../../src/profile/resolve.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
-import { lintProfile } from '../../src/review/lint/index.js';
 import { divergences } from '../../src/targets/divergences.js';
 import { ensureRuntimeExact } from '../../src/targets/exact.js';
 import { buildWithLibseccompAsync } from '../../src/targets/oracle.js';
 import { replaceRules } from '../../src/targets/rewrite.js';
 import { runtimeTarget } from '../../src/targets/target.js';
 import { abiOfCall, runtimeFilter } from '../../src/targets/verdict.js';
+import { lintLibseccompNames } from '../helpers/lint-names.js';
 import { yieldToLoop } from '../helpers/proc.js';
 import { mulberry32, overlapProfile, randomProfile } from '../helpers/random-profiles.js';
 import { havePythonSeccomp, requirement } from '../helpers/tools.js';
@@ -35,7 +35,6 @@ import { havePythonSeccomp, requirement } from '../helpers/tools.js';
 const skip = requirement(havePythonSeccomp(), "Debian's python3-seccomp (libseccomp oracle)");
 const native = 'x86_64' as const;
 const target = runtimeTarget('libseccomp', { native });
-const LINT_CODES = new Set(['libseccomp-refuses', 'libseccomp-miscompiles', 'dropped-by-libseccomp']);
 
 /** Per profile: the syscall names where libseccomp's real filter differs from the intent ("*" = refused). */
 async function realDifferences(ps: Profile[]): Promise<Set<string>[]> {
@@ -70,24 +69,8 @@ function differencesOf(p: Profile, program: Instruction[] | undefined): Set<stri
   return names;
 }
 
-/** The syscalls lint names in its libseccomp findings ("*" for a refusal). */
-function lintNames(p: Profile): { names: Set<string>; rewrites: { name: string; rules: SyscallRule[] }[] } {
-  const names = new Set<string>();
-  const rewrites: { name: string; rules: SyscallRule[] }[] = [];
-  for (const f of lintProfile(p, { target, kernelVersion: '6.1' })) {
-    if (!LINT_CODES.has(f.code)) continue;
-    if (f.code === 'libseccomp-refuses') names.add('*');
-    else if (f.code === 'dropped-by-libseccomp' && /changes nothing/.test(f.message)) continue;
-    else {
-      const m = /^(?:under .*?, )?(\w+)\(|does not know (\w+)|no number for (\w+)/.exec(f.message);
-      const name = m?.[1] ?? m?.[2] ?? m?.[3];
-      if (name) names.add(name);
-    }
-    const rules = f.rewrite as SyscallRule[] | undefined;
-    if (rules?.length) rewrites.push({ name: rules[0]!.names![0]!, rules });
-  }
-  return { names, rewrites };
-}
+/** The syscalls lint names in its libseccomp findings ("*" for a refusal), and its rewrites. */
+const lintNames = (p: Profile) => lintLibseccompNames(p, target, true);
 
 /** A generate --args profile of a seeded recording with argument values, made runtime-exact. */
 function argsProfile(seed: number): Profile {
