@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Held-out robustness of recorded profiles, in one run: for seven real programs, record ONE input,
+// Held-out robustness of recorded profiles, in one run: for twenty real programs (glibc, two Go,
+// one musl, two servers), record ONE input,
 // generate the profile before (--exact: only what was recorded) and after (call families, the
 // default), then run each program under each profile on the SAME input (REPEAT times) and on a
 // DIFFERENT input, and count passes. Then `sysfence learn` from the exact profile on the different
@@ -10,8 +11,9 @@
 // The programs and inputs were chosen before any family was written, from what users run: none is
 // tuned to the table.
 //
-// Needs root (eBPF, bubblewrap), sqlite3, python3, curl, git, tar, xz, zstd, perl, openssl and a
-// built dist/. Usage: node bench/heldout.mjs   (REPEAT=3 by environment; ONLY=name,name)
+// Needs root (eBPF, bubblewrap), sqlite3, python3, curl, git, tar, xz, zstd, perl, openssl, gojq,
+// age, nginx (nginx-light), redis-server, jq, bzip2, zip, unzip, bc, openssh-client, musl-tools,
+// zlib1g-dev and a built dist/ (apt-get install them first; nothing here installs). Usage: node bench/heldout.mjs   (REPEAT=3 by environment; ONLY=name,name)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +68,44 @@ my $c = $srv->accept or die; my $line = <$c>; waitpid($pid, 0); print $line; exi
       '',
     ].join('\n'),
   );
+  const items = Array.from({ length: 40 }, (_, i) => ({ name: `item${i}`, n: i % 9, tags: ['a', 'b'] }));
+  writeFileSync(join(d, 'data.json'), `${JSON.stringify({ a: 1, items })}\n`);
+  writeFileSync(
+    join(d, 'c.yaml'),
+    'service:\n  name: shop\n  ports: [80, 443]\n  env:\n    - {k: A, v: "1"}\n',
+  );
+  writeFileSync(
+    join(d, 'nginx.conf'),
+    `user root;\nworker_processes 1;\npid nginx.pid;\nerror_log error.log;\nevents { worker_connections 64; }\nhttp {\n  access_log access.log;\n  client_body_temp_path tmp/body;\n  proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n  server { listen 127.0.0.1:${port + 1}; root data; autoindex on; }\n}\n`,
+  );
+  mkdirSync(join(d, 'tmp'));
+  // a musl program: zlib's own example tool, built against musl (the fortified snprintf calls of
+  // Debian's static zlib are given plain musl ones)
+  const zinc = join(d, '.zinc');
+  mkdirSync(zinc);
+  cpSync('/usr/include/zlib.h', join(zinc, 'zlib.h'));
+  cpSync('/usr/include/zconf.h', join(zinc, 'zconf.h'));
+  writeFileSync(
+    join(zinc, 'chk.c'),
+    '#include <stdarg.h>\n#include <stdio.h>\nint __vsnprintf_chk(char *s, size_t n, int f, size_t l, const char *fmt, va_list ap) { (void)f; (void)l; return vsnprintf(s, n, fmt, ap); }\nint __snprintf_chk(char *s, size_t n, int f, size_t l, const char *fmt, ...) { va_list ap; va_start(ap, fmt); int r = vsnprintf(s, n, fmt, ap); va_end(ap); (void)f; (void)l; return r; }\n',
+  );
+  const cc = spawnSync(
+    'musl-gcc',
+    [
+      '-O2',
+      '-I',
+      zinc,
+      '-o',
+      join(d, 'minigzip'),
+      '/usr/share/doc/zlib1g-dev/examples/minigzip.c',
+      join(zinc, 'chk.c'),
+      '/usr/lib/x86_64-linux-gnu/libz.a',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (cc.status !== 0)
+    throw new Error(`musl-gcc minigzip failed (needs musl-tools, zlib1g-dev): ${cc.stderr}`);
+  rmSync(zinc, { recursive: true });
 }
 
 // A: the input recorded. B: another input to the same program, the kind a user runs next.
@@ -104,6 +144,73 @@ const PROGRAMS = [
     name: 'openssl',
     a: 'openssl genrsa -out k.pem 2048 2>/dev/null && openssl req -new -x509 -key k.pem -subj /CN=t -days 1 -out c.pem',
     b: 'openssl genpkey -algorithm ed25519 -out e.pem && openssl dgst -sha256 -out d.txt data/big.bin && openssl enc -aes-256-cbc -pbkdf2 -pass pass:x -in data/big.bin -out e.bin && openssl speed -seconds 1 -multi 2 sha256 2>/dev/null | grep -q "^sha256 .* [1-9]"',
+  },
+  // the second set: two Go programs, a musl one, two servers and everyday tools; inputs written
+  // before the first run, helpers in B only where A runs them too
+  {
+    name: 'gojq (Go)',
+    a: 'gojq .a data.json > o.txt',
+    b: "gojq --yaml-input . c.yaml > c.json && gojq -s add data.json c.json > s.json && gojq -r '.items[] | select(.n > 3) | .name' data.json > n.txt && gojq -n '[range(300000)] | map(. * 2) | add' > sum.txt",
+  },
+  {
+    name: 'age (Go)',
+    a: 'age-keygen -o key.txt 2>/dev/null && age -r "$(age-keygen -y key.txt)" -o f.age data/f0.txt',
+    b: 'age-keygen -o key.txt 2>/dev/null && age-keygen -o key2.txt 2>/dev/null && age -a -r "$(age-keygen -y key.txt)" -r "$(age-keygen -y key2.txt)" < data/big.bin > big.age && age -d -i key2.txt -o big.out big.age && test -s big.out',
+  },
+  {
+    name: 'minigzip (musl)',
+    a: './minigzip < data/f0.txt > f0.gz',
+    b: './minigzip -9 data/big.bin && ./minigzip -d data/big.bin.gz && ./minigzip -r -c data/f3.txt > f3.gz && ./minigzip -d -c f3.gz > f3.txt && test -s f3.txt',
+  },
+  {
+    name: 'nginx',
+    a: `nginx -p "$PWD/" -e "$PWD/error.log" -c "$PWD/nginx.conf" -g 'daemon off;' & s=$!; for i in $(seq 50); do curl -sf http://127.0.0.1:${port + 1}/f0.txt >/dev/null && break; sleep 0.1; done; curl -sf http://127.0.0.1:${port + 1}/f0.txt > out; r=$?; kill -QUIT $s; wait $s; exit $r`,
+    b: `nginx -p "$PWD/" -e "$PWD/error.log" -c "$PWD/nginx.conf" -g 'daemon off;' & s=$!; for i in $(seq 50); do curl -sf http://127.0.0.1:${port + 1}/f0.txt >/dev/null && break; sleep 0.1; done; curl -sf http://127.0.0.1:${port + 1}/big.bin -o big && curl -sf -r 100-199 http://127.0.0.1:${port + 1}/f3.txt > part && curl -sf http://127.0.0.1:${port + 1}/sub/ > index.html && ! curl -sf http://127.0.0.1:${port + 1}/missing && curl -sfI http://127.0.0.1:${port + 1}/f0.txt > /dev/null; r=$?; (curl -sf http://127.0.0.1:${port + 1}/f0.txt & curl -sf http://127.0.0.1:${port + 1}/sub/f1.txt & wait) >/dev/null; kill -HUP $s; sleep 1; curl -sf http://127.0.0.1:${port + 1}/f0.txt > /dev/null || r=1; kill -QUIT $s; wait $s; exit $r`,
+  },
+  {
+    name: 'redis',
+    a: `redis-server --port ${port + 2} --bind 127.0.0.1 --save '' --dir "$PWD" >/dev/null & s=$!; for i in $(seq 50); do redis-cli -p ${port + 2} ping >/dev/null 2>&1 && break; sleep 0.1; done; redis-cli -p ${port + 2} set k v >/dev/null && redis-cli -p ${port + 2} get k > out; r=$?; redis-cli -p ${port + 2} shutdown nosave >/dev/null; wait $s; exit $r`,
+    b: `redis-server --port ${port + 2} --bind 127.0.0.1 --appendonly yes --dir "$PWD" >/dev/null & s=$!; for i in $(seq 50); do redis-cli -p ${port + 2} ping >/dev/null 2>&1 && break; sleep 0.1; done; for i in $(seq 200); do echo "RPUSH l $i"; done | redis-cli -p ${port + 2} >/dev/null && redis-cli -p ${port + 2} lrange l 0 5 > out && redis-cli -p ${port + 2} bgsave >/dev/null && sleep 1 && redis-cli -p ${port + 2} bgrewriteaof >/dev/null && sleep 1 && redis-cli -p ${port + 2} info persistence > info && test -s dump.rdb; r=$?; redis-cli -p ${port + 2} shutdown save >/dev/null; wait $s; exit $r`,
+  },
+  {
+    name: 'jq',
+    a: 'jq .a data.json > o.txt',
+    b: "jq -r '.items[] | [.name, .n] | @csv' data.json > o.csv && jq -n --arg x 1 '$x | tonumber + 1' > x.txt && jq -s . data.json data.json > two.json && jq --seq -c '.items[]' data.json > seq.txt",
+  },
+  {
+    name: 'gzip',
+    a: 'gzip -c data/f0.txt > f0.gz',
+    b: 'gzip -r -9 data/sub && gzip -t data/sub/f1.txt.gz && gzip -d -r data/sub && gzip -k data/big.bin && gzip -l data/big.bin.gz > l.txt',
+  },
+  {
+    name: 'awk',
+    a: "awk '{ n += length($0) } END { print n }' data/f0.txt > n.txt",
+    b: 'awk -v OFS=, \'{ $1 = toupper($1); print > "out.csv" } END { printf "%d\\n", NR > "/dev/stderr" }\' data/f0.txt data/sub/f1.txt 2> nr.txt',
+  },
+  {
+    name: 'diff',
+    a: 'diff data/f0.txt data/sub/f1.txt > d.txt; test $? = 1',
+    b: 'diff -ru data data/sub > r.diff; test $? = 1 && diff -q data/big.bin data/big.bin && diff -u --label a --label b data/f0.txt data/f3.txt > u.diff; test $? = 1',
+  },
+  {
+    name: 'ssh-keygen',
+    a: "ssh-keygen -q -t ed25519 -N '' -f k1",
+    b: "ssh-keygen -q -t rsa -b 3072 -N '' -f k2 && ssh-keygen -l -f k2.pub > fp && ssh-keygen -y -f k2 > pub && ssh-keygen -q -p -P '' -N secret -f k2",
+  },
+  {
+    name: 'bzip2',
+    a: 'bzip2 -c data/f0.txt > f0.bz2',
+    b: 'bzip2 -k -9 data/big.bin && bzip2 -t data/big.bin.bz2 && bzip2 -dc data/big.bin.bz2 > big.out',
+  },
+  {
+    name: 'zip/unzip',
+    a: 'zip -q -r a.zip data/sub && unzip -q -l a.zip > /dev/null',
+    b: 'zip -q -r -9 -e -P pw b.zip data && unzip -q -P pw -o b.zip -d u && test -s u/data/big.bin',
+  },
+  {
+    name: 'bc',
+    a: "echo '2^100' | bc > o.txt",
+    b: "printf 'scale=50\\ndefine f(n) { if (n < 2) return 1; return n * f(n-1) }\\nf(200)\\ns(1)\\n' | bc -l > o.txt",
   },
 ].filter((p) => !ONLY || ONLY.includes(p.name));
 
@@ -155,6 +262,12 @@ function allowedCount(profile) {
 
 mkdirSync(join(dir, 'seed'));
 seed(join(dir, 'seed'));
+if (process.env.PLAIN) {
+  // only the unconfined runs: what each input exits with (to check a new program's inputs)
+  for (const p of PROGRAMS) console.log(`${p.name}: A exits ${plain(p.a)}, B exits ${plain(p.b)}`);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 const rows = [];
 for (const p of PROGRAMS) {
   const expectA = plain(p.a);

@@ -54,6 +54,21 @@ export function recordedPrograms(recordings: readonly Recording[]): string[] {
   return [...out].filter((p) => p.startsWith('/')).sort();
 }
 
+/**
+ * Executables a recording names only by the relative name exec was given ("./tool") that no
+ * program entry resolves (`RecordedProgram.ranAs`): where their files are is not known.
+ */
+export function relativePrograms(recordings: readonly Recording[]): string[] {
+  const out = new Set<string>();
+  for (const r of recordings) {
+    const resolved = new Set((r.programs ?? []).flatMap((p) => (p.ranAs !== undefined ? [p.ranAs] : [])));
+    for (const calls of Object.values(r.syscalls))
+      for (const s of Object.values(calls ?? {}))
+        for (const e of s.executables) if (!e.startsWith('/') && !resolved.has(e)) out.add(e);
+  }
+  return [...out].sort();
+}
+
 /** The shared objects a recording saw loaded that no DT_NEEDED names (dlopen). */
 function recordedLoaded(recordings: readonly Recording[]): string[] {
   const out = new Set<string>();
@@ -107,6 +122,8 @@ export interface RecordingReach {
   sources: string[];
   /** Executables the recording names without saying where their files are (not analysed). */
   unplaced: string[];
+  /** Executables named only by a relative exec name no program entry resolves (not analysed). */
+  relative: string[];
 }
 
 /** Static reach of every program a recording names, each in the file system it ran from. */
@@ -118,6 +135,7 @@ export async function reachOfRecordings(
   const groups = programsByRoot(recordings, root);
   const placed = new Set([...groups.values()].flat());
   const unplaced = recordedPrograms(recordings).filter((p) => !placed.has(p));
+  const relative = relativePrograms(recordings);
   const loaded = recordedLoaded(recordings);
   const reaches: ProgramReach[] = [];
   const skipped: RecordingReach['skipped'] = [];
@@ -157,8 +175,9 @@ export async function reachOfRecordings(
     reaches.length > 0 &&
     skipped.length === 0 &&
     unplaced.length === 0 &&
+    relative.length === 0 &&
     reaches.every((r) => r.unresolved.length === 0);
-  return { predicted: { byAbi, action, complete }, reaches, skipped, sources, unplaced };
+  return { predicted: { byAbi, action, complete }, reaches, skipped, sources, unplaced, relative };
 }
 
 /**
@@ -184,7 +203,9 @@ export async function predictionFor(
     say(
       r.unplaced.length > 0
         ? `static reach: the recording does not say where ${r.unplaced.length === 1 ? `${r.unplaced[0]} is` : `its ${r.unplaced.length} programs are`} (an imported log): the profile is from the recording only; give --root / (this machine) or --root DIR (an unpacked image) to add what their code can call`
-        : 'static reach: the recording names no program: the profile is from the recording only',
+        : r.relative.length > 0
+          ? `static reach: ${r.relative.join(', ')} ran by a relative name in a directory the recording does not know: the profile is from the recording only`
+          : 'static reach: the recording names no program: the profile is from the recording only',
     );
     return undefined;
   }
@@ -199,6 +220,10 @@ export async function predictionFor(
   if (r.unplaced.length > 0)
     say(
       `warning[reach-partial] ${r.unplaced.join(', ')}: the recording does not say where these are: not analysed (give --root)`,
+    );
+  if (r.relative.length > 0)
+    say(
+      `warning[reach-partial] ${r.relative.join(', ')}: exec'd by a relative name in a directory the recording does not know: not analysed (sysfence record resolves such names against the directory the command started in)`,
     );
   if (r.reaches.length === 0) return undefined;
   return r.predicted;

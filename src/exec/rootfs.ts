@@ -4,7 +4,7 @@
  * links resolve inside it (an absolute link in an unpacked image points into the image, never to
  * the host).
  */
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
 
 export interface FileSource {
@@ -14,6 +14,11 @@ export interface FileSource {
   resolve(path: string): string | undefined;
   /** A regular file's bytes (links followed), or undefined when it is absent or not a regular file. */
   read(path: string): Uint8Array | undefined;
+  /**
+   * The first `length` bytes of a regular file (all of it when shorter), or undefined as `read`:
+   * enough for an ELF header and its notes without reading a whole library.
+   */
+  head(path: string, length: number): Uint8Array | undefined;
   /** The names in a directory (links followed), empty when it is absent. */
   list(dir: string): string[];
 }
@@ -69,14 +74,41 @@ export class HostFiles implements FileSource {
       }
     });
   }
+  /**
+   * Files read once per instance (the loader's search and the analysis ask for libc many times;
+   * an instance lives for one command, files it read are taken as they were then).
+   */
+  private readonly bytes = new Map<string, Uint8Array | undefined>();
   read(path: string): Uint8Array | undefined {
     const p = this.resolve(path);
     if (p === undefined) return undefined;
+    if (this.bytes.has(p)) return this.bytes.get(p);
+    let out: Uint8Array | undefined;
     try {
       const st = lstatSync(this.real(p));
-      return st.isFile() ? readFileSync(this.real(p)) : undefined;
+      out = st.isFile() ? readFileSync(this.real(p)) : undefined;
+    } catch {
+      out = undefined;
+    }
+    this.bytes.set(p, out);
+    return out;
+  }
+  head(path: string, length: number): Uint8Array | undefined {
+    const p = this.resolve(path);
+    if (p === undefined) return undefined;
+    const whole = this.bytes.get(p);
+    if (whole !== undefined || this.bytes.has(p)) return whole?.subarray(0, length);
+    let fd: number | undefined;
+    try {
+      if (!lstatSync(this.real(p)).isFile()) return undefined;
+      fd = openSync(this.real(p), 'r');
+      const buf = Buffer.alloc(length);
+      const n = readSync(fd, buf, 0, length, 0);
+      return buf.subarray(0, n);
     } catch {
       return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
   list(dir: string): string[] {
@@ -120,6 +152,9 @@ export class MemoryFiles implements FileSource {
   read(path: string): Uint8Array | undefined {
     const p = this.resolve(path);
     return p === undefined ? undefined : this.entries.get(p)?.data;
+  }
+  head(path: string, length: number): Uint8Array | undefined {
+    return this.read(path)?.subarray(0, length);
   }
   list(dir: string): string[] {
     const p = this.resolve(dir);

@@ -232,7 +232,12 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     prediction.unreachableSiblings = families.filter((f) => !reachable.has(f.name));
     families = families.filter((f) => reachable.has(f.name));
   }
-  for (const f of families) if (!f.unless) names.add(f.name);
+  // With static reach and predicted calls audited (the default), a family sibling is a guess like
+  // a prediction and gets the same rule: allowed and logged, so the calls allowed without audit
+  // are what was recorded (and implied). With `allow`, `deny` or no reach, siblings are allowed.
+  const auditGuesses = opts.predicted?.action === 'log';
+  const guessedSiblings = auditGuesses ? families.filter((f) => !f.unless && !names.has(f.name)) : [];
+  for (const f of families) if (!f.unless && !auditGuesses) names.add(f.name);
   // what only static reach gives
   const predictedOnly = [...reachable.keys()]
     .filter(
@@ -295,23 +300,29 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
         kind: (opts.runtime?.syscalls ?? []).some((r) => r.name === i.name) ? 'runtime' : 'implied',
         why: i.because,
       });
-    for (const f of families) if (!f.unless) why.set(f.name, { kind: 'family', why: `of ${f.trigger}` });
+    for (const f of families)
+      if (!f.unless && !auditGuesses) why.set(f.name, { kind: 'family', why: `of ${f.trigger}` });
     const comment = provenanceComment(new Map([...why].filter(([n]) => names.has(n))));
     if (comment) main.comment = comment;
   }
   profile.syscalls = sorted.length > 0 ? [main] : [];
   profile.syscalls.push(...conditional);
   // family members allowed only under an argument rule (clone without namespace flags)
-  for (const f of families) if (f.unless) profile.syscalls.push(familyRule(f, f.unless));
-  // predicted-only calls: allowed (and audited, with log), with why
-  if (predictedAllowed.length > 0) {
+  for (const f of families)
+    if (f.unless)
+      profile.syscalls.push(familyRule(f, f.unless, auditGuesses ? 'SCMP_ACT_LOG' : 'SCMP_ACT_ALLOW'));
+  // predicted-only calls (and, audited, family siblings): allowed (and audited, with log), with why
+  if (predictedAllowed.length + guessedSiblings.length > 0) {
     const action = opts.predicted?.action === 'allow' ? 'SCMP_ACT_ALLOW' : 'SCMP_ACT_LOG';
+    const why = new Map<string, Provenance>(
+      predictedAllowed.map((n) => [n, { kind: 'predicted', why: reachable.get(n) as string }]),
+    );
+    for (const f of guessedSiblings)
+      if (!why.has(f.name)) why.set(f.name, { kind: 'family', why: `of ${f.trigger}` });
     profile.syscalls.push({
-      names: predictedAllowed,
+      names: [...why.keys()].sort(),
       action,
-      comment: provenanceComment(
-        new Map(predictedAllowed.map((n) => [n, { kind: 'predicted', why: reachable.get(n) as string }])),
-      ) as string,
+      comment: provenanceComment(why) as string,
     });
   }
   if (predictedClone && !families.some((f) => f.name === 'clone'))
@@ -370,10 +381,14 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
 }
 
 /** The rule of a family member allowed only when `(arg[index] & mask) == 0`. */
-export function familyRule(f: FamilyAddition, unless: { index: number; mask: bigint }): SyscallRule {
+export function familyRule(
+  f: FamilyAddition,
+  unless: { index: number; mask: bigint },
+  action: 'SCMP_ACT_ALLOW' | 'SCMP_ACT_LOG' = 'SCMP_ACT_ALLOW',
+): SyscallRule {
   return {
     names: [f.name],
-    action: 'SCMP_ACT_ALLOW',
+    action,
     args: [{ index: unless.index, value: unless.mask, valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ' }],
     comment: `family ${f.family}: ${f.name} only without these flags`,
   };

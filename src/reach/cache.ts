@@ -32,9 +32,33 @@ export function cacheKey(bytes: Uint8Array, file: string): string {
     : `h-${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/**
+ * A module file as the loader finds it: its first bytes (the ELF header, program headers and,
+ * in every toolchain's layout, the build-id note) and the whole file, read only when needed.
+ */
+export interface ModuleFile {
+  path: string;
+  head: Uint8Array;
+  bytes(): Uint8Array;
+}
+
+/** How many bytes of a module are read before knowing whether its table is cached. */
+export const HEAD_BYTES = 16 * 1024;
+
+/** The cache key from the head when its build-id note is there, else from the whole file. */
+function keyOf(f: ModuleFile): string {
+  try {
+    const id = buildIdOf(f.head, f.path);
+    if (id !== undefined && id.length >= 16) return `b-${id}`;
+  } catch {
+    // the note lies past the head: read below
+  }
+  return cacheKey(f.bytes(), f.path);
+}
+
 /** A module's reach table: from memory, from the cache directory, or computed (and kept). */
-export function tableFor(cache: FactsCache, bytes: Uint8Array, file: string): ModuleTable {
-  const key = cacheKey(bytes, file);
+export function tableFor(cache: FactsCache, f: ModuleFile): ModuleTable {
+  const key = keyOf(f);
   const hit = cache.memory.get(key);
   if (hit) return hit;
   const path =
@@ -51,7 +75,7 @@ export function tableFor(cache: FactsCache, bytes: Uint8Array, file: string): Mo
       // absent or unreadable: computed again below
     }
   }
-  const table = moduleTable(moduleFacts(bytes, file));
+  const table = moduleTable(moduleFacts(f.bytes(), f.path));
   cache.computed++;
   cache.memory.set(key, table);
   if (path && cache.dir !== undefined) {

@@ -5,6 +5,7 @@
  * /usr/lib32) is passed over as the loader passes it over.
  */
 import type { FileSource } from '../exec/rootfs.js';
+import { HEAD_BYTES, type ModuleFile } from './cache.js';
 import type { ReachMachine } from './module.js';
 
 const TRIPLET: Record<ReachMachine, string> = { x86_64: 'x86_64-linux-gnu', aarch64: 'aarch64-linux-gnu' };
@@ -97,7 +98,7 @@ export function findLibrary(
   runpath: readonly string[],
   dirs: readonly string[],
   machine: ReachMachine,
-): { path: string; bytes: Uint8Array } | undefined {
+): ModuleFile | undefined {
   const origin = from.slice(0, from.lastIndexOf('/')) || '/';
   const candidates = name.includes('/')
     ? [name]
@@ -107,8 +108,24 @@ export function findLibrary(
   for (const c of candidates) {
     const path = fs.resolve(c);
     if (path === undefined) continue;
-    const bytes = fs.read(path);
-    if (bytes && fits(bytes, machine)) return { path, bytes };
+    const f = moduleFile(fs, path);
+    if (f && fits(f.head, machine)) return f;
   }
   return undefined;
+}
+
+/** A file as a module: its head now, its bytes when asked (undefined: absent, not a regular file). */
+export function moduleFile(fs: FileSource, path: string): ModuleFile | undefined {
+  const head = fs.head(path, HEAD_BYTES);
+  if (head === undefined) return undefined;
+  let whole: Uint8Array | undefined;
+  return {
+    path,
+    head,
+    bytes: () => {
+      whole ??= head.length < HEAD_BYTES ? head : fs.read(path);
+      if (whole === undefined) throw new Error(`${path} vanished while being read`);
+      return whole;
+    },
+  };
 }

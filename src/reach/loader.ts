@@ -5,8 +5,9 @@
  * NSS modules, shared objects a dlopen-importing module names in its strings).
  */
 import { SysfenceError } from '../errors.js';
+import type { ModuleFile } from './cache.js';
 import { tableFor } from './cache.js';
-import { defaultDirs, findLibrary, isMusl } from './libraries.js';
+import { defaultDirs, findLibrary, isMusl, moduleFile } from './libraries.js';
 import type { ProgramReach, ReachOptions } from './program.js';
 import type { ModuleTable } from './tables.js';
 
@@ -32,10 +33,11 @@ export function loadModules(
   const mods: Mod[] = [];
   const missing: ProgramReach['missing'] = [];
   const byPath = new Map<string, Mod>();
-  const add = (path: string, bytes: Uint8Array): Mod => {
+  const add = (file: ModuleFile): Mod => {
+    const path = file.path;
     const had = byPath.get(path);
     if (had) return had;
-    const table = tableFor(opts.cache, bytes, path);
+    const table = tableFor(opts.cache, file);
     const m: Mod = {
       index: mods.length,
       path,
@@ -49,60 +51,55 @@ export function loadModules(
     return m;
   };
   const path = opts.fs.resolve(program);
-  const bytes = path !== undefined ? opts.fs.read(path) : undefined;
-  if (path === undefined || bytes === undefined)
+  const file = path !== undefined ? moduleFile(opts.fs, path) : undefined;
+  if (path === undefined || file === undefined)
     throw new ReachError('reach-no-program', `${program} is not a file in ${opts.fs.label}`, program);
-  if (!isElf(bytes))
+  if (!isElf(file.head))
     throw new ReachError(
       'reach-not-elf',
       `${program} is not an ELF program (a script? reach its interpreter)`,
       program,
       'give the program that runs it (e.g. /bin/sh, /usr/bin/python3)',
     );
-  const exe = add(path, bytes);
+  const exe = add(file);
   const machine = exe.table.machine;
   const interp = exe.table.interp;
   const dirs = defaultDirs(opts.fs, machine, interp);
   const interpPath = interp !== undefined ? opts.fs.resolve(interp) : undefined;
-  const interpBytes = interpPath !== undefined ? opts.fs.read(interpPath) : undefined;
-  if (interp !== undefined && (interpPath === undefined || !interpBytes))
+  const interpFile = interpPath !== undefined ? moduleFile(opts.fs, interpPath) : undefined;
+  if (interp !== undefined && (interpPath === undefined || !interpFile))
     missing.push({ library: interp, neededBy: path });
   const closeOver = (from: number): void => {
     // breadth first, as the loader builds its global scope
     for (let i = from; i < mods.length; i++) {
       const m = mods[i] as Mod;
       for (const name of m.table.needed) {
-        if (
-          isMusl(interp) &&
-          (name === 'libc.so' || /^libc\.musl-/.test(name)) &&
-          interpPath &&
-          interpBytes
-        ) {
-          add(interpPath, interpBytes);
+        if (isMusl(interp) && (name === 'libc.so' || /^libc\.musl-/.test(name)) && interpFile) {
+          add(interpFile);
           continue;
         }
         const found = findLibrary(opts.fs, name, m.path, m.table.runpath, dirs, machine);
-        if (found) add(found.path, found.bytes);
+        if (found) add(found);
         else missing.push({ library: name, neededBy: m.path });
       }
     }
   };
   closeOver(0);
-  if (interpPath && interpBytes) add(interpPath, interpBytes);
+  if (interpFile) add(interpFile);
   const before = mods.length;
   const loaded: Mod[] = [];
   for (const extra of opts.loaded ?? []) {
     const p = opts.fs.resolve(extra);
-    const b = p !== undefined ? opts.fs.read(p) : undefined;
-    if (p === undefined || !b || !isElf(b)) {
+    const f = p !== undefined ? moduleFile(opts.fs, p) : undefined;
+    if (p === undefined || !f || !isElf(f.head)) {
       missing.push({
         library: extra,
-        neededBy: `the recording (loaded at run time${b && !isElf(b) ? '; not an ELF file' : ''})`,
+        neededBy: `the recording (loaded at run time${f && !isElf(f.head) ? '; not an ELF file' : ''})`,
       });
       continue;
     }
     const n = mods.length;
-    const m = add(p, b);
+    const m = add(f);
     if (m.index >= before && !loaded.includes(m)) loaded.push(m);
     closeOver(n);
     for (let i = n + 1; i < mods.length; i++)
@@ -112,10 +109,10 @@ export function loadModules(
   // the NSS modules nsswitch.conf names, when a module imports an NSS function; and the shared
   // objects a module that imports dlopen names in its own strings ("libnuma.so.1")
   const why = new Map<Mod, string>();
-  const addLoaded = (found: { path: string; bytes: Uint8Array } | undefined, reason: string) => {
+  const addLoaded = (found: ModuleFile | undefined, reason: string) => {
     if (!found || byPath.has(found.path)) return;
     const n = mods.length;
-    const m = add(found.path, found.bytes);
+    const m = add(found);
     loaded.push(m);
     why.set(m, reason);
     closeOver(n);
@@ -135,8 +132,8 @@ export function loadModules(
         lib.startsWith('/')
           ? (() => {
               const p = opts.fs.resolve(lib);
-              const b = p !== undefined ? opts.fs.read(p) : undefined;
-              return p !== undefined && b && isElf(b) ? { path: p, bytes: b } : undefined;
+              const f = p !== undefined ? moduleFile(opts.fs, p) : undefined;
+              return f && isElf(f.head) ? f : undefined;
             })()
           : findLibrary(opts.fs, lib, m.path, m.table.runpath, dirs, machine),
         `${m.table.soname ?? basename(m.path)} imports dlopen and names ${lib}`,

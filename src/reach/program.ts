@@ -78,7 +78,14 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
   const machine = exe.table.machine;
 
   // symbol lookup: the first module in load order defining the name
+  // the loader's global scope: the first module (in load order) defining each name
+  const scope = new Map<string, { mod: Mod; entry: number; fn: boolean }>();
+  for (const m of mods)
+    for (const [name, [entry, fn]] of m.exports) if (!scope.has(name)) scope.set(name, { mod: m, entry, fn });
   const lookup = (name: string, except?: Mod): { mod: Mod; entry: number; fn: boolean } | undefined => {
+    const first = scope.get(name);
+    if (first === undefined || first.mod !== except) return first;
+    // a COPY relocation's source: the definition after the program's own copy
     for (const m of mods) {
       if (m === except) continue;
       const e = m.exports.get(name);
@@ -139,6 +146,8 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
 
   const found = new Map<number, [number, string?]>(); // number -> [node, how] where first found
   const unresolved = new Map<string, Unresolved>();
+  const doneImports = mods.map((m) => new Uint8Array(m.table.needs.length));
+  const doneOut = mods.map((m) => new Uint8Array(m.table.outCalls.length));
   while (head < nodes.length) {
     const id = head++;
     const n = nodes[id] as (typeof nodes)[number];
@@ -154,7 +163,13 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
         kind: kind as Unresolved['kind'],
       });
     }
+    // a module's imports and out-calls are shared by the closures of its entries: each is
+    // followed once (the first node to reach it gives the chain, as a second visit would not)
+    const seenImport = doneImports[n.mod] as Uint8Array;
+    const seenOut = doneOut[n.mod] as Uint8Array;
     for (const ii of e.imports) {
+      if (seenImport[ii]) continue;
+      seenImport[ii] = 1;
       const { name, s } = resolveName(m, m.table.needs[ii] as string);
       if (s)
         visit(
@@ -165,11 +180,17 @@ export function reachProgram(program: string, opts: ReachOptions): ProgramReach 
         );
     }
     for (const oi of bitsOf(e.out)) {
-      const [imp, at, args] = m.table.outCalls[oi] as OutCall;
+      if (seenOut[oi]) continue;
+      seenOut[oi] = 1;
+      const [imp, at, args, only] = m.table.outCalls[oi] as OutCall;
       const s = lookup(imp);
       if (!s) continue;
       for (const loc of s.mod.params[s.entry] as Set<number>) {
-        const v = args.find(([l]) => l === loc)?.[1];
+        const a = args.find(([l]) => l === loc);
+        // a pass-through names the locations this site gives; the function passing them sets the
+        // others itself (its own out-call says with what)
+        if (only && a === undefined) continue;
+        const v = a?.[1];
         if (v && 'c' in v) {
           for (const nr of v.c) if (!found.has(nr)) found.set(nr, [id, `${m.label} calls ${imp}(${nr})`]);
         } else if (!(v && 'e' in v))

@@ -14,14 +14,17 @@ import { COPY_MARK, type ModuleFacts, type ReachMachine } from './module.js';
 import type { CallSite, FunctionSummary, Value } from './summary.js';
 
 /** Bumped whenever a table's meaning changes: older cache entries are recomputed. */
-export const TABLE_FORMAT = 3;
+export const TABLE_FORMAT = 4;
 
 /**
  * A call leaving the module: [import name, call address, [callee location, value][]]: a location
  * not listed, or null, is unknown there; an entry value ({e}) is the caller's own parameter (its
  * `pass` says where it goes).
  */
-export type OutCall = [string, number, [number, Value | null][]];
+export type OutCall =
+  | [string, number, [number, Value | null][]]
+  /** 1: a local function's pass-through: only the listed locations come from this call site */
+  | [string, number, [number, Value | null][], 1];
 
 export interface EntryReach {
   /** System call numbers, sorted. */
@@ -278,11 +281,11 @@ export function moduleTable(facts: ModuleFacts): ModuleTable {
   const outCalls: OutCall[] = [];
   // calls passing the same values to the same import are one (the first site stands for the rest)
   const outIndex = new Map<string, number>();
-  const outCall = (x: string, at: number, args: OutCall[2]): number => {
-    const key = `${x}\0${JSON.stringify(args)}`;
+  const outCall = (x: string, at: number, args: OutCall[2], only?: 1): number => {
+    const key = `${x}\0${JSON.stringify(args)}${only ? '\0only' : ''}`;
     let i = outIndex.get(key);
     if (i === undefined) {
-      i = outCalls.push([x, at, args]) - 1;
+      i = outCalls.push(only ? [x, at, args, only] : [x, at, args]) - 1;
       outIndex.set(key, i);
     }
     return i;
@@ -346,7 +349,7 @@ export function moduleTable(facts: ModuleFacts): ModuleTable {
       for (const [imp2, loc, r] of (pass[g] as Map<string, [string, number, number]>).values()) {
         const v = argOf(c, r);
         if (v && 'e' in v) continue; // passed on again: the caller's own pass entry
-        o.out.push(outCall(imp2, c.at, [[loc, v && 'c' in v ? v : null]]));
+        o.out.push(outCall(imp2, c.at, [[loc, v && 'c' in v ? v : null]], 1));
       }
     });
     for (const r of f.refs) edges.push(nodeOfAddr(r));

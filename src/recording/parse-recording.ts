@@ -197,20 +197,25 @@ export function parseRecording(text: string, file: string): Recording {
 }
 
 function programs(v: unknown): RecordedProgram[] {
-  if (!Array.isArray(v)) fail('$.programs', 'expected a list of { path, root?, loaded? }');
+  if (!Array.isArray(v)) fail('$.programs', 'expected a list of { path, root?, loaded?, ranAs? }');
   return (v as unknown[]).map((p, i) => {
     const path = `$.programs[${i}]`;
     if (!isObject(p) || typeof p.path !== 'string' || !p.path.startsWith('/'))
-      fail(path, 'expected { path: an absolute path, root?, loaded? }');
+      fail(path, 'expected { path: an absolute path, root?, loaded?, ranAs? }');
     const q = p as Record<string, unknown>;
     for (const k of Object.keys(q))
-      if (!['path', 'root', 'loaded'].includes(k)) fail(`${path}.${k}`, `unknown field "${k}"`);
+      if (!['path', 'root', 'loaded', 'ranAs'].includes(k)) fail(`${path}.${k}`, `unknown field "${k}"`);
     const out: RecordedProgram = { path: q.path as string };
     if (own(q, 'root')) {
       if (typeof q.root !== 'string') fail(`${path}.root`, 'expected a string');
       out.root = q.root as string;
     }
     if (own(q, 'loaded')) out.loaded = strings(q.loaded, `${path}.loaded`);
+    if (own(q, 'ranAs')) {
+      if (typeof q.ranAs !== 'string' || q.ranAs === '' || q.ranAs.startsWith('/'))
+        fail(`${path}.ranAs`, 'expected the relative name exec was given ("./tool")');
+      out.ranAs = q.ranAs as string;
+    }
     return out;
   });
 }

@@ -56,6 +56,12 @@ export interface RecordedProgram {
   path: string;
   root?: string;
   loaded?: string[];
+  /**
+   * The name exec was given when it was not absolute ("./tool"): `path` is that name resolved
+   * against the directory the recorded command started in (a process that changed directory
+   * before such an exec may have run another file: `record` checks the file exists).
+   */
+  ranAs?: string;
 }
 
 /** `RecordedProgram.root` of a program that ran on this machine. */
@@ -63,14 +69,29 @@ export const HOST_ROOT = 'host';
 /** `RecordedProgram.root` of a program that ran from a container image (its ID). */
 export const imageRoot = (engine: 'docker' | 'podman', id: string) => `${engine}-image:${id}`;
 
-/** Names every executable of the recording (absolute paths) as a program whose files are at `root`. */
-export function placePrograms(recording: Recording, root: string): void {
+/**
+ * Names every executable of the recording as a program whose files are at `root`. A name exec
+ * was given relative ("./tool") is placed only with `relative`, which says where it is (the
+ * command's starting directory joined with the name, when that file exists); otherwise it stays
+ * unplaced and static reach says so.
+ */
+export function placePrograms(
+  recording: Recording,
+  root: string,
+  relative?: (name: string) => string | undefined,
+): void {
   const paths = new Set<string>();
+  const ranAs: RecordedProgram[] = [];
   for (const calls of Object.values(recording.syscalls))
     for (const s of Object.values(calls ?? {}))
-      for (const e of s.executables) if (e.startsWith('/')) paths.add(e);
+      for (const e of s.executables)
+        if (e.startsWith('/')) paths.add(e);
+        else if (relative && !ranAs.some((p) => p.ranAs === e)) {
+          const abs = relative(e);
+          if (abs !== undefined) ranAs.push({ path: abs, root, ranAs: e });
+        }
   const placed = (recording.programs ?? []).map((p) => (p.root === undefined ? { ...p, root } : p));
-  const programs = mergePrograms([placed, [...paths].map((path) => ({ path, root }))]);
+  const programs = mergePrograms([placed, [...paths].map((path) => ({ path, root })), ranAs]);
   if (programs) recording.programs = programs;
 }
 
@@ -84,6 +105,7 @@ export function mergePrograms(
       const key = `${p.root ?? ''}\0${p.path}`;
       const t = by.get(key) ?? { path: p.path, ...(p.root !== undefined ? { root: p.root } : {}) };
       by.set(key, t);
+      if (p.ranAs !== undefined) t.ranAs ??= p.ranAs;
       if (p.loaded?.length) t.loaded = [...new Set([...(t.loaded ?? []), ...p.loaded])].sort();
     }
   if (by.size === 0) return undefined;

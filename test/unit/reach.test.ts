@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relativePrograms } from '../../src/cli/static-reach.js';
 import { ElfError, parseElf } from '../../src/elf/reader.js';
 import { TarReader } from '../../src/exec/image-files.js';
 import { HostFiles } from '../../src/exec/rootfs.js';
@@ -18,7 +19,13 @@ import { referenceProfile } from '../../src/profile/reference-profiles.js';
 import { serializeDocker } from '../../src/profile/serialize-docker.js';
 import { newCache } from '../../src/reach/cache.js';
 import { reachProgram } from '../../src/reach/program.js';
-import { RecordingBuilder } from '../../src/recording/recording.js';
+import { parseRecording } from '../../src/recording/parse-recording.js';
+import {
+  HOST_ROOT,
+  placePrograms,
+  RecordingBuilder,
+  serializeRecording,
+} from '../../src/recording/recording.js';
 import { diffProfiles, formatDiffText } from '../../src/review/diff.js';
 import { lintProfile } from '../../src/review/lint/index.js';
 import { buildReport } from '../../src/review/report.js';
@@ -149,6 +156,75 @@ void _start(void) {
   });
 });
 
+describe.skipIf(!x64 || !haveTool('gcc', ['--version']))('reach through a library', () => {
+  it("a local function's pass-through to syscall() makes no unknown site: it sets the number itself", async () => {
+    // mypid passes its own argument on and sets the number: api's call of mypid gives syscall()
+    // only that argument (unknown here), never the number
+    const d = tempDir('sysfence-reach-lib-');
+    writeFileSync(
+      join(d, 'lib.c'),
+      `#include <unistd.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+__attribute__((noinline)) static long mypid(long a) { return syscall(SYS_sched_rr_get_interval, a, 0); }
+long api(void) { return mypid(random()); }
+`,
+    );
+    writeFileSync(join(d, 'main.c'), 'long api(void);\nint main(void) { return (int)api(); }\n');
+    const lib = await run('gcc', ['-O2', '-shared', '-fPIC', '-o', join(d, 'libapi.so'), join(d, 'lib.c')]);
+    expect(lib.status, lib.stderr).toBe(0);
+    const exe = await run('gcc', [
+      '-O2',
+      '-o',
+      join(d, 'main'),
+      join(d, 'main.c'),
+      `-L${d}`,
+      '-lapi',
+      '-Wl,-rpath,$ORIGIN',
+    ]);
+    expect(exe.status, exe.stderr).toBe(0);
+    const r = reachProgram(join(d, 'main'), { fs: new HostFiles('/'), cache: newCache() });
+    const call = r.calls.find((c) => c.name === 'sched_rr_get_interval');
+    expect(call?.chain.slice(-2)).toEqual([
+      `${join(d, 'main')} imports api from libapi.so`,
+      'libapi.so calls syscall(148)',
+    ]);
+    expect(r.unresolved.filter((u) => u.module.endsWith('libapi.so'))).toEqual([]);
+  });
+});
+
+describe('programs a recording names', () => {
+  it('a relative exec name is placed where the command started, or said to be unknown', () => {
+    const b = new RecordingBuilder();
+    b.source('test', 'unit');
+    b.call('x86_64', 'execve', { pid: 1, executable: '/usr/bin/sh' });
+    b.call('x86_64', 'open', { pid: 2, executable: './tool' });
+    const unplaced = b.build();
+    placePrograms(unplaced, HOST_ROOT);
+    expect(unplaced.programs).toEqual([{ path: '/usr/bin/sh', root: 'host' }]);
+    expect(relativePrograms([unplaced])).toEqual(['./tool']);
+    const placed = b.build();
+    placePrograms(placed, HOST_ROOT, (name) => (name === './tool' ? '/work/tool' : undefined));
+    expect(placed.programs).toEqual([
+      { path: '/usr/bin/sh', root: 'host' },
+      { path: '/work/tool', root: 'host', ranAs: './tool' },
+    ]);
+    expect(relativePrograms([placed])).toEqual([]);
+    // kept through the file, and a bad one is named with where
+    const back = parseRecording(serializeRecording(placed), 'r.json');
+    expect(back.programs).toEqual(placed.programs);
+    const bad = JSON.parse(serializeRecording(placed));
+    bad.programs[1].ranAs = '/abs';
+    let where = '';
+    try {
+      parseRecording(JSON.stringify(bad), 'r.json');
+    } catch (e) {
+      where = String((e as { location?: string }).location);
+    }
+    expect(where).toBe('$.programs[1].ranAs');
+  });
+});
+
 describe('reading an image (tar stream)', () => {
   it('keeps ELF files, links and loader configuration, across any chunking; skips the rest', async () => {
     const d = tempDir('sysfence-tar-');
@@ -226,10 +302,24 @@ describe('provenance and predicted calls', () => {
     const log = rules.filter((r) => r.action === 'SCMP_ACT_LOG' && r.names?.includes('ftruncate'));
     expect(log).toHaveLength(1);
     expect(rules.some((r) => r.names?.includes('mount') && r.action !== 'SCMP_ACT_ERRNO')).toBe(false);
-    // write's family: writev is reachable (kept), pwrite64 is not (left out)
+    // write's family: writev is reachable (kept), pwrite64 is not (left out); a kept sibling is a
+    // guess like a prediction: in the audited rule, with its provenance
     const allowed = new Set(rules.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names ?? []));
-    expect([allowed.has('writev'), allowed.has('pwrite64')]).toEqual([true, false]);
+    const logged = new Set(rules.filter((r) => r.action === 'SCMP_ACT_LOG').flatMap((r) => r.names ?? []));
+    expect([
+      allowed.has('writev'),
+      logged.has('writev'),
+      allowed.has('pwrite64'),
+      logged.has('pwrite64'),
+    ]).toEqual([false, true, false, false]);
     expect(g.prediction.unreachableSiblings.map((f) => f.name)).toContain('pwrite64');
+    expect(profileProvenance(g.profile).get('writev')).toEqual({ kind: 'family', why: 'of write' });
+    // allowed without audit: what was recorded and what it implies, nothing guessed
+    expect([...allowed].sort()).toEqual(['close', 'exit', 'exit_group', 'openat', 'read', 'write']);
+    // with --predicted allow, siblings are allowed as without reach
+    const open =
+      generate([b.build()], { predicted: { ...predicted, action: 'allow' } }).profile.syscalls ?? [];
+    expect(open.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names?.includes('writev'))).toBe(true);
     const prov = profileProvenance(g.profile);
     expect(prov.get('ftruncate')).toEqual({
       kind: 'predicted',

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { workloadUser } from '../../exec/as-user.js';
 import { writeOutput } from '../../exec/files.js';
 import { stopSignalReceived } from '../../exec/signals.js';
@@ -40,7 +42,12 @@ export async function recordCommand(
   if (opts.keepStraceLog) ro.keepLog = String(opts.keepStraceLog);
   const r = await record(ro);
   sayStopped();
-  placePrograms(r.recording, HOST_ROOT);
+  // a program exec'd by a relative name ("./tool") is looked for where the command started
+  const started = process.cwd();
+  placePrograms(r.recording, HOST_ROOT, (name) => {
+    const abs = resolvePath(started, name);
+    return existsSync(abs) ? abs : undefined;
+  });
   if (opts.recording) writeOutput(String(opts.recording), serializeRecording(r.recording));
   const counts = Object.entries(r.recording.syscalls).map(
     ([abi, m]) =>
