@@ -180,7 +180,7 @@ const AARCH64_GO: Abi = { ...AARCH64_C, afterCall: ALL.filter((r) => r !== 28) }
 export function summarizeAarch64(
   elf: Elf,
   ranges: readonly { start: number; end: number; name?: string }[],
-  opts: { go: boolean },
+  opts: { go: boolean; noReturn?: ReadonlySet<number> },
 ): FunctionSummary[] {
   const abi = opts.go ? AARCH64_GO : AARCH64_C;
   const secs = codeSections(elf).map((sec) => ({
@@ -200,6 +200,7 @@ export function summarizeAarch64(
         ops,
         [...refs].sort((a, b) => a - b),
         abi,
+        opts.noReturn,
       ),
     );
   }

@@ -41,6 +41,8 @@ export function analyse(
   ops: OpTable,
   refs: readonly number[],
   abi: Abi,
+  /** Functions (and PLT stubs) known never to return: a path ends at a call of one. */
+  noReturn?: ReadonlySet<number>,
 ): FunctionSummary {
   const summary: FunctionSummary = {
     start: f.start,
@@ -174,11 +176,20 @@ export function analyse(
           break;
         case K.Call:
           if (collect) site(i, st, false);
+          if (noReturn?.has(target[i] as number)) {
+            // the path ends here; what follows in the block is still read (from nothing known)
+            if (!collect) return [];
+            st.fill(UNKNOWN);
+            break;
+          }
           for (const r of abi.afterCall) st[r] = UNKNOWN;
           clearStack(st);
           break;
         case K.Jcc: {
-          const t = (target[i] as number) >= 0 ? ops.indexOf(target[i] as number) : -1;
+          const to = target[i] as number;
+          // a conditional jump out of the function is a conditional tail call
+          if (collect && to >= 0 && !inside(to)) site(i, st, true);
+          const t = to >= 0 ? ops.indexOf(to) : -1;
           const succ: [number, number[]][] = [];
           if (t >= 0 && (blockAt[t] as number) >= 0) succ.push([blockAt[t] as number, st.slice()]);
           if (i + 1 < n) succ.push([blockAt[i + 1] as number, st]);
@@ -224,6 +235,22 @@ export function analyse(
     if (args.length > 0) s.args = args;
     summary.calls.push(s);
   };
+  // whether the function can return by itself (a return, a jump out, running off its end)
+  let returns = false;
+  for (let i = 0; i < n && !returns; i++) {
+    const k = kind[i];
+    const to = target[i] as number;
+    if (k === K.Ret) returns = true;
+    else if (k === K.Jcc && to >= 0 && !inside(to)) returns = true;
+    else if (k === K.Jmp && (to >= 0 ? !inside(to) : flag[i] !== 1)) returns = true;
+  }
+  const lastKind = kind[n - 1];
+  if (!returns) {
+    if (lastKind === K.Call) {
+      const to = target[n - 1] as number;
+      if (to >= 0) summary.noRet = to;
+    } else if (lastKind === K.Jmp || lastKind === K.Stop) summary.noRet = -1;
+  }
   const entry = new Array<number>(L).fill(UNKNOWN);
   for (const r of abi.entryRegs) entry[r] = V.entry(r);
   const unknown = (): number[] => (tableJumps ? tableJumps.slice() : new Array<number>(L).fill(UNKNOWN));

@@ -24,16 +24,17 @@ import {
   STT_GNU_IFUNC,
   wordAt,
 } from '../elf/reader.js';
+import { callNumber } from '../recording/numbers.js';
 import { summarizeAarch64 } from './aarch64.js';
 import { propagateToCallers } from './flow.js';
 import type { CallSite, FunctionSummary } from './summary.js';
-import { codeSections, summarizeX86 } from './x86.js';
+import { codeSections, loadsBefore, summarizeX86 } from './x86.js';
 
 /** A pointer entry naming a symbol with this prefix is a COPY relocation: the object is the library's. */
 export const COPY_MARK = '=';
 
 /** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
-export const FACTS_FORMAT = 4;
+export const FACTS_FORMAT = 5;
 
 export type ReachMachine = 'x86_64' | 'aarch64';
 
@@ -259,6 +260,119 @@ function pruneArguments(functions: FunctionSummary[], plts: readonly [number, nu
   });
 }
 
+/**
+ * glibc's set*id broadcast: setuid() and its siblings, in a process with threads, hand
+ * `__nptl_setxid` a command { int syscall_no; long id[3] } that every thread runs from a signal
+ * handler, so that all threads change credentials together (sysdeps/nptl/setxid.h). The number
+ * comes from memory, but only those callers write it, with the number each also calls directly:
+ * a site that loads number and arguments from offsets 0, 8, 16 and 24 of one register in glibc is
+ * this broadcast, and its numbers are the set*id calls. Recognised by that shape only (x86-64).
+ */
+const SETXID_CALLS = ['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups'];
+
+function settleSetxid(elf: Elf, functions: FunctionSummary[]): void {
+  // rax (32-bit) from +0, rdi from +8, rsi from +16, rdx from +24
+  const shape = new Map([
+    [0, 0],
+    [7, 8],
+    [6, 16],
+    [2, 24],
+  ]);
+  for (const f of functions) {
+    if (f.unresolved.length === 0) continue;
+    const left: number[] = [];
+    for (const site of f.unresolved) {
+      const loads = loadsBefore(elf, f.start, site, 4);
+      const ok =
+        loads.length === 4 &&
+        loads.every(
+          (l) =>
+            l !== undefined &&
+            l.base === loads[0]?.base &&
+            shape.get(l.reg) === l.disp &&
+            (l.reg !== 0 || l.bits === 32),
+        ) &&
+        new Set(loads.map((l) => l?.reg)).size === 4;
+      if (!ok) {
+        left.push(site);
+        continue;
+      }
+      const numbers = SETXID_CALLS.map((n) => callNumber('x86_64', n)).filter(
+        (n): n is number => n !== undefined,
+      );
+      f.sys = [...new Set([...f.sys, ...numbers])].sort((a, b) => a - b);
+    }
+    f.unresolved = left;
+  }
+}
+
+/**
+ * Functions the C and C++ standards, POSIX and the GNU C library declare never to return: a PLT
+ * stub that leaves the module for one of these never comes back.
+ */
+const NO_RETURN_IMPORTS = new Set([
+  'exit',
+  '_exit',
+  '_Exit',
+  'quick_exit',
+  'abort',
+  'pthread_exit',
+  'thrd_exit',
+  'longjmp',
+  '_longjmp',
+  'siglongjmp',
+  '__longjmp_chk',
+  '__stack_chk_fail',
+  '__chk_fail',
+  '__fortify_fail',
+  '__assert_fail',
+  '__assert_perror_fail',
+  '__libc_fatal',
+  'err',
+  'errx',
+  'verr',
+  'verrx',
+  '__cxa_throw',
+  '__cxa_rethrow',
+  '__cxa_bad_cast',
+  '__cxa_bad_typeid',
+  '__cxa_throw_bad_array_new_length',
+  '_Unwind_Resume',
+]);
+
+/**
+ * The module's functions that never return (their start addresses): the greatest set where each
+ * member has no return, jump out or fall-through of its own (`noRet`) and ends, if in a call, in a
+ * call of a member; PLT stubs of the imports above are members.
+ */
+function neverReturning(
+  functions: readonly FunctionSummary[],
+  inStub: (a: number) => boolean,
+  pointers: readonly [number, number | string][],
+): Set<number> {
+  const slotName = new Map(pointers.filter(([, t]) => typeof t === 'string') as [number, string][]);
+  const out = new Set<number>();
+  for (const f of functions) {
+    if (inStub(f.start)) {
+      const jump = f.calls.find((c) => c.tail && c.slot !== undefined);
+      const name = jump?.slot !== undefined ? slotName.get(jump.slot) : undefined;
+      if (name !== undefined && NO_RETURN_IMPORTS.has(name.replace(/@.*$/, ''))) out.add(f.start);
+    } else if (f.noRet !== undefined) out.add(f.start);
+  }
+  const byStart = new Map(functions.map((f) => [f.start, f]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const a of out) {
+      const f = byStart.get(a) as FunctionSummary;
+      if (f.noRet !== undefined && f.noRet !== -1 && !out.has(f.noRet)) {
+        out.delete(a);
+        changed = true;
+      }
+    }
+  }
+  return out;
+}
+
 /** Names whose import means code may be loaded that no DT_NEEDED names. */
 export const LOADERS = ['dlopen', 'dlmopen', '__libc_dlopen_mode'];
 
@@ -282,7 +396,7 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   const inStub = (a: number) => plts.some((s) => a >= s.addr && a < s.addr + s.size);
   const ranges = [...base.filter((f) => !inStub(f.start)), ...stubs].sort((a, b) => a.start - b.start);
   const all = [...ranges, ...gaps(elf, ranges)].sort((a, b) => a.start - b.start);
-  const opts = { go: go !== undefined };
+  const opts: { go: boolean; noReturn?: ReadonlySet<number> } = { go: go !== undefined };
   const summarize = (rs: FunctionRange[]) =>
     machine === 'x86_64' ? summarizeX86(elf, rs, opts) : summarizeAarch64(elf, rs, opts);
   const functions = summarize(all);
@@ -313,12 +427,33 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
       if (f.name && GO_WRAPPERS.test(f.name) && !f.sysParams.includes(param))
         f.sysParams = [...f.sysParams, param].sort((a, b) => a - b);
   }
+  const data = dataSections(elf);
+  let pointers = pointersOf(elf, machine, functions, data);
+  // a call of a function that never returns ends its path: the values after it (a register the
+  // compiler knows the callee keeps, clobbered by our default) no longer pollute the loop it sits
+  // in. Only functions with a site whose number is unknown are read again with that knowledge.
+  const never = neverReturning(functions, inStub, pointers);
+  const again = functions.filter(
+    (f) => f.unresolved.length > 0 && f.calls.some((c) => c.to !== undefined && never.has(c.to)),
+  );
+  if (again.length > 0) {
+    opts.noReturn = never;
+    const redone = new Map(summarize(again).map((f) => [f.start, f]));
+    for (let i = 0; i < functions.length; i++) {
+      const r = redone.get((functions[i] as FunctionSummary).start);
+      if (r)
+        functions[i] = {
+          ...r,
+          ...((functions[i] as FunctionSummary).name ? { name: (functions[i] as FunctionSummary).name } : {}),
+        };
+    }
+    pointers = pointersOf(elf, machine, functions, data);
+  }
+  if (machine === 'x86_64' && elf.soname === 'libc.so.6') settleSetxid(elf, functions);
   pruneArguments(
     functions,
     plts.map((x) => [x.addr, x.addr + x.size] as [number, number]),
   );
-  const data = dataSections(elf);
-  const pointers = pointersOf(elf, machine, functions, data);
   const exports: [string, number, number, boolean][] = [];
   const seen = new Set<string>();
   const defined = elf.dynsym.filter((s) => s.shndx !== 0 && s.bind !== 0 && s.name !== '');

@@ -46,4 +46,10 @@ export interface FunctionSummary {
   indirect: number[];
   /** Addresses this function takes (code or data): every function whose address is taken may be called indirectly. */
   refs: number[];
+  /**
+   * Set when nothing in the function returns, jumps out or runs off its end by itself: -1 when it
+   * ends in a trap or a loop, else the callee of its final call (it returns only if that does).
+   * The module's never-returning functions are settled from these (module.ts).
+   */
+  noRet?: number;
 }

@@ -60,6 +60,7 @@ interface Mn {
   xadd: number;
   syscall: number;
   sysenter: number;
+  hlt: number;
   int: number;
   push: number;
   pop: number;
@@ -140,6 +141,7 @@ function mn(lib: Iced): Mn {
     xadd: M.Xadd as number,
     syscall: M.Syscall as number,
     sysenter: M.Sysenter as number,
+    hlt: M.Hlt as number,
     int: M.Int as number,
     push: M.Push as number,
     pop: M.Pop as number,
@@ -155,6 +157,8 @@ export function codeSections(elf: Elf): Section[] {
 export interface X86Options {
   /** Go code: no callee-saved registers. */
   go: boolean;
+  /** Functions known never to return (analyse). */
+  noReturn?: ReadonlySet<number>;
 }
 
 const OP_REG = 0;
@@ -207,6 +211,11 @@ function decode(
     }
     if (mnemonic === m.syscall || mnemonic === m.sysenter) {
       ops.push(K.Syscall, at);
+      continue;
+    }
+    // hlt faults in user mode (iced calls its flow "next"): the path ends, as after ud2
+    if (mnemonic === m.hlt) {
+      ops.push(K.Stop, at);
       continue;
     }
     if (fc === 0 /* Next */) {
@@ -384,6 +393,7 @@ export function summarizeX86(
           ops,
           [...refs].sort((a, b) => a - b),
           abi,
+          opts.noReturn,
         ),
       );
     }
@@ -392,4 +402,62 @@ export function summarizeX86(
     instr.free();
   }
   return out;
+}
+
+/** A load `mov reg, [base + disp]` (no index), by register family (rax..r15 = 0..15). */
+export interface RegisterLoad {
+  reg: number;
+  bits: number;
+  base: number;
+  disp: number;
+}
+
+/**
+ * The instructions right before `site` in the function starting at `start`, as register loads
+ * (undefined for any other instruction), the nearest last: for recognising a known shape of
+ * site (glibc's set*id broadcast, module.ts) without a general model of memory.
+ */
+export function loadsBefore(
+  elf: Elf,
+  start: number,
+  site: number,
+  count: number,
+): (RegisterLoad | undefined)[] {
+  const lib = decoderLib();
+  const m = mn(lib);
+  const sec = codeSections(elf).find((s) => start >= s.addr && site < s.addr + s.size);
+  if (!sec) return [];
+  const bytes = elf.bytes.subarray(sec.offset, sec.offset + sec.size);
+  const decoder = new lib.Decoder(64, bytes, lib.DecoderOptions.None);
+  const instr = new lib.Instruction();
+  const last: (RegisterLoad | undefined)[] = [];
+  try {
+    decoder.position = start - sec.addr;
+    decoder.ip = BigInt(start);
+    while (decoder.position < site - sec.addr) {
+      decoder.decodeOut(instr);
+      const load =
+        instr.mnemonic === m.mov &&
+        instr.opCount === 2 &&
+        instr.op0Kind === OP_REG &&
+        instr.op1Kind === OP_MEM &&
+        instr.memoryIndex === 0 &&
+        instr.memoryBase !== RIP &&
+        family(instr.memoryBase) >= 0
+          ? {
+              reg: family(instr.op0Register),
+              bits: width(instr.op0Register),
+              base: family(instr.memoryBase),
+              disp: Number(instr.memoryDisplacement),
+            }
+          : undefined;
+      last.push(load);
+      if (last.length > count) last.shift();
+    }
+    if (instr.ip32 + instr.length !== site) return [];
+  } finally {
+    decoder.free();
+    instr.free();
+  }
+  return last.reverse();
 }
