@@ -124,6 +124,8 @@ export interface RecordingReach {
   unplaced: string[];
   /** Executables named only by a relative exec name no program entry resolves (not analysed). */
   relative: string[];
+  /** Programs that can start other programs (execve reachable): what those run is not analysed. */
+  spawners: string[];
 }
 
 /** Static reach of every program a recording names, each in the file system it ran from. */
@@ -168,16 +170,29 @@ export async function reachOfRecordings(
       }
     }
   }
-  // complete: every program analysed and every site's number known. A site whose number is
-  // unknown could make any call, so call families are sharpened only when there is none (fail
-  // closed; glibc 2.36 itself has two such sites today, see docs/reach.md)
+  // complete: every program analysed, every site's number known, and no program able to start
+  // another. A site whose number is unknown could make any call, and a program that can exec may
+  // run one no recording saw (tar runs xz for -J, a shell anything): call families are sharpened
+  // only when none of these holds (fail closed)
+  const spawners = reaches
+    .filter((r) => r.calls.some((c) => c.name === 'execve' || c.name === 'execveat'))
+    .map((r) => r.program);
   const complete =
     reaches.length > 0 &&
     skipped.length === 0 &&
     unplaced.length === 0 &&
     relative.length === 0 &&
+    spawners.length === 0 &&
     reaches.every((r) => r.unresolved.length === 0);
-  return { predicted: { byAbi, action, complete }, reaches, skipped, sources, unplaced, relative };
+  return {
+    predicted: { byAbi, action, complete },
+    reaches,
+    skipped,
+    sources,
+    unplaced,
+    relative,
+    spawners,
+  };
 }
 
 /**
@@ -224,6 +239,10 @@ export async function predictionFor(
   if (r.relative.length > 0)
     say(
       `warning[reach-partial] ${r.relative.join(', ')}: exec'd by a relative name in a directory the recording does not know: not analysed (sysfence record resolves such names against the directory the command started in)`,
+    );
+  if (r.spawners.length > 0)
+    say(
+      `static reach: call-family siblings are kept whole: ${r.spawners.join(', ')} can start other programs (execve), whose calls no analysis here covers`,
     );
   if (r.reaches.length === 0) return undefined;
   return r.predicted;

@@ -74,6 +74,7 @@ export const HELPERS = {
   get_current_cgroup_id: 80,
   get_current_ancestor_cgroup_id: 123,
   probe_read_kernel: 113,
+  probe_read_user_str: 114,
   probe_read_kernel_str: 115,
 } as const;
 export type Helper = keyof typeof HELPERS;

@@ -24,6 +24,7 @@ import {
   COMPAT_FROM_REGS,
   EEXIST,
   ERRORS,
+  FILENAME_BYTES,
   INDEX_SHIFT,
   KNOWN,
   type RecorderProgramOptions,
@@ -124,7 +125,7 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
   }
   // the number; anything outside the slots (negative, past 1023) goes to the `other` map. With
   // --args the registers' address is kept at fp-104 (only then: the hot path stays short)
-  if (o.args && ARG_REGS[o.arch.id]) a.ldx(8, R1, R6, 0).stx(8, FP, -104, R1);
+  if ((o.args || o.loads) && ARG_REGS[o.arch.id]) a.ldx(8, R1, R6, 0).stx(8, FP, -104, R1);
   a.ldx(8, R6, R6, 8);
   a.mov(R2, R6)
     .ld64(R3, ~BigInt(SLOT.nrMask | (x32 ?? 0)))
@@ -149,6 +150,7 @@ export function sysEnter(o: RecorderProgramOptions): Assembled {
   a.ldx(8, R1, R0, 0).aluK('add', R1, 1).stx(8, R0, 0, R1);
   a.label('counted');
   argReads(a, o);
+  loadReads(a, o);
   a.jK('jeq', R8, 0, 'out');
   // first call of this slot by this process?
   a.mov(R1, R9)
@@ -267,4 +269,65 @@ function argReads(a: Asm, o: RecorderProgramOptions): void {
     a.ja('args_done');
   }
   a.label('args_done');
+}
+
+/** The suffixes after ".so" that name a shared object: none, or "." and a version of 1 to 7 characters. */
+const SO_TAILS = [0, 2, 3, 4, 5, 6, 7, 8];
+
+/**
+ * `loads`: at open and openat of the native ABI, the path when it names a shared object (ends in
+ * ".so" or ".so." and a version), counted per (process, path) in `loads`. Only the end of the
+ * string is looked at (no loop): fp-424 is the key {u32 tgid; u32 0; char path[248]}, fp-432 its
+ * value and the pointer read. Uses r0-r5; keeps r6-r9.
+ */
+function loadReads(a: Asm, o: RecorderProgramOptions): void {
+  const regs = ARG_REGS[o.arch.id];
+  if (!o.loads || !regs) return;
+  const t = syscallTable(o.arch.id);
+  const openat = t.number('openat');
+  const open = t.number('open');
+  a.jK('jset', R9, SLOT.compat, 'loads_done');
+  if (openat !== undefined) a.jK('jeq', R6, openat, 'loads_at');
+  if (open !== undefined) a.jK('jeq', R6, open, 'loads_open');
+  a.ja('loads_done');
+  const read = (label: string, argIndex: number) => {
+    a.label(label)
+      .zeroStack(-432, 264)
+      .stx(4, FP, -424, R7)
+      .mov(R1, FP)
+      .aluK('add', R1, -432)
+      .movK(R2, 8)
+      .ldx(8, R3, FP, -104)
+      .aluK('add', R3, regs[argIndex] as number)
+      .call('probe_read_kernel')
+      .mov(R1, FP)
+      .aluK('add', R1, -416)
+      .movK(R2, FILENAME_BYTES - 1)
+      .ldx(8, R3, FP, -432)
+      .call('probe_read_user_str')
+      .ja('loads_check');
+  };
+  if (openat !== undefined) read('loads_at', 1);
+  if (open !== undefined) read('loads_open', 0);
+  // r0: the length with its NUL; r1: the NUL's address (at least 10 characters before it)
+  a.label('loads_check')
+    .jK('jslt', R0, 11, 'loads_done')
+    .jK('jgt', R0, FILENAME_BYTES - 1, 'loads_done')
+    .mov(R1, FP)
+    .aluK('add', R1, -417)
+    .aluX('add', R1, R0);
+  for (const k of SO_TAILS) {
+    const miss = `loads_miss${k}`;
+    a.ldx(1, R2, R1, -3 - k)
+      .jK('jne', R2, 0x2e, miss)
+      .ldx(1, R2, R1, -2 - k)
+      .jK('jne', R2, 0x73, miss)
+      .ldx(1, R2, R1, -1 - k)
+      .jK('jne', R2, 0x6f, miss);
+    if (k > 0) a.ldx(1, R2, R1, -k).jK('jne', R2, 0x2e, miss);
+    a.ja('loads_store').label(miss);
+  }
+  a.ja('loads_done').label('loads_store');
+  increment(a, 'loads', -424, -432, ERRORS.indexOf('loads'), 'ld');
+  a.label('loads_done');
 }

@@ -43,6 +43,7 @@ export const ERRORS = [
   'threads',
   'denied',
   'scopes',
+  'loads',
 ] as const;
 
 /** What the raw tracepoints hand over, on this kernel (its BTF and tracefs). */
@@ -99,6 +100,11 @@ export interface RecorderProgramOptions {
   denials?: boolean;
   /** Count only the calls of processes under more seccomp filters than this (run). */
   underFiltersAbove?: number;
+  /**
+   * Also record the shared objects the workload opens (open/openat of a path ending in `.so` or
+   * `.so.` and a version: the loader's DT_NEEDED opens and dlopen's), per process, in `loads`.
+   */
+  loads?: boolean;
 }
 
 export interface RecorderProgram {
@@ -125,6 +131,7 @@ export const MAPS = [
   'denied',
   'scopes',
   'next',
+  'loads',
 ] as const;
 export type MapName = (typeof MAPS)[number];
 export const FILENAME_BYTES = 248;
@@ -158,5 +165,6 @@ export function recorderMaps(mapKeys: number, scopes = 1): MapDef[] {
     h('denied', 16, 8),
     { name: 'scopes', type: MAP_TYPES.hash, keySize: 8, valueSize: 4, maxEntries: scopes },
     { name: 'next', type: MAP_TYPES.array, keySize: 4, valueSize: 8, maxEntries: 1 },
+    h('loads', 8 + FILENAME_BYTES, 8),
   ];
 }

@@ -86,6 +86,8 @@ export function fill(
   map: '@c' | '@d',
   onlyWorkload = false,
   skipped = { count: 0 },
+  /** Whether an opened shared object is there (host commands: the host's file). */
+  loadedExists?: (path: string) => boolean,
 ): void {
   const execs = new Map<number, string[]>();
   for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
@@ -151,6 +153,13 @@ export function fill(
     for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);
   }
   if (map === '@d') return;
+  // the shared objects each program's processes opened (sysfence's recorder, host commands):
+  // candidates, kept when the file is there to be read (a failed open of a search path is not)
+  for (const key of Object.keys(maps['@l'] ?? {}).sort()) {
+    const [pid, file] = splitKey(key, 1);
+    if (!file?.startsWith('/') || (loadedExists && !loadedExists(file))) continue;
+    for (const x of exeOf(Number(pid))) if (x.startsWith('/')) rec.loaded(x, file);
+  }
   const t = syscallTable(arch);
   for (const [key, count] of Object.entries(maps['@a'] ?? {})) {
     const [nr, index, value] = key.split(',');

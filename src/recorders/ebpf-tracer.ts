@@ -252,7 +252,13 @@ async function readMaps(
   const a: Record<string, number> = {};
   for (const [k, v] of await dump('args'))
     a[`${Number(hexLE(k, 0, 4))},${Number(hexLE(k, 4, 4))},${hexLE(k, 8, 8)}`] = Number(hexLE(v, 0, 8));
-  for (const m of byIndex.values()) Object.assign(m, { '@e': e, '@f': f, '@a': a });
+  const l: Record<string, number> = {};
+  for (const [k, v] of await dump('loads')) {
+    const pid = Number(hexLE(k, 0, 4));
+    const file = Buffer.from(k.slice(16), 'hex').toString('utf8').replace(/\0.*$/s, '');
+    l[`${pid},${file}`] = Number(hexLE(v, 0, 8));
+  }
+  for (const m of byIndex.values()) Object.assign(m, { '@e': e, '@f': f, '@a': a, '@l': l });
   const cgroups = new Map<number, bigint>();
   for (const [k, v] of await dump('scopes')) cgroups.set(Number(hexLE(v, 0, 4)), hexLE(k, 0, 8));
   return { byIndex, cgroups };
@@ -300,6 +306,8 @@ export function startRecorder(o: {
   args: boolean;
   mapKeys: number;
   denials?: boolean;
+  /** Record the shared objects the workload opens (RecorderProgramOptions.loads). */
+  loads?: boolean;
   underFiltersAbove?: number;
   progress?: (maps: MapDump) => void;
   /** Several containers: every cgroup below this one (see RecorderProgramOptions.under). */
@@ -322,6 +330,7 @@ export function startRecorder(o: {
     mapKeys: o.mapKeys,
     layout,
     ...(o.denials ? { denials: true } : {}),
+    ...(o.loads ? { loads: true } : {}),
     ...(o.underFiltersAbove !== undefined ? { underFiltersAbove: o.underFiltersAbove } : {}),
     ...(o.under ? { under: o.under } : {}),
   });

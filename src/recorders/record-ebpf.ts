@@ -10,7 +10,17 @@
  * says every program is attached, and only then is the workload continued. Its first recorded
  * call is the execve of the command.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
@@ -221,6 +231,7 @@ export async function recordWithEbpf(
             afterExec: false,
             args: o.args,
             mapKeys,
+            loads: true,
             ...(o.denials ? { denials: true } : {}),
             ...(filtersAbove !== undefined ? { underFiltersAbove: filtersAbove } : {}),
             ...(o.progress ? { progress: o.progress } : {}),
@@ -253,7 +264,7 @@ export async function recordWithEbpf(
       if (populated()) signalAll(workloadPids(), 'SIGKILL');
     }
     const maps = await tracer.stop(o.note);
-    fill(rec, o.arch, maps, pid, mapKeys, '@c');
+    fill(rec, o.arch, maps, pid, mapKeys, '@c', false, { count: 0 }, isElfFile);
     if (o.denials) {
       // the stopped wrapper's kill() returns after the probes attached: not a denial
       const d = maps['@d'] ?? {};
@@ -282,5 +293,19 @@ export async function recordWithEbpf(
     }
     if (!cgDir || !existsSync(cgDir)) forgetCgroup();
     forgetWorkload();
+  }
+}
+
+/** Whether a path is an ELF file on this machine (an opened shared object that is there). */
+function isElfFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -7,11 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findArch } from '../../src/arch/tables.js';
-import { HostFiles } from '../../src/exec/rootfs.js';
-import { newCache } from '../../src/reach/cache.js';
-import { reachProgram } from '../../src/reach/program.js';
 import { record } from '../../src/recorders/record.js';
-import { run, tempDir } from '../helpers/proc.js';
+import { run, sysfence, tempDir } from '../helpers/proc.js';
 import { haveTool, requirement } from '../helpers/tools.js';
 
 const x86_64 = findArch('x86_64')!;
@@ -35,9 +32,25 @@ const skip =
       PROGRAMS.map((p) => requirement(haveTool(p, ['--version']), p)).find((x) => x !== undefined));
 
 let dir = '';
-const cache = newCache();
-const fs = new HostFiles('/');
 const totals = { commands: 0, recorded: 0, reach: [] as number[] };
+
+/**
+ * `sysfence reach --json` of programs, in a child (decoding python3's libraries must not block the
+ * test worker), with this file's own table cache.
+ */
+const reachCacheDir = tempDir('sysfence-reach-cache-');
+async function reachOf(
+  programs: string[],
+  loaded: string[] = [],
+): Promise<{ calls: { name: string }[]; modules: { path: string; loadedBecause?: string }[] }[]> {
+  const r = await sysfence(
+    ['reach', ...programs, '--json', ...(loaded.length > 0 ? ['--loaded', loaded.join(',')] : [])],
+    { env: { SYSFENCE_CACHE_DIR: reachCacheDir } },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const j = JSON.parse(r.stdout);
+  return Array.isArray(j) ? j : [j];
+}
 
 /** Traces `command` and checks that the static reach of its executables covers every call. */
 async function sound(command: string[]): Promise<{ recorded: string[]; reached: number; missing: string[] }> {
@@ -51,7 +64,7 @@ async function sound(command: string[]): Promise<{ recorded: string[]; reached: 
   for (const s of Object.values(r.recording.syscalls.x86_64 ?? {}))
     for (const e of s.executables) executables.add(e);
   const reached = new Set<string>();
-  for (const e of executables) for (const c of reachProgram(e, { fs, cache }).calls) reached.add(c.name);
+  for (const p of await reachOf([...executables])) for (const c of p.calls) reached.add(c.name);
   totals.commands++;
   totals.recorded += recorded.length;
   totals.reach.push(reached.size);
@@ -112,20 +125,24 @@ describe.skipIf(skip !== undefined)('static reach contains what the programs do 
       expect(r.reached).toBeLessThan(250);
     }, 120_000);
 
-  it("the strace recording names what each program loaded, dlopen'd modules included", async () => {
-    const r = await record({
-      backend: 'strace',
-      command: ['/usr/bin/python3', '-c', 'import json, ctypes'],
-      arch: x86_64,
-    });
-    const loaded = (r.recording.programs ?? []).flatMap((p) => p.loaded ?? []);
-    // a Python extension and libffi come by dlopen, not by DT_NEEDED
-    expect(loaded.filter((l) => /\/_json\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
-    expect(loaded.filter((l) => /\/_ctypes\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
-    const withLoaded = reachProgram('/usr/bin/python3', { fs, cache, loaded });
-    const module = withLoaded.modules.find((m) => /_ctypes\.cpython/.test(m.path));
-    expect(module?.loadedBecause).toBe('the recording names it (loaded at run time)');
-  }, 120_000);
+  it.each(['strace', 'ebpf'] as const)(
+    "the %s recording names what each program loaded, dlopen'd modules included",
+    async (backend) => {
+      const r = await record({
+        backend,
+        command: ['/usr/bin/python3', '-c', 'import json, ctypes'],
+        arch: x86_64,
+      });
+      const loaded = (r.recording.programs ?? []).flatMap((p) => p.loaded ?? []);
+      // a Python extension and libffi come by dlopen, not by DT_NEEDED
+      expect(loaded.filter((l) => /\/_json\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
+      expect(loaded.filter((l) => /\/_ctypes\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
+      const [withLoaded] = await reachOf(['/usr/bin/python3'], loaded);
+      const module = withLoaded.modules.find((m) => /_ctypes\.cpython/.test(m.path));
+      expect(module?.loadedBecause).toBe('the recording names it (loaded at run time)');
+    },
+    120_000,
+  );
 
   it('over all the commands', () => {
     const sorted = [...totals.reach].sort((a, b) => a - b);

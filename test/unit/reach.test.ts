@@ -81,7 +81,7 @@ async function reachJson(program: string): Promise<{
 }> {
   const r = await sysfence(['reach', program, '--json'], { env: { SYSFENCE_CACHE_DIR: reachCacheDir } });
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout).programs?.[0] ?? JSON.parse(r.stdout);
+  return JSON.parse(r.stdout);
 }
 
 describe.skipIf(!x64)('reach: the modules a program loads are the loader’s', () => {
