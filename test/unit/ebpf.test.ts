@@ -7,7 +7,9 @@ import { findArch } from '../../src/arch/tables.js';
 import { Asm, FP, R0, R1, R2, R6 } from '../../src/ebpf/asm.js';
 import { parseBtf } from '../../src/ebpf/btf.js';
 import { bpfObjectLines } from '../../src/ebpf/lines.js';
+import { fill } from '../../src/recorders/ebpf-maps.js';
 import { recorderProgram } from '../../src/recorders/ebpf-program.js';
+import { RecordingBuilder } from '../../src/recording/recording.js';
 import { requirement } from '../helpers/tools.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').match(/.{16}/g);
@@ -127,6 +129,9 @@ describe('BTF reader', () => {
   });
 });
 
+// sys_enter with `loads` (two zeroed 264-byte keys and eight suffix tests: open and openat only)
+const LOADS_X86 = 389;
+
 describe('the recorder program', () => {
   const layout = { taskPid: 1264, binprmFilename: 96, exitGroupDead: true };
   const options = (arch: string, afterExec: boolean, args: boolean) => ({
@@ -158,13 +163,14 @@ describe('the recorder program', () => {
       'execs:65536',
       'parents:65536',
       'other:65536',
-      'errors:9',
+      'errors:10',
       'scratch:1',
       'args:65536',
       'threads:65536',
       'denied:65536',
       'scopes:1',
       'next:1',
+      'loads:65536',
     ]);
   });
 
@@ -194,12 +200,45 @@ describe('the recorder program', () => {
       'raw:sched_process_exit 28',
       'raw:sys_exit 81',
     ]);
+    // shared objects opened (host commands): open/openat only, after the count
+    const loads = recorderProgram({ ...options('x86_64', false, false), loads: true });
+    expect(loads.programs.map((p) => p.code.instructions)).toEqual([LOADS_X86, 104, 73, 23]);
     // several containers: the scope test is an ancestor's id, and each cgroup gets an index
     const app = recorderProgram({ ...options('x86_64', true, false), under: { id: 5n, level: 1, max: 32 } });
     expect(app.programs.map((p) => p.code.instructions)).toEqual([240, 130, 74, 24]);
     expect(app.maps.filter((m) => ['counts', 'scopes'].includes(m.name)).map((m) => m.maxEntries)).toEqual([
       8192 * 32,
       32,
+    ]);
+  });
+});
+
+describe('decoding the maps (no kernel needed)', () => {
+  it("the shared objects a process opened go to the program it ran; another's file is not kept", () => {
+    const rec = new RecordingBuilder();
+    rec.source('test', 'unit');
+    const x86_64 = findArch('x86_64')!;
+    const dump = {
+      '@c': { [String((100n << 32n) | 257n)]: 3 },
+      '@e': { '100,/usr/bin/python3': 1 },
+      '@f': { '100,99': 1 },
+      '@l': {
+        '100,/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so': 1,
+        '100,/usr/lib/x86_64-linux-gnu/libc.so.6': 1,
+        '100,/nowhere/libgone.so.1': 1,
+        '100,relative/libx.so': 1,
+      },
+    };
+    const there = (p: string) => !p.startsWith('/nowhere');
+    fill(rec, x86_64, dump, 99, 65536, '@c', false, { count: 0 }, there);
+    expect(rec.build().programs).toEqual([
+      {
+        path: '/usr/bin/python3',
+        loaded: [
+          '/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so',
+          '/usr/lib/x86_64-linux-gnu/libc.so.6',
+        ],
+      },
     ]);
   });
 });
