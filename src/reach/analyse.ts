@@ -15,6 +15,12 @@ export interface Abi {
   /** The first tracked stack slot, and how many are tracked. */
   stack0: number;
   stackSlots: number;
+  /**
+   * A call pushes its return address (x86-64): at entry, slot i + 1 holds what the caller put in
+   * its slot i (stack arguments: Go's ABI0, a C function's seventh), and a jump out (a tail call)
+   * hands the callee our slot i + 1 as its caller's slot i.
+   */
+  callPushes?: boolean;
   /** Where the system call number is at a system call instruction. */
   sysReg: number;
   /** What a system call instruction changes. */
@@ -87,14 +93,21 @@ export function analyse(
   const clearStack = (st: number[]) => {
     for (let s = abi.stack0; s < abi.stack0 + abi.stackSlots; s++) st[s] = UNKNOWN;
   };
+  /** The argument values at a call (a tail call: the stack slots as the callee's caller's). */
+  const argsAt = (st: number[], tail: boolean): [number, Value][] => {
+    const args: [number, Value][] = [];
+    for (const l of abi.argLocs) {
+      const stack = l >= abi.stack0 && l < abi.stack0 + abi.stackSlots;
+      const from = tail && stack && abi.callPushes ? l + 1 : l;
+      const v = from < abi.stack0 + abi.stackSlots || !stack ? (st[from] as number) : UNKNOWN;
+      if (v !== UNKNOWN) args.push([l, V.toValue(v) as Value]);
+    }
+    return args;
+  };
   const site = (i: number, st: number[], tail: boolean): void => {
     const s: CallSite = { at: ops.at[i] as number };
     if (tail) s.tail = true;
-    const args: [number, Value][] = [];
-    for (const l of abi.argLocs) {
-      const v = st[l] as number;
-      if (v !== UNKNOWN) args.push([l, V.toValue(v) as Value]);
-    }
+    const args = argsAt(st, tail);
     if (args.length > 0) s.args = args;
     const reg = regOf[i] as number;
     if ((target[i] as number) >= 0) s.to = target[i] as number;
@@ -155,10 +168,20 @@ export function analyse(
         case K.Store:
           st[d] = s < 0 ? V.constant(imm[i] as number) : (st[s] as number);
           break;
-        case K.StackMove:
-          clearStack(st);
+        case K.StackMove: {
+          const by = imm[i] as number;
+          if (flag[i] === 1 && by % 8 === 0) {
+            // the frame moved by a known amount: slot j is now what slot j - by/8 was
+            const n = by / 8;
+            const old = st.slice(abi.stack0, abi.stack0 + abi.stackSlots);
+            for (let j = 0; j < abi.stackSlots; j++) {
+              const k = j - n;
+              st[abi.stack0 + j] = k >= 0 && k < abi.stackSlots ? (old[k] as number) : UNKNOWN;
+            }
+          } else clearStack(st);
           if (d >= 0) st[d] = UNKNOWN;
           break;
+        }
         case K.Syscall: {
           if (collect) {
             const v = st[abi.sysReg] as number;
@@ -227,11 +250,7 @@ export function analyse(
   };
   const fallOff = (i: number, st: number[]): void => {
     const s: CallSite = { at: ops.at[i] as number, tail: true, to: f.end };
-    const args: [number, Value][] = [];
-    for (const l of abi.argLocs) {
-      const v = st[l] as number;
-      if (v !== UNKNOWN) args.push([l, V.toValue(v) as Value]);
-    }
+    const args = argsAt(st, true);
     if (args.length > 0) s.args = args;
     summary.calls.push(s);
   };
@@ -253,6 +272,8 @@ export function analyse(
   }
   const entry = new Array<number>(L).fill(UNKNOWN);
   for (const r of abi.entryRegs) entry[r] = V.entry(r);
+  if (abi.callPushes)
+    for (let j = 1; j < abi.stackSlots; j++) entry[abi.stack0 + j] = V.entry(abi.stack0 + j - 1);
   const unknown = (): number[] => (tableJumps ? tableJumps.slice() : new Array<number>(L).fill(UNKNOWN));
   const input = solve(blocks, entry, V, (b, st) => transfer(b, st, false), unknown);
   for (let b = 0; b < blocks; b++) transfer(b, (input[b] as number[]).slice(), true);

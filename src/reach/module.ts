@@ -34,7 +34,7 @@ import { codeSections, loadsBefore, summarizeX86 } from './x86.js';
 export const COPY_MARK = '=';
 
 /** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
-export const FACTS_FORMAT = 5;
+export const FACTS_FORMAT = 6;
 
 export type ReachMachine = 'x86_64' | 'aarch64';
 
@@ -91,6 +91,9 @@ const RELOC = {
  * rax on amd64, x0 on arm64): the syscall package, x/sys/unix and the runtime's internal ones.
  * Their callers' constants are the numbers; the functions' own sites read it from a parameter.
  */
+/** The stack-slot locations [first, end) of each machine (summary.ts: x86-64 16..31, aarch64 32..39). */
+const STACK_LOCATIONS: Record<ReachMachine, [number, number]> = { x86_64: [16, 32], aarch64: [32, 40] };
+
 const GO_WRAPPERS =
   /^(syscall|golang\.org\/x\/sys\/unix|runtime\/internal\/syscall|internal\/runtime\/syscall|syscall\.runtime_doAllThreadsSyscall)\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|SyscallNoError|rawVforkSyscall|RawSyscall6\.abi0|Syscall6\.abi0|AllThreadsSyscall|AllThreadsSyscall6)(\.abi0)?$/;
 
@@ -422,9 +425,18 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
     functions.sort((a, b) => a.start - b.start);
   }
   if (go) {
+    // Go's wrappers keep the number across calls (entersyscall) in places the propagation does
+    // not follow, so a wrapper by name takes it in its first register (ABIInternal). Not so the
+    // ABI0 ones, whose callers pass it on the stack: a jump trampoline (x/sys/unix's asm
+    // `JMP syscall·Syscall`) and an ABI0-to-ABIInternal shim (a register loaded from an incoming
+    // stack slot and passed on) get their parameters from what they call, by propagation.
     const param = 0; // rax (amd64) and x0 (arm64) are both location 0
+    const stack = (l: number) => l >= STACK_LOCATIONS[machine][0] && l < STACK_LOCATIONS[machine][1];
+    const abi0 = (f: FunctionSummary) =>
+      (f.calls.length === 1 && f.calls[0]?.tail === true && f.calls[0].at === f.start) ||
+      f.calls.some((c) => (c.args ?? []).some(([l, v]) => !stack(l) && 'e' in v && stack(v.e)));
     for (const f of functions)
-      if (f.name && GO_WRAPPERS.test(f.name) && !f.sysParams.includes(param))
+      if (f.name && GO_WRAPPERS.test(f.name) && !f.sysParams.includes(param) && !abi0(f))
         f.sysParams = [...f.sysParams, param].sort((a, b) => a - b);
   }
   const data = dataSections(elf);

@@ -5,7 +5,7 @@
  * decoders both write these, and every analysis after them reads only these.
  *
  * A "location" is a register or an outgoing stack slot, numbered by the decoder's architecture
- * (`LOCATIONS` below): x86-64 rax..r15 are 0..15 and [rsp+0..0x38] 16..23; aarch64 x0..x30 are
+ * (`LOCATIONS` below): x86-64 rax..r15 are 0..15 and [rsp+0..0x78] 16..31; aarch64 x0..x30 are
  * 0..30 and [sp+0..0x38] 32..39.
  */
 

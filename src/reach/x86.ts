@@ -24,11 +24,11 @@ function decoderLib(): Iced {
   return iced;
 }
 
-/** Locations: rax..r15 are 0..15 (iced's order), [rsp+0], [rsp+8], ... [rsp+0x38] are 16..23. */
-export const X86_LOCATIONS = 24;
+/** Locations: rax..r15 are 0..15 (iced's order), [rsp+0], [rsp+8], ... [rsp+0x78] are 16..31 (Go ABI0 shims read their arguments past a 0x40-byte frame). */
+export const X86_LOCATIONS = 32;
 const RSP = 4;
 const STACK0 = 16;
-const STACK_SLOTS = 8;
+const STACK_SLOTS = 16;
 /** iced's Register values of RSP and RIP. */
 const RSP_REG = 57;
 const RIP = 70;
@@ -228,7 +228,11 @@ function decode(
         const d = family(r0);
         if (d < 0) continue; // not a general-purpose register (xmm, segment, ...)
         if (d === RSP) {
-          ops.push(K.StackMove, at);
+          // sub/add of a constant: the frame moves by a known amount (the slots shift with it)
+          if ((mnemonic === m.sub || mnemonic === m.add) && IMMS.has(k1)) {
+            const v = Number(instr.immediate(1));
+            ops.push(K.StackMove, at, -1, -1, mnemonic === m.sub ? v : -v, -1, -1, -1, 1);
+          } else ops.push(K.StackMove, at);
           continue;
         }
         const imp = m.implicit.get(mnemonic);
@@ -304,7 +308,17 @@ function decode(
         }
       }
       if (mnemonic === m.push || mnemonic === m.pop) {
-        ops.push(K.StackMove, at, mnemonic === m.pop && k0 === OP_REG ? family(instr.op0Register) : -1);
+        ops.push(
+          K.StackMove,
+          at,
+          mnemonic === m.pop && k0 === OP_REG ? family(instr.op0Register) : -1,
+          -1,
+          mnemonic === m.push ? 8 : -8,
+          -1,
+          -1,
+          -1,
+          1,
+        );
         continue;
       }
       const imp = m.implicit.get(mnemonic);
@@ -349,6 +363,7 @@ const X86_C: Abi = {
   sp: RSP,
   stack0: STACK0,
   stackSlots: STACK_SLOTS,
+  callPushes: true,
   sysReg: 0,
   sysClobber: [0, 1, 11],
   entryRegs: GPRS,

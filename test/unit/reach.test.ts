@@ -206,6 +206,39 @@ other:  mov $102, %eax          # getuid
     expect(r.unresolved).toEqual([]);
   });
 
+  it('numbers passed on the stack (Go ABI0): through a frame, a shim and a jump trampoline', async () => {
+    // shim reads its argument past its own 0x40-byte frame, as Go's ABI0 shims do; tramp is an
+    // assembly `JMP shim` (x/sys/unix's Syscall): its caller's stack slots are shim's
+    const p = await assemble(`
+        .text
+        .globl _start
+        .type _start, @function
+_start: sub $0x18, %rsp
+        movq $39, (%rsp)        # getpid
+        call shim
+        movq $102, (%rsp)       # getuid
+        call tramp
+        mov $60, %eax
+        xor %edi, %edi
+        syscall
+        hlt
+        .size _start, .-_start
+        .type shim, @function
+shim:   sub $0x40, %rsp
+        mov 0x48(%rsp), %rax
+        syscall
+        add $0x40, %rsp
+        ret
+        .size shim, .-shim
+        .type tramp, @function
+tramp:  jmp shim
+        .size tramp, .-tramp
+`);
+    const r = reachProgram(p, { fs: new HostFiles('/'), cache: newCache() });
+    expect(r.calls.map((c) => c.name).sort()).toEqual(['exit', 'getpid', 'getuid']);
+    expect(r.unresolved).toEqual([]);
+  });
+
   it('a number the code cannot know is said, with where', async () => {
     const p = await build(`${WRAPPER}
 void _start(void) {
