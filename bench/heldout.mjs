@@ -244,6 +244,27 @@ function underProfile(profile, script, expect) {
   };
 }
 
+/** The risk list (data/syscall-risks.tsv): calls never to be allowed on prediction alone. */
+const RISKY = new Set(
+  readFileSync(join(root, 'data', 'syscall-risks.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t')[0]),
+);
+
+/** Risk-list calls a profile allows (ALLOW or LOG, unconditionally) that the recording-only profile does not. */
+function riskyAdded(profile, exactProfile) {
+  const names = (p, actions) =>
+    new Set(
+      (JSON.parse(readFileSync(p, 'utf8')).syscalls ?? [])
+        // an argument rule (clone without namespace flags, as Docker's default) is not the call
+        .filter((r) => actions.includes(r.action) && !(r.args?.length > 0))
+        .flatMap((r) => r.names ?? []),
+    );
+  const recorded = names(exactProfile, ['SCMP_ACT_ALLOW']);
+  return [...names(profile, ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])].filter((n) => RISKY.has(n) && !recorded.has(n));
+}
+
 function loggedCount(profile) {
   const p = JSON.parse(readFileSync(profile, 'utf8'));
   const names = new Set();
@@ -288,6 +309,7 @@ for (const p of PROGRAMS) {
     fam: allowedCount(fam),
     reach: allowedCount(reach),
     reachLogged: loggedCount(reach),
+    risky: riskyAdded(reach, exact),
     notes: [],
   };
   for (const [label, profile] of [
@@ -360,6 +382,10 @@ console.log(
 );
 console.log(
   `mean allowed: exact ${mean((r) => r.exact).toFixed(1)}, families ${mean((r) => r.fam).toFixed(1)} (${mean((r) => r.fam / r.exact).toFixed(2)}x the recorded-only count); learn converged in one round for ${rows.filter((r) => r.exactRounds === 1).length}/${n} from exact, ${rows.filter((r) => r.famRounds === 1).length}/${n} from families`,
+);
+const risky = rows.flatMap((r) => r.risky.map((n) => `${r.name}: ${n}`));
+console.log(
+  `risk-list calls allowed (or logged) without a recording: ${risky.length}${risky.length ? ` (${risky.join(', ')})` : ''}`,
 );
 for (const r of rows) for (const note of r.notes) console.log(`  ${r.name}: ${note}`);
 if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
