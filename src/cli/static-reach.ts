@@ -12,6 +12,7 @@ import { HostFiles } from '../exec/rootfs.js';
 import type { PredictedAction, PredictedCalls } from '../profile/generate.js';
 import { type FactsCache, newCache } from '../reach/cache.js';
 import { type ProgramReach, reachProgram } from '../reach/program.js';
+import { parseImageRoot } from '../recorders/container-engines.js';
 import type { Recording } from '../recording/recording.js';
 import { CliError } from './errors.js';
 
@@ -81,12 +82,13 @@ function recordedLoaded(recordings: readonly Recording[]): string[] {
  * "docker-image:ID" or "podman-image:ID" (a container image, read through the engine, never run),
  * or an absolute directory (an unpacked root file system).
  */
-export { HOST_ROOT, imageRoot } from '../recording/recording.js';
+export { imageRoot } from '../recorders/container-engines.js';
+export { HOST_ROOT } from '../recording/recording.js';
 
 async function filesOf(root: string): Promise<FileSource> {
   if (root === 'host') return new HostFiles('/');
-  const m = /^(docker|podman)-image:(.+)$/.exec(root);
-  if (m) return imageFiles(m[1]!, m[2]!);
+  const image = parseImageRoot(root);
+  if (image) return imageFiles(image.engine.cli, image.image);
   return new HostFiles(root);
 }
 

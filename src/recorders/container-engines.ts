@@ -1,11 +1,27 @@
 /**
  * The container engines sysfence records and runs containers with, as data: their command, how
  * they say which cgroup driver they use, and the name of a container's cgroup under a parent.
+ * `ENGINES` is the one list: the CLI's `--docker`/`--podman` options (record, run, learn,
+ * inspect, reach --engine), the image a recorded program came from (`RecordedProgram.root`) and
+ * static reach's reading of it are all made from its rows. A new engine is a row here (and the
+ * runtime it enforces with, measured, in knowledge/runtime-sets.ts).
  */
+export type EngineId = 'docker' | 'podman';
+
 export interface ContainerEngine {
-  readonly id: 'docker' | 'podman';
+  readonly id: EngineId;
+  /** As people write it: "Docker", "Podman". */
+  readonly name: string;
   /** The command line tool. */
   readonly cli: string;
+  /** It can record running containers picked by label (`record --select`). */
+  readonly selects: boolean;
+  /** What to do when the engine does not answer. */
+  readonly unavailableHint: string;
+  /** The OCI runtime behind it, as people say it ("Docker's runtime (runc)"). */
+  readonly runtimeName: string;
+  /** Its default profile (data/profiles): the baseline a profile for it is held to. */
+  readonly defaultProfile: 'docker-default' | 'podman-default';
   readonly install: string;
   /** Arguments that print the cgroup driver (`cgroupfs` or `systemd`). */
   readonly driverQuery: readonly string[];
@@ -20,7 +36,12 @@ export interface ContainerEngine {
 
 export const DOCKER: ContainerEngine = {
   id: 'docker',
+  name: 'Docker',
   cli: 'docker',
+  selects: true,
+  unavailableHint: 'start dockerd, and run as root or in the docker group',
+  runtimeName: "Docker's runtime (runc)",
+  defaultProfile: 'docker-default',
   install: 'apt-get install docker.io',
   driverQuery: ['info', '--format', '{{.CgroupDriver}}'],
   leaf: (id, driver) => (driver === 'systemd' ? `docker-${id}.scope` : id),
@@ -35,7 +56,12 @@ export const DOCKER: ContainerEngine = {
  */
 export const PODMAN: ContainerEngine = {
   id: 'podman',
+  name: 'Podman',
   cli: 'podman',
+  selects: false,
+  unavailableHint: 'run as root (rootless podman is not recorded)',
+  runtimeName: "Podman's runtime (crun)",
+  defaultProfile: 'podman-default',
   install: 'apt-get install podman',
   driverQuery: ['info', '--format', '{{.Host.CgroupManager}}'],
   leaf: (id, driver) => (driver === 'systemd' ? `libpod-${id}.scope` : `libpod-${id}`),
@@ -43,3 +69,20 @@ export const PODMAN: ContainerEngine = {
   source: 'ebpf-podman',
   codes: { unavailable: 'podman-unavailable', createFailed: 'podman-create-failed' },
 };
+
+/** Every engine, in the order the CLI lists them. */
+export const ENGINES: readonly ContainerEngine[] = [DOCKER, PODMAN];
+
+export function engineById(id: string): ContainerEngine | undefined {
+  return ENGINES.find((e) => e.id === id);
+}
+
+/** `RecordedProgram.root` of a program that ran from an engine's image (its ID). */
+export const imageRoot = (engine: EngineId, id: string): string => `${engine}-image:${id}`;
+
+/** The engine and image ID of an image root, or undefined for another kind of root. */
+export function parseImageRoot(root: string): { engine: ContainerEngine; image: string } | undefined {
+  const m = /^([a-z]+)-image:(.+)$/.exec(root);
+  const engine = m ? engineById(m[1] as string) : undefined;
+  return engine ? { engine, image: m?.[2] as string } : undefined;
+}

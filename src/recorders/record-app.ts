@@ -14,13 +14,8 @@ import type { ArchDef } from '../arch/types.js';
 import { undoOnDeath } from '../exec/reaper.js';
 import { runTool, startProcess, ToolError } from '../exec/run.js';
 import { expectSignal, onStopSignal, throwIfStopped } from '../exec/signals.js';
-import {
-  imageRoot,
-  mergeRecordings,
-  placePrograms,
-  type Recording,
-  RecordingBuilder,
-} from '../recording/recording.js';
+import { mergeRecordings, placePrograms, type Recording, RecordingBuilder } from '../recording/recording.js';
+import { DOCKER, imageRoot } from './container-engines.js';
 import { fill } from './ebpf-maps.js';
 import { type OwnTracer, startRecorder } from './ebpf-tracer.js';
 import { findCgroup2 } from './record-ebpf.js';
@@ -231,7 +226,7 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
       fill(b, o.arch, dump, -1, mapKeys, '@c', true);
       const run = b.build();
       // its programs ran from the container's image: static reach reads them there
-      if (c.imageId) placePrograms(run, imageRoot('docker', c.imageId));
+      if (c.imageId) placePrograms(run, imageRoot(DOCKER.id, c.imageId));
       c.runs.push(run);
     }
     if (unattributed > 0)

@@ -79,7 +79,7 @@ export async function recordContainer(
     throw new ToolError(
       e.codes.unavailable,
       e.cli,
-      `${e.cli} does not answer (${info.stderr.split('\n')[0] ?? ''}): ${e.id === 'docker' ? 'start dockerd, and run as root or in the docker group' : 'run as root (rootless podman is not recorded)'}`,
+      `${e.cli} does not answer (${info.stderr.split('\n')[0] ?? ''}): ${e.unavailableHint}`,
     );
   const driver = info.stdout.trim();
   throwIfStopped('the container');

@@ -66,8 +66,7 @@ export interface RecordedProgram {
 
 /** `RecordedProgram.root` of a program that ran on this machine. */
 export const HOST_ROOT = 'host';
-/** `RecordedProgram.root` of a program that ran from a container image (its ID). */
-export const imageRoot = (engine: 'docker' | 'podman', id: string) => `${engine}-image:${id}`;
+/** `RecordedProgram.root` of a program that ran from a container image: recorders/container-engines.ts (imageRoot). */
 
 /**
  * Names every executable of the recording as a program whose files are at `root`. A name exec

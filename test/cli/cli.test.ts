@@ -332,3 +332,27 @@ describe('sysfence compile / disasm / emu / verify', () => {
     );
   });
 });
+
+describe('container engines: options from one table', () => {
+  it('every command that takes a container has one option per engine; the checks name them', async () => {
+    for (const cmd of ['record', 'run', 'learn', 'inspect']) {
+      const help = (await sysfence([cmd, '--help'])).stdout;
+      expect([cmd, /--docker\b/.test(help), /--podman\b/.test(help)]).toEqual([cmd, true, true]);
+    }
+    const both = await sysfence(['record', '--docker', '--podman', '--', 'x']);
+    expect([both.status, both.stderr.trim()]).toEqual([
+      2,
+      'error[bad-option]: give --docker or --podman, not both',
+    ]);
+    const select = await sysfence(['record', '--podman', '--select', 'a=b']);
+    expect([select.status, select.stderr.trim()]).toEqual([
+      2,
+      'error[bad-option]: --select picks containers: use it with --docker',
+    ]);
+    const engine = await sysfence(['reach', '--image', 'x', '--engine', 'containerd']);
+    expect([engine.status, engine.stderr.trim()]).toEqual([
+      2,
+      'error[bad-option]: --engine must be docker or podman, not containerd',
+    ]);
+  });
+});

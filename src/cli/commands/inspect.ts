@@ -8,9 +8,10 @@ import { readSeccompFilters, seccompStatus, threadsOf } from '../../exec/seccomp
 import { formatAction } from '../../profile/actions.js';
 import { referenceProfile } from '../../profile/reference-profiles.js';
 import { resolve } from '../../profile/resolve.js';
-import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
+import { ENGINES } from '../../recorders/container-engines.js';
 import { formatCall } from '../../targets/divergences.js';
 import { compareLoaded } from '../../targets/loaded.js';
+import { engineOptions, engineValue } from '../engine-options.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { hostArch } from '../host.js';
 import { out, toJsonText } from '../output.js';
@@ -37,9 +38,9 @@ export function registerInspect(program: Command, setExit: (code: number) => voi
     .description(
       'read the seccomp filters the kernel holds for a process or container, and prove them equal to a profile (or say every call that differs)',
     )
-    .option('--pid <pid>', 'a process (its main thread)')
-    .option('--docker <container>', 'a running Docker container (its pid 1)')
-    .option('--podman <container>', 'a running Podman container (its pid 1)')
+    .option('--pid <pid>', 'a process (its main thread)');
+  engineOptions(cmd, (e) => `a running ${e.name} container (its pid 1)`, 'container');
+  cmd
     .option(
       '--profile <file>',
       "compare with this profile as the runtime builds it (default: Docker's default)",
@@ -68,16 +69,22 @@ Examples:
   sudo sysfence inspect --pid 4242 --profile app.json --runtime sysfence --disasm`,
   );
   cmd.action((opts: Record<string, string | boolean | undefined>) => {
-    const given = ['pid', 'docker', 'podman'].filter((k) => opts[k] !== undefined);
+    const given = ['pid', ...ENGINES.map((e) => e.id)].filter((k) => opts[k] !== undefined);
     if (given.length !== 1)
-      throw new CliError('bad-option', 'give one of --pid PID, --docker CONTAINER, --podman CONTAINER');
+      throw new CliError(
+        'bad-option',
+        `give one of --pid PID, ${ENGINES.map((e) => `--${e.id} CONTAINER`).join(', ')}`,
+      );
     if (opts.profile && opts.unconfined)
       throw new CliError('bad-option', 'give --profile or --unconfined, not both');
     const host = hostArch();
     const pid =
       opts.pid !== undefined
         ? Number(opts.pid)
-        : containerPid(opts.docker ? DOCKER.cli : PODMAN.cli, String(opts.docker ?? opts.podman));
+        : (() => {
+            const c = engineValue(opts) as NonNullable<ReturnType<typeof engineValue>>;
+            return containerPid(c.engine.cli, c.value);
+          })();
     if (!Number.isInteger(pid) || pid <= 0)
       throw new CliError('bad-option', `--pid takes a process id, not ${opts.pid}`);
     const ptrace = syscallTable(host).number('ptrace');
@@ -120,7 +127,7 @@ Examples:
       host,
       against?.name ?? 'no filter (unconfined)',
     );
-    const who = opts.docker ?? opts.podman;
+    const who = engineValue(opts)?.value;
     const digest = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
     if (opts.json) {
       out(

@@ -1,22 +1,23 @@
 import type { Command } from 'commander';
 import { DEFAULT_KERNEL } from '../../profile/resolve.js';
 
+import { engineOptions } from '../engine-options.js';
 import { runAction } from './run-action.js';
 
 export function registerLearn(program: Command, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('learn')
     .description(
       'run a command with nothing blocked while recording it, and propose the profile that allows every new call at once',
     )
     .argument('<profile>', 'the profile to extend (Docker/OCI JSON or SPO YAML)')
     .argument('<command...>', 'the command to run, after --')
-    .requiredOption('-o, --output <file>', 'where the proposed profile goes')
-    .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
-    .option(
-      '--podman',
-      'run a Podman container: the arguments are `podman run` options, IMAGE and its command',
-    )
+    .requiredOption('-o, --output <file>', 'where the proposed profile goes');
+  engineOptions(
+    cmd,
+    (e) => `run a ${e.name} container: the arguments are \`${e.cli} run\` options, IMAGE and its command`,
+  );
+  cmd
     .option('--exact', 'only the new calls, no call-family siblings')
     .option(
       '--allow-beyond-default <calls>',

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { imageCommand, imageFiles } from '../../exec/image-files.js';
 import { allPrograms, listFiles, programOf } from '../../reach/find-programs.js';
 import { type ProgramReach, reachProgram } from '../../reach/program.js';
+import { DOCKER, ENGINES, engineById } from '../../recorders/container-engines.js';
 import { type Drift, driftOf } from '../../review/drift.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
@@ -40,7 +41,11 @@ export function registerReach(program: Command, setExit: (code: number) => void)
       '--image <ref>',
       "read the programs from a container image (never run); with no program, the image's entrypoint and command",
     )
-    .option('--engine <cli>', 'the engine holding the image: docker or podman', 'docker')
+    .option(
+      '--engine <id>',
+      `the engine holding the image: ${ENGINES.map((e) => e.id).join(' or ')}`,
+      DOCKER.id,
+    )
     .option('--root <dir>', 'read the programs from this directory (an unpacked image)')
     .option('--all', 'every program of the image or root directory')
     .option(
@@ -74,10 +79,14 @@ Examples:
     )
     .action(async (programs: string[], opts: Record<string, string | boolean | undefined>) => {
       if (opts.image && opts.root) throw new CliError('bad-option', 'give --image or --root, not both');
-      if (opts.engine !== 'docker' && opts.engine !== 'podman')
-        throw new CliError('bad-option', `--engine must be docker or podman, not ${String(opts.engine)}`);
+      const engine = engineById(String(opts.engine));
+      if (!engine)
+        throw new CliError(
+          'bad-option',
+          `--engine must be ${ENGINES.map((e) => e.id).join(' or ')}, not ${String(opts.engine)}`,
+        );
       const fs = opts.image
-        ? await imageFiles(String(opts.engine), String(opts.image))
+        ? await imageFiles(engine.cli, String(opts.image))
         : hostFiles(opts.root as string | undefined);
       let targets = programs;
       if (opts.all) {
@@ -95,7 +104,7 @@ Examples:
       } else if (targets.length === 0) {
         if (!opts.image)
           throw new CliError('bad-option', 'give a program (or --image IMAGE for its entrypoint)');
-        const cmd = imageCommand(String(opts.engine), String(opts.image));
+        const cmd = imageCommand(engine.cli, String(opts.image));
         if (cmd.length === 0)
           throw new CliError(
             'bad-option',

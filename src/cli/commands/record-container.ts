@@ -2,17 +2,17 @@ import { basename } from 'node:path';
 import { writeOutput } from '../../exec/files.js';
 import { generate } from '../../profile/generate.js';
 import type { SpoVersion } from '../../profile/spo.js';
-import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
+import { DOCKER, imageRoot } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { recordContainer } from '../../recorders/record-docker.js';
 import { exitStatus } from '../../recorders/workload.js';
 import {
   formatPids,
-  imageRoot,
   placePrograms,
   RecordingBuilder,
   serializeRecording,
 } from '../../recording/recording.js';
+import { chosenEngine } from '../engine-options.js';
 import { CliError, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
@@ -31,7 +31,7 @@ export async function recordDocker(
       'bad-option',
       '--args is not recorded for containers yet (record --docker counts calls, not argument values)',
     );
-  const ce = opts.podman ? PODMAN : DOCKER;
+  const ce = chosenEngine(opts) ?? DOCKER;
   const arch = hostArch();
   if (opts.backend === 'strace')
     throw new CliError(

@@ -1,7 +1,9 @@
 import { type Command, Option } from 'commander';
 import { checkWritable } from '../../exec/files.js';
 import { holdStopSignals } from '../../exec/signals.js';
+import { ENGINES } from '../../recorders/container-engines.js';
 import { BACKEND_CHOICES } from '../../recorders/record.js';
+import { chosenEngine, engineFlags, engineOptions } from '../engine-options.js';
 import { CliError } from '../errors.js';
 import { profileOptions } from '../profile-options.js';
 
@@ -10,7 +12,7 @@ import { recordSelected } from './record-compose.js';
 import { recordDocker } from './record-container.js';
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
-  profileOptions(program.command('record'), ' (--docker: docker)')
+  const cmd = profileOptions(program.command('record'), ' (--docker: docker)')
     .description(
       'run a command and record every syscall of it (threads, children, exec), then generate its profile',
     )
@@ -30,15 +32,13 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       '--args',
       'also record argument values (socket families, ioctl requests, ...) and write argument rules',
     )
-    .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)')
-    .option(
-      '--docker',
-      'record a Docker container: the arguments are `docker run` options, IMAGE and its command (eBPF)',
-    )
-    .option(
-      '--podman',
-      'record a Podman container: the arguments are `podman run` options, IMAGE and its command (eBPF)',
-    )
+    .option('--map-keys <n>', 'eBPF: entries per kernel map (a full map is an error, never a silent loss)');
+  engineOptions(
+    cmd,
+    (e) =>
+      `record a ${e.name} container: the arguments are \`${e.cli} run\` options, IMAGE and its command (eBPF)`,
+  );
+  cmd
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
     .option(
       '--kubernetes',
@@ -85,14 +85,18 @@ Examples:
         opts.keepStraceLog,
       ])
         if (typeof f === 'string') checkWritable(f);
-      if (!opts.docker && !opts.podman && (opts.duration !== undefined || opts.untilSignal !== undefined))
+      const engine = chosenEngine(opts);
+      if (!engine && (opts.duration !== undefined || opts.untilSignal !== undefined))
         throw new CliError(
           'bad-option',
-          '--duration and --until-signal stop a container: use them with --docker or --podman',
+          `--duration and --until-signal stop a container: use them with ${engineFlags()}`,
         );
-      if (opts.docker && opts.podman) throw new CliError('bad-option', 'give --docker or --podman, not both');
       if (opts.select !== undefined) {
-        if (!opts.docker) throw new CliError('bad-option', '--select picks containers: use it with --docker');
+        if (!engine?.selects)
+          throw new CliError(
+            'bad-option',
+            `--select picks containers: use it with ${engineFlags(ENGINES.filter((e) => e.selects))}`,
+          );
         if (command.length > 0)
           throw new CliError(
             'bad-option',
@@ -107,7 +111,7 @@ Examples:
           undefined,
           'sysfence record -o app.json -- ./app',
         );
-      if (opts.docker || opts.podman) return recordDocker(command, opts, setExit);
+      if (engine) return recordDocker(command, opts, setExit);
       return recordCommand(command, opts, setExit);
     });
 }

@@ -1,7 +1,7 @@
 import { checkWritable } from '../../exec/files.js';
 import type { Profile } from '../../profile/model.js';
-import { DOCKER, PODMAN } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
+import { chosenEngine } from '../engine-options.js';
 import { CliError } from '../errors.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
@@ -27,8 +27,7 @@ export function defaultActionOption(how: string | undefined): (p: Profile) => Pr
 
 /** What run and learn check before anything runs: the engine, eBPF, where outputs go. */
 export function checkRun(opts: Record<string, string | boolean | undefined>) {
-  const ce = opts.podman ? PODMAN : opts.docker ? DOCKER : undefined;
-  if (opts.docker && opts.podman) throw new CliError('bad-option', 'give --docker or --podman, not both');
+  const ce = chosenEngine(opts);
   if (opts.via !== 'bwrap' && !ce)
     throw new CliError('bad-option', `--via ${String(opts.via)} is not supported yet (bwrap)`);
   const arch = hostArch();

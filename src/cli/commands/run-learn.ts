@@ -4,7 +4,7 @@ import { runtimeSet } from '../../knowledge/runtime-sets.js';
 import type { Profile } from '../../profile/model.js';
 import { resolve } from '../../profile/resolve.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
-import type { ContainerEngine } from '../../recorders/container-engines.js';
+import { type ContainerEngine, DOCKER } from '../../recorders/container-engines.js';
 import { beyondDefault } from '../../review/baseline-proof.js';
 import { diffProfiles, formatDiffText } from '../../review/diff.js';
 import { learn } from '../../runners/denials.js';
@@ -40,7 +40,7 @@ export function learnFromRun(c: {
   });
   if (l.runtime.length > 0)
     err(
-      `sysfence: the profile lacked what ${ce?.id === 'podman' ? "Podman's runtime" : "Docker's runtime (runc)"} calls after installing the filter: ${l.runtime.join(', ')}; added (generate --for ${ce?.id ?? 'docker'} adds them)`,
+      `sysfence: the profile lacked what ${(ce ?? DOCKER).runtimeName} calls after installing the filter: ${l.runtime.join(', ')}; added (generate --for ${ce?.id ?? 'docker'} adds them)`,
     );
   const sibling = new Map(l.families.map((f) => [f.name, f]));
   for (const f of l.families.filter((x) => x.unless))

@@ -1,20 +1,21 @@
 import type { Command } from 'commander';
 import { DEFAULT_KERNEL } from '../../profile/resolve.js';
 
+import { engineOptions } from '../engine-options.js';
 import { runAction } from './run-action.js';
 
 export function registerRun(program: Command, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('run')
     .description('run a command under a profile and report every call the profile denied')
     .argument('<command...>', 'the command to run, after --')
     .requiredOption('--profile <file>', 'the profile (Docker/OCI JSON or SPO YAML)')
-    .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap')
-    .option('--docker', 'run a container: the arguments are `docker run` options, IMAGE and its command')
-    .option(
-      '--podman',
-      'run a Podman container: the arguments are `podman run` options, IMAGE and its command',
-    )
+    .option('--via <how>', 'how the filter is installed: bwrap (bubblewrap --seccomp)', 'bwrap');
+  engineOptions(
+    cmd,
+    (e) => `run a ${e.name} container: the arguments are \`${e.cli} run\` options, IMAGE and its command`,
+  );
+  cmd
     .option('--learn', 'write the profile with the unexpected denials allowed (to -o)')
     .option('-o, --output <file>', 'with --learn: where the updated profile goes (required)')
     .option('--kernel <version>', 'kernel version for minKernel rules', DEFAULT_KERNEL)

@@ -1,0 +1,33 @@
+/**
+ * The container engine options, one per row of `ENGINES` (recorders/container-engines.ts):
+ * `--docker`, `--podman`, ... declared, described and told apart in one place, so that a new
+ * engine is a row, not an option in every command.
+ */
+import type { Command } from 'commander';
+import { type ContainerEngine, ENGINES } from '../recorders/container-engines.js';
+import { CliError } from './errors.js';
+
+/** `--ID` for each engine; `value` names the option's argument (inspect's `<container>`). */
+export function engineOptions(cmd: Command, help: (e: ContainerEngine) => string, value?: string): Command {
+  for (const e of ENGINES) cmd.option(`--${e.id}${value ? ` <${value}>` : ''}`, help(e));
+  return cmd;
+}
+
+/** "--docker or --podman". */
+export const engineFlags = (which: readonly ContainerEngine[] = ENGINES): string =>
+  which.map((e) => `--${e.id}`).join(' or ');
+
+/** The engine the options name (undefined: none); more than one is an error. */
+export function chosenEngine(opts: Record<string, unknown>): ContainerEngine | undefined {
+  const given = ENGINES.filter((e) => opts[e.id] !== undefined && opts[e.id] !== false);
+  if (given.length > 1) throw new CliError('bad-option', `give ${engineFlags(given)}, not both`);
+  return given[0];
+}
+
+/** The value given to the chosen engine's option (inspect: the container). */
+export function engineValue(
+  opts: Record<string, unknown>,
+): { engine: ContainerEngine; value: string } | undefined {
+  const engine = chosenEngine(opts);
+  return engine ? { engine, value: String(opts[engine.id]) } : undefined;
+}
