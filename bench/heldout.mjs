@@ -222,8 +222,15 @@ function workdir() {
   return d;
 }
 
+/** A run may hang under a profile that denies what it waits with (dash's wait spins on ENOSYS): 3 minutes at most. */
 function sf(args, cwd) {
-  return spawnSync('node', [cli, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return spawnSync('node', [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    timeout: 180_000,
+    killSignal: 'SIGKILL',
+  });
 }
 
 function plain(script) {

@@ -110,7 +110,7 @@ function blockCost(v: Segment['verdict']): number {
   return scratch.build().instructions.length - 1;
 }
 
-export function compile(profile: Profile, opts: CompileOptions = {}): CompiledFilter {
+export function compile(profile: Profile, opts: CompileOptions): CompiledFilter {
   const policy = computePolicy(profile, opts);
   const badArch = { kind: opts.badArchAction ?? 'KILL_PROCESS', data: 0 } as const;
   const b = new ProgramBuilder();

@@ -6,7 +6,7 @@ import type { Program } from '../bpf/instruction.js';
 import type { Action } from '../profile/actions.js';
 import { type EvaluateOptions, evaluateData } from '../profile/evaluate.js';
 import type { Profile } from '../profile/model.js';
-import { buildPolicy } from '../profile/policy.js';
+import { buildPolicy, type PolicyOptions } from '../profile/policy.js';
 import { type Case, verificationCases } from './cases.js';
 import { actionOfRet } from './ret.js';
 
@@ -25,7 +25,7 @@ export interface VerifyResult {
 export function verifyProgram(
   profile: Profile,
   program: Program,
-  opts: EvaluateOptions = {},
+  opts: EvaluateOptions & PolicyOptions,
   limit = 20,
 ): VerifyResult {
   const policy = buildPolicy(profile, opts);

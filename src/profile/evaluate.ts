@@ -4,6 +4,7 @@
  * agree with it everywhere (`sysfence verify`), and it is itself checked against libseccomp and the
  * real kernel.
  */
+import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import type { Action, ActionKind } from './actions.js';
@@ -33,7 +34,7 @@ export interface Verdict extends Action {
   rule?: number;
 }
 
-export interface EvaluateOptions extends PolicyOptions {
+export interface EvaluateOptions extends Partial<PolicyOptions> {
   /** runc's ENOSYS stub: numbers above the highest the profile names get ENOSYS (see stubApplies). */
   enosysStub?: boolean;
   /**
@@ -74,7 +75,9 @@ export function evaluateData(
   data: { arch: number; nr: number; args?: readonly bigint[] },
   opts: EvaluateOptions = {},
 ): Verdict {
-  const policy = buildPolicy(profile, opts);
+  // the host defaults to the one that runs the call's ABI natively (x86_64 for an i386 or x32
+  // call): never the machine sysfence runs on
+  const policy = buildPolicy(profile, { nativeArch: opts.nativeArch ?? hostOfAudit(data.arch) });
   const nr = data.nr >>> 0;
   let domains = domainCache.get(policy);
   if (!domains) {
@@ -92,6 +95,14 @@ export function evaluateData(
   }
   if (opts.enosysStub && stubApplies(ap, nr)) return { kind: 'ERRNO', data: ENOSYS, source: 'default' };
   return { ...ap.defaultAction, source: 'default' };
+}
+
+/** The 64-bit host that runs an ABI (by its AUDIT_ARCH value) natively: itself, or the ABI it is a companion of. */
+function hostOfAudit(audit: number): ArchId {
+  const abi = ARCH_DEFS.find((a) => a.auditArch === audit >>> 0);
+  // an AUDIT_ARCH no ABI has: the verdict is bad-arch whatever the host
+  if (!abi) return 'x86_64';
+  return (ARCH_DEFS.find((a) => a.companions.includes(abi.id)) ?? abi).id;
 }
 
 /** The verdict for a syscall made from an ABI (x32 numbers carry the x32 bit, as the kernel sees them). */

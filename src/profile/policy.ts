@@ -16,7 +16,7 @@
  * - SCMP_CMP_MASKED_EQ compares (arg & mask) == (valueTwo & mask) (libseccomp masks the datum), and
  *   a mask of 0 drops the condition (a rule left without conditions is unconditional).
  */
-import { findArch, nativeArch, syscallTable } from '../arch/tables.js';
+import { findArch, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { type Action, sameAction, toAction } from './actions.js';
 import { archFromScmp } from './arch-names.js';
@@ -68,9 +68,11 @@ export interface ProfilePolicy {
 export interface PolicyOptions {
   /**
    * The native ABI of the machine the filter is built on. runc's filter always contains it (libseccomp's
-   * seccomp_init adds it, runc never removes it), whatever the profile lists. Default: this machine's.
+   * seccomp_init adds it, runc never removes it), whatever the profile lists. Required: the library
+   * never asks the machine it runs on (the CLI passes its host, cli/host.ts), so the same call gives
+   * the same bytes everywhere.
    */
-  nativeArch?: ArchId;
+  nativeArch: ArchId;
 }
 
 export function profileDefaultAction(p: Profile): Action {
@@ -102,7 +104,7 @@ function conditionsOf(rule: SyscallRule, bits: 32 | 64): Condition[][] {
   return [live(conds)];
 }
 
-function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
+function archesOf(p: Profile, native: ArchId): ArchDef[] {
   if (p.archMap)
     throw new ProfileError(
       'unresolved-profile',
@@ -116,13 +118,8 @@ function archesOf(p: Profile, native: ArchId | undefined): ArchDef[] {
   });
   // runc's filter always holds the native ABI: libseccomp's seccomp_init adds it and runc only
   // adds the profile's architectures to it.
-  const n = native ? findArch(native) : nativeArch();
-  if (!n)
-    throw new ProfileError(
-      'unknown-arch',
-      '$',
-      'this machine has no architecture seccomp knows: pass nativeArch',
-    );
+  const n = findArch(native);
+  if (!n) throw new ProfileError('unknown-arch', '$', `unknown native architecture "${native}"`);
   return [...new Map([...list, n].map((a) => [a.id, a])).values()];
 }
 
@@ -186,7 +183,7 @@ function buildArch(p: Profile, arch: ArchDef): ArchPolicy {
 }
 
 /** The policy of a resolved profile, computed afresh (the compiler's path: no cache to fill). */
-export function computePolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy {
+export function computePolicy(p: Profile, opts: PolicyOptions): ProfilePolicy {
   const arches = archesOf(p, opts.nativeArch);
   const byArch = new Map<ArchId, ArchPolicy>();
   for (const a of arches) byArch.set(a.id, buildArch(p, a));
@@ -196,8 +193,8 @@ export function computePolicy(p: Profile, opts: PolicyOptions = {}): ProfilePoli
 const cache = new WeakMap<Profile, Map<string, ProfilePolicy>>();
 
 /** The policy of a resolved profile (no archMap, includes or excludes). Cached per profile object. */
-export function buildPolicy(p: Profile, opts: PolicyOptions = {}): ProfilePolicy {
-  const key = opts.nativeArch ?? '';
+export function buildPolicy(p: Profile, opts: PolicyOptions): ProfilePolicy {
+  const key = opts.nativeArch;
   let perProfile = cache.get(p);
   const hit = perProfile?.get(key);
   if (hit) return hit;

@@ -3,7 +3,7 @@
  * archMap picks the host's architectures, includes/excludes keep or drop rules by the container's
  * capabilities, the host's architecture and kernel version, `name` becomes `names`.
  */
-import { findArch, nativeArch } from '../arch/tables.js';
+import { findArch } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 import { errnoNumber } from './errno.js';
@@ -11,8 +11,8 @@ import type { Profile, SyscallRule } from './model.js';
 import { ProfileError } from './profile-error.js';
 
 export interface ResolveOptions {
-  /** The host (native) architecture; default: the machine sysfence runs on. */
-  arch?: ArchId | ArchDef | string;
+  /** The host (native) architecture. Required: the library never asks the machine (cli/host.ts does). */
+  arch: ArchId | ArchDef | string;
   /** The container's bounding capabilities; default: Docker's default set. */
   capabilities?: readonly string[];
   /** The host kernel version ("6.1"); default: DEFAULT_KERNEL (the library never asks the machine). */
@@ -27,12 +27,6 @@ export function kernelAtLeast(have: string, want: string): boolean {
 }
 
 function archOf(a: ResolveOptions['arch']): ArchDef {
-  if (a === undefined) {
-    const n = nativeArch();
-    if (!n)
-      throw new ProfileError('unknown-arch', '$', `seccomp does not support this machine (${process.arch})`);
-    return n;
-  }
   if (typeof a !== 'string') return a;
   const def = findArch(a);
   if (!def) throw new ProfileError('unknown-arch', '$', `unknown architecture "${a}"`);
@@ -73,7 +67,7 @@ export function ruleOrigins(resolved: Profile): readonly number[] | undefined {
  */
 export const DEFAULT_KERNEL = '6.1';
 
-export function resolve(p: Profile, opts: ResolveOptions = {}): Profile {
+export function resolve(p: Profile, opts: ResolveOptions): Profile {
   if (p.architectures && p.archMap)
     throw new ProfileError(
       'archmap-and-architectures',

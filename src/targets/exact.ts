@@ -5,7 +5,7 @@
  * no rewrite is found, it refuses to write the profile (fail closed) rather than emit one whose
  * enforced meaning differs from what it says.
  */
-import { findArch, nativeArch } from '../arch/tables.js';
+import { findArch } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import type { LibseccompVersion } from '../libseccomp/names.js';
 import { archFromScmp } from '../profile/arch-names.js';
@@ -26,10 +26,10 @@ export interface ExactResult {
   rewritten: string[];
 }
 
-/** The host ABI a profile is for: its first architecture, else this machine's. */
+/** The host ABI a profile is for: its first architecture (a profile naming none: x86_64, never this machine's). */
 function hostOf(p: Profile): ArchId {
   const first = p.architectures?.[0] ? archFromScmp(p.architectures[0]) : undefined;
-  return first?.id ?? nativeArch()?.id ?? 'x86_64';
+  return first?.id ?? 'x86_64';
 }
 
 function problems(p: Profile, t: RuntimeTarget): { refusedName?: string; names: string[]; refused?: string } {

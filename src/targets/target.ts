@@ -3,7 +3,7 @@
  * what the profile says (evaluate()); container runtimes build their filter with libseccomp, whose
  * program can differ from the profile (src/libseccomp/), and add their own behaviour on top.
  */
-import { findArch, nativeArch } from '../arch/tables.js';
+import { findArch } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
 import { LIBSECCOMP_RELEASE, type LibseccompVersion } from '../libseccomp/names.js';
 import { ProfileError } from '../profile/profile-error.js';
@@ -52,15 +52,9 @@ export interface RuntimeTarget {
 /** The target, with defaults filled in: libseccomp 2.5, this machine's ABI. */
 export function runtimeTarget(
   runtime: RuntimeId,
-  o: { libseccomp?: LibseccompVersion; native?: ArchId } = {},
+  o: { libseccomp?: LibseccompVersion; native: ArchId },
 ): RuntimeTarget {
-  const native = o.native ?? nativeArch()?.id;
-  if (!native)
-    throw new ProfileError(
-      'unknown-arch',
-      '$',
-      'this machine has no architecture seccomp knows: say which with --native-arch',
-    );
+  const native = o.native;
   if (!findArch(native)) throw new ProfileError('unknown-arch', '$', `unknown architecture "${native}"`);
   return { runtime, libseccomp: o.libseccomp ?? '2.5', native };
 }

@@ -80,4 +80,20 @@ describe('src/ layers', () => {
       .map((f) => relative(src, f));
     expect(readers).toEqual([]);
   });
+
+  it('the library never asks which machine it runs on: only cli/ calls nativeArch() or reads process.arch (the recorders run on it)', () => {
+    const askers = files(src)
+      .filter(
+        (f) => folderOf(f) !== 'cli' && folderOf(f) !== 'recorders' && !f.endsWith(join('arch', 'tables.ts')),
+      )
+      .filter((f) =>
+        /\bnativeArch\(\)|\bprocess\.arch\b/.test(
+          readFileSync(f, 'utf8')
+            .replace(/\/\*[\s\S]*?\*\//g, '')
+            .replace(/\/\/.*$/gm, ''),
+        ),
+      )
+      .map((f) => relative(src, f));
+    expect(askers).toEqual([]);
+  });
 });

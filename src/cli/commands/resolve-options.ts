@@ -4,7 +4,7 @@ import { normalizeCapability } from '../../profile/capabilities.js';
 import type { ResolveOptions } from '../../profile/resolve.js';
 import { DEFAULT_KERNEL } from '../../profile/resolve.js';
 import { CliError } from '../errors.js';
-import { runningKernel } from '../host.js';
+import { hostArch, runningKernel } from '../host.js';
 
 /** Adds --arch, --capabilities and --kernel, the inputs of dockerd's profile resolution. */
 export function resolveOptionsHelp(cmd: Command): void {
@@ -14,8 +14,9 @@ export function resolveOptionsHelp(cmd: Command): void {
     .option('--kernel <version>', 'host kernel version for minKernel (default: the running kernel)');
 }
 
+/** The resolve options the CLI gives the library: the host is this machine unless --arch says another. */
 export function parseResolveOptions(opts: Record<string, string | undefined>): ResolveOptions {
-  const out: ResolveOptions = {};
+  const out: ResolveOptions = { arch: hostArch() };
   if (opts.arch !== undefined) {
     const a = findArch(opts.arch);
     if (!a)

@@ -11,6 +11,7 @@ import {
   runtimeTarget,
 } from '../../targets/target.js';
 import { CliError } from '../errors.js';
+import { hostArch } from '../host.js';
 
 /** --runtime and --libseccomp: who enforces the profile, for every command that reports a verdict. */
 export function runtimeOptions(cmd: Command, defaultRuntime: RuntimeId): Command {
@@ -34,14 +35,15 @@ export function parseLibseccompVersion(v: unknown): LibseccompVersion {
   return s as LibseccompVersion;
 }
 
-export function parseRuntimeTarget(opts: Record<string, unknown>, native?: ArchId): RuntimeTarget {
+/** The runtime target the CLI gives the library: the host is this machine unless the caller names it. */
+export function parseRuntimeTarget(
+  opts: Record<string, unknown>,
+  native: ArchId = hostArch().id,
+): RuntimeTarget {
   const r = String(opts.runtime ?? 'docker');
   if (!isRuntimeId(r))
     throw new CliError('bad-option', `--runtime must be one of ${RUNTIME_IDS.join(', ')}, not ${r}`);
-  return runtimeTarget(r, {
-    libseccomp: parseLibseccompVersion(opts.libseccomp),
-    ...(native ? { native } : {}),
-  });
+  return runtimeTarget(r, { libseccomp: parseLibseccompVersion(opts.libseccomp), native });
 }
 
 export { describeTarget };
