@@ -9,7 +9,8 @@ import type { ArchDef } from '../arch/types.js';
 import { undoOnDeath } from '../exec/reaper.js';
 import { startProcess, ToolError, waitFor } from '../exec/run.js';
 import { ARG_SPEC_NAMES, argIndexes } from '../knowledge/syscall-args.js';
-import { type MapDump, PROGRESS_SECONDS, parseMaps, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
+import { decodeBpftrace, PROGRESS_SECONDS, parseMaps, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
+import type { RecorderResult } from './recorder-result.js';
 import { tracepointFormat } from './tracefs.js';
 
 /** How the workload's processes are told apart from the rest of the machine. */
@@ -114,7 +115,7 @@ function tracepointFields(name: string): string[] | undefined {
 export async function startTracer(
   program: string,
   mapKeys: number,
-  progress?: (maps: MapDump) => void,
+  progress?: (r: RecorderResult) => void,
 ): Promise<Tracer> {
   const started = performance.now();
   const t = startProcess('bpftrace', ['-f', 'json', '-e', program], {
@@ -135,7 +136,7 @@ export async function startTracer(
     for (let nl = stdout.indexOf('\n', scanned); nl >= 0; nl = stdout.indexOf('\n', scanned)) {
       const line = stdout.slice(scanned, nl);
       scanned = nl + 1;
-      if (line.startsWith('{"type": "map"')) progress(parseMaps(line));
+      if (line.startsWith('{"type": "map"')) progress(decodeBpftrace(parseMaps(line)));
     }
   });
   t.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -177,7 +178,7 @@ export async function startTracer(
         );
       await exited;
       for (const m of tracerMessages(stderr)) note?.(`bpftrace: ${m}`);
-      return parseMaps(stdout);
+      return decodeBpftrace(parseMaps(stdout));
     },
     kill() {
       if (!done) t.kill('SIGKILL');

@@ -1,13 +1,14 @@
 /**
- * What the eBPF recorder's bpftrace program printed, into a Recording: the JSON map dump, the key
- * layout of record-ebpf's program (pid << 32 | compat << 31 | number, bit 62 for "runs the
- * workload"), and which program each process ran (exec and fork events).
+ * An eBPF recorder's result into a Recording (`fill`), and the bpftrace program's printed JSON
+ * into that result (`decodeBpftrace`: its call key is pid << 32 | compat << 31 | number, bit 62
+ * for "runs the workload"; exec, fork, argument and open keys are comma-separated).
  */
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
 import { ToolError } from '../exec/run.js';
 import { callName } from '../recording/numbers.js';
 import type { RecordingBuilder } from '../recording/recording.js';
+import type { CallCount, RecorderResult } from './recorder-result.js';
 
 /**
  * Paths a container runtime re-executes itself through before the workload's exec (runc 1.1 from a
@@ -22,12 +23,12 @@ export interface MapDump {
 /** How often a run's denials so far are read while the workload runs. */
 export const PROGRESS_SECONDS = 2;
 
-/** A running eBPF recorder (sysfence's program or bpftrace's), whose maps come back as a MapDump. */
+/** A running eBPF recorder (sysfence's program or bpftrace's), whose maps come back typed. */
 export interface Tracer {
   /** From starting the tracer until every program was attached. */
   startupMs: number;
-  /** SIGINT (repeated: see below), then the maps bpftrace printed. */
-  stop(note?: (m: string) => void): Promise<MapDump>;
+  /** Detaches and reads what was recorded (bpftrace: SIGINT, repeated, then its printed maps). */
+  stop(note?: (m: string) => void): Promise<RecorderResult>;
   /** Ends bpftrace at once if it still runs (error paths). */
   kill(): void;
 }
@@ -57,12 +58,42 @@ function splitKey(key: string, n: number): string[] {
 }
 
 /** Every process the program saw: callers (@c, @d) and forked children (@f). */
-export function pidsSeen(maps: MapDump): Set<number> {
-  const pids = new Set<number>();
-  for (const map of ['@c', '@d'])
-    for (const key of Object.keys(maps[map] ?? {})) pids.add(Number((BigInt(key) >> 32n) & 0x3fffffffn));
-  for (const key of Object.keys(maps['@f'] ?? {})) for (const p of key.split(',')) pids.add(Number(p));
-  return pids;
+/** bpftrace's call key (a decimal u64): pid << 32 | compat << 31 | number | workload << 62. */
+function callOf(key: string, count: number): CallCount {
+  const k = BigInt(key);
+  return {
+    pid: Number((k >> 32n) & 0x3fffffffn),
+    compat: ((k >> 31n) & 1n) === 1n,
+    nr: Number(k & 0x7fffffffn),
+    workload: ((k >> 62n) & 1n) === 1n,
+    count,
+  };
+}
+
+/** What the bpftrace program printed (its maps @c, @d, @e, @f, @a, @l), typed. */
+export function decodeBpftrace(maps: MapDump): RecorderResult {
+  const calls = (m: string) => Object.entries(maps[m] ?? {}).map(([k, n]) => callOf(k, n));
+  const pidFile = (m: string) =>
+    Object.keys(maps[m] ?? {})
+      .sort()
+      .map((key) => {
+        const [pid, file] = splitKey(key, 1);
+        return { pid: Number(pid), file: file ?? '' };
+      });
+  return {
+    calls: calls('@c'),
+    denied: calls('@d'),
+    execs: pidFile('@e'),
+    parents: Object.keys(maps['@f'] ?? {}).map((key) => {
+      const [child, parent] = key.split(',').map(Number);
+      return { child: child as number, parent: parent as number };
+    }),
+    args: Object.entries(maps['@a'] ?? {}).map(([key, count]) => {
+      const [nr, index, value] = key.split(',');
+      return { nr: Number(nr), index: Number(index), value: BigInt(value ?? '0'), count };
+    }),
+    loads: pidFile('@l'),
+  };
 }
 
 function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr: number } {
@@ -77,24 +108,27 @@ function abiOf(native: ArchDef, compat: boolean, nr: number): { abi: ArchId; nr:
   return { abi: native.id, nr };
 }
 
+/**
+ * A recorder's result into the recording: its `calls` (or, with `which`, its `denied` ones), each
+ * named with the program its process ran, the argument values and the shared objects opened.
+ */
 export function fill(
   rec: RecordingBuilder,
   arch: ArchDef,
-  maps: MapDump,
+  r: RecorderResult,
   wrapperPid: number,
   mapKeys: number,
-  map: '@c' | '@d',
+  which: 'calls' | 'denied',
   onlyWorkload = false,
   skipped = { count: 0 },
   /** Whether an opened shared object is there (host commands: the host's file). */
   loadedExists?: (path: string) => boolean,
 ): void {
   const execs = new Map<number, string[]>();
-  for (const key of Object.keys(maps['@e'] ?? {}).sort()) {
-    const [pid, file] = splitKey(key, 1);
-    const list = execs.get(Number(pid)) ?? [];
-    list.push(file!);
-    execs.set(Number(pid), list);
+  for (const { pid, file } of [...r.execs].sort((a, b) => a.pid - b.pid || (a.file < b.file ? -1 : 1))) {
+    const list = execs.get(pid) ?? [];
+    list.push(file);
+    execs.set(pid, list);
   }
   // in a container, a process the runtime re-executed and that then exec'd the workload runs the
   // workload (its runtime exec is not a program of the workload)
@@ -104,10 +138,7 @@ export function fill(
       if (own.length > 0 && own.length < files.length) execs.set(pid, own);
     }
   const parent = new Map<number, number>();
-  for (const key of Object.keys(maps['@f'] ?? {})) {
-    const [child, by] = key.split(',').map(Number);
-    if (child !== by) parent.set(child!, by!);
-  }
+  for (const { child, parent: by } of r.parents) if (child !== by) parent.set(child, by);
   // a process runs what it exec'd; one that never exec'd runs what its parent ran
   const exeOf = (pid: number): string[] => {
     for (
@@ -121,26 +152,16 @@ export function fill(
     }
     return [];
   };
-  const calls = maps[map] ?? {};
-  const entries = Object.entries(calls);
+  const entries = r[which];
   if (entries.length >= mapKeys)
     throw new ToolError(
       'map-overflow',
       'bpftrace',
       `the syscall map is full (${mapKeys} entries): calls were lost; record again with --map-keys ${mapKeys * 4}`,
     );
-  const sorted = entries
-    .map(([key, count]) => {
-      const k = BigInt(key);
-      return {
-        pid: Number((k >> 32n) & 0x3fffffffn),
-        compat: ((k >> 31n) & 1n) === 1n,
-        nr: Number(k & 0x7fffffffn),
-        workload: ((k >> 62n) & 1n) === 1n,
-        count,
-      };
-    })
-    .sort((a, b) => a.pid - b.pid || a.nr - b.nr || Number(a.compat) - Number(b.compat));
+  const sorted = [...entries].sort(
+    (a, b) => a.pid - b.pid || a.nr - b.nr || Number(a.compat) - Number(b.compat),
+  );
   for (const e of sorted) {
     if (onlyWorkload && !e.workload) {
       skipped.count += e.count;
@@ -152,19 +173,17 @@ export function fill(
     rec.call(abi, name, exes.length > 0 ? { pid: e.pid, executable: exes[0]! } : { pid: e.pid }, e.count);
     for (const x of exes.slice(1)) rec.call(abi, name, { executable: x }, 0);
   }
-  if (map === '@d') return;
+  if (which === 'denied') return;
   // the shared objects each program's processes opened (sysfence's recorder, host commands):
   // candidates, kept when the file is there to be read (a failed open of a search path is not)
-  for (const key of Object.keys(maps['@l'] ?? {}).sort()) {
-    const [pid, file] = splitKey(key, 1);
-    if (!file?.startsWith('/') || (loadedExists && !loadedExists(file))) continue;
-    for (const x of exeOf(Number(pid))) if (x.startsWith('/')) rec.loaded(x, file);
+  for (const { pid, file } of [...r.loads].sort((a, b) => a.pid - b.pid || (a.file < b.file ? -1 : 1))) {
+    if (!file.startsWith('/') || (loadedExists && !loadedExists(file))) continue;
+    for (const x of exeOf(pid)) if (x.startsWith('/')) rec.loaded(x, file);
   }
   const t = syscallTable(arch);
-  for (const [key, count] of Object.entries(maps['@a'] ?? {})) {
-    const [nr, index, value] = key.split(',');
-    const name = t.name(Number(nr));
+  for (const { nr, index, value, count } of r.args) {
+    const name = t.name(nr);
     if (name === undefined) continue;
-    rec.argValues(arch.id, name, Number(index), BigInt.asUintN(64, BigInt(value!)).toString(), count);
+    rec.argValues(arch.id, name, index, BigInt.asUintN(64, value).toString(), count);
   }
 }

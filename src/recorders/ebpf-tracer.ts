@@ -1,8 +1,9 @@
 /**
  * Runs sysfence's own eBPF recorder (ebpf-program.ts): the programs go into the kernel through the
- * Perl loader (src/ebpf/loader-perl.ts), and what the maps hold at the end comes back in the shape
- * the bpftrace program printed (`MapDump`: @c, @e, @f, @a), so one `fill` makes the recording
- * whichever backend ran.
+ * Perl loader (src/ebpf/loader-perl.ts), and what the maps hold at the end comes back typed
+ * (`RecorderResult`, decoded here from the map layout of ebpf-layout.ts; `decodeMaps` reads the
+ * loader's answer, so it is tested without a kernel), so one `fill` makes the recording whichever
+ * backend ran.
  */
 import { syscallTable } from '../arch/tables.js';
 import type { ArchDef } from '../arch/types.js';
@@ -11,9 +12,10 @@ import { LOADER_PERL } from '../ebpf/loader-perl.js';
 import { undoOnDeath } from '../exec/reaper.js';
 import { findOnPath, startProcess, ToolError } from '../exec/run.js';
 import { ERRORS, INDEX_SHIFT, MAPS, type MapName, type RecorderProgram, SLOT } from './ebpf-layout.js';
-import { type MapDump, PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
+import { PROGRESS_SECONDS, RUNTIME_REEXEC, type Tracer } from './ebpf-maps.js';
 import { recorderProgram } from './ebpf-program.js';
 import { kernelLayout } from './kernel-layout.js';
+import { type CallCount, emptyResult, type RecorderResult } from './recorder-result.js';
 
 /** The loader's argument, so `ps` and `pgrep -f` show what it is. */
 export const LOADER_NAME = 'sysfence-ebpf-loader';
@@ -35,7 +37,7 @@ export async function startOwnTracer(
   arch: ArchDef,
   program: RecorderProgram,
   mapKeys: number,
-  progress?: (maps: MapDump) => void,
+  progress?: (r: RecorderResult) => void,
 ): Promise<OwnTracer> {
   const perl = findOnPath('perl');
   if (!perl)
@@ -143,11 +145,7 @@ export async function startOwnTracer(
     progress && program.maps.some((m) => m.name === 'denied')
       ? setInterval(() => {
           void dump('denied').then(
-            (entries) => {
-              const d: Record<string, number> = {};
-              addCalls(entries, () => d);
-              progress({ '@d': d });
-            },
+            (entries) => progress({ ...emptyResult(), denied: entries.map(([k, v]) => countOf(k, v).call) }),
             () => undefined,
           );
         }, PROGRESS_SECONDS * 1000)
@@ -156,7 +154,7 @@ export async function startOwnTracer(
     startupMs,
     async stop() {
       const all = await tracer.stopAll();
-      return all.byIndex.get(0) ?? {};
+      return all.byIndex.get(0) ?? emptyResult();
     },
     async stopAll() {
       if (timer) clearInterval(timer);
@@ -178,7 +176,7 @@ export async function startOwnTracer(
 
 /** What the recorder's maps hold, per container index (one workload: index 0 only). */
 export interface RecorderMaps {
-  byIndex: Map<number, MapDump>;
+  byIndex: Map<number, RecorderResult>;
   /** The cgroup id each container index was given to (several containers). */
   cgroups: Map<number, bigint>;
 }
@@ -187,7 +185,40 @@ async function readMaps(
   dump: (m: MapName, keys?: readonly string[]) => Promise<[string, string][]>,
   mapKeys: number,
 ): Promise<RecorderMaps> {
-  const errors = (await dump('errors'))
+  const read = async (m: MapName, keys?: readonly string[]) => dump(m, keys);
+  const errors = await read('errors');
+  const pairs = await read('pairs');
+  const slots = [...new Set(pairs.map(([k]) => Number(hexLE(k, 0, 8) & 0xffffffffn)))].sort((a, b) => a - b);
+  const slotKey = (slot: number) => Buffer.from(new Uint32Array([slot]).buffer).toString('hex');
+  return decodeMaps(
+    {
+      errors,
+      pairs,
+      counts: await read('counts', slots.map(slotKey)),
+      other: await read('other'),
+      denied: await read('denied'),
+      execs: await read('execs'),
+      parents: await read('parents'),
+      args: await read('args'),
+      loads: await read('loads'),
+      scopes: await read('scopes'),
+    },
+    mapKeys,
+  );
+}
+
+/** The loader's answer for each map: [key hex, value hex] entries. */
+export type MapEntries = Partial<Record<MapName, readonly [string, string][]>>;
+
+/**
+ * The recorder's maps (as the loader prints them: little-endian hex) into typed results, one per
+ * container index. The layout is ebpf-layout.ts's: `pairs` {u32 slot; u32 pid}, `counts` per-CPU
+ * u64 per slot, `other`/`denied` {u32 pid; u32 nr; u32 flags; u32 0}, `execs`/`loads` {u32 pid;
+ * u32 0; char path[248]}, X
+ * number in the value's map key, see ebpf-hot-path.ts), `scopes` u64 cgroup id -> u32 index.
+ */
+export function decodeMaps(m: MapEntries, mapKeys: number): RecorderMaps {
+  const errors = (m.errors ?? [])
     .map(([k, v]) => [Number(hexLE(k, 0, 4)), hexLE(v, 0, 8)] as const)
     .filter(([, n]) => n > 0n);
   if (errors.length > 0)
@@ -197,7 +228,7 @@ async function readMaps(
       `the recorder's ${errors.map(([i, n]) => `${ERRORS[i] ?? i} map was full ${n} time${n === 1n ? '' : 's'}`).join(', ')} (${mapKeys} entries): calls were lost; record again with --map-keys ${mapKeys * 4}`,
     );
   const bySlot = new Map<number, number[]>();
-  for (const [k] of await dump('pairs')) {
+  for (const [k] of m.pairs ?? []) {
     const key = hexLE(k, 0, 8);
     const slot = Number(key & 0xffffffffn);
     const list = bySlot.get(slot) ?? [];
@@ -206,93 +237,81 @@ async function readMaps(
   }
   // totals per slot, the per-CPU values summed: only the slots some process made (each counted
   // call made a pair unless a map was full, which failed above)
-  const slotKey = (slot: number) => Buffer.from(new Uint32Array([slot]).buffer).toString('hex');
   const totals = new Map<number, bigint>();
-  for (const [k, v] of await dump('counts', [...bySlot.keys()].sort((a, b) => a - b).map(slotKey))) {
+  for (const [k, v] of m.counts ?? []) {
     let sum = 0n;
     for (let i = 0; i < v.length / 16; i++) sum += hexLE(v, i * 8, 8);
     if (sum > 0n) totals.set(Number(hexLE(k, 0, 4)), sum);
   }
-  const byIndex = new Map<number, MapDump>();
-  const maps = (index: number): MapDump => {
-    let m = byIndex.get(index);
-    if (!m) {
-      m = { '@c': {}, '@d': {} };
-      byIndex.set(index, m);
+  const byIndex = new Map<number, RecorderResult>();
+  const at = (index: number): RecorderResult => {
+    let r = byIndex.get(index);
+    if (!r) {
+      r = emptyResult();
+      byIndex.set(index, r);
     }
-    return m;
+    return r;
   };
-  maps(0);
+  at(0);
   for (const [slot, total] of [...totals].sort((a, b) => a[0] - b[0])) {
     const nr = (slot & SLOT.nrMask) | (slot & SLOT.x32 ? 0x40000000 : 0);
     const compat = (slot & SLOT.compat) !== 0;
-    const gen = (slot & SLOT.gen) !== 0;
-    const c = maps(slot >>> 13)['@c'] ?? {};
+    const workload = (slot & SLOT.gen) !== 0;
     const pids = (bySlot.get(slot) ?? []).sort((a, b) => a - b);
     // the counts are per call, the pairs per process: the first process carries the rest (a
     // recording keeps totals and the set of processes, not counts per process)
     pids.forEach((pid, i) => {
-      c[callKey(pid, compat, nr, gen)] = i === 0 ? Math.max(1, Number(total) - (pids.length - 1)) : 1;
+      at(slot >>> 13).calls.push({
+        pid,
+        compat,
+        nr,
+        workload,
+        count: i === 0 ? Math.max(1, Number(total) - (pids.length - 1)) : 1,
+      });
     });
   }
-  for (const [which, map] of [
-    ['other', '@c'],
-    ['denied', '@d'],
+  for (const [which, entries] of [
+    ['calls', m.other ?? []],
+    ['denied', m.denied ?? []],
   ] as const)
-    addCalls(await dump(which), (index) => maps(index)[map] ?? {});
-  // which program each process ran, and its parent: shared by every container (host pids)
-  const e: Record<string, number> = {};
-  for (const [k, v] of await dump('execs')) {
-    const pid = Number(hexLE(k, 0, 4));
-    const file = Buffer.from(k.slice(16), 'hex').toString('utf8').replace(/\0.*$/s, '');
-    e[`${pid},${file}`] = Number(hexLE(v, 0, 8));
-  }
-  const f: Record<string, number> = {};
-  for (const [k, v] of await dump('parents')) f[`${Number(hexLE(k, 0, 4))},${Number(hexLE(v, 0, 4))}`] = 1;
-  const a: Record<string, number> = {};
-  for (const [k, v] of await dump('args'))
-    a[`${Number(hexLE(k, 0, 4))},${Number(hexLE(k, 4, 4))},${hexLE(k, 8, 8)}`] = Number(hexLE(v, 0, 8));
-  const l: Record<string, number> = {};
-  for (const [k, v] of await dump('loads')) {
-    const pid = Number(hexLE(k, 0, 4));
-    const file = Buffer.from(k.slice(16), 'hex').toString('utf8').replace(/\0.*$/s, '');
-    l[`${pid},${file}`] = Number(hexLE(v, 0, 8));
-  }
-  for (const m of byIndex.values()) Object.assign(m, { '@e': e, '@f': f, '@a': a, '@l': l });
+    for (const [k, v] of entries) {
+      const { index, call } = countOf(k, v);
+      at(index)[which].push(call);
+    }
+  // which program each process ran, its parent, its arguments and opened objects: shared by every
+  // container (host pids)
+  const pathOf = (k: string) => Buffer.from(k.slice(16), 'hex').toString('utf8').replace(/\0.*$/s, '');
+  const execs = (m.execs ?? []).map(([k]) => ({ pid: Number(hexLE(k, 0, 4)), file: pathOf(k) }));
+  const loads = (m.loads ?? []).map(([k]) => ({ pid: Number(hexLE(k, 0, 4)), file: pathOf(k) }));
+  const parents = (m.parents ?? []).map(([k, v]) => ({
+    child: Number(hexLE(k, 0, 4)),
+    parent: Number(hexLE(v, 0, 4)),
+  }));
+  const args = (m.args ?? []).map(([k, v]) => ({
+    nr: Number(hexLE(k, 0, 4)),
+    index: Number(hexLE(k, 4, 4)),
+    value: hexLE(k, 8, 8),
+    count: Number(hexLE(v, 0, 8)),
+  }));
+  for (const r of byIndex.values()) Object.assign(r, { execs, loads, parents, args });
   const cgroups = new Map<number, bigint>();
-  for (const [k, v] of await dump('scopes')) cgroups.set(Number(hexLE(v, 0, 4)), hexLE(k, 0, 8));
+  for (const [k, v] of m.scopes ?? []) cgroups.set(Number(hexLE(v, 0, 4)), hexLE(k, 0, 8));
   return { byIndex, cgroups };
 }
 
-/** The bpftrace program's key for a call: pid << 32 | compat << 31 | number | gen << 62. */
-function callKey(pid: number, compat: boolean, nr: number, gen: boolean): string {
-  return (
-    (BigInt(pid) << 32n) |
-    (BigInt(compat) << 31n) |
-    BigInt(nr & 0x7fffffff) |
-    (BigInt(gen) << 62n)
-  ).toString();
-}
-
-/**
- * Entries of `other` or `denied` ({pid, number, flags} -> count) added, in the bpftrace program's
- * key, to the map of their container index (`target`).
- */
-function addCalls(
-  entries: readonly [string, string][],
-  target: (index: number) => Record<string, number>,
-): void {
-  for (const [k, v] of entries) {
-    const flags = Number(hexLE(k, 8, 4));
-    const id = callKey(
-      Number(hexLE(k, 0, 4)),
-      (flags & SLOT.compat) !== 0,
-      Number(hexLE(k, 4, 4)),
-      (flags & SLOT.gen) !== 0,
-    );
-    const t = target(flags >>> INDEX_SHIFT);
-    t[id] = (t[id] ?? 0) + Number(hexLE(v, 0, 8));
-  }
+/** An entry of `other` or `denied` ({u32 pid; u32 nr; u32 flags; u32 0} -> u64 count): the call and its container index. */
+function countOf(k: string, v: string): { index: number; call: CallCount } {
+  const flags = Number(hexLE(k, 8, 4));
+  return {
+    index: (flags >>> INDEX_SHIFT) & 0xff,
+    call: {
+      pid: Number(hexLE(k, 0, 4)),
+      nr: Number(hexLE(k, 4, 4)),
+      compat: (flags & SLOT.compat) !== 0,
+      workload: (flags & SLOT.gen) !== 0,
+      count: Number(hexLE(v, 0, 8)),
+    },
+  };
 }
 
 /** Which eBPF program records: sysfence's own (the default) or the bpftrace one (the fallback). */
@@ -309,7 +328,7 @@ export function startRecorder(o: {
   /** Record the shared objects the workload opens (RecorderProgramOptions.loads). */
   loads?: boolean;
   underFiltersAbove?: number;
-  progress?: (maps: MapDump) => void;
+  progress?: (r: RecorderResult) => void;
   /** Several containers: every cgroup below this one (see RecorderProgramOptions.under). */
   under?: { id: bigint; level: number; max: number };
 }): Promise<OwnTracer> {

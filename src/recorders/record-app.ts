@@ -199,7 +199,7 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
     let unattributed = 0;
     for (const [index, cgid] of [...maps.cgroups].sort((a, b) => a[0] - b[0])) {
       const dump = maps.byIndex.get(index);
-      const calls = Object.values(dump?.['@c'] ?? {}).reduce((n, c) => n + c, 0);
+      const calls = (dump?.calls ?? []).reduce((n, c) => n + c.count, 0);
       const id = cgroupOf.get(cgid);
       if (!id) {
         unattributed += calls;
@@ -223,7 +223,7 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
       if (!dump) continue;
       const b = new RecordingBuilder();
       b.source('ebpf-docker', `${c.name} (${c.image})`);
-      fill(b, o.arch, dump, -1, mapKeys, '@c', true);
+      fill(b, o.arch, dump, -1, mapKeys, 'calls', true);
       const run = b.build();
       // its programs ran from the container's image: static reach reads them there
       if (c.imageId) placePrograms(run, imageRoot(DOCKER.id, c.imageId));

@@ -16,9 +16,10 @@ import type { RecordingBuilder } from '../recording/recording.js';
 import { bpftraceProgram, startTracer } from './bpftrace-program.js';
 import { type ContainerEngine, DOCKER } from './container-engines.js';
 import type { Tracer } from './ebpf-maps.js';
-import { fill, type MapDump, pidsSeen } from './ebpf-maps.js';
+import { fill } from './ebpf-maps.js';
 import { type EbpfEngine, startRecorder } from './ebpf-tracer.js';
 import { findCgroup2 } from './record-ebpf.js';
+import { pidsSeen, type RecorderResult } from './recorder-result.js';
 import type { WorkloadExit } from './workload.js';
 
 export interface DockerRecordOptions {
@@ -40,7 +41,7 @@ export interface DockerRecordOptions {
   /** Stop the container when sysfence receives this signal (e.g. SIGUSR1 from a test driver). */
   untilSignal?: NodeJS.Signals;
   /** With `denials`: the denial map so far, every few seconds (see record-ebpf). */
-  progress?: (maps: MapDump) => void;
+  progress?: (r: RecorderResult) => void;
 }
 
 export interface DockerRecordResult {
@@ -196,10 +197,10 @@ export async function recordContainer(
     for (let i = 0; i < 200 && populated(); i++) await new Promise((r) => setTimeout(r, 50));
     const maps = await tracer.stop(o.note);
     const skipped = { count: 0 };
-    fill(rec, o.arch, maps, -1, mapKeys, '@c', true, skipped);
+    fill(rec, o.arch, maps, -1, mapKeys, 'calls', true, skipped);
     // the workload's denials: runc init joins the cgroup in the middle of a call, whose return
     // would look like one (a runtime set that misses a call shows as a container that fails)
-    if (o.denials) fill(o.denials, o.arch, maps, -1, mapKeys, '@d', true);
+    if (o.denials) fill(o.denials, o.arch, maps, -1, mapKeys, 'denied', true);
     return {
       exit,
       containerId: id,

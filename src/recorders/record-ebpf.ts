@@ -35,7 +35,8 @@ import {
   throwIfStopped,
 } from '../exec/signals.js';
 import type { RecordingBuilder } from '../recording/recording.js';
-import { fill, type MapDump, pidsSeen, type Tracer } from './ebpf-maps.js';
+import { fill, type Tracer } from './ebpf-maps.js';
+import { pidsSeen, type RecorderResult } from './recorder-result.js';
 
 export { PROGRESS_SECONDS, type Tracer } from './ebpf-maps.js';
 
@@ -63,7 +64,7 @@ export interface EbpfRecordOptions {
   /** Run the workload as this user (sudo's), root otherwise. */
   user?: WorkloadUser;
   /** With `denials`: called every PROGRESS_SECONDS with the denial map so far (run prints them). */
-  progress?: (maps: MapDump) => void;
+  progress?: (r: RecorderResult) => void;
   /**
    * Record only the calls made under a seccomp filter the workload's launcher installed (run:
    * bubblewrap's own set-up is not the workload). Needs the kernel's BTF; without it everything
@@ -264,14 +265,14 @@ export async function recordWithEbpf(
       if (populated()) signalAll(workloadPids(), 'SIGKILL');
     }
     const maps = await tracer.stop(o.note);
-    fill(rec, o.arch, maps, pid, mapKeys, '@c', false, { count: 0 }, isElfFile);
+    fill(rec, o.arch, maps, pid, mapKeys, 'calls', false, { count: 0 }, isElfFile);
     if (o.denials) {
       // the stopped wrapper's kill() returns after the probes attached: not a denial
-      const d = maps['@d'] ?? {};
-      const key = String((BigInt(pid) << 32n) | BigInt(syscallTable(o.arch).number('kill') ?? -1));
-      if ((d[key] ?? 0) > 1) d[key]! -= 1;
-      else delete d[key];
-      fill(o.denials, o.arch, maps, pid, mapKeys, '@d');
+      const kill = syscallTable(o.arch).number('kill');
+      const denied = maps.denied
+        .map((c) => (c.pid === pid && c.nr === kill && !c.compat ? { ...c, count: c.count - 1 } : c))
+        .filter((c) => c.count > 0);
+      fill(o.denials, o.arch, { ...maps, denied }, pid, mapKeys, 'denied');
     }
     return { exit, stats: { startupMs: tracer.startupMs, engine, scope, mapKeys }, pids: pidsSeen(maps) };
   } finally {

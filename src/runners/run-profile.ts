@@ -19,11 +19,12 @@ import { findOnPath, ToolError } from '../exec/run.js';
 import type { Profile } from '../profile/model.js';
 import { serializeDocker } from '../profile/serialize-docker.js';
 import type { ContainerEngine } from '../recorders/container-engines.js';
-import { fill, type MapDump } from '../recorders/ebpf-maps.js';
+import { fill } from '../recorders/ebpf-maps.js';
 import type { EbpfEngine } from '../recorders/ebpf-tracer.js';
 import { resolveCommand } from '../recorders/record.js';
 import { recordContainer } from '../recorders/record-docker.js';
 import { recordWithEbpf } from '../recorders/record-ebpf.js';
+import type { RecorderResult } from '../recorders/recorder-result.js';
 import type { WorkloadExit } from '../recorders/workload.js';
 import { type Recording, RecordingBuilder } from '../recording/recording.js';
 import type { RuntimeTarget } from '../targets/target.js';
@@ -49,10 +50,10 @@ function progressOf(
   arch: ArchDef,
   progress: (denied: Recording) => void,
   onlyWorkload = false,
-): (maps: MapDump) => void {
-  return (maps) => {
+): (r: RecorderResult) => void {
+  return (r) => {
     const b = new RecordingBuilder();
-    fill(b, arch, maps, -1, Number.POSITIVE_INFINITY, '@d', onlyWorkload);
+    fill(b, arch, r, -1, Number.POSITIVE_INFINITY, 'denied', onlyWorkload);
     progress(b.build());
   };
 }

@@ -7,8 +7,11 @@ import { findArch } from '../../src/arch/tables.js';
 import { Asm, FP, R0, R1, R2, R6 } from '../../src/ebpf/asm.js';
 import { parseBtf } from '../../src/ebpf/btf.js';
 import { bpfObjectLines } from '../../src/ebpf/lines.js';
-import { fill } from '../../src/recorders/ebpf-maps.js';
+import { SLOT } from '../../src/recorders/ebpf-layout.js';
+import { decodeBpftrace, fill } from '../../src/recorders/ebpf-maps.js';
 import { recorderProgram } from '../../src/recorders/ebpf-program.js';
+import { decodeMaps } from '../../src/recorders/ebpf-tracer.js';
+import { emptyResult } from '../../src/recorders/recorder-result.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
 import { requirement } from '../helpers/tools.js';
 
@@ -214,23 +217,90 @@ describe('the recorder program', () => {
 });
 
 describe('decoding the maps (no kernel needed)', () => {
+  const x86_64 = findArch('x86_64')!;
+  const le = (v: number | bigint, bytes: number) => {
+    let x = BigInt(v);
+    let out = '';
+    for (let i = 0; i < bytes; i++) {
+      out += (x & 0xffn).toString(16).padStart(2, '0');
+      x >>= 8n;
+    }
+    return out;
+  };
+  const path = (p: string) => Buffer.from(p.padEnd(248, '\0')).toString('hex');
+
+  it("sysfence's maps, as the loader prints them, become typed calls, programs and opened objects", () => {
+    // pid 100 made openat (257) 5 times (2 CPUs: 3 + 2) and pid 101 once; pid 100 exec'd
+    // python3 and opened libc; pid 101 is its child; pid 100 made number 1000 (past the slots)
+    const openat = 257 | SLOT.gen;
+    const r = decodeMaps(
+      {
+        errors: [[le(0, 4), le(0, 8)]],
+        pairs: [
+          [le((100n << 32n) | BigInt(openat), 8), le(1, 4)],
+          [le((101n << 32n) | BigInt(openat), 8), le(1, 4)],
+        ],
+        counts: [[le(openat, 4), le(3, 8) + le(3, 8)]],
+        other: [[le(100, 4) + le(1000, 4) + le(SLOT.gen, 4) + le(0, 4), le(2, 8)]],
+        execs: [[le(100, 4) + le(0, 4) + path('/usr/bin/python3'), le(1, 8)]],
+        loads: [[le(100, 4) + le(0, 4) + path('/usr/lib/x86_64-linux-gnu/libc.so.6'), le(1, 8)]],
+        parents: [[le(101, 4), le(100, 4)]],
+        args: [[le(41, 4) + le(0, 4) + le(10, 8), le(1, 8)]],
+      },
+      65536,
+    );
+    expect(r.byIndex.get(0)).toEqual({
+      calls: [
+        { pid: 100, compat: false, nr: 257, workload: true, count: 5 },
+        { pid: 101, compat: false, nr: 257, workload: true, count: 1 },
+        { pid: 100, nr: 1000, compat: false, workload: true, count: 2 },
+      ],
+      denied: [],
+      execs: [{ pid: 100, file: '/usr/bin/python3' }],
+      loads: [{ pid: 100, file: '/usr/lib/x86_64-linux-gnu/libc.so.6' }],
+      parents: [{ child: 101, parent: 100 }],
+      args: [{ nr: 41, index: 0, value: 10n, count: 1 }],
+    });
+    // a full map is an error with the map named, never a silent loss
+    expect(() => decodeMaps({ errors: [[le(2, 4), le(3, 8)]] }, 1024)).toThrow(/execs map was full 3 times/);
+  });
+
+  it("bpftrace's printed maps decode to the same records", () => {
+    const key = (pid: bigint, nr: bigint, workload: boolean) =>
+      String((pid << 32n) | nr | (workload ? 1n << 62n : 0n));
+    const r = decodeBpftrace({
+      '@c': { [key(100n, 257n, true)]: 5 },
+      '@e': { '100,/usr/bin/python3': 1 },
+      '@f': { '101,100': 1 },
+      '@a': { '41,0,10': 1 },
+    });
+    expect(r).toEqual({
+      calls: [{ pid: 100, compat: false, nr: 257, workload: true, count: 5 }],
+      denied: [],
+      execs: [{ pid: 100, file: '/usr/bin/python3' }],
+      parents: [{ child: 101, parent: 100 }],
+      args: [{ nr: 41, index: 0, value: 10n, count: 1 }],
+      loads: [],
+    });
+  });
+
   it("the shared objects a process opened go to the program it ran; another's file is not kept", () => {
     const rec = new RecordingBuilder();
     rec.source('test', 'unit');
-    const x86_64 = findArch('x86_64')!;
-    const dump = {
-      '@c': { [String((100n << 32n) | 257n)]: 3 },
-      '@e': { '100,/usr/bin/python3': 1 },
-      '@f': { '100,99': 1 },
-      '@l': {
-        '100,/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so': 1,
-        '100,/usr/lib/x86_64-linux-gnu/libc.so.6': 1,
-        '100,/nowhere/libgone.so.1': 1,
-        '100,relative/libx.so': 1,
-      },
+    const result = {
+      ...emptyResult(),
+      calls: [{ pid: 100, compat: false, nr: 257, workload: false, count: 3 }],
+      execs: [{ pid: 100, file: '/usr/bin/python3' }],
+      parents: [{ child: 100, parent: 99 }],
+      loads: [
+        { pid: 100, file: '/usr/lib/python3.11/lib-dynload/_json.cpython-311-x86_64-linux-gnu.so' },
+        { pid: 100, file: '/usr/lib/x86_64-linux-gnu/libc.so.6' },
+        { pid: 100, file: '/nowhere/libgone.so.1' },
+        { pid: 100, file: 'relative/libx.so' },
+      ],
     };
     const there = (p: string) => !p.startsWith('/nowhere');
-    fill(rec, x86_64, dump, 99, 65536, '@c', false, { count: 0 }, there);
+    fill(rec, x86_64, result, 99, 65536, 'calls', false, { count: 0 }, there);
     expect(rec.build().programs).toEqual([
       {
         path: '/usr/bin/python3',
