@@ -33,7 +33,7 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ['inspect', async () => (await import('./commands/inspect.js')).registerInspect],
   ['reach', async () => (await import('./commands/reach.js')).registerReach],
   ['push', async () => (await import('./commands/registry.js')).registerPush],
-  ['pull', async () => (await import('./commands/registry.js')).registerPull],
+  ['pull', async () => (await import('./commands/registry-pull.js')).registerPull],
   ['demo', async () => (await import('./commands/demo.js')).registerDemo],
 ];
 

@@ -1,36 +1,19 @@
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { syscallTable } from '../../arch/tables.js';
-import { disassemble } from '../../bpf/disasm.js';
 import { decode } from '../../bpf/encode.js';
-import { runTool } from '../../exec/run.js';
 import { readSeccompFilters, seccompStatus, threadsOf } from '../../exec/seccomp-filters.js';
-import { formatAction } from '../../profile/actions.js';
 import { referenceProfile } from '../../profile/reference-profiles.js';
 import { resolve } from '../../profile/resolve.js';
 import { ENGINES } from '../../recorders/container-engines.js';
-import { formatCall } from '../../targets/divergences.js';
 import { compareLoaded } from '../../targets/loaded.js';
 import { engineOptions, engineValue } from '../engine-options.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { hostArch } from '../host.js';
-import { out, toJsonText } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
+import { containerPid } from './inspect-pid.js';
+import { printInspection } from './inspect-print.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
-
-/** The host pid of a running container. */
-function containerPid(cli: string, name: string): number {
-  const r = runTool(cli, ['inspect', '--format', '{{.State.Pid}}', name], { timeoutMs: 30_000 });
-  const pid = Number(r.stdout.trim());
-  if (r.status !== 0 || !Number.isInteger(pid) || pid <= 0)
-    throw new CliError(
-      'container-not-running',
-      `${cli} has no running container ${name}${r.stderr.trim() ? ` (${r.stderr.trim().split('\n')[0]})` : ''}`,
-      name,
-    );
-  return pid;
-}
 
 export function registerInspect(program: Command, setExit: (code: number) => void): void {
   const cmd = program
@@ -127,59 +110,16 @@ Examples:
       host,
       against?.name ?? 'no filter (unconfined)',
     );
-    const who = engineValue(opts)?.value;
-    const digest = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-    if (opts.json) {
-      out(
-        toJsonText({
-          pid,
-          tid,
-          ...(who ? { container: who } : {}),
-          mode: read.mode,
-          filters: read.filters.map((f, i) => ({ index: i, instructions: f.length / 8, digest: digest(f) })),
-          against: c.against,
-          ...('unsupported' in c
-            ? { unsupported: c.unsupported }
-            : {
-                equal: c.equal,
-                calls: c.calls,
-                differences: c.differences.map((d) => ({
-                  abi: d.abi,
-                  name: d.name,
-                  nr: d.nr,
-                  args: d.args.map((a) => `0x${a.toString(16)}`),
-                  loaded: formatAction(d.loaded),
-                  expected: formatAction(d.expected),
-                })),
-              }),
-        }),
-      );
-    } else {
-      out(
-        `process ${pid}${tid !== pid ? ` (thread ${tid})` : ''}${who ? ` (container ${who})` : ''}: ${read.mode === 2 ? `${programs.length} seccomp filter${programs.length === 1 ? '' : 's'}` : read.mode === 1 ? 'seccomp strict mode' : 'no seccomp filter: every call is allowed'}`,
-      );
-      read.filters.forEach((f, i) => {
-        out(
-          `  filter ${i}${i === 0 && programs.length > 1 ? ' (installed last, runs first)' : ''}: ${f.length / 8} instructions, ${digest(f)}`,
-        );
-        if (opts.disasm) out(disassemble(programs[i]!).trimEnd().replace(/^/gm, '    '));
-      });
-      if ('unsupported' in c) out(`against ${c.against}: NOT COMPARED: ${c.unsupported}`);
-      else if (c.equal)
-        out(
-          `against ${c.against}: equal (${c.calls} syscall numbers and architectures, every argument value)`,
-        );
-      else {
-        out(
-          `against ${c.against}: ${c.differences.length} call${c.differences.length === 1 ? '' : 's'} differ:`,
-        );
-        for (const d of c.differences.slice(0, 40))
-          out(
-            `  ${d.abi} ${formatCall(d.name, d.args)}: loaded ${formatAction(d.loaded)}, expected ${formatAction(d.expected)}`,
-          );
-        if (c.differences.length > 40) out(`  ... and ${c.differences.length - 40} more (--json lists all)`);
-      }
-    }
+    printInspection({
+      pid,
+      tid,
+      who: engineValue(opts)?.value,
+      read,
+      programs,
+      c,
+      json: opts.json === true,
+      disasm: opts.disasm === true,
+    });
     setExit('unsupported' in c ? 2 : c.equal ? EXIT_OK : EXIT_FINDINGS);
   });
 }

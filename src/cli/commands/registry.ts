@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkWritable, writeOutput } from '../../exec/files.js';
-import { loadProfileText } from '../../profile/load.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import {
   type Credentials,
   LAYER_TITLE,
-  MEDIA_TYPE_LAYER,
   MEDIA_TYPE_PROFILE,
   parseReference,
-  printable,
   profileArtifact,
-  profileLayer,
   RegistryClient,
-  RegistryError,
 } from '../../registry/oci.js';
 import { lintProfile } from '../../review/lint/index.js';
 import { VERSION } from '../../version.js';
@@ -23,7 +17,7 @@ import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
 
 /** --username with the password from stdin (--password-stdin) or SYSFENCE_REGISTRY_PASSWORD. */
-function credentials(opts: Record<string, string | boolean | undefined>): Credentials | undefined {
+export function credentials(opts: Record<string, string | boolean | undefined>): Credentials | undefined {
   const username = (opts.username as string | undefined) ?? process.env.SYSFENCE_REGISTRY_USERNAME;
   if (!username) return undefined;
   const password = opts.passwordStdin
@@ -37,7 +31,7 @@ function credentials(opts: Record<string, string | boolean | undefined>): Creden
   return { username, password };
 }
 
-function registryOptions(cmd: Command): Command {
+export function registryOptions(cmd: Command): Command {
   return cmd
     .option('--username <user>', 'registry user (or SYSFENCE_REGISTRY_USERNAME)')
     .option('--password-stdin', 'read the registry password from stdin (or SYSFENCE_REGISTRY_PASSWORD)')
@@ -110,57 +104,4 @@ Example:
         setExit(EXIT_OK);
       },
     );
-}
-
-export function registerPull(program: Command, setExit: (code: number) => void): void {
-  registryOptions(
-    program
-      .command('pull')
-      .description(
-        'pull a seccomp profile artifact from an OCI registry; every byte is checked against its digest',
-      )
-      .argument('<reference>', 'HOST[:PORT]/REPOSITORY[:TAG] or ...@sha256:DIGEST (pinned)')
-      .option('-o, --output <file>', 'write the profile here instead of stdout'),
-  )
-    .addHelpText(
-      'after',
-      `
-The manifest (by digest: its bytes must hash to it), the layer (its digest and size) and the profile
-(it must validate) are checked before anything is written: a tampered or corrupt artifact is
-refused with artifact-digest-mismatch. The annotations and the digest go to stderr.
-
-Example:
-  sysfence pull registry.example:5000/profiles/web@sha256:... -o web.json`,
-    )
-    .action(async (reference: string, opts: Record<string, string | boolean | undefined>) => {
-      const ref = parseReference(reference);
-      checkWritable(opts.output as string | undefined);
-      const client = new RegistryClient(ref, credentials(opts), opts.plainHttp === true);
-      const m = await client.manifest();
-      const where = `${ref.registry}/${ref.repository}@${m.digest}`;
-      const layer = profileLayer(m.manifest, where);
-      const bytes = await client.blob(layer);
-      const text = Buffer.from(bytes).toString('utf8');
-      // the layer says application/json: it is read as JSON, never as the YAML it might be
-      if (!/^\s*\{/.test(text))
-        throw new RegistryError(
-          'artifact-invalid',
-          `the ${MEDIA_TYPE_LAYER} layer holds no JSON object (${printable(text, 60)})`,
-          where,
-        );
-      const loaded = loadProfileText(text, 'docker');
-      const errors = loaded.issues.filter((i) => i.severity === 'error');
-      if (errors.length > 0 || loaded.profiles.length !== 1)
-        throw new RegistryError(
-          'artifact-invalid',
-          `the artifact's profile does not validate: ${errors[0]?.message ?? 'not one profile'}`,
-          where,
-        );
-      for (const [k, v] of Object.entries(m.manifest.annotations ?? {}))
-        err(`sysfence: ${printable(k, 100)}: ${printable(v)}`);
-      err(`sysfence: pulled ${where} (${bytes.length} bytes, digests checked)`);
-      if (opts.output) writeOutput(String(opts.output), text);
-      else process.stdout.write(text);
-      setExit(EXIT_OK);
-    });
 }
