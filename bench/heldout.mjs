@@ -222,13 +222,13 @@ function workdir() {
   return d;
 }
 
-/** A run may hang under a profile that denies what it waits with (dash's wait spins on ENOSYS): 3 minutes at most. */
+/** A run may hang under a profile that denies what it waits with (dash's wait spins on ENOSYS): a minute at most (every run here takes seconds). */
 function sf(args, cwd) {
   return spawnSync('node', [cli, ...args], {
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    timeout: 180_000,
+    timeout: 60_000,
     killSignal: 'SIGKILL',
   });
 }
