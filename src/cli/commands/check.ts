@@ -1,10 +1,7 @@
 import { type Command, Option } from 'commander';
 import { findArch } from '../../arch/tables.js';
-import { workloadUser } from '../../exec/as-user.js';
 import { checkWritable, writeOutput } from '../../exec/files.js';
-import { holdStopSignals } from '../../exec/signals.js';
-import { BACKEND_CHOICES, ebpfProblems, record } from '../../recorders/record.js';
-import { exitStatus } from '../../recorders/workload.js';
+import { BACKEND_CHOICES } from '../../recorders/record.js';
 import { mergeRecordings, type Recording } from '../../recording/recording.js';
 import { checkRecording, formatCheckText } from '../../review/check.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -12,7 +9,7 @@ import { renderReport, reportFormatOption } from '../formats.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { readProfile, requireOneProfile } from '../read-profile.js';
-import { readTrace } from './check-trace.js';
+import { readTrace, recordForCheck } from './check-trace.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
 
@@ -56,84 +53,66 @@ Examples:
   sysfence check --profile web.json --format junit -o check.xml -- npm test
   sysfence check --profile web.json --format sarif -o check.sarif strace.log`,
     )
-    .action(async (inputs: string[], opts: Record<string, string | undefined>, cmd: Command) => {
-      // `check ... -- CMD` records CMD; without `--` the inputs are files (commander keeps the
-      // parsed argv as rawArgs on the program, untyped)
-      const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
-      const isCommand = raw.includes('--');
-      const format = opts.format ?? 'text';
-      const arch = hostArch();
-      const profileFile = String(opts.profile);
-      const profile = requireOneProfile(readProfile(profileFile)).profile;
-      if (inputs.length === 0)
-        throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
-      checkWritable(opts.output, [profileFile, ...(isCommand ? [] : inputs)]);
-      // the command's own output is on stdout: sysfence's never shares it
-      if (isCommand && !opts.output && format !== 'text')
-        throw new CliError(
-          'bad-option',
-          `with -- CMD, the command's output is on stdout: give -o FILE for the ${format} report`,
-        );
-      let rec: Recording;
-      if (isCommand) {
-        holdStopSignals(); // a stopped command is written up as failed, never as a pass
-        const backend = opts.backend ?? 'auto';
-        const engine = backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
-        if (
-          (backend === 'ebpf' || backend === 'bpftrace') &&
-          ebpfProblems(arch, undefined, engine).length > 0
-        )
-          throw new CliError(
-            'ebpf-unavailable',
-            `eBPF cannot run here: ${ebpfProblems(arch, undefined, engine).join('; ')}`,
-          );
-        const note = (m: string) => err(`sysfence: ${m}`);
-        const user = workloadUser(opts.asRoot !== undefined, note);
-        const r = await record({
-          backend: backend as 'auto',
-          command: inputs,
-          arch,
-          args: true,
-          note,
-          ...(user ? { user } : {}),
-        });
-        rec = r.recording;
-        if (exitStatus(r.exit) !== 0 && !opts.allowFailure)
-          throw new CliError(
-            'command-failed',
-            `the command exited ${exitStatus(r.exit)}${r.exit.signal ? ` (${r.exit.signal})` : ''}: what it did is not what it does when it works, so check does not judge it`,
-            inputs.join(' '),
-            'make the command succeed, or pass --allow-failure to judge its calls anyway',
-          );
-      } else {
-        const traced = opts.arch !== undefined ? findArch(opts.arch) : arch;
-        if (!traced)
-          throw new CliError(
-            'unknown-arch',
-            `unknown architecture "${opts.arch}"`,
-            undefined,
-            'e.g. x86_64, aarch64',
-          );
-        rec = mergeRecordings(
-          await Promise.all(inputs.map((f) => readTrace(f, traced, opts.arch !== undefined))),
-        );
-      }
-      const r = checkRecording(profile, rec, {
-        ...parseReviewOptions(opts),
-        target: parseRuntimeTarget(opts, arch.id),
-      });
-      const text = renderReport(format, r, { profileFile, recording: rec });
-      if (opts.output) {
-        writeOutput(opts.output, text);
-        err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);
-      } else if (isCommand) process.stderr.write(text);
-      else process.stdout.write(text);
-      // a line that could not be read may be a call the profile denies: no pass over it (fail closed)
-      const unreadable = rec.malformed.count > 0 && !opts.ignoreUnreadable;
-      if (rec.malformed.count > 0)
-        err(
-          `sysfence: ${unreadable ? 'error' : 'warning'}: ${rec.malformed.count} trace line${rec.malformed.count === 1 ? '' : 's'} could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code}): the verdict does not cover ${rec.malformed.count === 1 ? 'it' : 'them'}${unreadable ? ', so the check fails (--ignore-unreadable judges the rest)' : ''}`,
-        );
-      setExit(r.denied.length > 0 || unreadable ? EXIT_FINDINGS : EXIT_OK);
-    });
+    .action(async (inputs: string[], opts: Record<string, string | undefined>, cmd: Command) =>
+      checkAction(inputs, opts, cmd, setExit),
+    );
+}
+
+/** The `check` command's action. */
+async function checkAction(
+  inputs: string[],
+  opts: Record<string, string | undefined>,
+  cmd: Command,
+  setExit: (code: number) => void,
+): Promise<void> {
+  // `check ... -- CMD` records CMD; without `--` the inputs are files (commander keeps the
+  // parsed argv as rawArgs on the program, untyped)
+  const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+  const isCommand = raw.includes('--');
+  const format = opts.format ?? 'text';
+  const arch = hostArch();
+  const profileFile = String(opts.profile);
+  const profile = requireOneProfile(readProfile(profileFile)).profile;
+  if (inputs.length === 0)
+    throw new CliError('no-input', 'give recordings or logs to check, or a command after --');
+  checkWritable(opts.output, [profileFile, ...(isCommand ? [] : inputs)]);
+  // the command's own output is on stdout: sysfence's never shares it
+  if (isCommand && !opts.output && format !== 'text')
+    throw new CliError(
+      'bad-option',
+      `with -- CMD, the command's output is on stdout: give -o FILE for the ${format} report`,
+    );
+  let rec: Recording;
+  if (isCommand) {
+    rec = await recordForCheck(inputs, opts, arch);
+  } else {
+    const traced = opts.arch !== undefined ? findArch(opts.arch) : arch;
+    if (!traced)
+      throw new CliError(
+        'unknown-arch',
+        `unknown architecture "${opts.arch}"`,
+        undefined,
+        'e.g. x86_64, aarch64',
+      );
+    rec = mergeRecordings(
+      await Promise.all(inputs.map((f) => readTrace(f, traced, opts.arch !== undefined))),
+    );
+  }
+  const r = checkRecording(profile, rec, {
+    ...parseReviewOptions(opts),
+    target: parseRuntimeTarget(opts, arch.id),
+  });
+  const text = renderReport(format, r, { profileFile, recording: rec });
+  if (opts.output) {
+    writeOutput(opts.output, text);
+    err(formatCheckText(r, profileFile).trimEnd().split('\n').at(-1)!);
+  } else if (isCommand) process.stderr.write(text);
+  else process.stdout.write(text);
+  // a line that could not be read may be a call the profile denies: no pass over it (fail closed)
+  const unreadable = rec.malformed.count > 0 && !opts.ignoreUnreadable;
+  if (rec.malformed.count > 0)
+    err(
+      `sysfence: ${unreadable ? 'error' : 'warning'}: ${rec.malformed.count} trace line${rec.malformed.count === 1 ? '' : 's'} could not be read (first: ${rec.malformed.samples[0]?.where} ${rec.malformed.samples[0]?.code}): the verdict does not cover ${rec.malformed.count === 1 ? 'it' : 'them'}${unreadable ? ', so the check fails (--ignore-unreadable judges the rest)' : ''}`,
+    );
+  setExit(r.denied.length > 0 || unreadable ? EXIT_FINDINGS : EXIT_OK);
 }

@@ -16,7 +16,7 @@ import { referenceProfile } from '../../profile/reference-profiles.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import { record } from '../../recorders/record.js';
 import { exitStatus, type WorkloadExit } from '../../recorders/workload.js';
-import { serializeRecording } from '../../recording/recording.js';
+import { type Recording, serializeRecording } from '../../recording/recording.js';
 import { runUnderFilter } from '../../runners/enforce.js';
 import { auditProfile } from '../audit-log.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -57,30 +57,7 @@ export async function demo(
       `${describe(readServed(servedFile), r.exit)}; ${Object.keys(calls).length} distinct syscalls, ${total} calls on ${arch.id}`,
   );
 
-  const g = generate([r.recording], {});
-  const profile = g.profile;
-  // distinct names (clone, socket and personality are allowed by several argument rules)
-  const allowed = [
-    ...new Set(
-      (profile.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names ?? []),
-    ),
-  ];
-  const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
-  requireWithinDefault(profile, [], 'the demo profile');
-  const text = serializeDocker(profile);
-  writeOutput(join(dir, 'http-server.json'), text);
-  auditProfile({
-    what: 'generated',
-    exempt: [],
-    format: 'docker',
-    text,
-    output: join(dir, 'http-server.json'),
-  });
-  out(
-    `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
-      `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
-      `everything else gets ERRNO(ENOSYS)${g.enosys.length ? ` (${g.enosys.length} calls libraries probe, such as ${g.enosys.slice(0, 2).join(' and ')}, by an explicit rule)` : ''}; ${join(dir, 'http-server.json')}`,
-  );
+  const profile = generateStep(r.recording, arch, dir);
 
   const c = compile(profile, { nativeArch: arch.id });
   const v = verifyProgram(profile, c.instructions, { nativeArch: arch.id });
@@ -138,4 +115,33 @@ export function describe(s: Served, exit: WorkloadExit): string {
   const statuses = [...byStatus].map(([status, n]) => `${n} x ${status}`).join(', ');
   const what = s.failed ? `it failed: ${s.failed}` : `it served ${s.served.length} requests (${statuses})`;
   return `${what}, exit ${exitStatus(exit)}`;
+}
+
+/** Step 2: the profile from the recording, held to Docker's default, written and reported. */
+function generateStep(recording: Recording, arch: ArchDef, dir: string): Profile {
+  const g = generate([recording], {});
+  const profile = g.profile;
+  // distinct names (clone, socket and personality are allowed by several argument rules)
+  const allowed = [
+    ...new Set(
+      (profile.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW').flatMap((s) => s.names ?? []),
+    ),
+  ];
+  const dockerAllowed = explainProfile(referenceProfile('docker-default'), { arches: [arch.id] })[0]?.allowed;
+  requireWithinDefault(profile, [], 'the demo profile');
+  const text = serializeDocker(profile);
+  writeOutput(join(dir, 'http-server.json'), text);
+  auditProfile({
+    what: 'generated',
+    exempt: [],
+    format: 'docker',
+    text,
+    output: join(dir, 'http-server.json'),
+  });
+  out(
+    `2. generate: allow ${allowed.length} syscalls (Docker's default allows ${dockerAllowed} on ${arch.id}; ` +
+      `${g.implied.map((i) => i.name).join(', ') || 'nothing'} added because they follow from the recording), ` +
+      `everything else gets ERRNO(ENOSYS)${g.enosys.length ? ` (${g.enosys.length} calls libraries probe, such as ${g.enosys.slice(0, 2).join(' and ')}, by an explicit rule)` : ''}; ${join(dir, 'http-server.json')}`,
+  );
+  return profile;
 }

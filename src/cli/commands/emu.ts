@@ -45,67 +45,78 @@ Examples:
   sysfence emu profile.json --runtime podman getpid 2
   sysfence emu filter.bpf --arch x86 102 1`,
   );
-  cmd.action((file: string, syscall: string, rawArgs: string[], opts: Record<string, unknown>) => {
-    const archName = (opts.arch as string[] | undefined)?.[0] ?? 'x86_64';
-    const arch = findArch(archName);
-    if (!arch) throw new CliError('unknown-arch', `unknown architecture "${archName}"`);
-    const nr = /^-?\d+$/.test(syscall) ? Number(syscall) : syscallTable(arch).number(syscall);
-    if (nr === undefined) throw new CliError('unknown-syscall', `${arch.id} has no syscall "${syscall}"`);
-    if (rawArgs.length > 6) throw new CliError('bad-argument', 'a syscall has at most six arguments');
-    const args = rawArgs.map(parseArg);
-    let prog: Instruction[];
-    let reference: string | undefined;
-    let runtime: { target: string; action: string; label?: string; reason?: string } | undefined;
-    if (/\.(json|ya?ml)$/.test(file) || (existsSync(file) && !file.endsWith('.bpf'))) {
-      const { profile } = requireOneProfile(readProfile(file));
-      const s = setupFilter(profile, opts);
-      prog = compile(s.profile, {
-        nativeArch: s.nativeArch,
-        badArchAction: s.badArchAction,
-        enosysStub: s.enosysStub,
-      }).instructions;
-      const v = evaluate(
-        s.profile,
-        arch,
-        { nr, args },
-        { nativeArch: s.nativeArch, badArchAction: s.badArchAction, enosysStub: s.enosysStub },
-      );
-      reference = v.kind === 'ERRNO' || v.kind === 'TRACE' ? `${v.kind}(${v.data})` : v.kind;
-      const target = parseRuntimeTarget(opts, s.nativeArch);
-      if (target.runtime !== 'sysfence') {
-        const rv = runtimeEvaluate(runtimeFilter(s.profile, target), { arch: arch.auditArch, nr, args });
-        runtime = {
-          target: describeTarget(target),
-          action: formatAction(rv.action),
-          ...(rv.divergence ? { label: rv.divergence.label, reason: rv.divergence.reason } : {}),
-        };
-      }
-    } else prog = loadProgramFile(file);
-    const r = emulate(prog, { nr, arch: arch.auditArch, args }, arch.endian);
-    const result = {
-      arch: arch.id,
-      nr,
-      name: syscallTable(arch).name(nr >>> 0) ?? null,
-      args: args.map(String),
-      action: describeRet(r.ret),
-      ret: `0x${r.ret.toString(16)}`,
-      steps: r.steps,
-      loads: r.loads,
-      ...(reference ? { evaluate: reference } : {}),
-      ...(runtime ? { runtime } : {}),
-    };
-    if (opts.json) out(toJsonText(result));
-    else {
-      out(
-        `${arch.id} ${result.name ?? nr}(${args.join(', ')}) -> ${result.action} (${r.steps} instructions, reads offsets ${r.loads.join(',')})${reference ? `; evaluate: ${reference}` : ''}`,
-      );
-      if (runtime)
-        out(
-          runtime.label
-            ? `  under ${runtime.target}: ${runtime.action} [${runtime.label}] ${runtime.reason}`
-            : `  under ${runtime.target}: ${runtime.action} (as the profile says)`,
-        );
+  cmd.action((file: string, syscall: string, rawArgs: string[], opts: Record<string, unknown>) =>
+    emuAction(file, syscall, rawArgs, opts, setExit),
+  );
+}
+
+/** The `emu` command's action. */
+function emuAction(
+  file: string,
+  syscall: string,
+  rawArgs: string[],
+  opts: Record<string, unknown>,
+  setExit: (code: number) => void,
+): void {
+  const archName = (opts.arch as string[] | undefined)?.[0] ?? 'x86_64';
+  const arch = findArch(archName);
+  if (!arch) throw new CliError('unknown-arch', `unknown architecture "${archName}"`);
+  const nr = /^-?\d+$/.test(syscall) ? Number(syscall) : syscallTable(arch).number(syscall);
+  if (nr === undefined) throw new CliError('unknown-syscall', `${arch.id} has no syscall "${syscall}"`);
+  if (rawArgs.length > 6) throw new CliError('bad-argument', 'a syscall has at most six arguments');
+  const args = rawArgs.map(parseArg);
+  let prog: Instruction[];
+  let reference: string | undefined;
+  let runtime: { target: string; action: string; label?: string; reason?: string } | undefined;
+  if (/\.(json|ya?ml)$/.test(file) || (existsSync(file) && !file.endsWith('.bpf'))) {
+    const { profile } = requireOneProfile(readProfile(file));
+    const s = setupFilter(profile, opts);
+    prog = compile(s.profile, {
+      nativeArch: s.nativeArch,
+      badArchAction: s.badArchAction,
+      enosysStub: s.enosysStub,
+    }).instructions;
+    const v = evaluate(
+      s.profile,
+      arch,
+      { nr, args },
+      { nativeArch: s.nativeArch, badArchAction: s.badArchAction, enosysStub: s.enosysStub },
+    );
+    reference = v.kind === 'ERRNO' || v.kind === 'TRACE' ? `${v.kind}(${v.data})` : v.kind;
+    const target = parseRuntimeTarget(opts, s.nativeArch);
+    if (target.runtime !== 'sysfence') {
+      const rv = runtimeEvaluate(runtimeFilter(s.profile, target), { arch: arch.auditArch, nr, args });
+      runtime = {
+        target: describeTarget(target),
+        action: formatAction(rv.action),
+        ...(rv.divergence ? { label: rv.divergence.label, reason: rv.divergence.reason } : {}),
+      };
     }
-    setExit(EXIT_OK);
-  });
+  } else prog = loadProgramFile(file);
+  const r = emulate(prog, { nr, arch: arch.auditArch, args }, arch.endian);
+  const result = {
+    arch: arch.id,
+    nr,
+    name: syscallTable(arch).name(nr >>> 0) ?? null,
+    args: args.map(String),
+    action: describeRet(r.ret),
+    ret: `0x${r.ret.toString(16)}`,
+    steps: r.steps,
+    loads: r.loads,
+    ...(reference ? { evaluate: reference } : {}),
+    ...(runtime ? { runtime } : {}),
+  };
+  if (opts.json) out(toJsonText(result));
+  else {
+    out(
+      `${arch.id} ${result.name ?? nr}(${args.join(', ')}) -> ${result.action} (${r.steps} instructions, reads offsets ${r.loads.join(',')})${reference ? `; evaluate: ${reference}` : ''}`,
+    );
+    if (runtime)
+      out(
+        runtime.label
+          ? `  under ${runtime.target}: ${runtime.action} [${runtime.label}] ${runtime.reason}`
+          : `  under ${runtime.target}: ${runtime.action} (as the profile says)`,
+      );
+  }
+  setExit(EXIT_OK);
 }

@@ -51,75 +51,81 @@ Examples:
   sudo sysfence inspect --docker web                 # against Docker's default
   sudo sysfence inspect --pid 4242 --profile app.json --runtime sysfence --disasm`,
   );
-  cmd.action((opts: Record<string, string | boolean | undefined>) => {
-    const given = ['pid', ...ENGINES.map((e) => e.id)].filter((k) => opts[k] !== undefined);
-    if (given.length !== 1)
-      throw new CliError(
-        'bad-option',
-        `give one of --pid PID, ${ENGINES.map((e) => `--${e.id} CONTAINER`).join(', ')}`,
-      );
-    if (opts.profile && opts.unconfined)
-      throw new CliError('bad-option', 'give --profile or --unconfined, not both');
-    const host = hostArch();
-    const pid =
-      opts.pid !== undefined
-        ? Number(opts.pid)
-        : (() => {
-            const c = engineValue(opts) as NonNullable<ReturnType<typeof engineValue>>;
-            return containerPid(c.engine.cli, c.value);
-          })();
-    if (!Number.isInteger(pid) || pid <= 0)
-      throw new CliError('bad-option', `--pid takes a process id, not ${opts.pid}`);
-    const ptrace = syscallTable(host).number('ptrace');
-    if (ptrace === undefined) throw new CliError('host-arch-unknown', `${host.id} has no ptrace syscall`);
-    // the thread read is stopped for a moment: a sleep the kernel resumes through restart_syscall
-    // (nanosleep, clock_nanosleep, poll, futex with a timeout) would need that call allowed; such
-    // threads are left alone, and a process with no other thread is refused unless told
-    const sleepers = new Set(
-      ['nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64', 'poll', 'futex', 'futex_time64'].flatMap(
-        (n) => syscallTable(host).number(n) ?? [],
-      ),
+  cmd.action((opts: Record<string, string | boolean | undefined>) => inspectAction(opts, setExit));
+}
+
+/** The `inspect` command's action. */
+function inspectAction(
+  opts: Record<string, string | boolean | undefined>,
+  setExit: (code: number) => void,
+): void {
+  const given = ['pid', ...ENGINES.map((e) => e.id)].filter((k) => opts[k] !== undefined);
+  if (given.length !== 1)
+    throw new CliError(
+      'bad-option',
+      `give one of --pid PID, ${ENGINES.map((e) => `--${e.id} CONTAINER`).join(', ')}`,
     );
-    if (!seccompStatus(pid)) throw new CliError('no-such-process', `no process ${pid}`, String(pid));
-    const threads = threadsOf(pid);
-    const calm = threads.find((t) => t.syscall === undefined || !sleepers.has(t.syscall));
-    if (!calm && !opts.interrupt)
-      throw new CliError(
-        'inspect-would-interrupt',
-        `every thread of process ${pid} sleeps in a call the kernel resumes through restart_syscall after a stop (${threads.map((t) => syscallTable(host).name(t.syscall ?? -1) ?? t.syscall).join(', ')}): reading its filters stops it for a moment, and a filter that denies restart_syscall would end that sleep with an error`,
-        String(pid),
-        'run it again in a moment, or pass --interrupt to read it anyway (profiles sysfence generates allow restart_syscall for sleeping programs)',
-      );
-    const tid = calm?.tid ?? pid;
-    const read = readSeccompFilters(tid, ptrace);
-    const programs = read.filters.map((f) => decode(f));
-    const target = parseRuntimeTarget(opts, host.id);
-    const ro = { ...parseReviewOptions(opts), arch: host };
-    const against = opts.unconfined
-      ? undefined
-      : opts.profile
-        ? {
-            name: String(opts.profile),
-            profile: requireOneProfile(readProfile(String(opts.profile))).profile,
-          }
-        : { name: "Docker's default", profile: referenceProfile('docker-default') };
-    const c = compareLoaded(
-      programs,
-      against ? resolve(against.profile, ro) : undefined,
-      target,
-      host,
-      against?.name ?? 'no filter (unconfined)',
+  if (opts.profile && opts.unconfined)
+    throw new CliError('bad-option', 'give --profile or --unconfined, not both');
+  const host = hostArch();
+  const pid =
+    opts.pid !== undefined
+      ? Number(opts.pid)
+      : (() => {
+          const c = engineValue(opts) as NonNullable<ReturnType<typeof engineValue>>;
+          return containerPid(c.engine.cli, c.value);
+        })();
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new CliError('bad-option', `--pid takes a process id, not ${opts.pid}`);
+  const ptrace = syscallTable(host).number('ptrace');
+  if (ptrace === undefined) throw new CliError('host-arch-unknown', `${host.id} has no ptrace syscall`);
+  // the thread read is stopped for a moment: a sleep the kernel resumes through restart_syscall
+  // (nanosleep, clock_nanosleep, poll, futex with a timeout) would need that call allowed; such
+  // threads are left alone, and a process with no other thread is refused unless told
+  const sleepers = new Set(
+    ['nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64', 'poll', 'futex', 'futex_time64'].flatMap(
+      (n) => syscallTable(host).number(n) ?? [],
+    ),
+  );
+  if (!seccompStatus(pid)) throw new CliError('no-such-process', `no process ${pid}`, String(pid));
+  const threads = threadsOf(pid);
+  const calm = threads.find((t) => t.syscall === undefined || !sleepers.has(t.syscall));
+  if (!calm && !opts.interrupt)
+    throw new CliError(
+      'inspect-would-interrupt',
+      `every thread of process ${pid} sleeps in a call the kernel resumes through restart_syscall after a stop (${threads.map((t) => syscallTable(host).name(t.syscall ?? -1) ?? t.syscall).join(', ')}): reading its filters stops it for a moment, and a filter that denies restart_syscall would end that sleep with an error`,
+      String(pid),
+      'run it again in a moment, or pass --interrupt to read it anyway (profiles sysfence generates allow restart_syscall for sleeping programs)',
     );
-    printInspection({
-      pid,
-      tid,
-      who: engineValue(opts)?.value,
-      read,
-      programs,
-      c,
-      json: opts.json === true,
-      disasm: opts.disasm === true,
-    });
-    setExit('unsupported' in c ? 2 : c.equal ? EXIT_OK : EXIT_FINDINGS);
+  const tid = calm?.tid ?? pid;
+  const read = readSeccompFilters(tid, ptrace);
+  const programs = read.filters.map((f) => decode(f));
+  const target = parseRuntimeTarget(opts, host.id);
+  const ro = { ...parseReviewOptions(opts), arch: host };
+  const against = opts.unconfined
+    ? undefined
+    : opts.profile
+      ? {
+          name: String(opts.profile),
+          profile: requireOneProfile(readProfile(String(opts.profile))).profile,
+        }
+      : { name: "Docker's default", profile: referenceProfile('docker-default') };
+  const c = compareLoaded(
+    programs,
+    against ? resolve(against.profile, ro) : undefined,
+    target,
+    host,
+    against?.name ?? 'no filter (unconfined)',
+  );
+  printInspection({
+    pid,
+    tid,
+    who: engineValue(opts)?.value,
+    read,
+    programs,
+    c,
+    json: opts.json === true,
+    disasm: opts.disasm === true,
   });
+  setExit('unsupported' in c ? 2 : c.equal ? EXIT_OK : EXIT_FINDINGS);
 }

@@ -60,68 +60,74 @@ Examples:
   sysfence reach --image debian:bookworm --all --json
   sysfence reach --image app:2.0 --profile app-1.0.json   # drift: what the new image can call that the profile denies`,
     )
-    .action(async (programs: string[], opts: Record<string, string | boolean | undefined>) => {
-      if (opts.image && opts.root) throw new CliError('bad-option', 'give --image or --root, not both');
-      const engine = engineById(String(opts.engine));
-      if (!engine)
-        throw new CliError(
-          'bad-option',
-          `--engine must be ${ENGINES.map((e) => e.id).join(' or ')}, not ${String(opts.engine)}`,
-        );
-      const fs = opts.image
-        ? await imageFiles(engine.cli, String(opts.image))
-        : hostFiles(opts.root as string | undefined);
-      let targets = programs;
-      if (opts.all) {
-        if (!opts.image && !opts.root)
-          throw new CliError(
-            'bad-option',
-            '--all reads every program of an image or root directory: give --image or --root',
-          );
-        targets = allPrograms(
-          fs,
-          opts.image && 'entries' in fs
-            ? [...(fs as unknown as { entries: Map<string, unknown> }).entries.keys()]
-            : listFiles(fs, '/'),
-        );
-      } else if (targets.length === 0) {
-        if (!opts.image)
-          throw new CliError('bad-option', 'give a program (or --image IMAGE for its entrypoint)');
-        const cmd = imageCommand(engine.cli, String(opts.image));
-        if (cmd.length === 0)
-          throw new CliError(
-            'bad-option',
-            `image ${String(opts.image)} has no entrypoint or command: name the program`,
-          );
-        targets = [cmd[0] as string];
-      }
-      const resolved = targets.map((t) => {
-        const p = programOf(fs, t);
-        if (!p) throw new CliError('reach-no-program', `${t} is not a program in ${fs.label}`, t);
-        return p;
-      });
-      const loaded = typeof opts.loaded === 'string' ? opts.loaded.split(',').filter(Boolean) : [];
-      const results: ProgramReach[] = [];
-      for (const p of resolved) results.push(reachProgram(p, { fs, cache: reachCache(), loaded }));
-      const drift = opts.profile
-        ? driftOf(requireOneProfile(readProfile(String(opts.profile))).profile, results)
-        : [];
-      if (opts.json)
-        out(
-          toJsonText(
-            opts.profile ? { programs: results, drift } : results.length === 1 ? results[0] : results,
-          ),
-        );
-      else
-        for (const r of results) {
-          printReach(r, opts.why as string | undefined);
-          if (results.length > 1) out('');
-        }
-      if (results.length > 1 && !opts.json) {
-        const union = new Set(results.flatMap((r) => r.calls.map((c) => c.name)));
-        out(`${results.length} programs: ${union.size} system calls reachable in all`);
-      }
-      if (opts.profile && !opts.json) printDrift(String(opts.profile), drift);
-      setExit(results.some((r) => r.missing.length > 0) || drift.length > 0 ? EXIT_FINDINGS : EXIT_OK);
-    });
+    .action(async (programs: string[], opts: Record<string, string | boolean | undefined>) =>
+      reachAction(programs, opts, setExit),
+    );
+}
+
+/** The `reach` command's action. */
+async function reachAction(
+  programs: string[],
+  opts: Record<string, string | boolean | undefined>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  if (opts.image && opts.root) throw new CliError('bad-option', 'give --image or --root, not both');
+  const engine = engineById(String(opts.engine));
+  if (!engine)
+    throw new CliError(
+      'bad-option',
+      `--engine must be ${ENGINES.map((e) => e.id).join(' or ')}, not ${String(opts.engine)}`,
+    );
+  const fs = opts.image
+    ? await imageFiles(engine.cli, String(opts.image))
+    : hostFiles(opts.root as string | undefined);
+  let targets = programs;
+  if (opts.all) {
+    if (!opts.image && !opts.root)
+      throw new CliError(
+        'bad-option',
+        '--all reads every program of an image or root directory: give --image or --root',
+      );
+    targets = allPrograms(
+      fs,
+      opts.image && 'entries' in fs
+        ? [...(fs as unknown as { entries: Map<string, unknown> }).entries.keys()]
+        : listFiles(fs, '/'),
+    );
+  } else if (targets.length === 0) {
+    if (!opts.image) throw new CliError('bad-option', 'give a program (or --image IMAGE for its entrypoint)');
+    const cmd = imageCommand(engine.cli, String(opts.image));
+    if (cmd.length === 0)
+      throw new CliError(
+        'bad-option',
+        `image ${String(opts.image)} has no entrypoint or command: name the program`,
+      );
+    targets = [cmd[0] as string];
+  }
+  const resolved = targets.map((t) => {
+    const p = programOf(fs, t);
+    if (!p) throw new CliError('reach-no-program', `${t} is not a program in ${fs.label}`, t);
+    return p;
+  });
+  const loaded = typeof opts.loaded === 'string' ? opts.loaded.split(',').filter(Boolean) : [];
+  const results: ProgramReach[] = [];
+  for (const p of resolved) results.push(reachProgram(p, { fs, cache: reachCache(), loaded }));
+  const drift = opts.profile
+    ? driftOf(requireOneProfile(readProfile(String(opts.profile))).profile, results)
+    : [];
+  if (opts.json)
+    out(
+      toJsonText(opts.profile ? { programs: results, drift } : results.length === 1 ? results[0] : results),
+    );
+  else
+    for (const r of results) {
+      printReach(r, opts.why as string | undefined);
+      if (results.length > 1) out('');
+    }
+  if (results.length > 1 && !opts.json) {
+    const union = new Set(results.flatMap((r) => r.calls.map((c) => c.name)));
+    out(`${results.length} programs: ${union.size} system calls reachable in all`);
+  }
+  if (opts.profile && !opts.json) printDrift(String(opts.profile), drift);
+  setExit(results.some((r) => r.missing.length > 0) || drift.length > 0 ? EXIT_FINDINGS : EXIT_OK);
 }

@@ -26,22 +26,7 @@ export async function recordDocker(
   opts: Record<string, string | boolean | undefined>,
   setExit: (code: number) => void,
 ): Promise<void> {
-  if (opts.args)
-    throw new CliError(
-      'bad-option',
-      '--args is not recorded for containers yet (record --docker counts calls, not argument values)',
-    );
-  const ce = chosenEngine(opts) ?? DOCKER;
-  const arch = hostArch();
-  if (opts.backend === 'strace')
-    throw new CliError(
-      'bad-option',
-      `--${ce.id} records with eBPF only (strace cannot follow the runtime into the container)`,
-    );
-  const engine = opts.backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
-  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), engine);
-  if (problems.length > 0)
-    throw new CliError('ebpf-unavailable', `record --${ce.id} needs eBPF: ${problems.join('; ')}`);
+  const { ce, arch, engine } = containerRecorder(opts);
   const b = new RecordingBuilder();
   b.source(ce.source, runArgs.join(' '));
   // --show-denied: also watch for calls the container's own filter denies (a second probe, on
@@ -104,6 +89,27 @@ export async function recordDocker(
       `sysfence: the recording ended as ${r.stoppedAsAsked} asked (the container's own status: ${exitStatus(r.exit)}): exit 0`,
     );
   setExit(r.stoppedAsAsked !== undefined ? EXIT_OK : exitStatus(r.exit));
+}
+
+/** What recording a container needs: eBPF (never strace), no --args yet; which engine and program record. */
+function containerRecorder(opts: Record<string, string | boolean | undefined>) {
+  if (opts.args)
+    throw new CliError(
+      'bad-option',
+      '--args is not recorded for containers yet (record --docker counts calls, not argument values)',
+    );
+  const ce = chosenEngine(opts) ?? DOCKER;
+  const arch = hostArch();
+  if (opts.backend === 'strace')
+    throw new CliError(
+      'bad-option',
+      `--${ce.id} records with eBPF only (strace cannot follow the runtime into the container)`,
+    );
+  const engine: 'bpftrace' | 'sysfence' = opts.backend === 'bpftrace' ? 'bpftrace' : 'sysfence';
+  const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`), engine);
+  if (problems.length > 0)
+    throw new CliError('ebpf-unavailable', `record --${ce.id} needs eBPF: ${problems.join('; ')}`);
+  return { ce, arch, engine };
 }
 
 export function writeKubernetesFiles(

@@ -75,43 +75,48 @@ Examples:
   sysfence record --backend strace --recording app.rec.json -- ./app --serve
   sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/`,
     )
-    .action(async (command: string[], opts: Record<string, string | boolean | undefined>) => {
-      // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
-      holdStopSignals();
-      // and so is an output that cannot be written: the workload's run would be lost
-      for (const f of [
-        opts.select === undefined ? opts.output : undefined,
-        opts.recording,
-        opts.keepStraceLog,
-      ])
-        if (typeof f === 'string') checkWritable(f);
-      const engine = chosenEngine(opts);
-      if (!engine && (opts.duration !== undefined || opts.untilSignal !== undefined))
-        throw new CliError(
-          'bad-option',
-          `--duration and --until-signal stop a container: use them with ${engineFlags()}`,
-        );
-      if (opts.select !== undefined) {
-        if (!engine?.selects)
-          throw new CliError(
-            'bad-option',
-            `--select picks containers: use it with ${engineFlags(ENGINES.filter((e) => e.selects))}`,
-          );
-        if (command.length > 0)
-          throw new CliError(
-            'bad-option',
-            '--select records running containers: give no command (start the application yourself)',
-          );
-        return recordSelected(opts, setExit);
-      }
-      if (command.length === 0)
-        throw new CliError(
-          'no-command',
-          'nothing to record: give a command after --',
-          undefined,
-          'sysfence record -o app.json -- ./app',
-        );
-      if (engine) return recordDocker(command, opts, setExit);
-      return recordCommand(command, opts, setExit);
-    });
+    .action(async (command: string[], opts: Record<string, string | boolean | undefined>) =>
+      recordAction(command, opts, setExit),
+    );
+}
+
+/** The `record` command's action. */
+async function recordAction(
+  command: string[],
+  opts: Record<string, string | boolean | undefined>,
+  setExit: (code: number) => void,
+): Promise<void> {
+  // SIGINT/SIGTERM/SIGHUP stop the workload; what was recorded until then is still written
+  holdStopSignals();
+  // and so is an output that cannot be written: the workload's run would be lost
+  for (const f of [opts.select === undefined ? opts.output : undefined, opts.recording, opts.keepStraceLog])
+    if (typeof f === 'string') checkWritable(f);
+  const engine = chosenEngine(opts);
+  if (!engine && (opts.duration !== undefined || opts.untilSignal !== undefined))
+    throw new CliError(
+      'bad-option',
+      `--duration and --until-signal stop a container: use them with ${engineFlags()}`,
+    );
+  if (opts.select !== undefined) {
+    if (!engine?.selects)
+      throw new CliError(
+        'bad-option',
+        `--select picks containers: use it with ${engineFlags(ENGINES.filter((e) => e.selects))}`,
+      );
+    if (command.length > 0)
+      throw new CliError(
+        'bad-option',
+        '--select records running containers: give no command (start the application yourself)',
+      );
+    return recordSelected(opts, setExit);
+  }
+  if (command.length === 0)
+    throw new CliError(
+      'no-command',
+      'nothing to record: give a command after --',
+      undefined,
+      'sysfence record -o app.json -- ./app',
+    );
+  if (engine) return recordDocker(command, opts, setExit);
+  return recordCommand(command, opts, setExit);
 }
