@@ -70,10 +70,21 @@ export function relativePrograms(recordings: readonly Recording[]): string[] {
   return [...out].sort();
 }
 
-/** The shared objects a recording saw loaded that no DT_NEEDED names (dlopen). */
-function recordedLoaded(recordings: readonly Recording[]): string[] {
+/**
+ * The shared objects the recordings saw one program load (its own `programs[].loaded`, never
+ * another program's: glibc's libc.so.6, loaded by the shell that started a static Go program or a
+ * musl one, is no module of theirs), with `--root` the program's entries under any root.
+ */
+function recordedLoaded(
+  recordings: readonly Recording[],
+  program: string,
+  root: string | undefined,
+): string[] {
   const out = new Set<string>();
-  for (const r of recordings) for (const p of r.programs ?? []) for (const l of p.loaded ?? []) out.add(l);
+  for (const r of recordings)
+    for (const p of r.programs ?? [])
+      if (p.path === program && (root === undefined || p.root === root))
+        for (const l of p.loaded ?? []) out.add(l);
   return [...out].sort();
 }
 
@@ -140,7 +151,6 @@ export async function reachOfRecordings(
   const placed = new Set([...groups.values()].flat());
   const unplaced = recordedPrograms(recordings).filter((p) => !placed.has(p));
   const relative = relativePrograms(recordings);
-  const loaded = recordedLoaded(recordings);
   const reaches: ProgramReach[] = [];
   const skipped: RecordingReach['skipped'] = [];
   const sources: string[] = [];
@@ -156,6 +166,7 @@ export async function reachOfRecordings(
     sources.push(fs.label);
     for (const p of programs) {
       try {
+        const loaded = recordedLoaded(recordings, p, root === undefined ? where : undefined);
         const r = reachProgram(p, { fs, cache: reachCache(), loaded });
         reaches.push(r);
         if (r.missing.length > 0)

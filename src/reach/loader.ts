@@ -88,7 +88,9 @@ export function loadModules(
   if (interpFile) add(interpFile);
   const before = mods.length;
   const loaded: Mod[] = [];
-  for (const extra of opts.loaded ?? []) {
+  // a static program (no loader) maps no shared object: what a recording says its process opened
+  // belongs to the program that process ran before its exec (a shell's libc)
+  for (const extra of interp !== undefined ? (opts.loaded ?? []) : []) {
     const p = opts.fs.resolve(extra);
     const f = p !== undefined ? moduleFile(opts.fs, p) : undefined;
     if (p === undefined || !f || !isElf(f.head)) {

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { relativePrograms } from '../../src/cli/static-reach.js';
+import { reachOfRecordings, relativePrograms } from '../../src/cli/static-reach.js';
 import { ElfError, parseElf } from '../../src/elf/reader.js';
 import { TarReader } from '../../src/exec/image-files.js';
 import { HostFiles } from '../../src/exec/rootfs.js';
@@ -153,6 +153,14 @@ void _start(void) {
     expect(r.calls.map((c) => c.name).sort()).toEqual(['exit', 'getpid', 'getuid']);
     expect(r.unresolved).toEqual([]);
     expect(r.calls.find((c) => c.name === 'getuid')?.chain).toEqual([`${p}: entry`]);
+    // a static program maps no shared object: a library a recording says its process opened (the
+    // shell's libc, before the exec) is not one of its modules
+    const withLoaded = reachProgram(p, {
+      fs: new HostFiles('/'),
+      cache: newCache(),
+      loaded: [realpathSync('/lib/x86_64-linux-gnu/libc.so.6')],
+    });
+    expect([withLoaded.modules.length, withLoaded.calls.length]).toEqual([1, 3]);
   });
 
   /** A static program from assembly (the shapes compilers make, written out). */
@@ -306,6 +314,25 @@ describe.skipIf(!x64)("glibc's own shapes", () => {
 });
 
 describe('programs a recording names', () => {
+  it.skipIf(!x64)(
+    "each program is analysed with the shared objects its own processes loaded, not another's",
+    async () => {
+      process.env.SYSFENCE_CACHE_DIR ??= tempDir('sysfence-reach-cache-');
+      const b = new RecordingBuilder();
+      b.source('test', 'unit');
+      b.call('x86_64', 'exit_group', { pid: 1, executable: '/usr/bin/true' });
+      b.call('x86_64', 'exit_group', { pid: 2, executable: '/usr/bin/echo' });
+      b.loaded('/usr/bin/true', realpathSync('/lib/x86_64-linux-gnu/libm.so.6'));
+      const rec = b.build();
+      placePrograms(rec, HOST_ROOT);
+      const r = await reachOfRecordings([rec], 'log');
+      const modules = (p: string) =>
+        r.reaches.find((x) => x.program === p)?.modules.map((m) => m.soname ?? m.path);
+      expect(modules('/usr/bin/true')).toContain('libm.so.6');
+      expect(modules('/usr/bin/echo')).not.toContain('libm.so.6');
+    },
+  );
+
   it('a relative exec name is placed where the command started, or said to be unknown', () => {
     const b = new RecordingBuilder();
     b.source('test', 'unit');
