@@ -100,13 +100,18 @@ export function analyse(
       const stack = l >= abi.stack0 && l < abi.stack0 + abi.stackSlots;
       const from = tail && stack && abi.callPushes ? l + 1 : l;
       const v = from < abi.stack0 + abi.stackSlots || !stack ? (st[from] as number) : UNKNOWN;
-      if (v !== UNKNOWN) args.push([l, V.toValue(v) as Value]);
+      if (v === UNKNOWN) continue;
+      // our own incoming stack arguments, still in place, are no argument of a call: a callee's
+      // stack arguments are what the caller stored (only a jump out hands them on)
+      if (!tail && stack && V.isEntry(v) && V.entryOf(v) >= abi.stack0) continue;
+      args.push([l, V.toValue(v) as Value]);
     }
     return args;
   };
-  const site = (i: number, st: number[], tail: boolean): void => {
+  const site = (i: number, st: number[], tail: boolean, cond = false): void => {
     const s: CallSite = { at: ops.at[i] as number };
     if (tail) s.tail = true;
+    if (cond) s.cond = true;
     const args = argsAt(st, tail);
     if (args.length > 0) s.args = args;
     const reg = regOf[i] as number;
@@ -172,12 +177,15 @@ export function analyse(
           const by = imm[i] as number;
           if (flag[i] === 1 && by % 8 === 0) {
             // the frame moved by a known amount: slot j is now what slot j - by/8 was
+            // (in place: pushes and pops are everywhere, an array per move is the analysis's
+            // largest allocation)
             const n = by / 8;
-            const old = st.slice(abi.stack0, abi.stack0 + abi.stackSlots);
-            for (let j = 0; j < abi.stackSlots; j++) {
-              const k = j - n;
-              st[abi.stack0 + j] = k >= 0 && k < abi.stackSlots ? (old[k] as number) : UNKNOWN;
-            }
+            const S = abi.stackSlots;
+            const b0 = abi.stack0;
+            if (n > 0)
+              for (let j = S - 1; j >= 0; j--) st[b0 + j] = j - n >= 0 ? (st[b0 + j - n] as number) : UNKNOWN;
+            else if (n < 0)
+              for (let j = 0; j < S; j++) st[b0 + j] = j - n < S ? (st[b0 + j - n] as number) : UNKNOWN;
           } else clearStack(st);
           if (d >= 0) st[d] = UNKNOWN;
           break;
@@ -211,7 +219,7 @@ export function analyse(
         case K.Jcc: {
           const to = target[i] as number;
           // a conditional jump out of the function is a conditional tail call
-          if (collect && to >= 0 && !inside(to)) site(i, st, true);
+          if (collect && to >= 0 && !inside(to)) site(i, st, true, true);
           const t = to >= 0 ? ops.indexOf(to) : -1;
           const succ: [number, number[]][] = [];
           if (t >= 0 && (blockAt[t] as number) >= 0) succ.push([blockAt[t] as number, st.slice()]);

@@ -34,7 +34,7 @@ import { codeSections, loadsBefore, summarizeX86 } from './x86.js';
 export const COPY_MARK = '=';
 
 /** Bumped whenever the analysis changes what it writes: older cache entries are recomputed. */
-export const FACTS_FORMAT = 6;
+export const FACTS_FORMAT = 7;
 
 export type ReachMachine = 'x86_64' | 'aarch64';
 
@@ -407,8 +407,11 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   // assembly label whose address is taken): decoded again from there
   const starts = functions.map((f) => f.start);
   const inner = new Map<number, FunctionRange>();
+  // (not a conditional jump's target: a cold fragment jumping back into its function's middle,
+  // whose code that function's own reading covers; decoding from every such target again cost
+  // python3 7 s)
   for (const f of functions)
-    for (const t of [...f.refs, ...f.calls.map((c) => c.to ?? -1)]) {
+    for (const t of [...f.refs, ...f.calls.map((c) => (c.cond ? -1 : (c.to ?? -1)))]) {
       let lo = 0;
       let hi = starts.length;
       while (lo < hi) {

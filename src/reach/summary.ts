@@ -25,6 +25,8 @@ export interface CallSite {
   param?: number;
   /** A jump that leaves the function (a tail call). */
   tail?: true;
+  /** A conditional jump that leaves it (back from a cold fragment into its function's middle, mostly). */
+  cond?: true;
   /** Argument locations whose value is known at the call, as [location, value] pairs. */
   args?: [number, Value][];
 }
