@@ -269,7 +269,9 @@ function riskyAdded(profile, exactProfile) {
         .flatMap((r) => r.names ?? []),
     );
   const recorded = names(exactProfile, ['SCMP_ACT_ALLOW']);
-  return [...names(profile, ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])].filter((n) => RISKY.has(n) && !recorded.has(n));
+  return [...names(profile, ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])].filter(
+    (n) => RISKY.has(n) && !recorded.has(n),
+  );
 }
 
 function loggedCount(profile) {
