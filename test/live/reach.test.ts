@@ -138,7 +138,7 @@ describe.skipIf(skip !== undefined)('static reach contains what the programs do 
       expect(loaded.filter((l) => /\/_json\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
       expect(loaded.filter((l) => /\/_ctypes\.cpython-[^/]*\.so$/.test(l))).toHaveLength(1);
       const [withLoaded] = await reachOf(['/usr/bin/python3'], loaded);
-      const module = withLoaded.modules.find((m) => /_ctypes\.cpython/.test(m.path));
+      const module = withLoaded?.modules.find((m) => /_ctypes\.cpython/.test(m.path));
       expect(module?.loadedBecause).toBe('the recording names it (loaded at run time)');
     },
     120_000,
