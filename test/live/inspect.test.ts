@@ -93,9 +93,13 @@ describe.skipIf(skip !== undefined)('sysfence inspect', () => {
 
   it('a container under the profile less one call: exactly that call differs, with the verdicts', async () => {
     const p = JSON.parse(readFileSync(join(dir, 'reader.json'), 'utf8'));
-    // a call the profile allows (a family sibling) that neither runc nor sh needs here
-    const gone = ['pwrite64', 'writev', 'readv', 'pread64'].find((n) => p.syscalls[0].names.includes(n))!;
-    p.syscalls[0].names = p.syscalls[0].names.filter((n: string) => n !== gone);
+    // a call the profile allows and audits (a family sibling: the recording did not make it) that
+    // neither runc nor sh needs here
+    const rule = p.syscalls.find(
+      (r: { action: string; args?: unknown[] }) => r.action === 'SCMP_ACT_LOG' && !r.args,
+    );
+    const gone = ['pwrite64', 'writev', 'readv', 'pread64'].find((n) => rule.names.includes(n))!;
+    rule.names = rule.names.filter((n: string) => n !== gone);
     const less = join(dir, 'less.json');
     writeFileSync(less, JSON.stringify(p));
     const c = await container('less', ['--security-opt', `seccomp=${less}`]);
@@ -109,7 +113,7 @@ describe.skipIf(skip !== undefined)('sysfence inspect', () => {
         x.loaded,
         x.expected,
       ]),
-    ).toEqual([['x86_64', gone, 'ERRNO(1)', 'ALLOW']]);
+    ).toEqual([['x86_64', gone, 'ERRNO(1)', 'LOG']]);
     table.push(`  profile less ${gone.padEnd(12)}vs the full profile: ${gone} differs, nothing else`);
   });
 
