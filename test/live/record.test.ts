@@ -121,11 +121,15 @@ describe.skipIf(ebpfSkip !== undefined)('completeness: eBPF backend', () => {
     const a = await recordWith('ebpf');
     const b = await recordWith('strace');
     const c = await recordWith('bpftrace');
+    // (futex: pthread_join waits in it only when the thread still runs, so each separate run makes
+    // one or two: its count is compared as "present", every other count exactly)
     const counts = (r: Recording) =>
       Object.fromEntries(
         Object.entries(r.syscalls).map(([abi, m]) => [
           abi,
-          Object.fromEntries(Object.entries(m ?? {}).map(([n, s]) => [n, s.count])),
+          Object.fromEntries(
+            Object.entries(m ?? {}).map(([n, s]) => [n, n === 'futex' ? s.count >= 1 : s.count]),
+          ),
         ]),
       );
     expect(counts(a)).toEqual(counts(b));
