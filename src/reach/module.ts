@@ -443,7 +443,7 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
         f.sysParams = [...f.sysParams, param].sort((a, b) => a - b);
   }
   const data = dataSections(elf);
-  let pointers = pointersOf(elf, machine, functions, data);
+  const pointers = pointersOf(elf, machine, functions, data);
   // a call of a function that never returns ends its path: the values after it (a register the
   // compiler knows the callee keeps, clobbered by our default) no longer pollute the loop it sits
   // in. Only functions with a site whose number is unknown are read again with that knowledge.
@@ -453,16 +453,12 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   );
   if (again.length > 0) {
     opts.noReturn = never;
+    // (the same ranges, names kept; the pointers depend only on where functions start: unchanged)
     const redone = new Map(summarize(again).map((f) => [f.start, f]));
     for (let i = 0; i < functions.length; i++) {
       const r = redone.get((functions[i] as FunctionSummary).start);
-      if (r)
-        functions[i] = {
-          ...r,
-          ...((functions[i] as FunctionSummary).name ? { name: (functions[i] as FunctionSummary).name } : {}),
-        };
+      if (r) functions[i] = r;
     }
-    pointers = pointersOf(elf, machine, functions, data);
   }
   if (machine === 'x86_64' && elf.soname === 'libc.so.6') settleSetxid(elf, functions);
   pruneArguments(

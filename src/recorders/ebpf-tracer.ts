@@ -185,23 +185,22 @@ async function readMaps(
   dump: (m: MapName, keys?: readonly string[]) => Promise<[string, string][]>,
   mapKeys: number,
 ): Promise<RecorderMaps> {
-  const read = async (m: MapName, keys?: readonly string[]) => dump(m, keys);
-  const errors = await read('errors');
-  const pairs = await read('pairs');
+  const errors = await dump('errors');
+  const pairs = await dump('pairs');
   const slots = [...new Set(pairs.map(([k]) => Number(hexLE(k, 0, 8) & 0xffffffffn)))].sort((a, b) => a - b);
   const slotKey = (slot: number) => Buffer.from(new Uint32Array([slot]).buffer).toString('hex');
   return decodeMaps(
     {
       errors,
       pairs,
-      counts: await read('counts', slots.map(slotKey)),
-      other: await read('other'),
-      denied: await read('denied'),
-      execs: await read('execs'),
-      parents: await read('parents'),
-      args: await read('args'),
-      loads: await read('loads'),
-      scopes: await read('scopes'),
+      counts: await dump('counts', slots.map(slotKey)),
+      other: await dump('other'),
+      denied: await dump('denied'),
+      execs: await dump('execs'),
+      parents: await dump('parents'),
+      args: await dump('args'),
+      loads: await dump('loads'),
+      scopes: await dump('scopes'),
     },
     mapKeys,
   );

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { nativeArch } from '../../arch/tables.js';
 import { giveToSudoUser, workloadUser } from '../../exec/as-user.js';
 import { holdStopSignals } from '../../exec/signals.js';
+import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { demo } from './demo-run.js';
 
@@ -26,8 +26,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
     .option('--as-root', 'under sudo, run the demo server as root (by default as the user who ran sudo)')
     .action(async (opts: { backend: 'auto' | 'ebpf' | 'strace'; dir?: string; asRoot?: boolean }) => {
       holdStopSignals();
-      const arch = nativeArch();
-      if (!arch) throw new Error(`no syscall table for ${process.arch}`);
+      const arch = hostArch();
       // a fresh directory nobody else can have prepared (mkdtemp, mode 0700), or the user's own,
       // which is created if missing and never emptied: only the demo's two files are written to it
       const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'sysfence-demo-'));
