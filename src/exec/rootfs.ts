@@ -64,14 +64,20 @@ export class HostFiles implements FileSource {
   private real(p: string): string {
     return this.root === '/' ? p : posix.join(this.root, p);
   }
+  /** What each path is (the loader's search asks for the same directories many times). */
+  private readonly kinds = new Map<string, { link?: string; dir?: boolean } | undefined>();
   resolve(path: string): string | undefined {
     return resolveIn(path, (p) => {
+      if (this.kinds.has(p)) return this.kinds.get(p);
+      let kind: { link?: string; dir?: boolean } | undefined;
       try {
         const st = lstatSync(this.real(p));
-        return st.isSymbolicLink() ? { link: readlinkSync(this.real(p)) } : { dir: st.isDirectory() };
+        kind = st.isSymbolicLink() ? { link: readlinkSync(this.real(p)) } : { dir: st.isDirectory() };
       } catch {
-        return undefined;
+        kind = undefined;
       }
+      this.kinds.set(p, kind);
+      return kind;
     });
   }
   /**

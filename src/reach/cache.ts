@@ -8,20 +8,30 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIdOf } from '../elf/reader.js';
-import { FACTS_FORMAT, moduleFacts } from './module.js';
+import { FACTS_FORMAT, LINK_FORMAT, type LinkFacts, linkFacts, moduleFacts } from './module.js';
 import { type ModuleTable, moduleTable, TABLE_FORMAT } from './tables.js';
 
 export interface FactsCache {
   /** Where entries are kept; undefined: in memory only. */
   dir?: string;
   memory: Map<string, ModuleTable>;
+  links: Map<string, LinkFacts>;
+  /** Whole programs' results (as JSON text: every reader gets its own copy) by the key of their inputs. */
+  results: Map<string, string>;
   /** Entries computed and read from disk (for the report). */
   computed: number;
   loaded: number;
 }
 
 export function newCache(dir?: string): FactsCache {
-  return { ...(dir !== undefined ? { dir } : {}), memory: new Map(), computed: 0, loaded: 0 };
+  return {
+    ...(dir !== undefined ? { dir } : {}),
+    memory: new Map(),
+    links: new Map(),
+    results: new Map(),
+    computed: 0,
+    loaded: 0,
+  };
 }
 
 /** The cache key of a file: its build-id, or its contents' hash. */
@@ -40,20 +50,69 @@ export interface ModuleFile {
   path: string;
   head: Uint8Array;
   bytes(): Uint8Array;
+  /** Its cache key, once known (keyOf). */
+  key?: string;
 }
 
 /** How many bytes of a module are read before knowing whether its table is cached. */
 export const HEAD_BYTES = 16 * 1024;
 
 /** The cache key from the head when its build-id note is there, else from the whole file. */
-function keyOf(f: ModuleFile): string {
+export function keyOf(f: ModuleFile): string {
+  if (f.key !== undefined) return f.key;
   try {
     const id = buildIdOf(f.head, f.path);
-    if (id !== undefined && id.length >= 16) return `b-${id}`;
+    if (id !== undefined && id.length >= 16) {
+      f.key = `b-${id}`;
+      return f.key;
+    }
   } catch {
     // the note lies past the head: read below
   }
-  return cacheKey(f.bytes(), f.path);
+  f.key = cacheKey(f.bytes(), f.path);
+  return f.key;
+}
+
+const tablePath = (cache: FactsCache, key: string) =>
+  cache.dir !== undefined ? join(cache.dir, `${key}.f${FACTS_FORMAT}t${TABLE_FORMAT}.json`) : undefined;
+
+/** Reads a cache file written by keep(); undefined when absent, unreadable or of another format. */
+function readKept<T extends { format: number }>(path: string | undefined, format: number): T | undefined {
+  if (path === undefined) return undefined;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as T;
+    return v.format === format ? v : undefined;
+  } catch {
+    return undefined; // absent or unreadable: computed again
+  }
+}
+
+/** Writes a cache file whole (a temporary file renamed: a reader never sees half of one). */
+function keep(cache: FactsCache, path: string | undefined, value: unknown): void {
+  if (path === undefined || cache.dir === undefined) return;
+  try {
+    mkdirSync(cache.dir, { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, path);
+  } catch {
+    // a cache that cannot be written only costs time
+  }
+}
+
+/** A module's link facts: from memory, the cache directory, or its ELF headers (and kept). */
+export function linkFor(cache: FactsCache, f: ModuleFile): LinkFacts {
+  const key = keyOf(f);
+  const hit = cache.links.get(key);
+  if (hit) return hit;
+  const path = cache.dir !== undefined ? join(cache.dir, `${key}.l${LINK_FORMAT}.json`) : undefined;
+  let link = readKept<LinkFacts>(path, LINK_FORMAT);
+  if (!link) {
+    link = linkFacts(f.bytes(), f.path);
+    keep(cache, path, link);
+  }
+  cache.links.set(key, link);
+  return link;
 }
 
 /** A module's reach table: from memory, from the cache directory, or computed (and kept). */
@@ -61,32 +120,47 @@ export function tableFor(cache: FactsCache, f: ModuleFile): ModuleTable {
   const key = keyOf(f);
   const hit = cache.memory.get(key);
   if (hit) return hit;
-  const path =
-    cache.dir !== undefined ? join(cache.dir, `${key}.f${FACTS_FORMAT}t${TABLE_FORMAT}.json`) : undefined;
-  if (path) {
-    try {
-      const table = JSON.parse(readFileSync(path, 'utf8')) as ModuleTable;
-      if (table.format === TABLE_FORMAT) {
-        cache.memory.set(key, table);
-        cache.loaded++;
-        return table;
-      }
-    } catch {
-      // absent or unreadable: computed again below
-    }
+  const path = tablePath(cache, key);
+  const kept = readKept<ModuleTable>(path, TABLE_FORMAT);
+  if (kept) {
+    cache.memory.set(key, kept);
+    cache.loaded++;
+    return kept;
   }
   const table = moduleTable(moduleFacts(f.bytes(), f.path));
   cache.computed++;
   cache.memory.set(key, table);
-  if (path && cache.dir !== undefined) {
-    try {
-      mkdirSync(cache.dir, { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(table));
-      renameSync(tmp, path);
-    } catch {
-      // a cache that cannot be written only costs time
-    }
-  }
+  keep(cache, path, table);
   return table;
+}
+
+/** The format of a kept program result (bumped with any change to ProgramReach or its computation). */
+export const RESULT_FORMAT = 1;
+
+/**
+ * A program's result, kept under the key of everything it was computed from: the formats, and
+ * every module's path, cache key and role in load order (resultKey). A changed library, a new
+ * library found first on the search path, a different recording's loaded list: another key.
+ */
+export function resultFor<T>(cache: FactsCache, key: string): T | undefined {
+  const hit = cache.results.get(key);
+  if (hit !== undefined) return JSON.parse(hit) as T;
+  const kept = readKept<{ format: number; result: T }>(resultPath(cache, key), RESULT_FORMAT);
+  if (kept) cache.results.set(key, JSON.stringify(kept.result));
+  return kept?.result;
+}
+
+export function keepResult(cache: FactsCache, key: string, result: unknown): void {
+  cache.results.set(key, JSON.stringify(result));
+  keep(cache, resultPath(cache, key), { format: RESULT_FORMAT, result });
+}
+
+const resultPath = (cache: FactsCache, key: string) =>
+  cache.dir !== undefined ? join(cache.dir, `p-${key}.json`) : undefined;
+
+/** The key of a computation from its inputs (any JSON value): SHA-256 with the formats. */
+export function inputsKey(inputs: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([FACTS_FORMAT, TABLE_FORMAT, LINK_FORMAT, RESULT_FORMAT, inputs]))
+    .digest('hex');
 }

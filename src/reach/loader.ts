@@ -6,45 +6,49 @@
  */
 import { SysfenceError } from '../errors.js';
 import type { ModuleFile } from './cache.js';
-import { tableFor } from './cache.js';
+import { keyOf, linkFor } from './cache.js';
 import { defaultDirs, findLibrary, isMusl, moduleFile } from './libraries.js';
+import type { LinkFacts } from './module.js';
 import type { ProgramReach, ReachOptions } from './program.js';
-import type { ModuleTable } from './tables.js';
 
-export interface Mod {
+/** A module as the loader places it: known from its headers (LinkFacts), its code not yet read. */
+export interface Linked {
   index: number;
   loadedBecause?: string;
   path: string;
   label: string;
-  table: ModuleTable;
-  exports: Map<string, [number, boolean]>;
-  /** per entry: where a number may come from a parameter (settled across modules below) */
-  params: Set<number>[];
+  file: ModuleFile;
+  /** Its cache key (build-id or content hash). */
+  key: string;
+  link: LinkFacts;
 }
 
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 const isElf = (b: Uint8Array) => b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 
-/** Loads the program and its libraries in the loader's order (breadth first), the loader last. */
-export function loadModules(
-  program: string,
-  opts: ReachOptions,
-): { mods: Mod[]; missing: ProgramReach['missing']; loaded: Mod[] } {
-  const mods: Mod[] = [];
+export interface LinkedProgram {
+  mods: Linked[];
+  missing: ProgramReach['missing'];
+  /** Modules loaded at run time (a recording or static reach names them): analysed as roots. */
+  loaded: Linked[];
+}
+
+/** Places the program and its libraries in the loader's order (breadth first), the loader last. */
+export function linkModules(program: string, opts: ReachOptions): LinkedProgram {
+  const mods: Linked[] = [];
   const missing: ProgramReach['missing'] = [];
-  const byPath = new Map<string, Mod>();
-  const add = (file: ModuleFile): Mod => {
+  const byPath = new Map<string, Linked>();
+  const add = (file: ModuleFile): Linked => {
     const path = file.path;
     const had = byPath.get(path);
     if (had) return had;
-    const table = tableFor(opts.cache, file);
-    const m: Mod = {
+    const m: Linked = {
       index: mods.length,
       path,
       label: path,
-      table,
-      exports: new Map(table.exports.map(([n, e, f]) => [n, [e, f]])),
-      params: table.entries.map((e) => new Set(e.params)),
+      file,
+      key: keyOf(file),
+      link: linkFor(opts.cache, file),
     };
     mods.push(m);
     byPath.set(path, m);
@@ -62,8 +66,8 @@ export function loadModules(
       'give the program that runs it (e.g. /bin/sh, /usr/bin/python3)',
     );
   const exe = add(file);
-  const machine = exe.table.machine;
-  const interp = exe.table.interp;
+  const machine = exe.link.machine;
+  const interp = exe.link.interp;
   const dirs = defaultDirs(opts.fs, machine, interp);
   const interpPath = interp !== undefined ? opts.fs.resolve(interp) : undefined;
   const interpFile = interpPath !== undefined ? moduleFile(opts.fs, interpPath) : undefined;
@@ -72,13 +76,13 @@ export function loadModules(
   const closeOver = (from: number): void => {
     // breadth first, as the loader builds its global scope
     for (let i = from; i < mods.length; i++) {
-      const m = mods[i] as Mod;
-      for (const name of m.table.needed) {
+      const m = mods[i] as Linked;
+      for (const name of m.link.needed) {
         if (isMusl(interp) && (name === 'libc.so' || /^libc\.musl-/.test(name)) && interpFile) {
           add(interpFile);
           continue;
         }
-        const found = findLibrary(opts.fs, name, m.path, m.table.runpath, dirs, machine);
+        const found = findLibrary(opts.fs, name, m.path, m.link.runpath, dirs, machine);
         if (found) add(found);
         else missing.push({ library: name, neededBy: m.path });
       }
@@ -87,7 +91,7 @@ export function loadModules(
   closeOver(0);
   if (interpFile) add(interpFile);
   const before = mods.length;
-  const loaded: Mod[] = [];
+  const loaded: Linked[] = [];
   // a static program (no loader) maps no shared object: what a recording says its process opened
   // belongs to the program that process ran before its exec (a shell's libc)
   for (const extra of interp !== undefined ? (opts.loaded ?? []) : []) {
@@ -105,12 +109,12 @@ export function loadModules(
     if (m.index >= before && !loaded.includes(m)) loaded.push(m);
     closeOver(n);
     for (let i = n + 1; i < mods.length; i++)
-      (mods[i] as Mod).loadedBecause = `needed by ${basename(p)}, loaded at run time`;
+      (mods[i] as Linked).loadedBecause = `needed by ${basename(p)}, loaded at run time`;
   }
   // what may be loaded at run time though no recording named it, added as loaded (sound, wider):
   // the NSS modules nsswitch.conf names, when a module imports an NSS function; and the shared
   // objects a module that imports dlopen names in its own strings ("libnuma.so.1")
-  const why = new Map<Mod, string>();
+  const why = new Map<Linked, string>();
   const addLoaded = (found: ModuleFile | undefined, reason: string) => {
     if (!found || byPath.has(found.path)) return;
     const n = mods.length;
@@ -119,17 +123,17 @@ export function loadModules(
     why.set(m, reason);
     closeOver(n);
     for (let i = n + 1; i < mods.length; i++)
-      why.set(mods[i] as Mod, `needed by ${basename(found.path)}, loaded at run time`);
+      why.set(mods[i] as Linked, `needed by ${basename(found.path)}, loaded at run time`);
   };
-  if (mods.some((m) => m.table.imports.some((i) => NSS.test(i)))) {
+  if (mods.some((m) => m.link.imports.some((i) => NSS.test(i)))) {
     for (const service of nssServices(opts.fs)) {
       const lib = `libnss_${service}.so.2`;
       addLoaded(findLibrary(opts.fs, lib, path, [], dirs, machine), `nsswitch.conf names ${service}`);
     }
   }
   for (let i = 0; i < mods.length; i++) {
-    const m = mods[i] as Mod;
-    for (const lib of m.table.libraryNames ?? [])
+    const m = mods[i] as Linked;
+    for (const lib of m.link.libraryNames ?? [])
       addLoaded(
         lib.startsWith('/')
           ? (() => {
@@ -137,11 +141,11 @@ export function loadModules(
               const f = p !== undefined ? moduleFile(opts.fs, p) : undefined;
               return f && isElf(f.head) ? f : undefined;
             })()
-          : findLibrary(opts.fs, lib, m.path, m.table.runpath, dirs, machine),
-        `${m.table.soname ?? basename(m.path)} imports dlopen and names ${lib}`,
+          : findLibrary(opts.fs, lib, m.path, m.link.runpath, dirs, machine),
+        `${m.link.soname ?? basename(m.path)} imports dlopen and names ${lib}`,
       );
   }
-  for (const m of mods) m.label = m.table.soname ?? basename(m.path);
+  for (const m of mods) m.label = m.link.soname ?? basename(m.path);
   for (const [m, reason] of why) {
     if (loaded.includes(m)) m.label = `${m.label} (${reason})`;
     m.loadedBecause = reason;

@@ -388,10 +388,54 @@ export function libraryNamesIn(bytes: Uint8Array): string[] {
   return [...out].sort();
 }
 
+/** Bumped whenever linkFacts changes what it writes. */
+export const LINK_FORMAT = 1;
+
+/**
+ * What the loader needs of a module to find the others, and what says which ones are loaded at
+ * run time: read from the ELF headers and dynamic symbols without decoding any code, so that a
+ * program's modules are known (and a cached result found) before any table is computed.
+ */
+export interface LinkFacts {
+  format: typeof LINK_FORMAT;
+  machine: ReachMachine;
+  interp?: string;
+  soname?: string;
+  needed: string[];
+  runpath: string[];
+  /** Undefined dynamic symbols. */
+  imports: string[];
+  /** When it imports dlopen: the shared objects its bytes name. */
+  libraryNames?: string[];
+}
+
+function linkOf(elf: Elf, bytes: Uint8Array): LinkFacts {
+  const imports = [
+    ...new Set(elf.dynsym.filter((s) => s.shndx === 0 && s.name !== '').map((s) => s.name)),
+  ].sort();
+  const link: LinkFacts = {
+    format: LINK_FORMAT,
+    machine: machineOf(elf),
+    needed: elf.needed,
+    runpath: elf.runpath,
+    imports,
+  };
+  if (elf.interp) link.interp = elf.interp;
+  if (elf.soname) link.soname = elf.soname;
+  if (imports.some((i) => LOADERS.includes(i))) link.libraryNames = libraryNamesIn(bytes);
+  return link;
+}
+
+/** A module's link facts (ELF headers and dynamic symbols only). */
+export function linkFacts(bytes: Uint8Array, file: string): LinkFacts {
+  return linkOf(parseElf(bytes, file), bytes);
+}
+
 /** Reads one ELF file's facts (decoding all its code). */
 export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
   const elf = parseElf(bytes, file);
-  const machine = machineOf(elf);
+  const link = linkOf(elf, bytes);
+  const machine = link.machine;
   const go = goFunctions(elf);
   const base = functionsOf(elf, go?.functions ?? []);
   const stubs = pltStubs(elf);
@@ -475,9 +519,7 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
     exports.push([s.name, s.value, s.size, s.type === STT_FUNC || s.type === STT_GNU_IFUNC]);
   }
   exports.sort((a, b) => a[0].localeCompare(b[0]));
-  const imports = [
-    ...new Set(elf.dynsym.filter((s) => s.shndx === 0 && s.name !== '').map((s) => s.name)),
-  ].sort();
+  const imports = link.imports;
   const inDataRange = (a: number) => data.some(([s, e]) => a >= s && a < e);
   const bounds = new Set<number>();
   for (const [s, e] of data) {
@@ -526,8 +568,8 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
     format: FACTS_FORMAT,
     machine,
     fixed: elf.type === ET_EXEC,
-    needed: elf.needed,
-    runpath: elf.runpath,
+    needed: link.needed,
+    runpath: link.runpath,
     entry: elf.entry,
     functions,
     exports,
@@ -548,9 +590,9 @@ export function moduleFacts(bytes: Uint8Array, file: string): ModuleFacts {
     roots: { functions: [...new Set(rootFns)].sort((a, b) => a - b), arrays },
   };
   if (elf.buildId) facts.buildId = elf.buildId;
-  if (elf.interp) facts.interp = elf.interp;
-  if (elf.soname) facts.soname = elf.soname;
-  if (imports.some((i) => LOADERS.includes(i))) facts.libraryNames = libraryNamesIn(bytes);
+  if (link.interp) facts.interp = link.interp;
+  if (link.soname) facts.soname = link.soname;
+  if (link.libraryNames) facts.libraryNames = link.libraryNames;
   if (go) facts.go = go.version;
   return facts;
 }

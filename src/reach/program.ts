@@ -15,10 +15,10 @@
 
 import type { FileSource } from '../exec/rootfs.js';
 import { callName, callNumber } from '../recording/numbers.js';
-import type { FactsCache } from './cache.js';
-import { loadModules, type Mod, NSS } from './loader.js';
+import { type FactsCache, inputsKey, keepResult, resultFor, tableFor } from './cache.js';
+import { type Linked, type LinkedProgram, linkModules, NSS } from './loader.js';
 import { COPY_MARK, LOADERS, type ReachMachine } from './module.js';
-import { bitsOf, type EntryReach, type OutCall } from './tables.js';
+import { bitsOf, type EntryReach, type ModuleTable, type OutCall } from './tables.js';
 
 export interface ReachOptions {
   fs: FileSource;
@@ -72,8 +72,54 @@ export interface ProgramReach {
 
 export { ReachError } from './loader.js';
 
+/** A placed module with its table, and the per-entry parameter sets settled across modules. */
+interface Mod extends Linked {
+  table: ModuleTable;
+  exports: Map<string, [number, boolean]>;
+  /** per entry: where a number may come from a parameter (settled across modules below) */
+  params: Set<number>[];
+}
+
+/**
+ * The key of a program's result: every input it is computed from. The tables are functions of
+ * the modules' keys; the rest is where the loader placed what, and why.
+ */
+function resultKey(l: LinkedProgram): string {
+  return inputsKey({
+    mods: l.mods.map((m) => [m.path, m.key, m.label, m.loadedBecause ?? '']),
+    loaded: l.loaded.map((m) => m.index),
+    missing: l.missing,
+  });
+}
+
+/**
+ * What a program can call. The result is kept in the cache under the key of its inputs (resultKey;
+ * bump RESULT_FORMAT in cache.ts with any change to what this file computes), so a second reach of
+ * an unchanged program reads headers, keys and one file.
+ */
 export function reachProgram(program: string, opts: ReachOptions): ProgramReach {
-  const { mods, missing, loaded } = loadModules(program, opts);
+  const linked = linkModules(program, opts);
+  const key = resultKey(linked);
+  const kept = resultFor<ProgramReach>(opts.cache, key);
+  if (kept) return kept;
+  const r = computeReach(linked, opts);
+  keepResult(opts.cache, key, r);
+  return r;
+}
+
+function computeReach(linked: LinkedProgram, opts: ReachOptions): ProgramReach {
+  const withTable = (l: Linked): Mod => {
+    const table = tableFor(opts.cache, l.file);
+    return {
+      ...l,
+      table,
+      exports: new Map(table.exports.map(([n, e, f]) => [n, [e, f]])),
+      params: table.entries.map((e) => new Set(e.params)),
+    };
+  };
+  const mods = linked.mods.map(withTable);
+  const loaded = linked.loaded.map((l) => mods[l.index] as Mod);
+  const { missing } = linked;
   const exe = mods[0] as Mod;
   const machine = exe.table.machine;
 

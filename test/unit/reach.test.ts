@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { reachOfRecordings, relativePrograms } from '../../src/cli/static-reach.js';
 import { ElfError, parseElf } from '../../src/elf/reader.js';
 import { TarReader } from '../../src/exec/image-files.js';
-import { HostFiles } from '../../src/exec/rootfs.js';
+import { HostFiles, type MemoryEntry, MemoryFiles } from '../../src/exec/rootfs.js';
 import { generate } from '../../src/profile/generate.js';
 import {
   parseProvenanceComment,
@@ -310,6 +310,35 @@ describe.skipIf(!x64)("glibc's own shapes", () => {
     const names = git.calls.map((c) => c.name);
     for (const n of ['setuid', 'setgid', 'setreuid', 'setregid', 'setresuid', 'setresgid', 'setgroups'])
       expect(names).toContain(n);
+  });
+});
+
+describe.skipIf(!x64)('results kept by the key of their inputs', () => {
+  it('a second reach reads no table; a library placed first on the search path is another key', () => {
+    const host = new HostFiles('/');
+    const file = (p: string): [string, MemoryEntry] => [p, { data: host.read(p) as Uint8Array }];
+    const entries = new Map<string, MemoryEntry>([
+      file('/usr/bin/true'),
+      file('/lib/x86_64-linux-gnu/libc.so.6'),
+      file(LOADER),
+    ]);
+    const fs = new MemoryFiles('test image', entries);
+    const dir = tempDir('sysfence-reach-cache-');
+    const first = newCache(dir);
+    const r1 = reachProgram('/usr/bin/true', { fs, cache: first });
+    expect([first.computed, first.loaded]).toEqual([3, 0]);
+    // another process with the same cache directory: the result is read, no table is
+    const second = newCache(dir);
+    expect(reachProgram('/usr/bin/true', { fs, cache: second })).toEqual(r1);
+    expect([second.computed, second.loaded]).toEqual([0, 0]);
+    // ld.so.conf names a directory searched first, holding another libc.so.6 (libm's bytes): the
+    // loader would load that one, so the kept result is not it
+    entries.set('/etc/ld.so.conf', { data: Buffer.from('/opt/lib\n') });
+    entries.set('/opt/lib/libc.so.6', { data: host.read('/lib/x86_64-linux-gnu/libm.so.6') as Uint8Array });
+    const third = newCache(dir);
+    const r3 = reachProgram('/usr/bin/true', { fs: new MemoryFiles('test image', entries), cache: third });
+    expect(r3.modules.map((m) => m.path)).toEqual(['/usr/bin/true', '/opt/lib/libc.so.6', LOADER]);
+    expect([third.computed, third.loaded]).toEqual([1, 2]);
   });
 });
 
