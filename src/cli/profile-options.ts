@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { ARCH_DEFS } from '../arch/defs.js';
 import { findArch, KNOWN_SYSCALL_NAMES } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
-import { RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledge/runtime-sets.js';
+import { FOR_RUNTIMES, type Runtime, type RuntimeSet, runtimeSet } from '../knowledge/runtime-sets.js';
 import type { DefaultDeny, GenerateOptions } from '../profile/generate.js';
 import { closest } from '../profile/suggest.js';
 import { CliError } from './errors.js';
@@ -10,8 +10,8 @@ import { profileFormatOption, spoVersionOption } from './formats.js';
 
 export function runtimeOption(value: unknown): RuntimeSet {
   const v = String(value ?? 'none');
-  if (!(RUNTIMES as readonly string[]).includes(v))
-    throw new CliError('bad-option', `--for must be one of ${RUNTIMES.join(', ')}, not ${v}`);
+  if (!(FOR_RUNTIMES as readonly string[]).includes(v))
+    throw new CliError('bad-option', `--for must be one of ${FOR_RUNTIMES.join(', ')}, not ${v}`);
   return runtimeSet(v as Runtime);
 }
 
@@ -82,7 +82,7 @@ export function profileOptions(cmd: Command, forHelp = ''): Command {
         '--for <runtime>',
         `add what the container runtime calls after installing the filter${forHelp}`,
       )
-        .choices(RUNTIMES)
+        .choices(FOR_RUNTIMES)
         .default('none'),
     )
     .option(

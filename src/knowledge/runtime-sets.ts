@@ -5,9 +5,14 @@
  * runtime, with no_new_privileges off and on (united here).
  */
 import { readData } from './data-files.js';
+import { RUNTIMES as FACTS, RUNTIME_IDS, type RuntimeId } from './runtimes.js';
 
-export const RUNTIMES = ['docker', 'runc', 'crun', 'podman', 'none'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
+/** What `--for` takes: every runtime whose start-up is measured (knowledge/runtimes.ts), and none. */
+export const FOR_RUNTIMES: readonly Runtime[] = [
+  ...RUNTIME_IDS.filter((id) => FACTS[id].measured.length > 0),
+  'none',
+];
+export type Runtime = RuntimeId | 'none';
 
 interface MeasuredData {
   arch: string;
@@ -32,13 +37,14 @@ export interface RuntimeSet {
 const GO_RUNTIME = ['futex', 'madvise', 'mmap', 'munmap', 'nanosleep', 'rt_sigreturn', 'sched_yield'];
 
 export function runtimeSet(runtime: Runtime): RuntimeSet {
-  if (runtime === 'none') return { runtime, source: 'no runtime', syscalls: [] };
+  if (runtime === 'none' || FACTS[runtime].measured.length === 0)
+    return { runtime, source: 'no runtime', syscalls: [] };
   const data = JSON.parse(readData('runtime-sets.json')) as MeasuredData;
   // podman's calls inside the container are its OCI runtime's: crun by Debian's default, runc
   // where containers.conf says so (hosts whose cgroup v2 carries controllers in hybrid mode, where
   // crun refuses to run). Measured with podman itself (with runc) and with crun: the union, so a
   // podman profile starts under either.
-  const measured = runtime === 'podman' ? ['podman', 'crun'] : [runtime];
+  const measured = FACTS[runtime].measured;
   const sets = measured.map((r) => {
     const m = data.runtimes[r];
     if (!m && r !== 'podman') throw new Error(`data/runtime-sets.json has no measurement for ${r}`);

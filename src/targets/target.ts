@@ -5,41 +5,14 @@
  */
 import { findArch } from '../arch/tables.js';
 import type { ArchId } from '../arch/types.js';
+import { RUNTIMES, type RuntimeId } from '../knowledge/runtimes.js';
 import { LIBSECCOMP_RELEASE, type LibseccompVersion } from '../libseccomp/names.js';
 import { ProfileError } from '../profile/profile-error.js';
 
-export const RUNTIME_IDS = ['sysfence', 'docker', 'runc', 'podman', 'crun', 'libseccomp'] as const;
-export type RuntimeId = (typeof RUNTIME_IDS)[number];
+export type { RuntimeFacts, RuntimeId } from '../knowledge/runtimes.js';
+export { isRuntimeId, RUNTIME_IDS, RUNTIMES } from '../knowledge/runtimes.js';
+
 export const LIBSECCOMP_VERSIONS: readonly LibseccompVersion[] = ['2.5', '2.6'];
-
-interface RuntimeFacts {
-  /**
-   * The program that builds the filter: sysfence's compiler, or libseccomp through runc (with its
-   * ENOSYS stub) or crun, or libseccomp alone as runc calls it (no stub: what `verify
-   * --against-libseccomp` compares).
-   */
-  engine: 'sysfence' | 'runc' | 'crun' | 'libseccomp';
-  /** Docker 20.10 does not pass defaultErrnoRet on to the runtime (measured). */
-  dropsDefaultErrnoRet: boolean;
-  name: string;
-}
-
-export const RUNTIMES: Record<RuntimeId, RuntimeFacts> = {
-  sysfence: {
-    engine: 'sysfence',
-    dropsDefaultErrnoRet: false,
-    name: "sysfence's own filter (bubblewrap, direct)",
-  },
-  docker: { engine: 'runc', dropsDefaultErrnoRet: true, name: 'Docker 20.10 + runc 1.1' },
-  runc: { engine: 'runc', dropsDefaultErrnoRet: false, name: 'runc 1.1' },
-  podman: { engine: 'crun', dropsDefaultErrnoRet: false, name: 'Podman 4.3 + crun 1.8' },
-  crun: { engine: 'crun', dropsDefaultErrnoRet: false, name: 'crun 1.8' },
-  libseccomp: {
-    engine: 'libseccomp',
-    dropsDefaultErrnoRet: false,
-    name: "libseccomp's filter as runc builds it (no stub)",
-  },
-};
 
 export interface RuntimeTarget {
   runtime: RuntimeId;
@@ -66,5 +39,3 @@ export function describeTarget(t: RuntimeTarget): string {
     return `libseccomp ${LIBSECCOMP_RELEASE[t.libseccomp]} (as runc builds the filter, without its stub)`;
   return `${facts.name} + libseccomp ${LIBSECCOMP_RELEASE[t.libseccomp]}`;
 }
-
-export const isRuntimeId = (s: string): s is RuntimeId => (RUNTIME_IDS as readonly string[]).includes(s);
