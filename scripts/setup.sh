@@ -20,10 +20,11 @@ if [ "${1:-}" = "--test" ]; then
   # git, zstd, curl, perl and openssl are the held-out programs of bench/heldout.mjs;
   # docker-registry (with apache2-utils' htpasswd) is the OCI registry of the push/pull tests;
   # docker-compose runs the application of record --docker --select; podman the --podman tests
-  # jq and musl-tools are programs of the static-reach soundness test (test/live/reach.test.ts)
+  # jq and musl-tools are programs of the static-reach soundness test (test/live/reach.test.ts);
+  # containerd (with its CRI plugin; docker.io depends on it too) is the Kubernetes node of test/live/cri.test.ts
   want+=(jq musl-tools seccomp python3-seccomp gcc libc6-dev gcc-multilib strace bpftrace docker.io runc crun debootstrap chromium time
     qemu-user clang-14 binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
-    sqlite3 xz-utils git zstd curl perl openssl docker-registry apache2-utils docker-compose podman)
+    sqlite3 xz-utils git zstd curl perl openssl docker-registry apache2-utils docker-compose podman containerd)
 fi
 
 missing=()

@@ -4,17 +4,22 @@
  * engine is a row, not an option in every command.
  */
 import type { Command } from 'commander';
-import { type ContainerEngine, ENGINES } from '../recorders/container-engines.js';
+import { type ContainerEngine, ENGINES, RUNNING_ENGINES } from '../recorders/container-engines.js';
 import { CliError } from './errors.js';
 
 /** `--ID` for each engine; `value` names the option's argument (inspect's `<container>`). */
-export function engineOptions(cmd: Command, help: (e: ContainerEngine) => string, value?: string): Command {
-  for (const e of ENGINES) cmd.option(`--${e.id}${value ? ` <${value}>` : ''}`, help(e));
+export function engineOptions(
+  cmd: Command,
+  help: (e: ContainerEngine) => string,
+  value?: string,
+  which: readonly ContainerEngine[] = RUNNING_ENGINES,
+): Command {
+  for (const e of which) cmd.option(`--${e.id}${value ? ` <${value}>` : ''}`, help(e));
   return cmd;
 }
 
 /** "--docker or --podman". */
-export const engineFlags = (which: readonly ContainerEngine[] = ENGINES): string =>
+export const engineFlags = (which: readonly ContainerEngine[] = RUNNING_ENGINES): string =>
   which.map((e) => `--${e.id}`).join(' or ');
 
 /** The engine the options name (undefined: none); more than one is an error. */

@@ -4,8 +4,17 @@ import { parseDockerProfile } from './parse-docker.js';
 
 const cache = new Map<string, Profile>();
 
-/** Docker's or Podman's default profile as shipped in data/profiles. */
-export function referenceProfile(which: 'docker-default' | 'podman-default'): Profile {
+/** The engines' default profiles shipped in data/profiles (README there: sources, measurements). */
+export const REFERENCE_PROFILES = {
+  'docker-default': "Docker's default",
+  'podman-default': "Podman's default",
+  'containerd-default': "containerd's RuntimeDefault",
+} as const;
+export type ReferenceName = keyof typeof REFERENCE_PROFILES;
+export const isReferenceName = (s: string): s is ReferenceName => s in REFERENCE_PROFILES;
+
+/** A default profile as shipped in data/profiles. */
+export function referenceProfile(which: ReferenceName): Profile {
   let p = cache.get(which);
   if (!p) {
     const r = parseDockerProfile(readData(`profiles/${which}.json`));

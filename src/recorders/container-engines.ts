@@ -6,7 +6,9 @@
  * static reach's reading of it are all made from its rows. A new engine is a row here (and the
  * runtime it enforces with, measured, in knowledge/runtime-sets.ts).
  */
-export type EngineId = 'docker' | 'podman';
+import type { RuntimeId } from '../knowledge/runtimes.js';
+
+export type EngineId = 'docker' | 'podman' | 'containerd';
 
 export interface ContainerEngine {
   readonly id: EngineId;
@@ -16,12 +18,20 @@ export interface ContainerEngine {
   readonly cli: string;
   /** It can record running containers picked by label (`record --select`). */
   readonly selects: boolean;
+  /**
+   * Its command line starts and enters containers (record/run/learn a container, inspect one,
+   * reach --engine of its images). containerd's containers are kubelet's: sysfence finds them
+   * through the CRI (`record --containerd --select`) and starts none itself.
+   */
+  readonly runs: boolean;
   /** What to do when the engine does not answer. */
   readonly unavailableHint: string;
   /** The OCI runtime behind it, as people say it ("Docker's runtime (runc)"). */
   readonly runtimeName: string;
+  /** The same, as a row of knowledge/runtimes.ts: who builds its filter, what it calls after it. */
+  readonly runtime: RuntimeId;
   /** Its default profile (data/profiles): the baseline a profile for it is held to. */
-  readonly defaultProfile: 'docker-default' | 'podman-default';
+  readonly defaultProfile: 'docker-default' | 'podman-default' | 'containerd-default';
   readonly install: string;
   /** Arguments that print the cgroup driver (`cgroupfs` or `systemd`). */
   readonly driverQuery: readonly string[];
@@ -39,8 +49,10 @@ export const DOCKER: ContainerEngine = {
   name: 'Docker',
   cli: 'docker',
   selects: true,
+  runs: true,
   unavailableHint: 'start dockerd, and run as root or in the docker group',
   runtimeName: "Docker's runtime (runc)",
+  runtime: 'docker',
   defaultProfile: 'docker-default',
   install: 'apt-get install docker.io',
   driverQuery: ['info', '--format', '{{.CgroupDriver}}'],
@@ -59,8 +71,10 @@ export const PODMAN: ContainerEngine = {
   name: 'Podman',
   cli: 'podman',
   selects: false,
+  runs: true,
   unavailableHint: 'run as root (rootless podman is not recorded)',
   runtimeName: "Podman's runtime (crun)",
+  runtime: 'podman',
   defaultProfile: 'podman-default',
   install: 'apt-get install podman',
   driverQuery: ['info', '--format', '{{.Host.CgroupManager}}'],
@@ -70,8 +84,37 @@ export const PODMAN: ContainerEngine = {
   codes: { unavailable: 'podman-unavailable', createFailed: 'podman-create-failed' },
 };
 
+/**
+ * containerd as a Kubernetes node runs it: pods found through the CRI (its socket: --cri-endpoint,
+ * CONTAINER_RUNTIME_ENDPOINT, else containerd's own), their cgroups below kubelet's `kubepods`.
+ * Its runtime is runc through containerd's shim, which passes defaultErrnoRet on. Its RuntimeDefault
+ * profile is containerd's own (data/profiles/containerd-default.json, measured from a running
+ * container's loaded filter): it allows io_uring and AF_VSOCK sockets, which Docker's denies, and
+ * denies process_vm_readv/writev, name_to_handle_at and calls newer than its list, which Docker's allows.
+ */
+export const CONTAINERD: ContainerEngine = {
+  id: 'containerd',
+  name: 'containerd',
+  cli: 'ctr',
+  selects: true,
+  runs: false,
+  unavailableHint: 'start containerd, and give its CRI socket with --cri-endpoint',
+  runtimeName: "containerd's runtime (runc)",
+  runtime: 'runc',
+  defaultProfile: 'containerd-default',
+  install: 'apt-get install containerd',
+  driverQuery: [],
+  leaf: (id, driver) => (driver === 'systemd' ? `cri-containerd-${id}.scope` : id),
+  otherCgroups: [],
+  source: 'ebpf-cri',
+  codes: { unavailable: 'cri-unavailable', createFailed: 'cri-failed' },
+};
+
 /** Every engine, in the order the CLI lists them. */
-export const ENGINES: readonly ContainerEngine[] = [DOCKER, PODMAN];
+export const ENGINES: readonly ContainerEngine[] = [DOCKER, PODMAN, CONTAINERD];
+
+/** The engines whose command line starts and enters containers (ContainerEngine.runs). */
+export const RUNNING_ENGINES: readonly ContainerEngine[] = ENGINES.filter((e) => e.runs);
 
 export function engineById(id: string): ContainerEngine | undefined {
   return ENGINES.find((e) => e.id === id);

@@ -22,6 +22,8 @@ import { findCgroup2 } from './record-ebpf.js';
 
 export interface AppRecordOptions {
   arch: ArchDef;
+  /** Which containers there are and what they are called: Docker's events, or the CRI's pods. */
+  watcher?: ContainerWatcher;
   /** LABEL=VALUE (or LABEL: any value): a container is recorded when it has all of them. */
   select: readonly string[];
   durationSeconds?: number;
@@ -32,6 +34,40 @@ export interface AppRecordOptions {
   note?: (m: string) => void;
   /** Called once the recorder is attached: start the application now. */
   onReady?: () => void;
+}
+
+/**
+ * An engine's part of an application recording: the cgroup below which its containers' cgroups
+ * are made, which cgroup is which container (as they start, and at the end), and each
+ * container's name, service, image and labels. record-app.ts does the rest for every engine.
+ */
+export interface ContainerWatcher {
+  /** Checked before the recorder starts: throws a coded error when the engine cannot be recorded. */
+  check(): Promise<void>;
+  /** The cgroup (path below the cgroup2 mount) every container's cgroup is made below. */
+  parent(cg2: string): string;
+  /** Starts following the engine: `see(cgroupInode, containerId)` for every container cgroup. */
+  start(see: (ino: bigint, id: string) => void): Promise<void>;
+  /** Once more at the end, for the containers still running. */
+  settle(see: (ino: bigint, id: string) => void): Promise<void>;
+  /** A container's facts (undefined: gone before it could be named). */
+  describe(id: string): Promise<Described | undefined>;
+  stop(): void;
+  /** The recording's source name. */
+  source: string;
+}
+
+export interface Described {
+  name: string;
+  service: string;
+  image: string;
+  imageId?: string;
+  /** Every label the selection is matched against (a pod's labels included). */
+  labels: Readonly<Record<string, string>>;
+  /** Where static reach reads its programs (an image root), when the engine's images can be read. */
+  root?: string;
+  /** Not a workload (a pod's sandbox): its calls are left out, and not counted as unnamed. */
+  ignore?: boolean;
 }
 
 export interface AppContainer {
@@ -83,32 +119,109 @@ interface Inspected {
   Image?: string;
 }
 
+/** Docker's part: its cgroupfs parent `/docker`, `docker events` for starts, `docker inspect`. */
+export function dockerWatcher(note?: (m: string) => void): ContainerWatcher {
+  let events: ReturnType<typeof startProcess> | undefined;
+  let parentDir = '';
+  const seeDir = (see: (ino: bigint, id: string) => void, id: string) => {
+    try {
+      see(statSync(join(parentDir, id), { bigint: true }).ino, id);
+    } catch {
+      // already gone: its calls stay unattributed (said)
+    }
+  };
+  return {
+    source: 'ebpf-docker',
+    async check() {
+      const info = docker(['info', '--format', '{{.CgroupDriver}}']);
+      if (info.status !== 0)
+        throw new ToolError(
+          'docker-unavailable',
+          'docker',
+          `the Docker engine does not answer: ${info.stderr.split('\n')[0] ?? ''}`,
+        );
+      if (info.stdout !== 'cgroupfs')
+        throw new ToolError(
+          'unsupported',
+          'sysfence',
+          `record --docker --select needs Docker's cgroupfs cgroup driver (this engine uses ${info.stdout})`,
+          'record each container with record --docker instead',
+        );
+    },
+    parent(cg2) {
+      parentDir = join(cg2, 'docker');
+      return parentDir;
+    },
+    async start(see) {
+      // which cgroup is which container: from the start events (replayed from now) and, for the
+      // containers already running, their cgroups now
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const running = docker(['ps', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean);
+      for (const id of running) seeDir(see, id);
+      if (running.length > 0)
+        note?.(
+          `${running.length} container${running.length === 1 ? ' was' : 's were'} already running: only what they do from now on is recorded`,
+        );
+      events = startProcess(
+        'docker',
+        [
+          'events',
+          '--since',
+          String(since),
+          '--filter',
+          'type=container',
+          '--filter',
+          'event=start',
+          '--format',
+          '{{.ID}}',
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      // if sysfence dies, the events follower goes too (Docker's own parent cgroup stays: it is Docker's)
+      if (events.pid !== undefined) events.on('exit', undoOnDeath('tree', String(events.pid)));
+      let buffered = '';
+      events.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        buffered += d;
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          seeDir(see, buffered.slice(0, nl).trim());
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+    },
+    async settle(see) {
+      // the containers still running now: their cgroups (a start event may still be on its way)
+      if (existsSync(parentDir))
+        for (const d of readdirSync(parentDir)) if (/^[0-9a-f]{64}$/.test(d)) seeDir(see, d);
+    },
+    async describe(id) {
+      const r = docker(['inspect', id]);
+      const [x] = r.status === 0 ? (JSON.parse(r.stdout) as Inspected[]) : [];
+      const labels = x?.Config.Labels ?? {};
+      const image = x?.Config.Image ?? 'unknown';
+      return {
+        name: (x?.Name ?? id.slice(0, 12)).replace(/^\//, ''),
+        service: labels[COMPOSE_SERVICE] ?? image,
+        image,
+        labels,
+        // its programs ran from the container's image: static reach reads them there
+        ...(x?.Image ? { imageId: x.Image, root: imageRoot(DOCKER.id, x.Image) } : {}),
+      };
+    },
+    stop() {
+      events?.kill();
+    },
+  };
+}
+
 export async function recordApplication(o: AppRecordOptions): Promise<AppRecordResult> {
   if (o.select.length === 0 || o.select.some((s) => s === '' || s.startsWith('=')))
     throw new ToolError('bad-option', 'sysfence', '--select needs LABEL=VALUE (or LABEL)');
-  const info = docker(['info', '--format', '{{.CgroupDriver}}']);
-  if (info.status !== 0)
-    throw new ToolError(
-      'docker-unavailable',
-      'docker',
-      `the Docker engine does not answer: ${info.stderr.split('\n')[0] ?? ''}`,
-    );
-  if (info.stdout !== 'cgroupfs')
-    throw new ToolError(
-      'unsupported',
-      'sysfence',
-      `record --docker --select needs Docker's cgroupfs cgroup driver (this engine uses ${info.stdout})`,
-      'record each container with record --docker instead',
-    );
+  const watcher = o.watcher ?? dockerWatcher(o.note);
+  await watcher.check();
   const cg2 = findCgroup2();
-  if (!cg2)
-    throw new ToolError(
-      'cgroup2-missing',
-      'sysfence',
-      'record --docker --select needs a cgroup v2 hierarchy',
-    );
-  // every container's cgroup is made below Docker's parent: the recorder watches below it
-  const parent = join(cg2, 'docker');
+  if (!cg2) throw new ToolError('cgroup2-missing', 'sysfence', 'record --select needs a cgroup v2 hierarchy');
+  // every container's cgroup is made below the engine's parent: the recorder watches below it
+  const parent = watcher.parent(cg2);
   mkdirSync(parent, { recursive: true });
   const level = relative(cg2, parent).split('/').length;
   const max = o.maxContainers ?? 32;
@@ -120,49 +233,12 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
     );
   const mapKeys = o.mapKeys ?? 65536;
   throwIfStopped('the recording');
-  // which cgroup is which container: from the start events (replayed from now) and, for the
-  // containers already running, their cgroups now
-  const since = Math.floor(Date.now() / 1000) - 1;
   const cgroupOf = new Map<bigint, string>();
-  const see = (id: string) => {
-    try {
-      cgroupOf.set(statSync(join(parent, id), { bigint: true }).ino, id);
-    } catch {
-      // already gone: its calls stay unattributed (said)
-    }
+  const root = new Map<string, string>();
+  const see = (ino: bigint, id: string) => {
+    cgroupOf.set(ino, id);
   };
-  const running = docker(['ps', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean);
-  for (const id of running) see(id);
-  if (running.length > 0)
-    o.note?.(
-      `${running.length} container${running.length === 1 ? ' was' : 's were'} already running: only what they do from now on is recorded`,
-    );
   let tracer: OwnTracer | undefined;
-  const events = startProcess(
-    'docker',
-    [
-      'events',
-      '--since',
-      String(since),
-      '--filter',
-      'type=container',
-      '--filter',
-      'event=start',
-      '--format',
-      '{{.ID}}',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  // if sysfence dies, the events follower goes too (Docker's own parent cgroup stays: it is Docker's)
-  if (events.pid !== undefined) events.on('exit', undoOnDeath('tree', String(events.pid)));
-  let buffered = '';
-  events.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buffered += d;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      see(buffered.slice(0, nl).trim());
-      buffered = buffered.slice(nl + 1);
-    }
-  });
   let stop: () => void = () => {};
   const stopped = new Promise<void>((res) => {
     stop = res;
@@ -176,6 +252,7 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
   if (o.untilSignal) process.on(o.untilSignal, onSignal);
   let timer: NodeJS.Timeout | undefined;
   try {
+    await watcher.start(see);
     tracer = await startRecorder({
       arch: o.arch,
       cgroupId: '0',
@@ -191,8 +268,7 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
       }, o.durationSeconds * 1000);
     o.onReady?.();
     await stopped;
-    // the containers still running now: their cgroups (a start event may still be on its way)
-    if (existsSync(parent)) for (const d of readdirSync(parent)) if (/^[0-9a-f]{64}$/.test(d)) see(d);
+    await watcher.settle(see);
     const maps = await tracer.stopAll();
     const containers = new Map<string, AppContainer>();
     const notSelected = new Set<string>();
@@ -207,26 +283,26 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
       }
       let c = containers.get(id);
       if (!c) {
-        const r = docker(['inspect', id]);
-        const [x] = r.status === 0 ? (JSON.parse(r.stdout) as Inspected[]) : [];
-        const labels = x?.Config.Labels ?? {};
-        const name = (x?.Name ?? id.slice(0, 12)).replace(/^\//, '');
-        if (!matchesSelect(labels, o.select)) {
+        const x = await watcher.describe(id);
+        if (x?.ignore) continue;
+        const name = x?.name ?? id.slice(0, 12);
+        if (!matchesSelect(x?.labels ?? {}, o.select)) {
           notSelected.add(name);
           continue;
         }
-        const image = x?.Config.Image ?? 'unknown';
-        c = { id, name, service: labels[COMPOSE_SERVICE] ?? image, image, runs: [] };
-        if (x?.Image) c.imageId = x.Image;
+        const image = x?.image ?? 'unknown';
+        c = { id, name, service: x?.service ?? image, image, runs: [] };
+        if (x?.imageId) c.imageId = x.imageId;
+        if (x?.root) root.set(id, x.root);
         containers.set(id, c);
       }
       if (!dump) continue;
       const b = new RecordingBuilder();
-      b.source('ebpf-docker', `${c.name} (${c.image})`);
+      b.source(watcher.source, `${c.name} (${c.image})`);
       fill(b, o.arch, dump, -1, mapKeys, 'calls', true);
       const run = b.build();
-      // its programs ran from the container's image: static reach reads them there
-      if (c.imageId) placePrograms(run, imageRoot(DOCKER.id, c.imageId));
+      const where = root.get(id);
+      if (where) placePrograms(run, where);
       c.runs.push(run);
     }
     if (unattributed > 0)
@@ -252,6 +328,6 @@ export async function recordApplication(o: AppRecordOptions): Promise<AppRecordR
     offSignals();
     unexpect();
     tracer?.kill();
-    events.kill();
+    watcher.stop();
   }
 }

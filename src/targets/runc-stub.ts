@@ -7,7 +7,10 @@
  * (setup, which multiplexes unknown numbers there) gets ENOSYS too. For x86_64 and x32, which share
  * an AUDIT_ARCH value, the x32 bit selects the bound; with only one of them listed, the other's
  * numbers go straight to the filter. runc leaves the stub out when the default action is ALLOW, LOG
- * or TRACE, and when defaultErrnoRet is ENOSYS already.
+ * or TRACE. It adds it even when defaultErrnoRet is ENOSYS already (runc 1.1.5, measured through
+ * containerd, which passes defaultErrnoRet on where Docker 20.10 drops it: test/live/cri.test.ts):
+ * a number above the bound then gets ENOSYS from the stub where libseccomp's filter would have
+ * answered otherwise (0x80000000 on x86_64: ENOSYS, not the bad-ABI action).
  */
 import type { ArchDef } from '../arch/types.js';
 import { retValue } from '../compiler/ret.js';
@@ -33,7 +36,6 @@ export const ENOSYS_RET = retValue({ kind: 'ERRNO', data: ENOSYS });
 
 /** runc's stub for a (resolved) profile, or undefined when runc adds none. */
 export function runcStub(p: Profile, version: LibseccompVersion): EnosysStub | undefined {
-  if (p.defaultErrnoRet === ENOSYS) return undefined;
   if (
     p.defaultAction === 'SCMP_ACT_ALLOW' ||
     p.defaultAction === 'SCMP_ACT_LOG' ||

@@ -4,7 +4,7 @@ import { decode } from '../../bpf/encode.js';
 import { readSeccompFilters, seccompStatus, threadsOf } from '../../exec/seccomp-filters.js';
 import { referenceProfile } from '../../profile/reference-profiles.js';
 import { resolve } from '../../profile/resolve.js';
-import { ENGINES } from '../../recorders/container-engines.js';
+import { RUNNING_ENGINES } from '../../recorders/container-engines.js';
 import { compareLoaded } from '../../targets/loaded.js';
 import { engineOptions, engineValue } from '../engine-options.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
@@ -59,11 +59,11 @@ function inspectAction(
   opts: Record<string, string | boolean | undefined>,
   setExit: (code: number) => void,
 ): void {
-  const given = ['pid', ...ENGINES.map((e) => e.id)].filter((k) => opts[k] !== undefined);
+  const given = ['pid', ...RUNNING_ENGINES.map((e) => e.id)].filter((k) => opts[k] !== undefined);
   if (given.length !== 1)
     throw new CliError(
       'bad-option',
-      `give one of --pid PID, ${ENGINES.map((e) => `--${e.id} CONTAINER`).join(', ')}`,
+      `give one of --pid PID, ${RUNNING_ENGINES.map((e) => `--${e.id} CONTAINER`).join(', ')}`,
     );
   if (opts.profile && opts.unconfined)
     throw new CliError('bad-option', 'give --profile or --unconfined, not both');

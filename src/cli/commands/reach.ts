@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { imageCommand, imageFiles } from '../../exec/image-files.js';
 import { allPrograms, listFiles, programOf } from '../../reach/find-programs.js';
 import { type ProgramReach, reachProgram } from '../../reach/program.js';
-import { DOCKER, ENGINES, engineById } from '../../recorders/container-engines.js';
+import { DOCKER, engineById, RUNNING_ENGINES } from '../../recorders/container-engines.js';
 import { driftOf } from '../../review/drift.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { out, toJsonText } from '../output.js';
@@ -26,7 +26,7 @@ export function registerReach(program: Command, setExit: (code: number) => void)
     )
     .option(
       '--engine <id>',
-      `the engine holding the image: ${ENGINES.map((e) => e.id).join(' or ')}`,
+      `the engine holding the image: ${RUNNING_ENGINES.map((e) => e.id).join(' or ')}`,
       DOCKER.id,
     )
     .option('--root <dir>', 'read the programs from this directory (an unpacked image)')
@@ -73,10 +73,10 @@ async function reachAction(
 ): Promise<void> {
   if (opts.image && opts.root) throw new CliError('bad-option', 'give --image or --root, not both');
   const engine = engineById(String(opts.engine));
-  if (!engine)
+  if (!engine?.runs)
     throw new CliError(
       'bad-option',
-      `--engine must be ${ENGINES.map((e) => e.id).join(' or ')}, not ${String(opts.engine)}`,
+      `--engine must be ${RUNNING_ENGINES.map((e) => e.id).join(' or ')}, not ${String(opts.engine)}`,
     );
   const fs = opts.image
     ? await imageFiles(engine.cli, String(opts.image))

@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
+import { CONTAINERD_SOCKET } from '../../exec/cri.js';
 import { writeOutput } from '../../exec/files.js';
 import { generate } from '../../profile/generate.js';
 import type { SpoVersion } from '../../profile/spo.js';
+import { CONTAINERD, type ContainerEngine, DOCKER } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { recordApplication } from '../../recorders/record-app.js';
+import { criWatcher } from '../../recorders/record-cri.js';
 import { serializeRecording } from '../../recording/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { reportGenerated, writeGenerated } from '../generated.js';
@@ -22,6 +25,7 @@ import { durationOption, sayStopped, signalOption } from './record-helpers.js';
 export async function recordSelected(
   opts: Record<string, string | boolean | string[] | undefined>,
   setExit: (code: number) => void,
+  engine: ContainerEngine = DOCKER,
 ): Promise<void> {
   const dir = opts.output;
   if (typeof dir !== 'string')
@@ -32,15 +36,31 @@ export async function recordSelected(
   const arch = hostArch();
   const problems = ebpfProblems(arch, (m) => err(`sysfence: ${m}`));
   if (problems.length > 0)
-    throw new CliError('ebpf-unavailable', `record --docker --select needs eBPF: ${problems.join('; ')}`);
+    throw new CliError(
+      'ebpf-unavailable',
+      `record --${engine.id} --select needs eBPF: ${problems.join('; ')}`,
+    );
   mkdirSync(dir, { recursive: true });
+  const note = (m: string) => err(`sysfence: ${m}`);
+  const cri = engine.id === CONTAINERD.id;
   const r = await recordApplication({
     arch,
     select,
+    ...(cri
+      ? {
+          watcher: criWatcher({
+            endpoint: criEndpoint(opts.criEndpoint),
+            ...(typeof opts.cgroupParent === 'string' ? { cgroupParent: opts.cgroupParent } : {}),
+            note,
+          }),
+        }
+      : {}),
     maxContainers: Number(opts.maxContainers),
-    note: (m) => err(`sysfence: ${m}`),
+    note,
     onReady: () =>
-      err(`sysfence: recording every container with ${select.join(', ')}: start the application`),
+      err(
+        `sysfence: recording every container with ${select.join(', ')}: start the application${cri ? ' (its pods)' : ''}`,
+      ),
     ...(opts.duration !== undefined ? { durationSeconds: durationOption(opts.duration) } : {}),
     ...(opts.untilSignal !== undefined ? { untilSignal: signalOption(opts.untilSignal) } : {}),
   });
@@ -58,12 +78,14 @@ export async function recordSelected(
     writeOutput(join(dir, `${name}.rec.json`), serializeRecording(s.recording));
     const predicted = await predictionFor([s.recording], opts, (l) => err(`sysfence: ${s.service}: ${l}`));
     const g = generate([s.recording], {
-      ...generateOptionsOf(opts as Record<string, string | boolean | undefined>, 'docker'),
+      ...generateOptionsOf(opts as Record<string, string | boolean | undefined>, engine.runtime),
       ...(predicted ? { predicted } : {}),
     });
     reportGenerated(g, true);
     writeGenerated(g, String(opts.format), name, file, opts.spoVersion as SpoVersion);
     writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`), opts.spoVersion as SpoVersion);
+    if (cri)
+      writeSecurityContext(join(dir, `${name}.securitycontext.yaml`), name, `${name}.json`, s.containers);
     const calls = Object.values(s.recording.syscalls).reduce((n, m) => n + Object.keys(m ?? {}).length, 0);
     err(
       `sysfence: ${s.service}: ${s.containers.join(', ')} (${s.recording.runs ?? 1} run${(s.recording.runs ?? 1) === 1 ? '' : 's'}): ${calls} syscalls -> ${file}`,
@@ -73,6 +95,13 @@ export async function recordSelected(
       '    security_opt:',
       `      - ${JSON.stringify(`seccomp=${file}`)}`,
     );
+  }
+  if (cri) {
+    err(
+      `sysfence: wrote, per container name, NAME.json (the Localhost profile), NAME.rec.json, NAME.spo.yaml and NAME.securitycontext.yaml`,
+    );
+    setExit(EXIT_OK);
+    return;
   }
   const composeFile = join(dir, 'docker-compose.seccomp.yml');
   writeOutput(
@@ -90,4 +119,32 @@ export async function recordSelected(
     `sysfence: wrote ${composeFile} (the Compose override) and, per service, NAME.json, NAME.rec.json, NAME.spo.yaml`,
   );
   setExit(EXIT_OK);
+}
+
+/** The CRI socket: --cri-endpoint, else $CONTAINER_RUNTIME_ENDPOINT (crictl's), else containerd's. */
+export function criEndpoint(v: unknown): string {
+  if (typeof v === 'string' && v !== '') return v;
+  return process.env.CONTAINER_RUNTIME_ENDPOINT || CONTAINERD_SOCKET;
+}
+
+/**
+ * The container's securityContext as kubelet reads it: a Localhost profile is a path below
+ * kubelet's seccomp directory (/var/lib/kubelet/seccomp), where the profile is to be copied on
+ * every node (or installed by the Security Profiles Operator from NAME.spo.yaml).
+ */
+function writeSecurityContext(file: string, name: string, profile: string, containers: string[]): void {
+  writeOutput(
+    file,
+    [
+      `# ${name}: recorded from ${containers.join(', ')}`,
+      `# copy ${profile} to /var/lib/kubelet/seccomp/sysfence/${profile} on every node (kubelet reads`,
+      `# Localhost profiles there), or apply ${name}.spo.yaml with the Security Profiles Operator and use`,
+      `# localhostProfile: operator/<namespace>/${name}.json`,
+      'securityContext:',
+      '  seccompProfile:',
+      '    type: Localhost',
+      `    localhostProfile: sysfence/${profile}`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -72,7 +72,7 @@ export async function recordDocker(
     // a container profile needs what the runtime calls after installing it
     const predicted = await predictionFor([recording], opts, (l) => err(`sysfence: ${l}`));
     const g = generate([recording], {
-      ...generateOptionsOf(opts, ce.id),
+      ...generateOptionsOf(opts, ce.runtime),
       ...(predicted ? { predicted } : {}),
     });
     reportGenerated(g, true);

@@ -36,7 +36,11 @@ export function registerRecord(program: Command, setExit: (code: number) => void
   engineOptions(
     cmd,
     (e) =>
-      `record a ${e.name} container: the arguments are \`${e.cli} run\` options, IMAGE and its command (eBPF)`,
+      e.runs
+        ? `record a ${e.name} container: the arguments are \`${e.cli} run\` options, IMAGE and its command (eBPF)`
+        : `record the pods of this Kubernetes node that --select names, found through ${e.name}'s CRI (eBPF)`,
+    undefined,
+    ENGINES,
   );
   cmd
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
@@ -54,7 +58,15 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     )
     .option(
       '--select <label=value...>',
-      '--docker: record every container with these labels (a Compose project: com.docker.compose.project=NAME), also those started later; -o names a directory',
+      '--docker or --containerd: record every container with these labels (a Compose project: com.docker.compose.project=NAME; pods: app=web, io.kubernetes.pod.namespace=shop), also those started later; -o names a directory',
+    )
+    .option(
+      '--cri-endpoint <socket>',
+      '--containerd: the CRI socket (default: $CONTAINER_RUNTIME_ENDPOINT, else /run/containerd/containerd.sock)',
+    )
+    .option(
+      '--cgroup-parent <path>',
+      "--containerd: kubelet's cgroup root below the cgroup2 mount (default: kubepods.slice, else kubepods)",
     )
     .option(
       '--max-containers <n>',
@@ -73,7 +85,8 @@ stops every call).
 Examples:
   sudo sysfence record -o ls.json -- ls -la /
   sysfence record --backend strace --recording app.rec.json -- ./app --serve
-  sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/`,
+  sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/
+  sysfence record --containerd --select io.kubernetes.pod.namespace=shop --duration 600 -o profiles/`,
     )
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) =>
       recordAction(command, opts, setExit),
@@ -108,8 +121,13 @@ async function recordAction(
         'bad-option',
         '--select records running containers: give no command (start the application yourself)',
       );
-    return recordSelected(opts, setExit);
+    return recordSelected(opts, setExit, engine);
   }
+  if (engine && !engine.runs)
+    throw new CliError(
+      'bad-option',
+      `--${engine.id} records the pods kubelet runs: give --select LABEL=VALUE (app=web, io.kubernetes.pod.namespace=shop)`,
+    );
   if (command.length === 0)
     throw new CliError(
       'no-command',

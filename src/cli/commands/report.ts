@@ -1,7 +1,12 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { checkWritable, writeOutput } from '../../exec/files.js';
-import { referenceProfile } from '../../profile/reference-profiles.js';
+import {
+  isReferenceName,
+  REFERENCE_PROFILES,
+  type ReferenceName,
+  referenceProfile,
+} from '../../profile/reference-profiles.js';
 import { buildReport } from '../../review/report.js';
 import { renderReport } from '../../review/report-html.js';
 import { CliError, EXIT_OK } from '../errors.js';
@@ -10,6 +15,8 @@ import { readProfile, requireOneProfile } from '../read-profile.js';
 import { readRecording } from '../recordings.js';
 import { parseReviewOptions, reviewOptionsHelp } from './resolve-options.js';
 import { parseRuntimeTarget, runtimeOptions } from './runtime-options.js';
+
+const DEFAULT_BASELINE: ReferenceName = 'docker-default';
 
 const collect = (v: string, all: string[] = []) => [...all, v];
 
@@ -20,7 +27,11 @@ export function registerReport(program: Command, setExit: (code: number) => void
     )
     .argument('<profile>', 'the profile (Docker/OCI JSON or SPO YAML)')
     .option('--recording <file>', 'a recording that shows who needed each call (repeat for more)', collect)
-    .option('--against <baseline>', 'docker-default | podman-default | a profile file', 'docker-default')
+    .option(
+      '--against <baseline>',
+      `${Object.keys(REFERENCE_PROFILES).join(' | ')} | a profile file`,
+      DEFAULT_BASELINE,
+    )
     .option('-o, --output <file>', 'where the HTML goes (report.html)')
     .option('--json', 'print the report data as JSON instead (the numbers the page shows)')
     .option('--title <text>', 'the page title (default: the profile file name)')
@@ -40,21 +51,15 @@ Example:
       ]);
       const profile = requireOneProfile(readProfile(file)).profile;
       const against = String(opts.against);
-      const baseline =
-        against === 'docker-default' || against === 'podman-default'
-          ? referenceProfile(against)
-          : requireOneProfile(readProfile(against)).profile;
+      const baseline = isReferenceName(against)
+        ? referenceProfile(against)
+        : requireOneProfile(readProfile(against)).profile;
       const recordings = ((opts.recording as string[] | undefined) ?? []).map(readRecording);
       const data = buildReport({
         title: typeof opts.title === 'string' ? opts.title : basename(file),
         profile,
         recordings,
-        baselineName:
-          against === 'docker-default'
-            ? "Docker's default"
-            : against === 'podman-default'
-              ? "Podman's default"
-              : basename(against),
+        baselineName: isReferenceName(against) ? REFERENCE_PROFILES[against] : basename(against),
         baseline,
         ...parseReviewOptions(opts),
         target: parseRuntimeTarget(opts),

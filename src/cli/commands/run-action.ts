@@ -39,7 +39,7 @@ export async function runAction(
     );
   const note = (m: string) => err(`sysfence: ${m}`);
   const user = ce ? undefined : workloadUser(opts.asRoot === true, note);
-  const target = ce ? runtimeTarget(ce.id, { native: arch.id }) : undefined;
+  const target = ce ? runtimeTarget(ce.runtime, { native: arch.id }) : undefined;
   // denials are said as they appear, not only at the end (a server may spin on a denied call)
   const started = Date.now();
   const said = new Set<string>();

@@ -35,7 +35,7 @@ export function learnFromRun(c: {
     resolved: resolve(written, { arch, kernelVersion: String(opts.kernel) }),
     ran: r.recording,
     // the runtime's own calls after it installs the filter are not in a container's recording
-    ...(ce ? { runtime: { set: runtimeSet(ce.id), abi: arch.id } } : {}),
+    ...(ce ? { runtime: { set: runtimeSet(ce.runtime), abi: arch.id } } : {}),
     allowBeyondDefault: beyond,
   });
   if (l.runtime.length > 0)

@@ -1,0 +1,366 @@
+// Kubernetes nodes, proven at the CRI: a containerd of the test's own driven exactly as kubelet
+// drives it (RunPodSandbox, CreateContainer with the pod's labels and the container's
+// securityContext.seccompProfile, StartContainer). A pod of two containers (nginx and redis from the
+// real-workload image) is recorded by its label, a replica of it too; then started again with
+// Localhost profiles from the result (every request served, no denial, the loaded filter equal to
+// the profile as runc builds it), with a profile less one call (fails as check predicts), with
+// RuntimeDefault (containerd's own profile, compared with Docker's) and Unconfined (no filter).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findArch } from '../../src/arch/tables.js';
+import type { ContainerConfig, PodConfig, SeccompProfile } from '../../src/exec/cri.js';
+import { ebpfProblems } from '../../src/recorders/record.js';
+import { startContainerd, type TestContainerd } from '../helpers/containerd.js';
+import { ok, run, startSysfence, sysfence, tempDir, until } from '../helpers/proc.js';
+import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
+
+const skip =
+  process.arch !== 'x64'
+    ? 'written for x86_64 hosts'
+    : (requirement(haveDocker(), 'a running Docker engine (scripts/start-dockerd.sh)') ??
+      requirement(haveTool('containerd', ['--version']), 'containerd (Debian package containerd)') ??
+      requirement(haveTool('gcc'), 'gcc') ??
+      requirement(
+        ebpfProblems(findArch('x86_64')!).length === 0,
+        `eBPF (${ebpfProblems(findArch('x86_64')!).join('; ')})`,
+      ));
+
+const IMAGE = 'sysfence/servers:bookworm-1';
+const WEB_PORT = 8080; // bench/workloads/files/etc/sysfence/nginx.conf
+const CACHE_PORT = 16379;
+const dir = tempDir('sysfence-cri-');
+const table: string[] = [];
+let node: TestContainerd;
+
+beforeAll(async () => {
+  if (skip) return;
+  await ok(
+    run('bash', [join(import.meta.dirname, '..', '..', 'bench', 'workloads', 'build-image.sh'), IMAGE], {
+      timeout: 1_200_000,
+    }),
+  );
+  node = await startContainerd([IMAGE]);
+}, 1_200_000);
+
+afterAll(async () => {
+  if (skip) return;
+  await node?.stop();
+  if (table.length > 0)
+    console.log(`\nKubernetes node (containerd through the CRI), per container:\n${table.join('\n')}`);
+}, 300_000);
+
+/** A pod as kubelet makes it: labels, namespace, its cgroup below the test's kubepods root. */
+function pod(name: string): PodConfig {
+  return {
+    name,
+    namespace: 'shop',
+    uid: `uid-${name}-${process.pid}`,
+    labels: { app: 'shop', 'pod-template-hash': '1' },
+    cgroupParent: `/${node.cgroupRoot}/besteffort/pod${name}`,
+    logDirectory: join(dir, 'logs', name),
+    hostNetwork: true,
+  };
+}
+
+const containers = (seccomp: { web?: SeccompProfile; cache?: SeccompProfile } = {}): ContainerConfig[] => [
+  {
+    name: 'web',
+    image: IMAGE,
+    command: ['nginx', '-c', '/etc/sysfence/nginx.conf'],
+    logPath: 'web.log',
+    labels: { 'io.kubernetes.container.name': 'web' },
+    ...(seccomp.web ? { seccomp: seccomp.web } : {}),
+  },
+  {
+    name: 'cache',
+    image: IMAGE,
+    command: ['redis-server', '/etc/sysfence/redis.conf', '--port', String(CACHE_PORT)],
+    logPath: 'cache.log',
+    labels: { 'io.kubernetes.container.name': 'cache' },
+    ...(seccomp.cache ? { seccomp: seccomp.cache } : {}),
+  },
+];
+
+interface RunningPod {
+  id: string;
+  ids: Record<string, string>;
+}
+
+async function runPod(name: string, cs: ContainerConfig[]): Promise<RunningPod> {
+  const p = pod(name);
+  const id = await node.cri.runPodSandbox(p);
+  const ids: Record<string, string> = {};
+  for (const c of cs) {
+    ids[c.name] = await node.cri.createContainer(id, c, p);
+    await node.cri.startContainer(ids[c.name]!);
+  }
+  return { id, ids };
+}
+
+async function removePod(p: RunningPod): Promise<void> {
+  for (const c of Object.values(p.ids)) {
+    await node.cri.stopContainer(c, 5);
+    await node.cri.removeContainer(c);
+  }
+  await node.cri.stopPodSandbox(p.id);
+  await node.cri.removePodSandbox(p.id);
+}
+
+/** A pod for the length of `fn`, removed after it whatever happens (host network: one at a time). */
+async function withPod<T>(
+  name: string,
+  cs: ContainerConfig[],
+  fn: (p: RunningPod) => Promise<T>,
+): Promise<T> {
+  const p = await runPod(name, cs);
+  try {
+    return await fn(p);
+  } finally {
+    await removePod(p);
+  }
+}
+
+const pidOf = async (id: string): Promise<number> =>
+  JSON.parse((await node.cri.containerStatus(id, true)).info.info ?? '{}').pid as number;
+
+/** GET / from nginx: the status, or 0 when no answer came in time. */
+function get(): Promise<number> {
+  return new Promise((resolve) => {
+    const r = request({ host: '127.0.0.1', port: WEB_PORT, path: '/', timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    r.on('timeout', () => r.destroy());
+    r.on('error', () => resolve(0));
+    r.end();
+  });
+}
+
+/** One redis command (inline protocol): its reply's first line, or '' when none came in time. */
+function redis(cmd: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(CACHE_PORT, '127.0.0.1');
+    let got = '';
+    const done = (v: string) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(2000, () => done(''));
+    s.on('error', () => done(''));
+    s.on('data', (d) => {
+      got += d.toString();
+      if (got.includes('\r\n')) done(got.split('\r\n')[0]!);
+    });
+    s.write(`${cmd}\r\n`);
+  });
+}
+
+/** Requests against the pod: how many of each were served. */
+async function traffic(n: number): Promise<{ http: number; redis: number }> {
+  let http = 0;
+  let kv = 0;
+  for (let i = 0; i < n; i++) {
+    if ((await get()) === 200) http++;
+    if ((await redis(`SET k${i} v${i}`)) === '+OK' && (await redis(`GET k${i}`)) === `$${`v${i}`.length}`)
+      kv++;
+  }
+  return { http, redis: kv };
+}
+
+const ready = () =>
+  until('the pod to serve', async () => (await get()) === 200 && (await redis('PING')) === '+PONG', 60_000);
+
+describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI', () => {
+  const out = join(dir, 'profiles');
+
+  it('record --containerd --select app=shop: every container of the pod and of its replica, per container name', async () => {
+    const rec = startSysfence(
+      [
+        'record',
+        '--containerd',
+        '--cri-endpoint',
+        node.socket,
+        '--cgroup-parent',
+        node.cgroupRoot,
+        '--select',
+        'app=shop',
+        '--until-signal',
+        'USR1',
+        '-o',
+        out,
+      ],
+      { timeout: 600_000 },
+    );
+    await until('the recorder', () => rec.stderr().includes('recording every container'), 120_000);
+    // a pod, then its replica (host network: one at a time)
+    for (const name of ['shop-0', 'shop-1'])
+      await withPod(name, containers(), async () => {
+        await ready();
+        expect(await traffic(20)).toEqual({ http: 20, redis: 20 });
+      });
+    rec.signal('SIGUSR1');
+    const r = await rec.exit;
+    expect([r.code, rec.stderr()]).toEqual([
+      0,
+      expect.stringContaining('shop/web: shop/shop-0/web, shop/shop-1/web (2 runs)'),
+    ]);
+    expect(rec.stderr()).toContain('shop/cache: shop/shop-0/cache, shop/shop-1/cache (2 runs)');
+    const sc = readFileSync(join(out, 'shop-web.securitycontext.yaml'), 'utf8');
+    expect(sc).toContain('localhostProfile: sysfence/shop-web.json');
+    const rec0 = JSON.parse(readFileSync(join(out, 'shop-web.rec.json'), 'utf8'));
+    expect(Object.keys(rec0.syscalls.x86_64)).toEqual(
+      expect.arrayContaining(['accept4', 'epoll_wait', 'sendfile']),
+    );
+  }, 900_000);
+
+  it('Localhost profiles from the recording: every request served, no denial, the loaded filter is the profile', async () => {
+    const localhost = (n: string): SeccompProfile => ({
+      type: 'Localhost',
+      path: join(out, `shop-${n}.json`),
+    });
+    await withPod('shop-2', containers({ web: localhost('web'), cache: localhost('cache') }), async (p) => {
+      await ready();
+      const served = await traffic(50);
+      expect(served).toEqual({ http: 50, redis: 50 });
+      for (const name of ['web', 'cache']) {
+        const pid = await pidOf(p.ids[name]!);
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        expect(/^Seccomp:\s+(\d)/m.exec(status)?.[1]).toBe('2');
+        const profile = join(out, `shop-${name}.json`);
+        const r = await sysfence([
+          'inspect',
+          '--pid',
+          String(pid),
+          '--profile',
+          profile,
+          '--runtime',
+          'runc',
+          '--interrupt',
+          '--json',
+        ]);
+        const j = JSON.parse(r.stdout);
+        expect([name, r.status, j.equal, j.differences]).toEqual([name, 0, true, []]);
+        const allowed = JSON.parse(readFileSync(profile, 'utf8'))
+          .syscalls.filter(
+            (s: { action: string }) => s.action === 'SCMP_ACT_ALLOW' || s.action === 'SCMP_ACT_LOG',
+          )
+          .flatMap((s: { names: string[] }) => s.names).length;
+        table.push(
+          `  shop/${name.padEnd(6)} Localhost: ${allowed} calls allowed, ${name === 'web' ? `${served.http}/50 requests` : `${served.redis}/50 SET+GET`} served, loaded filter equal to the profile`,
+        );
+      }
+      const errors = readFileSync(`/proc/${await pidOf(p.ids.web!)}/root/var/log/nginx/error.log`, 'utf8');
+      expect(errors).not.toMatch(/failed \((1|38):/);
+    });
+  }, 300_000);
+
+  it('less accept4: check predicts the denial, nginx falls back to accept (ENOSYS); less both: it serves nothing', async () => {
+    const less = (drop: string[]) => {
+      const p = JSON.parse(readFileSync(join(out, 'shop-web.json'), 'utf8'));
+      for (const rule of p.syscalls) rule.names = rule.names.filter((n: string) => !drop.includes(n));
+      const file = join(dir, `web-less-${drop.join('-')}.json`);
+      writeFileSync(file, JSON.stringify(p));
+      return file;
+    };
+    const web = (file: string) => containers({ web: { type: 'Localhost', path: file } })[0]!;
+    const listening = () =>
+      until(
+        'nginx to listen',
+        async () => (await run('ss', ['-Hltn', `sport = :${WEB_PORT}`])).stdout.trim() !== '',
+      );
+    // accept4 denied with ENOSYS: nginx takes accept instead (its call-family sibling is allowed)
+    const one = less(['accept4']);
+    const predicted = await sysfence([
+      'check',
+      '--runtime',
+      'runc',
+      '--profile',
+      one,
+      join(out, 'shop-web.rec.json'),
+    ]);
+    expect([predicted.status, predicted.stdout + predicted.stderr]).toEqual([
+      1,
+      expect.stringContaining('accept4'),
+    ]);
+    await withPod('shop-3', [web(one)], async () => {
+      await listening();
+      expect(await get()).toBe(200);
+    });
+    // both denied: no connection is accepted, and nginx says why
+    const both = less(['accept', 'accept4']);
+    await withPod('shop-4', [web(both)], async (p) => {
+      await listening();
+      expect(await get()).toBe(0);
+      const pid = await pidOf(p.ids.web!);
+      await until("the denial in nginx's log", () =>
+        readFileSync(`/proc/${pid}/root/var/log/nginx/error.log`, 'utf8').includes(
+          'accept() failed (38: Function not implemented)',
+        ),
+      );
+    });
+    table.push(
+      '  shop/web    less accept4: check predicts the denial; nginx falls back to accept (ENOSYS, the family sibling) and serves',
+      '  shop/web    less accept and accept4: no request served (accept() failed, ENOSYS)',
+    );
+  }, 300_000);
+
+  it("RuntimeDefault is containerd's own profile; Unconfined loads no filter", async () => {
+    const cs = containers({ web: { type: 'RuntimeDefault' }, cache: { type: 'Unconfined' } });
+    await withPod('shop-5', cs, async (p) => {
+      await ready();
+      const cachePid = await pidOf(p.ids.cache!);
+      expect(/^Seccomp:\s+(\d)/m.exec(readFileSync(`/proc/${cachePid}/status`, 'utf8'))?.[1]).toBe('0');
+      const webPid = await pidOf(p.ids.web!);
+      const inspect = async (profile: string) => {
+        const r = await sysfence([
+          'inspect',
+          '--pid',
+          String(webPid),
+          '--profile',
+          profile,
+          '--runtime',
+          'runc',
+          '--interrupt',
+          '--json',
+        ]);
+        return {
+          status: r.status,
+          ...(JSON.parse(r.stdout) as {
+            equal: boolean;
+            differences: { abi: string; name: string; loaded: string; expected: string }[];
+          }),
+        };
+      };
+      // containerd's own profile, measured into data/profiles/containerd-default.json: equal
+      const own = await inspect(join('data', 'profiles', 'containerd-default.json'));
+      expect([own.status, own.equal, own.differences]).toEqual([0, true, []]);
+      // and where it is not Docker's (on x86_64): looser on io_uring and AF_VSOCK, stricter elsewhere
+      const docker = await inspect(join('data', 'profiles', 'docker-default.json'));
+      const x64 = docker.differences.filter((d) => d.abi === 'x86_64');
+      const looser = x64.filter((d) => d.loaded === 'ALLOW').map((d) => d.name);
+      const stricter = x64.filter((d) => d.expected === 'ALLOW').map((d) => d.name);
+      expect([looser, stricter]).toEqual([
+        ['socket', 'io_uring_setup', 'io_uring_enter', 'io_uring_register'],
+        [
+          'name_to_handle_at',
+          'process_vm_readv',
+          'process_vm_writev',
+          'cachestat',
+          'fchmodat2',
+          'map_shadow_stack',
+          'futex_wake',
+          'futex_wait',
+          'futex_requeue',
+        ],
+      ]);
+      table.push(
+        "  RuntimeDefault: containerd's own profile, equal to data/profiles/containerd-default.json (every number and argument value)",
+        `    vs Docker's default on x86_64: allows ${looser.join(', ')} (socket: AF_VSOCK), which Docker's denies; denies ${stricter.join(', ')}`,
+        '  Unconfined: no filter (Seccomp: 0)',
+      );
+    });
+  }, 300_000);
+});
