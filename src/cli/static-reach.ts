@@ -230,7 +230,7 @@ export async function predictionFor(
   if (r.reaches.length === 0 && r.skipped.length === 0) {
     say(
       r.unplaced.length > 0
-        ? `static reach: the recording does not say where ${r.unplaced.length === 1 ? `${r.unplaced[0]} is` : `its ${r.unplaced.length} programs are`} (an imported log): the profile is from the recording only; give --root / (this machine) or --root DIR (an unpacked image) to add what their code can call`
+        ? `static reach: the recording does not say where ${r.unplaced.length === 1 ? `${r.unplaced[0]} is` : `its ${r.unplaced.length} programs are`} (an imported log, or a containerd pod: its image is not read yet): the profile is from the recording only; give --root / (this machine) or --root DIR (an unpacked image) to add what their code can call`
         : r.relative.length > 0
           ? `static reach: ${r.relative.join(', ')} ran by a relative name in a directory the recording does not know: the profile is from the recording only`
           : 'static reach: the recording names no program: the profile is from the recording only',

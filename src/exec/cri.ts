@@ -55,6 +55,12 @@ export interface ContainerConfig {
   logPath?: string;
   seccomp?: SeccompProfile;
   stdin?: boolean;
+  mounts?: { containerPath: string; hostPath: string; readonly?: boolean }[];
+  /** Capability names without CAP_ ("BPF"), or "ALL". */
+  capabilities?: { add?: string[]; drop?: string[] };
+  runAsUser?: number;
+  readonlyRootfs?: boolean;
+  noNewPrivs?: boolean;
 }
 
 const seccompMsg = (s: SeccompProfile | undefined) =>
@@ -81,12 +87,20 @@ function containerConfig(c: ContainerConfig): Pb {
     .strs(3, c.command)
     .strs(4, c.args);
   for (const [k, v] of env) m.msg(6, new Pb().str(1, k).str(2, v));
+  for (const x of c.mounts ?? [])
+    m.msg(7, new Pb().str(1, x.containerPath).str(2, x.hostPath).int(3, x.readonly));
+  const sc = new Pb()
+    .msg(1, c.capabilities ? new Pb().strs(1, c.capabilities.add).strs(2, c.capabilities.drop) : undefined)
+    .msg(5, c.runAsUser !== undefined ? new Pb().int(1, c.runAsUser) : undefined)
+    .int(7, c.readonlyRootfs)
+    .int(11, c.noNewPrivs)
+    .msg(15, seccompMsg(c.seccomp));
   return m
     .map(9, c.labels)
     .map(10, c.annotations)
     .str(11, c.logPath)
     .int(12, c.stdin)
-    .msg(15, new Pb().msg(2, new Pb().msg(15, seccompMsg(c.seccomp))));
+    .msg(15, new Pb().msg(2, sc));
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';

@@ -335,9 +335,15 @@ describe('sysfence compile / disasm / emu / verify', () => {
 
 describe('container engines: options from one table', () => {
   it('every command that takes a container has one option per engine; the checks name them', async () => {
+    // containerd's containers are kubelet's: only record takes it (--select, through the CRI)
     for (const cmd of ['record', 'run', 'learn', 'inspect']) {
       const help = (await sysfence([cmd, '--help'])).stdout;
-      expect([cmd, /--docker\b/.test(help), /--podman\b/.test(help)]).toEqual([cmd, true, true]);
+      expect([cmd, /--docker\b/.test(help), /--podman\b/.test(help), /--containerd\b/.test(help)]).toEqual([
+        cmd,
+        true,
+        true,
+        cmd === 'record',
+      ]);
     }
     const both = await sysfence(['record', '--docker', '--podman', '--', 'x']);
     expect([both.status, both.stderr.trim()]).toEqual([
@@ -347,7 +353,7 @@ describe('container engines: options from one table', () => {
     const select = await sysfence(['record', '--podman', '--select', 'a=b']);
     expect([select.status, select.stderr.trim()]).toEqual([
       2,
-      'error[bad-option]: --select picks containers: use it with --docker',
+      'error[bad-option]: --select picks containers: use it with --docker or --containerd',
     ]);
     const engine = await sysfence(['reach', '--image', 'x', '--engine', 'containerd']);
     expect([engine.status, engine.stderr.trim()]).toEqual([

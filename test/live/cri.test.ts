@@ -9,7 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { findArch } from '../../src/arch/tables.js';
 import type { ContainerConfig, PodConfig, SeccompProfile } from '../../src/exec/cri.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
@@ -363,4 +365,109 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
       );
     });
   }, 300_000);
+
+  it('the node agent: its DaemonSet container, as kubelet hands it to the CRI, records pods with CAP_BPF and CAP_PERFMON only', async () => {
+    const docs = parseAllDocuments(readFileSync(join('deploy', 'node-agent.yaml'), 'utf8')).map((d) =>
+      d.toJS(),
+    );
+    const ds = docs.find((d) => d.kind === 'DaemonSet');
+    new DaemonSet(ds).validate(); // Kubernetes' own schema
+    const spec = ds.spec.template.spec;
+    const c = spec.containers[0];
+    // the privileges, as docs/kubernetes.md lists them: nothing more
+    expect([
+      spec.hostPID,
+      spec.hostNetwork,
+      c.securityContext.privileged,
+      c.securityContext.capabilities,
+    ]).toEqual([undefined, undefined, false, { drop: ['ALL'], add: ['BPF', 'PERFMON'] }]);
+    await ok(
+      run('bash', [join('scripts', 'build-agent-image.sh'), 'sysfence/agent:test'], { timeout: 600_000 }),
+    );
+    await ok(
+      run(
+        'sh',
+        [
+          '-c',
+          `docker save sysfence/agent:test | ctr -a '${node.socket}' -n k8s.io images import - >/dev/null`,
+        ],
+        {
+          timeout: 600_000,
+        },
+      ),
+    );
+    // the volumes where this test keeps them: the test's containerd socket, its own output and /tmp
+    const out = tempDir('sysfence-agent-out-');
+    const hostPathOf = (name: string): string => {
+      const v = spec.volumes.find((x: { name: string }) => x.name === name);
+      if (v.emptyDir) return tempDir('sysfence-agent-tmp-');
+      if (v.hostPath.path === '/run/containerd/containerd.sock') return node.socket;
+      if (v.hostPath.path === '/var/lib/sysfence') return out;
+      return v.hostPath.path;
+    };
+    // its arguments with what kubelet substitutes, selecting this test's pods below its cgroup root
+    const args = (c.args as string[]).map((a) =>
+      a.replace('$(NODE_NAME)', 'node-1').replace('io.kubernetes.pod.namespace=default', 'app=shop'),
+    );
+    const agentPod: PodConfig = {
+      name: 'sysfence-agent-x',
+      namespace: 'sysfence',
+      uid: `uid-agent-${process.pid}`,
+      labels: ds.spec.template.metadata.labels,
+      cgroupParent: `/${node.cgroupRoot}/besteffort/podagent`,
+      logDirectory: join(dir, 'logs', 'agent'),
+      // (this node has no CNI: the sandbox takes the node's network; the agent uses none at all)
+      hostNetwork: true,
+    };
+    const sandbox = await node.cri.runPodSandbox(agentPod);
+    const agent = await node.cri.createContainer(
+      sandbox,
+      {
+        name: c.name,
+        image: 'sysfence/agent:test',
+        args: [...args, '--cgroup-parent', node.cgroupRoot],
+        logPath: 'agent.log',
+        mounts: c.volumeMounts.map((m: { name: string; mountPath: string; readOnly?: boolean }) => ({
+          containerPath: m.mountPath,
+          hostPath: hostPathOf(m.name),
+          readonly: m.readOnly === true,
+        })),
+        capabilities: c.securityContext.capabilities,
+        runAsUser: c.securityContext.runAsUser,
+        readonlyRootfs: c.securityContext.readOnlyRootFilesystem,
+        noNewPrivs: c.securityContext.allowPrivilegeEscalation === false,
+        seccomp: { type: c.securityContext.seccompProfile.type },
+      },
+      agentPod,
+    );
+    try {
+      await node.cri.startContainer(agent);
+      const log = () => {
+        try {
+          return readFileSync(join(dir, 'logs', 'agent', 'agent.log'), 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      await until('the agent to record', () => log().includes('recording every container'), 120_000);
+      const status = readFileSync(`/proc/${await pidOf(agent)}/status`, 'utf8');
+      expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1]).toBe('000000c000000000'); // CAP_PERFMON (38), CAP_BPF (39)
+      await withPod('shop-6', containers(), async () => {
+        await ready();
+        expect(await traffic(10)).toEqual({ http: 10, redis: 10 });
+      });
+      // the DaemonSet deleted: SIGTERM, and what was recorded is written
+      await node.cri.stopContainer(agent, 60);
+      expect(log()).toContain('shop/web: shop/shop-6/web (1 run)');
+      const written = JSON.parse(readFileSync(join(out, 'profiles', 'node-1', 'shop-web.rec.json'), 'utf8'));
+      expect(Object.keys(written.syscalls.x86_64)).toEqual(expect.arrayContaining(['accept4', 'epoll_wait']));
+      table.push(
+        '  node agent (deploy/node-agent.yaml through the CRI): CapEff BPF+PERFMON only, no host PID, read-only root filesystem: recorded shop/web and shop/cache, wrote them on SIGTERM',
+      );
+    } finally {
+      await node.cri.removeContainer(agent).catch(() => {});
+      await node.cri.stopPodSandbox(sandbox);
+      await node.cri.removePodSandbox(sandbox);
+    }
+  }, 900_000);
 });
