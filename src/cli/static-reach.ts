@@ -6,13 +6,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchId } from '../arch/types.js';
-import { imageFiles } from '../exec/image-files.js';
+import { CONTAINERD_SOCKET } from '../exec/cri.js';
+import { containerdImageFiles, imageFiles } from '../exec/image-files.js';
 import type { FileSource } from '../exec/rootfs.js';
 import { HostFiles } from '../exec/rootfs.js';
 import type { PredictedAction, PredictedCalls } from '../profile/generate.js';
 import { type FactsCache, newCache } from '../reach/cache.js';
 import { type ProgramReach, reachProgram } from '../reach/program.js';
-import { parseImageRoot } from '../recorders/container-engines.js';
+import { CONTAINERD, parseImageRoot } from '../recorders/container-engines.js';
 import type { Recording } from '../recording/recording.js';
 import { CliError } from './errors.js';
 
@@ -96,9 +97,23 @@ function recordedLoaded(
 export { imageRoot } from '../recorders/container-engines.js';
 export { HOST_ROOT } from '../recording/recording.js';
 
+/**
+ * containerd's socket for the images of its pods: the one `record --containerd` asked
+ * (--cri-endpoint), else $CONTAINERD_ADDRESS (ctr's own), else containerd's default.
+ */
+let containerdAddress: string | undefined;
+export function useContainerdAddress(address: string): void {
+  containerdAddress = address.replace(/^unix:\/\//, '');
+}
+
 async function filesOf(root: string): Promise<FileSource> {
   if (root === 'host') return new HostFiles('/');
   const image = parseImageRoot(root);
+  if (image?.engine.id === CONTAINERD.id)
+    return containerdImageFiles(
+      containerdAddress ?? process.env.CONTAINERD_ADDRESS ?? CONTAINERD_SOCKET,
+      image.image,
+    );
   if (image) return imageFiles(image.engine.cli, image.image);
   return new HostFiles(root);
 }
@@ -230,7 +245,7 @@ export async function predictionFor(
   if (r.reaches.length === 0 && r.skipped.length === 0) {
     say(
       r.unplaced.length > 0
-        ? `static reach: the recording does not say where ${r.unplaced.length === 1 ? `${r.unplaced[0]} is` : `its ${r.unplaced.length} programs are`} (an imported log, or a containerd pod: its image is not read yet): the profile is from the recording only; give --root / (this machine) or --root DIR (an unpacked image) to add what their code can call`
+        ? `static reach: the recording does not say where ${r.unplaced.length === 1 ? `${r.unplaced[0]} is` : `its ${r.unplaced.length} programs are`} (an imported log): the profile is from the recording only; give --root / (this machine) or --root DIR (an unpacked image) to add what their code can call`
         : r.relative.length > 0
           ? `static reach: ${r.relative.join(', ')} ran by a relative name in a directory the recording does not know: the profile is from the recording only`
           : 'static reach: the recording names no program: the profile is from the recording only',

@@ -5,7 +5,9 @@
  * symbolic links, directories, and the loader's configuration (ld.so.conf, ld-musl paths,
  * nsswitch.conf). Nothing is unpacked to disk.
  */
-import { posix } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { SysfenceError } from '../errors.js';
 import { type MemoryEntry, MemoryFiles } from './rootfs.js';
 import { runTool, startProcess } from './run.js';
@@ -153,6 +155,38 @@ export class TarReader {
   }
 }
 
+/** A tar stream a command writes, read into memory (ELF files and loader configuration). */
+function readTarOf(cmd: string, args: string[], label: string, image: string): Promise<MemoryFiles> {
+  const reader = new TarReader(label);
+  return new Promise<MemoryFiles>((resolve, reject) => {
+    const child = startProcess(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const errs: Buffer[] = [];
+    child.stdout?.on('data', (d: Buffer) => {
+      try {
+        reader.push(d);
+      } catch (e) {
+        child.kill('SIGKILL');
+        reject(e);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => errs.push(d));
+    child.on('error', (e) =>
+      reject(new ImageError('image-export-failed', `${cmd} could not run: ${e.message}`, image)),
+    );
+    child.on('close', (code) => {
+      if (code === 0) resolve(new MemoryFiles(`image ${image}`, reader.entries));
+      else
+        reject(
+          new ImageError(
+            'image-export-failed',
+            `${label} failed: ${Buffer.concat(errs).toString('utf8').trim().split('\n')[0] ?? ''}`,
+            image,
+          ),
+        );
+    });
+  });
+}
+
 /** The files of an image (pulled already; nothing is run), read through the engine's export. */
 export async function imageFiles(cli: string, image: string): Promise<MemoryFiles> {
   const created = runTool(cli, ['create', image, '/sysfence-reach-never-runs'], { timeoutMs: 120_000 });
@@ -165,38 +199,54 @@ export async function imageFiles(cli: string, image: string): Promise<MemoryFile
       `${cli} pull ${image} (or build it) first`,
     );
   try {
-    const reader = new TarReader(`${cli} export of ${image}`);
-    await new Promise<void>((resolve, reject) => {
-      const child = startProcess(cli, ['export', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const errs: Buffer[] = [];
-      child.stdout?.on('data', (d: Buffer) => {
-        try {
-          reader.push(d);
-        } catch (e) {
-          child.kill('SIGKILL');
-          reject(e);
-        }
-      });
-      child.stderr?.on('data', (d: Buffer) => errs.push(d));
-      child.on('error', (e) =>
-        reject(new ImageError('image-export-failed', `${cli} export could not run: ${e.message}`, image)),
-      );
-      child.on('close', (code) => {
-        if (code === 0) resolve();
-        else
-          reject(
-            new ImageError(
-              'image-export-failed',
-              `${cli} export ${image} failed: ${Buffer.concat(errs).toString('utf8').trim().split('\n')[0] ?? ''}`,
-              image,
-            ),
-          );
-      });
-    });
-    return new MemoryFiles(`image ${image}`, reader.entries);
+    return await readTarOf(cli, ['export', id], `${cli} export of ${image}`, image);
   } finally {
     runTool(cli, ['rm', '-f', id], { timeoutMs: 60_000 });
   }
+}
+
+/**
+ * The files of an image in containerd (`address`: its socket; the `k8s.io` namespace, kubelet's):
+ * mounted read-only by `ctr images mount` and read as a tar stream, then unmounted.
+ */
+export async function containerdImageFiles(address: string, image: string): Promise<MemoryFiles> {
+  const dir = mkdtempSync(join(tmpdir(), 'sysfence-ctr-image-'));
+  const ctr = (args: string[]) =>
+    runTool('ctr', ['-a', address, '-n', 'k8s.io', 'images', ...args], {
+      timeoutMs: 300_000,
+      hint: 'apt-get install containerd',
+    });
+  try {
+    const mounted = ctr(['mount', image, dir]);
+    if (mounted.status !== 0)
+      throw new ImageError(
+        'image-not-found',
+        `containerd cannot mount image ${image}: ${mounted.stderr.trim().split('\n')[0] ?? ''}`,
+        image,
+        `ctr -n k8s.io images pull ${image} (kubelet pulls a pod's images)`,
+      );
+    try {
+      return await readTarOf('tar', ['-C', dir, '-c', '.'], `the files of ${image} (containerd)`, image);
+    } finally {
+      ctr(['unmount', dir]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An image reference as containerd stores it: a name without a registry is Docker Hub's
+ * (`docker.io/`, and `library/` for one component), and a name without a tag is `:latest`.
+ */
+export function normalizeImageRef(ref: string): string {
+  if (ref.includes('@') || ref.startsWith('sha256:')) return ref;
+  const first = ref.split('/')[0] as string;
+  const hasDomain =
+    ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const named = hasDomain ? ref : `docker.io/${ref.includes('/') ? '' : 'library/'}${ref}`;
+  const last = named.slice(named.lastIndexOf('/') + 1);
+  return last.includes(':') ? named : `${named}:latest`;
 }
 
 /** The program an image runs (its entrypoint and command, as the engine reports them). */

@@ -12,6 +12,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient, CriError, type PodSandbox } from '../exec/cri.js';
+import { normalizeImageRef } from '../exec/image-files.js';
+import { CONTAINERD, imageRoot } from './container-engines.js';
 import type { ContainerWatcher, Described } from './record-app.js';
 
 export interface CriWatchOptions {
@@ -87,10 +89,15 @@ export function criWatcher(o: CriWatchOptions): ContainerWatcher {
     const sandbox = info.sandboxID ? pods.get(info.sandboxID) : undefined;
     const name = info.config?.metadata?.name ?? id.slice(0, 12);
     const ns = sandbox?.namespace ?? info.config?.labels?.['io.kubernetes.pod.namespace'] ?? '';
+    const image = info.config?.image?.image;
     return {
       name: `${ns}/${sandbox?.name ?? '?'}/${name}`,
       service: ns ? `${ns}/${name}` : name,
-      image: info.config?.image?.image ?? 'unknown',
+      image: image ?? 'unknown',
+      // its programs ran from the pod's image: static reach reads them there (ctr images mount)
+      ...(image
+        ? { imageId: normalizeImageRef(image), root: imageRoot(CONTAINERD.id, normalizeImageRef(image)) }
+        : {}),
       labels: {
         ...(sandbox?.labels ?? {}),
         ...(info.config?.labels ?? {}),

@@ -210,6 +210,10 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
       expect.stringContaining('shop/web: shop/shop-0/web, shop/shop-1/web (2 runs)'),
     ]);
     expect(rec.stderr()).toContain('shop/cache: shop/shop-0/cache, shop/shop-1/cache (2 runs)');
+    // static reach read the programs in the pod's image, as containerd stores it
+    expect(rec.stderr()).toContain(
+      'shop/web: static reach: /usr/sbin/nginx in image docker.io/sysfence/servers:bookworm-1:',
+    );
     const sc = readFileSync(join(out, 'shop-web.securitycontext.yaml'), 'utf8');
     expect(sc).toContain('localhostProfile: sysfence/shop-web.json');
     const rec0 = JSON.parse(readFileSync(join(out, 'shop-web.rec.json'), 'utf8'));

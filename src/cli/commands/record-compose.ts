@@ -14,7 +14,7 @@ import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
 import { generateOptionsOf } from '../profile-options.js';
-import { predictionFor } from '../static-reach.js';
+import { predictionFor, useContainerdAddress } from '../static-reach.js';
 
 import { durationOption, sayStopped, signalOption } from './record-helpers.js';
 
@@ -43,6 +43,7 @@ export async function recordSelected(
   mkdirSync(dir, { recursive: true });
   const note = (m: string) => err(`sysfence: ${m}`);
   const cri = engine.id === CONTAINERD.id;
+  if (cri) useContainerdAddress(criEndpoint(opts.criEndpoint));
   const r = await recordApplication({
     arch,
     select,
