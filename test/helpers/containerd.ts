@@ -1,7 +1,7 @@
 // A containerd of the test's own, as a Kubernetes node runs it (CRI plugin, runc through its shim,
 // the cgroupfs driver), on its own socket, root and state directories under a temporary
 // directory: nothing of the machine's containerd (Docker's included) is touched. Host-network
-// pods need no CNI. The sandbox (pause) image is built here (a static C program), the workload
+// pods need no CNI. The sandbox (pause) image is built here (static C programs: pause, and exit), the workload
 // image comes from the local Docker engine (`docker save | ctr import`): no registry.
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,6 +73,9 @@ state = "${dir}/state"
   writeFileSync(join(dir, 'pause.c'), PAUSE_C);
   await ok(run('mkdir', ['-p', join(dir, 'pause-root')]));
   await ok(run('gcc', ['-static', '-O2', '-o', join(dir, 'pause-root', 'pause'), join(dir, 'pause.c')]));
+  // and /exit, whose only call is exit_group: what a runtime calls around it is the runtime's
+  const exitOnly = join(import.meta.dirname, '..', 'fixtures', 'record', 'exit-only.c');
+  await ok(run('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'pause-root', 'exit'), exitOnly]));
   await ok(
     run('sh', [
       '-c',
