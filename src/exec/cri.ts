@@ -4,7 +4,7 @@
  * gRPC is HTTP/2 with length-prefixed Protocol Buffers messages (exec/protobuf.ts); the field
  * numbers are the CRI's, written in each message builder below. Only the calls sysfence makes.
  */
-import { connect as h2connect } from 'node:http2';
+import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { SysfenceError } from '../errors.js';
 import { Pb, PbRead } from './protobuf.js';
@@ -136,18 +136,24 @@ export interface ContainerStatus {
 
 /** One connection to a CRI endpoint (`unix:///path` or a path). */
 export class CriClient {
-  private readonly session;
+  private session: ClientHttp2Session | undefined;
   constructor(
     readonly endpoint: string,
     private readonly timeoutMs = 60_000,
-  ) {
-    const path = endpoint.replace(/^unix:\/\//, '');
-    this.session = h2connect('http://localhost', { createConnection: () => netConnect(path) });
-    this.session.on('error', () => {}); // each call says what failed
+  ) {}
+
+  /** The connection, made at the first call and again after one broke (the runtime restarted). */
+  private connection(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const path = this.endpoint.replace(/^unix:\/\//, '');
+    const session = h2connect('http://localhost', { createConnection: () => netConnect(path) });
+    session.on('error', () => {}); // each call says what failed
+    this.session = session;
+    return session;
   }
 
   close(): void {
-    this.session.close();
+    this.session?.close();
   }
 
   /** One unary call: `service` is RuntimeService or ImageService. */
@@ -158,7 +164,7 @@ export class CriClient {
     frame.set(body, 5);
     const where = `${this.endpoint} ${service}/${method}`;
     return new Promise((resolve, reject) => {
-      const stream = this.session.request({
+      const stream = this.connection().request({
         'content-type': 'application/grpc',
         te: 'trailers',
         ':method': 'POST',
