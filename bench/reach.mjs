@@ -7,6 +7,7 @@
 //    filter, under a filter whose rule ALLOWs it, and under one whose rule LOGs it, in nanoseconds
 //    per call (bench/syscall-cost.c), and how many kernel log lines the LOG run left (the audit
 //    path rate-limits printk: the rest is counted as lost).
+// 3. a whole image (IMAGE, default the real-workload one): every program, cold and kept.
 // Needs root (dmesg), gcc, binutils (objdump) and a built dist/. Usage: node bench/reach.mjs
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,19 @@ for (const p of PROGRAMS) {
     `| ${p} | ${cold.ms.toFixed(0)} | ${tables.toFixed(0)} | ${warm.toFixed(0)} | ${ldd.toFixed(0)} | ${(cold.ms / ldd).toFixed(1)}x | ${(warm / ldd).toFixed(1)}x | ${n} |`,
   );
 }
+// a whole image: every program of it (IMAGE, when the Docker engine has it), cold and with its
+// tables and results kept
+const IMAGE = process.env.IMAGE ?? 'sysfence/servers:bookworm-1';
+if (spawnSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' }).status === 0) {
+  const env = { SYSFENCE_CACHE_DIR: join(dir, 'image-cache') };
+  const cold = timed('node', [cli, 'reach', '--image', IMAGE, '--all'], env);
+  const warm = timed('node', [cli, 'reach', '--image', IMAGE, '--all'], env);
+  const programs = /(\d+) programs: (\d+) system calls/.exec(cold.out);
+  console.log(
+    `\nreach --image ${IMAGE} --all: ${programs?.[1] ?? '?'} programs, ${programs?.[2] ?? '?'} calls in all; cold ${(cold.ms / 1000).toFixed(1)} s, kept ${(warm.ms / 1000).toFixed(1)} s (${(warm.ms / Number(programs?.[1] ?? 1)).toFixed(0)} ms a program, the image's export included)`,
+  );
+} else console.log(`\n(no image ${IMAGE} in the Docker engine: the whole-image row is left out)`);
+
 const libc = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 const obj = timed('objdump', ['-d', libc]);
 const libcCold = timed('node', [cli, 'reach', '/bin/true'], { SYSFENCE_CACHE_DIR: join(dir, 'libc-only') });

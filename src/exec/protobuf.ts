@@ -57,7 +57,8 @@ export class Pb {
   }
   /** map<string, string>: one entry message (key = 1, value = 2) per pair, sorted by key. */
   map(field: number, m: Readonly<Record<string, string>> | undefined): this {
-    for (const k of Object.keys(m ?? {}).sort()) this.msg(field, new Pb().str(1, k).str(2, (m ?? {})[k]));
+    const pairs = m ?? {};
+    for (const k of Object.keys(pairs).sort()) this.msg(field, new Pb().str(1, k).str(2, pairs[k]));
     return this;
   }
   done(): Uint8Array {
