@@ -17,7 +17,7 @@ export function writeGenerated(
   spoVersion?: SpoVersion,
 ): void {
   const first = g.profile.archMap?.[0]?.architecture ?? g.profile.architectures?.[0] ?? 'x86_64';
-  requireWithinDefault(g.profile, g.baseline.beyond, 'the generated profile');
+  requireWithinDefault(g.profile, g.baseline.beyond, 'the generated profile', g.baseline.references);
   writeProfile(g.profile, format, {
     name,
     output,

@@ -22,10 +22,12 @@ import type { ArchDef } from '../arch/types.js';
 import { DOCKER_DEFAULT_CAPABILITIES } from './capabilities.js';
 import { conditionHolds } from './evaluate.js';
 import { type ArgCondition, type Profile, ruleNames, type SyscallRule } from './model.js';
-import { referenceProfile } from './reference-profiles.js';
+import { REFERENCE_PROFILES, type ReferenceName, referenceProfile } from './reference-profiles.js';
 import { DEFAULT_KERNEL, resolve } from './resolve.js';
 
 export { DEFAULT_KERNEL } from './resolve.js';
+
+const DOCKER_DEFAULT: ReferenceName = 'docker-default';
 
 export interface BaselineOptions {
   /**
@@ -38,6 +40,11 @@ export interface BaselineOptions {
   capabilities?: readonly string[];
   /** Calls the user allows beyond Docker's default, by name: their rules are kept as they are. */
   allowBeyond?: readonly string[];
+  /**
+   * The defaults held to (Docker's unless said): with several, a call is allowed only as far as every
+   * one allows it (a containerd pod's profile: Docker's default and containerd's RuntimeDefault).
+   */
+  references?: readonly ReferenceName[];
 }
 
 /** How Docker's default answers one name: always allowed, never, or for these argument rules. */
@@ -84,13 +91,15 @@ export function profileHosts(p: Profile): ArchDef[] {
 /** The ABIs a host runs (itself and its companions). */
 export const hostAbis = (host: ArchDef): ArchDef[] => [host, ...host.companions.map((c) => findArch(c)!)];
 
-/** Docker's default as dockerd resolves it for this host, capabilities and kernel. */
+/** Docker's default (or `reference`) as the engine resolves it for this host, capabilities and kernel. */
 export function dockerBaseline(o: {
   host: ArchDef;
   kernelVersion?: string;
   capabilities?: readonly string[];
+  reference?: ReferenceName;
 }): Profile {
-  return resolve(referenceProfile('docker-default'), {
+  const reference: ReferenceName = o.reference ?? DOCKER_DEFAULT;
+  return resolve(referenceProfile(reference), {
     arch: o.host,
     capabilities: o.capabilities ?? DOCKER_DEFAULT_CAPABILITIES,
     kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
@@ -129,16 +138,19 @@ function describeDenial(r: { action: string; errnoRet?: number | undefined }): s
  * strictest that one profile rule can carry (else denied: the rules would need to differ by host).
  */
 export function hostsVerdict(o: Omit<BaselineOptions, 'allowBeyond'>): (name: string) => BaselineVerdict {
-  const per = o.hosts.map((host) => ({
-    abis: hostAbis(host),
-    verdict: baselineVerdicts(
-      dockerBaseline({
-        host,
-        ...(o.kernelVersion !== undefined ? { kernelVersion: o.kernelVersion } : {}),
-        ...(o.capabilities !== undefined ? { capabilities: o.capabilities } : {}),
-      }),
-    ),
-  }));
+  const per = o.hosts.flatMap((host) =>
+    (o.references ?? ['docker-default']).map((reference) => ({
+      abis: hostAbis(host),
+      verdict: baselineVerdicts(
+        dockerBaseline({
+          host,
+          reference,
+          ...(o.kernelVersion !== undefined ? { kernelVersion: o.kernelVersion } : {}),
+          ...(o.capabilities !== undefined ? { capabilities: o.capabilities } : {}),
+        }),
+      ),
+    })),
+  );
   const key = (v: BaselineVerdict) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}` : x));
   return (name) => {
     const relevant = per.filter((h) => h.abis.some((a) => syscallTable(a).number(name) !== undefined));
@@ -208,6 +220,7 @@ export function conjoin(
  */
 export function boundToBaseline(profile: Profile, o: BaselineOptions): BaselineResult {
   const verdict = hostsVerdict(o);
+  const held = (o.references ?? ['docker-default']).map((r) => REFERENCE_PROFILES[r]).join(' or ');
   const beyondAsked = new Set(o.allowBeyond ?? []);
   const beyond = new Set<string>();
   const changes = new Map<string, BaselineChange>();
@@ -241,7 +254,7 @@ export function boundToBaseline(profile: Profile, o: BaselineOptions): BaselineR
         changes.set(name, {
           name,
           kind: 'denied',
-          why: `Docker's default denies it (${v.action}) whatever the arguments`,
+          why: `${held} denies it (${v.action}) whatever the arguments`,
         });
         continue;
       }
@@ -277,7 +290,7 @@ export function boundToBaseline(profile: Profile, o: BaselineOptions): BaselineR
       changes.set(name, {
         name,
         kind: results.length > 0 || prev?.kind === 'narrowed' ? 'narrowed' : 'denied',
-        why: `Docker's default allows it only for ${describeRules(v.rules)}`,
+        why: `${held} allows it only for ${describeRules(v.rules)}`,
         ...(prev?.dropped || dropped.length > 0 ? { dropped: [...(prev?.dropped ?? []), ...dropped] } : {}),
       });
     }

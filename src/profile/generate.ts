@@ -5,6 +5,7 @@
  * exit and exit_group always (strace -c and perf never list them); rt_sigreturn (sigreturn on
  * 32-bit ABIs) and restart_syscall once a signal handler is installed or the program sleeps.
  */
+
 import { ARCH_DEFS } from '../arch/defs.js';
 import { archById, syscallTable } from '../arch/tables.js';
 import type { ArchDef, ArchId } from '../arch/types.js';
@@ -24,6 +25,7 @@ import {
 import { ENOSYS, EPERM } from './errno.js';
 import type { ArgCondition, Profile, SyscallRule } from './model.js';
 import { type Provenance, provenanceComment } from './provenance.js';
+import type { ReferenceName } from './reference-profiles.js';
 
 export type DefaultDeny = 'enosys' | 'eperm' | 'kill';
 
@@ -57,6 +59,11 @@ export interface GenerateOptions {
    * values), by name. Every other call stays inside Docker's default (profile/baseline.ts).
    */
   allowBeyondDefault?: readonly string[];
+  /**
+   * The defaults the profile is held to, besides Docker's: a containerd pod's profile is also held
+   * to containerd's RuntimeDefault (the profile it replaces). Default: Docker's alone.
+   */
+  baselines?: readonly ReferenceName[];
   /** Kernel version Docker's default is resolved for (its minKernel rules); default 6.1. */
   kernelVersion?: string;
   /** What the recorded programs' code can call (static reach, sysfence reach), and what that gets. */
@@ -119,7 +126,7 @@ export interface GenerateResult {
    * under its argument rules (and recorded values outside them dropped); `beyond`: the calls the
    * user allowed past it by name. `hosts`: the ABIs Docker's default was resolved for.
    */
-  baseline: { hosts: ArchId[]; changes: BaselineChange[]; beyond: string[] };
+  baseline: { hosts: ArchId[]; changes: BaselineChange[]; beyond: string[]; references: ReferenceName[] };
   /**
    * With `predicted`: the calls only static reach gave (not recorded, implied or a family
    * sibling), what each got, and why; `risky`: left denied because they are on the risk list;
@@ -337,9 +344,19 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
       ) as string,
     });
   // never weaker than Docker's default (unless the user named the call)
-  const baseline: GenerateResult['baseline'] = { hosts: hosts.map((h) => h.id), changes: [], beyond: [] };
+  const baseline: GenerateResult['baseline'] = {
+    hosts: hosts.map((h) => h.id),
+    changes: [],
+    beyond: [],
+    references: [...(opts.baselines ?? ['docker-default'])],
+  };
   if (hosts.length > 0) {
-    const b = boundToBaseline(profile, { hosts, kernelVersion, allowBeyond: [...beyond] });
+    const b = boundToBaseline(profile, {
+      hosts,
+      kernelVersion,
+      allowBeyond: [...beyond],
+      ...(opts.baselines ? { references: opts.baselines } : {}),
+    });
     profile.syscalls = b.profile.syscalls ?? [];
     baseline.changes = b.changes;
     baseline.beyond = b.beyond;

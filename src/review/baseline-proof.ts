@@ -7,6 +7,7 @@
 import type { ArchDef } from '../arch/types.js';
 import { DEFAULT_KERNEL, dockerBaseline, hostAbis, profileHosts } from '../profile/baseline.js';
 import type { Profile } from '../profile/model.js';
+import type { ReferenceName } from '../profile/reference-profiles.js';
 import { targetArches } from '../profile/validate.js';
 import { type Change, diffProfiles } from './diff.js';
 
@@ -20,7 +21,13 @@ export interface BeyondDefault {
 /** What `profile` allows beyond Docker's default, except the calls named in `exempt`. */
 export function beyondDefault(
   profile: Profile,
-  o: { exempt?: readonly string[]; kernelVersion?: string; hosts?: readonly ArchDef[] } = {},
+  o: {
+    exempt?: readonly string[];
+    kernelVersion?: string;
+    hosts?: readonly ArchDef[];
+    /** The defaults held to (Docker's unless said): the profile must be inside each. */
+    references?: readonly ReferenceName[];
+  } = {},
 ): BeyondDefault {
   const hosts = [...(o.hosts ?? profileHosts(profile))];
   const kernelVersion = o.kernelVersion ?? DEFAULT_KERNEL;
@@ -30,8 +37,11 @@ export function beyondDefault(
   for (const host of hosts) {
     // each ABI the profile accepts, against Docker's default on the host that runs it
     const arches = hostAbis(host).filter((a) => targeted.length === 0 || targeted.some((t) => t.id === a.id));
-    const d = diffProfiles(dockerBaseline({ host, kernelVersion }), profile, { kernelVersion, arches });
-    changes.push(...d.changes.filter((c) => c.allowsMore && !exempt.has(c.name)));
+    for (const reference of o.references ?? ['docker-default']) {
+      const base = dockerBaseline({ host, kernelVersion, reference });
+      const d = diffProfiles(base, profile, { kernelVersion, arches });
+      changes.push(...d.changes.filter((c) => c.allowsMore && !exempt.has(c.name)));
+    }
   }
   return { hosts, changes };
 }

@@ -62,6 +62,7 @@ describe('generate', () => {
     expect(g.baseline).toEqual({
       hosts: ['x86_64'],
       beyond: [],
+      references: ['docker-default'],
       changes: [
         {
           name: 'clone',
@@ -219,5 +220,37 @@ describe('generate', () => {
     const plain = new RecordingBuilder();
     plain.call('x86_64', 'socket');
     expect(generate([b.build(), plain.build()], { args: true }).argRules).toEqual([]);
+  });
+
+  it("a containerd pod's profile is held to Docker's default and to containerd's RuntimeDefault", () => {
+    // process_vm_readv: Docker's default allows it, containerd's denies it (without CAP_SYS_PTRACE);
+    // io_uring_setup: the other way round; read: both allow it
+    const b = new RecordingBuilder();
+    b.source('test', 'a pod');
+    for (const name of ['read', 'process_vm_readv', 'io_uring_setup'])
+      b.call('x86_64', name, { pid: 1, executable: '/app' });
+    const rec = b.build();
+    const allowed = (g: ReturnType<typeof generate>) =>
+      g.profile.syscalls!.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names ?? []);
+    const docker = generate([rec], { exact: true });
+    expect(['read', 'process_vm_readv', 'io_uring_setup'].filter((n) => allowed(docker).includes(n))).toEqual(
+      ['read', 'process_vm_readv'],
+    );
+    const pod = generate([rec], { exact: true, baselines: ['docker-default', 'containerd-default'] });
+    expect(['read', 'process_vm_readv', 'io_uring_setup'].filter((n) => allowed(pod).includes(n))).toEqual([
+      'read',
+    ]);
+    expect(pod.baseline.changes.filter((c) => c.name !== 'clone' && c.name !== 'clone3')).toEqual([
+      {
+        name: 'io_uring_setup',
+        kind: 'denied',
+        why: "Docker's default or containerd's RuntimeDefault denies it (ERRNO(1)) whatever the arguments",
+      },
+      {
+        name: 'process_vm_readv',
+        kind: 'denied',
+        why: "Docker's default or containerd's RuntimeDefault denies it (ERRNO(1)) whatever the arguments",
+      },
+    ]);
   });
 });

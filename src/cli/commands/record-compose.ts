@@ -80,6 +80,10 @@ export async function recordSelected(
     const predicted = await predictionFor([s.recording], opts, (l) => err(`sysfence: ${s.service}: ${l}`));
     const g = generate([s.recording], {
       ...generateOptionsOf(opts as Record<string, string | boolean | undefined>, engine.runtime),
+      // never weaker than Docker's default, nor than the default profile the engine would apply
+      ...(engine.defaultProfile !== 'docker-default'
+        ? { baselines: ['docker-default', engine.defaultProfile] }
+        : {}),
       ...(predicted ? { predicted } : {}),
     });
     reportGenerated(g, true);
