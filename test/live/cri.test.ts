@@ -6,7 +6,7 @@
 // the profile as runc builds it), with a profile less one call (fails as check predicts), with
 // RuntimeDefault (containerd's own profile, compared with Docker's) and Unconfined (no filter).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
@@ -22,7 +22,7 @@ import { AuditReader } from '../../src/recorders/audit.js';
 import { ebpfProblems } from '../../src/recorders/record.js';
 import { RecordingBuilder } from '../../src/recording/recording.js';
 import { PAUSE_IMAGE, startContainerd, type TestContainerd } from '../helpers/containerd.js';
-import { ok, run, startSysfence, sysfence, tempDir, until } from '../helpers/proc.js';
+import { ok, run, start, startSysfence, sysfence, tempDir, until } from '../helpers/proc.js';
 import { haveDocker, haveTool, requirement } from '../helpers/tools.js';
 
 const skip =
@@ -31,6 +31,7 @@ const skip =
     : (requirement(haveDocker(), 'a running Docker engine (scripts/start-dockerd.sh)') ??
       requirement(haveTool('containerd', ['--version']), 'containerd (Debian package containerd)') ??
       requirement(haveTool('gcc'), 'gcc') ??
+      requirement(haveTool('docker-registry', ['--version']), 'docker-registry') ??
       requirement(
         ebpfProblems(findArch('x86_64')!).length === 0,
         `eBPF (${ebpfProblems(findArch('x86_64')!).join('; ')})`,
@@ -42,6 +43,7 @@ const CACHE_PORT = 16379;
 const dir = tempDir('sysfence-cri-');
 const table: string[] = [];
 let node: TestContainerd;
+let registry = '';
 
 beforeAll(async () => {
   if (skip) return;
@@ -51,6 +53,32 @@ beforeAll(async () => {
     }),
   );
   node = await startContainerd([IMAGE]);
+  // an OCI registry on 127.0.0.1 (Debian's docker-registry) for record --push
+  const port = await new Promise<number>((res) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => res(p));
+    });
+  });
+  registry = `127.0.0.1:${port}`;
+  writeFileSync(
+    join(dir, 'registry.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\nhttp:\n  addr: ${registry}\n`,
+  );
+  start('docker-registry', ['serve', join(dir, 'registry.yml')], {
+    scope: 'file',
+    stdout: 'ignore',
+    stderr: 'ignore',
+  });
+  await until(
+    'the registry',
+    async () =>
+      (await fetch(`http://${registry}/v2/`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200,
+  );
 }, 1_200_000);
 
 afterAll(async () => {
@@ -197,6 +225,8 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
         'app=shop',
         '--until-signal',
         'USR1',
+        '--push',
+        `${registry}/pods:v1`,
         '-o',
         out,
       ],
@@ -220,6 +250,11 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
     expect(rec.stderr()).toContain(
       'shop/web: static reach: /usr/sbin/nginx in image docker.io/sysfence/servers:bookworm-1:',
     );
+    // each profile pushed as REGISTRY/pods/NAME:v1: pulled back, the bytes sysfence writes
+    const pulled = await sysfence(['pull', `${registry}/pods/shop-web:v1`, '-o', join(dir, 'pulled.json')]);
+    expect(pulled.status, pulled.stderr).toBe(0);
+    const written = await sysfence(['convert', join(out, 'shop-web.json'), '--to', 'docker']);
+    expect(readFileSync(join(dir, 'pulled.json'), 'utf8')).toBe(written.stdout);
     const sc = readFileSync(join(out, 'shop-web.securitycontext.yaml'), 'utf8');
     expect(sc).toContain('localhostProfile: sysfence/shop-web.json');
     const rec0 = JSON.parse(readFileSync(join(out, 'shop-web.rec.json'), 'utf8'));

@@ -1,22 +1,18 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
-import { CONTAINERD_SOCKET } from '../../exec/cri.js';
+import { join } from 'node:path';
 import { writeOutput } from '../../exec/files.js';
-import { generate } from '../../profile/generate.js';
-import type { SpoVersion } from '../../profile/spo.js';
 import { CONTAINERD, type ContainerEngine, DOCKER } from '../../recorders/container-engines.js';
 import { ebpfProblems } from '../../recorders/record.js';
 import { recordApplication } from '../../recorders/record-app.js';
 import { criWatcher } from '../../recorders/record-cri.js';
-import { serializeRecording } from '../../recording/recording.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
-import { reportGenerated, writeGenerated } from '../generated.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
-import { generateOptionsOf } from '../profile-options.js';
-import { predictionFor, useContainerdAddress } from '../static-reach.js';
+import { useContainerdAddress } from '../static-reach.js';
 
 import { durationOption, sayStopped, signalOption } from './record-helpers.js';
+import { criEndpoint, writeService } from './record-select-out.js';
+import { pushTarget } from './registry.js';
 
 /**
  * --docker --select: every matching container, one profile per service in the -o directory, with
@@ -30,6 +26,7 @@ export async function recordSelected(
   const dir = opts.output;
   if (typeof dir !== 'string')
     throw new CliError('bad-option', '--select writes one profile per service: give -o DIRECTORY');
+  if (typeof opts.push === 'string') pushTarget(opts.push); // a bad reference is said before recording
   if (opts.duration === undefined && opts.untilSignal === undefined)
     err('sysfence: recording until Ctrl-C (or SIGTERM); --duration or --until-signal end it otherwise');
   const select = Array.isArray(opts.select) ? opts.select : [String(opts.select)];
@@ -74,27 +71,7 @@ export async function recordSelected(
   }
   const override: string[] = [];
   for (const s of r.services) {
-    const name = s.service.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-    const file = resolvePath(join(dir, `${name}.json`));
-    writeOutput(join(dir, `${name}.rec.json`), serializeRecording(s.recording));
-    const predicted = await predictionFor([s.recording], opts, (l) => err(`sysfence: ${s.service}: ${l}`));
-    const g = generate([s.recording], {
-      ...generateOptionsOf(opts as Record<string, string | boolean | undefined>, engine.runtime),
-      // never weaker than Docker's default, nor than the default profile the engine would apply
-      ...(engine.defaultProfile !== 'docker-default'
-        ? { baselines: ['docker-default', engine.defaultProfile] }
-        : {}),
-      ...(predicted ? { predicted } : {}),
-    });
-    reportGenerated(g, true);
-    writeGenerated(g, String(opts.format), name, file, opts.spoVersion as SpoVersion);
-    writeGenerated(g, 'spo', name, join(dir, `${name}.spo.yaml`), opts.spoVersion as SpoVersion);
-    if (cri)
-      writeSecurityContext(join(dir, `${name}.securitycontext.yaml`), name, `${name}.json`, s.containers);
-    const calls = Object.values(s.recording.syscalls).reduce((n, m) => n + Object.keys(m ?? {}).length, 0);
-    err(
-      `sysfence: ${s.service}: ${s.containers.join(', ')} (${s.recording.runs ?? 1} run${(s.recording.runs ?? 1) === 1 ? '' : 's'}): ${calls} syscalls -> ${file}`,
-    );
+    const file = await writeService(s, dir, engine, opts);
     override.push(
       `  ${JSON.stringify(s.service)}:`,
       '    security_opt:',
@@ -124,32 +101,4 @@ export async function recordSelected(
     `sysfence: wrote ${composeFile} (the Compose override) and, per service, NAME.json, NAME.rec.json, NAME.spo.yaml`,
   );
   setExit(EXIT_OK);
-}
-
-/** The CRI socket: --cri-endpoint, else $CONTAINER_RUNTIME_ENDPOINT (crictl's), else containerd's. */
-export function criEndpoint(v: unknown): string {
-  if (typeof v === 'string' && v !== '') return v;
-  return process.env.CONTAINER_RUNTIME_ENDPOINT || CONTAINERD_SOCKET;
-}
-
-/**
- * The container's securityContext as kubelet reads it: a Localhost profile is a path below
- * kubelet's seccomp directory (/var/lib/kubelet/seccomp), where the profile is to be copied on
- * every node (or installed by the Security Profiles Operator from NAME.spo.yaml).
- */
-function writeSecurityContext(file: string, name: string, profile: string, containers: string[]): void {
-  writeOutput(
-    file,
-    [
-      `# ${name}: recorded from ${containers.join(', ')}`,
-      `# copy ${profile} to /var/lib/kubelet/seccomp/sysfence/${profile} on every node (kubelet reads`,
-      `# Localhost profiles there), or apply ${name}.spo.yaml with the Security Profiles Operator and use`,
-      `# localhostProfile: operator/<namespace>/${name}.json`,
-      'securityContext:',
-      '  seccompProfile:',
-      '    type: Localhost',
-      `    localhostProfile: sysfence/${profile}`,
-      '',
-    ].join('\n'),
-  );
 }

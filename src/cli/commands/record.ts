@@ -10,6 +10,7 @@ import { profileOptions } from '../profile-options.js';
 import { recordCommand } from './record-command.js';
 import { recordSelected } from './record-compose.js';
 import { recordDocker } from './record-container.js';
+import { registryOptions } from './registry.js';
 
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
   const cmd = profileOptions(program.command('record'), ' (--docker: docker)')
@@ -42,7 +43,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     undefined,
     ENGINES,
   );
-  cmd
+  registryOptions(cmd) // --push's (as push's)
     .option('--duration <seconds>', '--docker: stop the container (docker stop) after this long')
     .option(
       '--kubernetes',
@@ -59,6 +60,10 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     .option(
       '--select <label=value...>',
       '--docker or --containerd: record every container with these labels (a Compose project: com.docker.compose.project=NAME; pods: app=web, io.kubernetes.pod.namespace=shop), also those started later; -o names a directory',
+    )
+    .option(
+      '--push <registry/prefix[:tag]>',
+      '--select: also push each profile to an OCI registry as REGISTRY/PREFIX/NAME:TAG (as `push`; --username, --password-stdin, --plain-http)',
     )
     .option(
       '--cri-endpoint <socket>',
@@ -110,6 +115,8 @@ async function recordAction(
       'bad-option',
       `--duration and --until-signal stop a container: use them with ${engineFlags()}`,
     );
+  if (opts.push !== undefined && opts.select === undefined)
+    throw new CliError('bad-option', '--push pushes the profiles --select writes: give --select');
   if (opts.select !== undefined) {
     if (!engine?.selects)
       throw new CliError(

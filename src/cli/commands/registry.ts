@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { Profile } from '../../profile/model.js';
 import { serializeDocker } from '../../profile/serialize-docker.js';
 import {
   type Credentials,
@@ -70,38 +71,56 @@ Example:
         reference: string,
         opts: Record<string, string | boolean | string[] | undefined>,
       ) => {
-        const ref = parseReference(reference);
-        if (ref.digest)
-          throw new CliError('bad-reference', 'push takes a tag, not a digest: the digest is the result');
+        pushTarget(reference); // a bad reference is said before the profile is read
         const profile = exactForRuntimes(requireOneProfile(readProfile(file)).profile);
-        for (const f of lintProfile(profile).filter((x) => x.code === 'oci-artifact-limits'))
-          err(`sysfence: warning: ${f.message}`);
-        const json = Buffer.from(serializeDocker(profile));
-        const arches = profile.archMap?.map((a) => a.architecture) ?? profile.architectures ?? [];
-        const annotations: Record<string, string> = {
-          'dev.sysfence.version': VERSION,
-          'dev.sysfence.architectures': arches.join(','),
-          'dev.sysfence.default-action': profile.defaultAction,
-        };
-        for (const a of (opts.annotation as string[] | undefined) ?? []) {
-          const i = a.indexOf('=');
-          if (i <= 0) throw new CliError('bad-option', `--annotation takes key=value, not ${a}`);
-          annotations[a.slice(0, i)] = a.slice(i + 1);
-        }
-        const art = profileArtifact(json, annotations);
-        const client = new RegistryClient(
-          ref,
-          credentials(opts as Record<string, string | boolean>),
-          opts.plainHttp === true,
-        );
-        await client.pushBlob(art.config);
-        await client.pushBlob(art.layer);
-        const digest = await client.pushManifest(art.manifest, ref.tag!);
-        err(
-          `sysfence: pushed ${ref.registry}/${ref.repository}:${ref.tag} (${json.length} bytes of profile)`,
-        );
-        process.stdout.write(`${ref.registry}/${ref.repository}@${digest}\n`);
+        const pinned = await pushProfile(profile, reference, opts);
+        process.stdout.write(`${pinned}\n`);
         setExit(EXIT_OK);
       },
     );
+}
+
+/**
+ * Pushes a profile as a seccomp profile artifact to `reference` (HOST[:PORT]/REPOSITORY:TAG) and
+ * returns the reference by digest. Used by `push` and by `record --select --push`.
+ */
+export async function pushProfile(
+  profile: Profile,
+  reference: string,
+  opts: Record<string, string | boolean | string[] | undefined>,
+): Promise<string> {
+  const ref = pushTarget(reference);
+  for (const f of lintProfile(profile).filter((x) => x.code === 'oci-artifact-limits'))
+    err(`sysfence: warning: ${f.message}`);
+  const json = Buffer.from(serializeDocker(profile));
+  const arches = profile.archMap?.map((a) => a.architecture) ?? profile.architectures ?? [];
+  const annotations: Record<string, string> = {
+    'dev.sysfence.version': VERSION,
+    'dev.sysfence.architectures': arches.join(','),
+    'dev.sysfence.default-action': profile.defaultAction,
+  };
+  for (const a of (opts.annotation as string[] | undefined) ?? []) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new CliError('bad-option', `--annotation takes key=value, not ${a}`);
+    annotations[a.slice(0, i)] = a.slice(i + 1);
+  }
+  const art = profileArtifact(json, annotations);
+  const client = new RegistryClient(
+    ref,
+    credentials(opts as Record<string, string | boolean>),
+    opts.plainHttp === true,
+  );
+  await client.pushBlob(art.config);
+  await client.pushBlob(art.layer);
+  const digest = await client.pushManifest(art.manifest, ref.tag!);
+  err(`sysfence: pushed ${ref.registry}/${ref.repository}:${ref.tag} (${json.length} bytes of profile)`);
+  return `${ref.registry}/${ref.repository}@${digest}`;
+}
+
+/** A reference to push to: a tag, never a digest (the digest is the result). */
+export function pushTarget(reference: string): ReturnType<typeof parseReference> {
+  const ref = parseReference(reference);
+  if (ref.digest)
+    throw new CliError('bad-reference', 'push takes a tag, not a digest: the digest is the result');
+  return ref;
 }
