@@ -44,15 +44,7 @@ export async function recordSelected(
   const r = await recordApplication({
     arch,
     select,
-    ...(cri
-      ? {
-          watcher: criWatcher({
-            endpoint: criEndpoint(opts.criEndpoint),
-            ...(typeof opts.cgroupParent === 'string' ? { cgroupParent: opts.cgroupParent } : {}),
-            note,
-          }),
-        }
-      : {}),
+    ...(cri ? { watcher: podWatcher(opts, note) } : {}),
     maxContainers: Number(opts.maxContainers),
     note,
     onReady: () =>
@@ -101,4 +93,16 @@ export async function recordSelected(
     `sysfence: wrote ${composeFile} (the Compose override) and, per service, NAME.json, NAME.rec.json, NAME.spo.yaml`,
   );
   setExit(EXIT_OK);
+}
+
+/** A node's pods through the CRI (--cri-endpoint, --cgroup-parent). */
+function podWatcher(
+  opts: Record<string, string | boolean | string[] | undefined>,
+  note: (m: string) => void,
+): ReturnType<typeof criWatcher> {
+  return criWatcher({
+    endpoint: criEndpoint(opts.criEndpoint),
+    ...(typeof opts.cgroupParent === 'string' ? { cgroupParent: opts.cgroupParent } : {}),
+    note,
+  });
 }

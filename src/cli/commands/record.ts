@@ -12,6 +12,18 @@ import { recordSelected } from './record-compose.js';
 import { recordDocker } from './record-container.js';
 import { registryOptions } from './registry.js';
 
+const HELP = `
+The command's input, output and exit status pass through unchanged; sysfence's own messages go to
+stderr. eBPF (sysfence's own program; --backend bpftrace for bpftrace's) needs root and tracefs;
+it counts in the kernel for the workload's cgroup only. strace needs nothing but is slower (ptrace
+stops every call).
+
+Examples:
+  sudo sysfence record -o ls.json -- ls -la /
+  sysfence record --backend strace --recording app.rec.json -- ./app --serve
+  sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/
+  sysfence record --containerd --select io.kubernetes.pod.namespace=shop --duration 600 -o profiles/`;
+
 export function registerRecord(program: Command, setExit: (code: number) => void): void {
   const cmd = profileOptions(program.command('record'), ' (--docker: docker)')
     .description(
@@ -79,20 +91,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
       '32',
     )
     .option('--keep-strace-log <file>', "strace backend: also keep strace's raw log")
-    .addHelpText(
-      'after',
-      `
-The command's input, output and exit status pass through unchanged; sysfence's own messages go to
-stderr. eBPF (sysfence's own program; --backend bpftrace for bpftrace's) needs root and tracefs;
-it counts in the kernel for the workload's cgroup only. strace needs nothing but is slower (ptrace
-stops every call).
-
-Examples:
-  sudo sysfence record -o ls.json -- ls -la /
-  sysfence record --backend strace --recording app.rec.json -- ./app --serve
-  sysfence record --docker --select com.docker.compose.project=shop --until-signal USR1 -o profiles/
-  sysfence record --containerd --select io.kubernetes.pod.namespace=shop --duration 600 -o profiles/`,
-    )
+    .addHelpText('after', HELP)
     .action(async (command: string[], opts: Record<string, string | boolean | undefined>) =>
       recordAction(command, opts, setExit),
     );
