@@ -25,26 +25,13 @@ const cgroupRoot = `sysfence-bench-kubepods-${process.pid}`;
 const sh = (cmd) => execFileSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
 
 execFileSync('bash', [join(root, 'bench', 'workloads', 'build-image.sh'), IMAGE], { stdio: 'inherit' });
+const fixtures = join(root, 'test', 'fixtures', 'containerd');
 writeFileSync(
   join(dir, 'config.toml'),
-  `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE}"
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${dir}/cni-bin"
-    conf_dir = "${dir}/cni-conf"
-`,
+  readFileSync(join(fixtures, 'config.toml'), 'utf8')
+    .replaceAll('@DIR@', dir)
+    .replaceAll('@SOCKET@', socket)
+    .replaceAll('@PAUSE@', PAUSE),
 );
 const daemon = spawn('containerd', ['--config', join(dir, 'config.toml')], { stdio: 'ignore' });
 const cri = new CriClient(socket);
@@ -55,11 +42,7 @@ try {
     await sleep(50);
   }
   mkdirSync(join(dir, 'pause'));
-  writeFileSync(
-    join(dir, 'pause.c'),
-    '#include <signal.h>\n#include <unistd.h>\nstatic void d(int s){(void)s;_exit(0);}\nint main(void){signal(SIGTERM,d);for(;;)pause();}\n',
-  );
-  execFileSync('gcc', ['-static', '-O2', '-o', join(dir, 'pause', 'pause'), join(dir, 'pause.c')]);
+  execFileSync('gcc', ['-static', '-O2', '-o', join(dir, 'pause', 'pause'), join(fixtures, 'pause.c')]);
   sh(`tar -C '${dir}/pause' -c . | docker import --change 'ENTRYPOINT ["/pause"]' - ${PAUSE} >/dev/null`);
   for (const image of [PAUSE, IMAGE])
     sh(`docker save '${image}' | ctr -a '${socket}' -n k8s.io images import - >/dev/null`);

@@ -4,6 +4,7 @@
  * engine is a row, not an option in every command.
  */
 import type { Command } from 'commander';
+import { CONTAINERD_SOCKET } from '../exec/cri.js';
 import { type ContainerEngine, ENGINES, RUNNING_ENGINES } from '../recorders/container-engines.js';
 import { CliError } from './errors.js';
 
@@ -35,4 +36,13 @@ export function engineValue(
 ): { engine: ContainerEngine; value: string } | undefined {
   const engine = chosenEngine(opts);
   return engine ? { engine, value: String(opts[engine.id]) } : undefined;
+}
+
+/**
+ * containerd's socket, for the CRI and for its images alike: --cri-endpoint, else
+ * $CONTAINER_RUNTIME_ENDPOINT (crictl's), else $CONTAINERD_ADDRESS (ctr's), else containerd's own.
+ */
+export function criEndpoint(flag: unknown): string {
+  if (typeof flag === 'string' && flag !== '') return flag;
+  return process.env.CONTAINER_RUNTIME_ENDPOINT || process.env.CONTAINERD_ADDRESS || CONTAINERD_SOCKET;
 }

@@ -6,7 +6,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ArchId } from '../arch/types.js';
-import { CONTAINERD_SOCKET } from '../exec/cri.js';
 import { containerdImageFiles, imageFiles } from '../exec/image-files.js';
 import type { FileSource } from '../exec/rootfs.js';
 import { HostFiles } from '../exec/rootfs.js';
@@ -15,6 +14,7 @@ import { type FactsCache, newCache } from '../reach/cache.js';
 import { type ProgramReach, reachProgram } from '../reach/program.js';
 import { CONTAINERD, parseImageRoot } from '../recorders/container-engines.js';
 import type { Recording } from '../recording/recording.js';
+import { criEndpoint } from './engine-options.js';
 import { CliError } from './errors.js';
 
 export const PREDICTED_CHOICES = ['allow', 'log', 'deny'] as const;
@@ -97,23 +97,11 @@ function recordedLoaded(
 export { imageRoot } from '../recorders/container-engines.js';
 export { HOST_ROOT } from '../recording/recording.js';
 
-/**
- * containerd's socket for the images of its pods: the one `record --containerd` asked
- * (--cri-endpoint), else $CONTAINERD_ADDRESS (ctr's own), else containerd's default.
- */
-let containerdAddress: string | undefined;
-export function useContainerdAddress(address: string): void {
-  containerdAddress = address.replace(/^unix:\/\//, '');
-}
-
-async function filesOf(root: string): Promise<FileSource> {
+/** The files of a root: this machine, a directory, or an engine's image (`containerd`: its socket). */
+async function filesOf(root: string, containerd: string): Promise<FileSource> {
   if (root === 'host') return new HostFiles('/');
   const image = parseImageRoot(root);
-  if (image?.engine.id === CONTAINERD.id)
-    return containerdImageFiles(
-      containerdAddress ?? process.env.CONTAINERD_ADDRESS ?? CONTAINERD_SOCKET,
-      image.image,
-    );
+  if (image?.engine.id === CONTAINERD.id) return containerdImageFiles(containerd, image.image);
   if (image) return imageFiles(image.engine.cli, image.image);
   return new HostFiles(root);
 }
@@ -161,6 +149,7 @@ export async function reachOfRecordings(
   recordings: readonly Recording[],
   action: PredictedAction,
   root?: string,
+  containerd = criEndpoint(undefined),
 ): Promise<RecordingReach> {
   const groups = programsByRoot(recordings, root);
   const placed = new Set([...groups.values()].flat());
@@ -173,7 +162,7 @@ export async function reachOfRecordings(
   for (const [where, programs] of groups) {
     let fs: FileSource;
     try {
-      fs = await filesOf(where);
+      fs = await filesOf(where, containerd);
     } catch (e) {
       for (const p of programs) skipped.push({ program: p, why: e instanceof Error ? e.message : String(e) });
       continue;
@@ -241,6 +230,7 @@ export async function predictionFor(
     recordings,
     predictedOption(opts.predicted),
     opts.root as string | undefined,
+    criEndpoint(opts.criEndpoint),
   );
   if (r.reaches.length === 0 && r.skipped.length === 0) {
     say(

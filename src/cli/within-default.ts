@@ -1,4 +1,4 @@
-import { DEFAULT_KERNEL } from '../profile/baseline.js';
+import { DEFAULT_KERNEL, DEFAULT_REFERENCES } from '../profile/baseline.js';
 import type { Profile } from '../profile/model.js';
 import { REFERENCE_PROFILES, type ReferenceName } from '../profile/reference-profiles.js';
 import { beyondDefault } from '../review/baseline-proof.js';
@@ -13,7 +13,7 @@ export function requireWithinDefault(
   profile: Profile,
   exempt: readonly string[],
   what: string,
-  references: readonly ReferenceName[] = ['docker-default'],
+  references: readonly ReferenceName[] = DEFAULT_REFERENCES,
 ): void {
   const b = beyondDefault(profile, { exempt, kernelVersion: DEFAULT_KERNEL, references });
   if (b.changes.length === 0) return;

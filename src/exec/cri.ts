@@ -19,6 +19,9 @@ export class CriError extends SysfenceError {
 /** containerd's default CRI socket (kubelet's --container-runtime-endpoint). */
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 
+/** The socket's path of an endpoint given as `unix:///path` (crictl's form) or as a path. */
+export const socketPath = (endpoint: string): string => endpoint.replace(/^unix:\/\//, '');
+
 export type SeccompProfile =
   | { type: 'RuntimeDefault' }
   | { type: 'Unconfined' }
@@ -145,7 +148,7 @@ export class CriClient {
   /** The connection, made at the first call and again after one broke (the runtime restarted). */
   private connection(): ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const path = this.endpoint.replace(/^unix:\/\//, '');
+    const path = socketPath(this.endpoint);
     const session = h2connect('http://localhost', { createConnection: () => netConnect(path) });
     session.on('error', () => {}); // each call says what failed
     this.session = session;

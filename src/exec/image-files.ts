@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { SysfenceError } from '../errors.js';
+import { socketPath } from './cri.js';
 import { type MemoryEntry, MemoryFiles } from './rootfs.js';
 import { runTool, startProcess } from './run.js';
 
@@ -212,7 +213,7 @@ export async function imageFiles(cli: string, image: string): Promise<MemoryFile
 export async function containerdImageFiles(address: string, image: string): Promise<MemoryFiles> {
   const dir = mkdtempSync(join(tmpdir(), 'sysfence-ctr-image-'));
   const ctr = (args: string[]) =>
-    runTool('ctr', ['-a', address, '-n', 'k8s.io', 'images', ...args], {
+    runTool('ctr', ['-a', socketPath(address), '-n', 'k8s.io', 'images', ...args], {
       timeoutMs: 300_000,
       hint: 'apt-get install containerd',
     });

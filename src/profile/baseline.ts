@@ -27,7 +27,8 @@ import { DEFAULT_KERNEL, resolve } from './resolve.js';
 
 export { DEFAULT_KERNEL } from './resolve.js';
 
-const DOCKER_DEFAULT: ReferenceName = 'docker-default';
+/** The default every profile is held to, unless more are given (BaselineOptions.references). */
+export const DEFAULT_REFERENCES: readonly ReferenceName[] = ['docker-default'];
 
 export interface BaselineOptions {
   /**
@@ -91,15 +92,14 @@ export function profileHosts(p: Profile): ArchDef[] {
 /** The ABIs a host runs (itself and its companions). */
 export const hostAbis = (host: ArchDef): ArchDef[] => [host, ...host.companions.map((c) => findArch(c)!)];
 
-/** Docker's default (or `reference`) as the engine resolves it for this host, capabilities and kernel. */
-export function dockerBaseline(o: {
+/** A default profile (Docker's, containerd's) as the engine resolves it for this host, capabilities and kernel. */
+export function defaultBaseline(o: {
   host: ArchDef;
   kernelVersion?: string;
   capabilities?: readonly string[];
-  reference?: ReferenceName;
+  reference: ReferenceName;
 }): Profile {
-  const reference: ReferenceName = o.reference ?? DOCKER_DEFAULT;
-  return resolve(referenceProfile(reference), {
+  return resolve(referenceProfile(o.reference), {
     arch: o.host,
     capabilities: o.capabilities ?? DOCKER_DEFAULT_CAPABILITIES,
     kernelVersion: o.kernelVersion ?? DEFAULT_KERNEL,
@@ -139,10 +139,10 @@ function describeDenial(r: { action: string; errnoRet?: number | undefined }): s
  */
 export function hostsVerdict(o: Omit<BaselineOptions, 'allowBeyond'>): (name: string) => BaselineVerdict {
   const per = o.hosts.flatMap((host) =>
-    (o.references ?? ['docker-default']).map((reference) => ({
+    (o.references ?? DEFAULT_REFERENCES).map((reference) => ({
       abis: hostAbis(host),
       verdict: baselineVerdicts(
-        dockerBaseline({
+        defaultBaseline({
           host,
           reference,
           ...(o.kernelVersion !== undefined ? { kernelVersion: o.kernelVersion } : {}),
@@ -220,7 +220,7 @@ export function conjoin(
  */
 export function boundToBaseline(profile: Profile, o: BaselineOptions): BaselineResult {
   const verdict = hostsVerdict(o);
-  const held = (o.references ?? ['docker-default']).map((r) => REFERENCE_PROFILES[r]).join(' or ');
+  const held = (o.references ?? DEFAULT_REFERENCES).map((r) => REFERENCE_PROFILES[r]).join(' or ');
   const beyondAsked = new Set(o.allowBeyond ?? []);
   const beyond = new Set<string>();
   const changes = new Map<string, BaselineChange>();

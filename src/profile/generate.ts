@@ -19,6 +19,7 @@ import {
   type BaselineChange,
   boundToBaseline,
   DEFAULT_KERNEL,
+  DEFAULT_REFERENCES,
   hostsVerdict,
   profileHosts,
 } from './baseline.js';
@@ -348,7 +349,7 @@ export function generate(recordings: readonly Recording[], opts: GenerateOptions
     hosts: hosts.map((h) => h.id),
     changes: [],
     beyond: [],
-    references: [...(opts.baselines ?? ['docker-default'])],
+    references: [...(opts.baselines ?? DEFAULT_REFERENCES)],
   };
   if (hosts.length > 0) {
     const b = boundToBaseline(profile, {

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIdOf } from '../elf/reader.js';
-import { FACTS_FORMAT, LINK_FORMAT, type LinkFacts, linkFacts, moduleFacts } from './module.js';
+import { LINK_FORMAT, type LinkFacts, linkFacts } from './link.js';
+import { FACTS_FORMAT, moduleFacts } from './module.js';
 import { type ModuleTable, moduleTable, TABLE_FORMAT } from './tables.js';
 
 export interface FactsCache {
@@ -73,8 +74,13 @@ export function keyOf(f: ModuleFile): string {
   return f.key;
 }
 
+/** Where an entry is kept: `name` in the cache directory (undefined: in memory only). */
+const cachePath = (cache: FactsCache, name: string) =>
+  cache.dir !== undefined ? join(cache.dir, name) : undefined;
 const tablePath = (cache: FactsCache, key: string) =>
-  cache.dir !== undefined ? join(cache.dir, `${key}.f${FACTS_FORMAT}t${TABLE_FORMAT}.json`) : undefined;
+  cachePath(cache, `${key}.f${FACTS_FORMAT}t${TABLE_FORMAT}.json`);
+const linkPath = (cache: FactsCache, key: string) => cachePath(cache, `${key}.l${LINK_FORMAT}.json`);
+const resultPath = (cache: FactsCache, key: string) => cachePath(cache, `p-${key}.json`);
 
 /** Reads a cache file written by keep(); undefined when absent, unreadable or of another format. */
 function readKept<T extends { format: number }>(path: string | undefined, format: number): T | undefined {
@@ -105,7 +111,7 @@ export function linkFor(cache: FactsCache, f: ModuleFile): LinkFacts {
   const key = keyOf(f);
   const hit = cache.links.get(key);
   if (hit) return hit;
-  const path = cache.dir !== undefined ? join(cache.dir, `${key}.l${LINK_FORMAT}.json`) : undefined;
+  const path = linkPath(cache, key);
   let link = readKept<LinkFacts>(path, LINK_FORMAT);
   if (!link) {
     link = linkFacts(f.bytes(), f.path);
@@ -121,11 +127,11 @@ export function tableFor(cache: FactsCache, f: ModuleFile): ModuleTable {
   const hit = cache.memory.get(key);
   if (hit) return hit;
   const path = tablePath(cache, key);
-  const kept = readKept<ModuleTable>(path, TABLE_FORMAT);
-  if (kept) {
-    cache.memory.set(key, kept);
+  const read = readKept<ModuleTable>(path, TABLE_FORMAT);
+  if (read) {
+    cache.memory.set(key, read);
     cache.loaded++;
-    return kept;
+    return read;
   }
   const table = moduleTable(moduleFacts(f.bytes(), f.path));
   cache.computed++;
@@ -145,18 +151,15 @@ export const RESULT_FORMAT = 1;
 export function resultFor<T>(cache: FactsCache, key: string): T | undefined {
   const hit = cache.results.get(key);
   if (hit !== undefined) return JSON.parse(hit) as T;
-  const kept = readKept<{ format: number; result: T }>(resultPath(cache, key), RESULT_FORMAT);
-  if (kept) cache.results.set(key, JSON.stringify(kept.result));
-  return kept?.result;
+  const read = readKept<{ format: number; result: T }>(resultPath(cache, key), RESULT_FORMAT);
+  if (read) cache.results.set(key, JSON.stringify(read.result));
+  return read?.result;
 }
 
 export function keepResult(cache: FactsCache, key: string, result: unknown): void {
   cache.results.set(key, JSON.stringify(result));
   keep(cache, resultPath(cache, key), { format: RESULT_FORMAT, result });
 }
-
-const resultPath = (cache: FactsCache, key: string) =>
-  cache.dir !== undefined ? join(cache.dir, `p-${key}.json`) : undefined;
 
 /** The key of a computation from its inputs (any JSON value): SHA-256 with the formats. */
 export function inputsKey(inputs: unknown): string {

@@ -8,7 +8,7 @@ import { SysfenceError } from '../errors.js';
 import type { ModuleFile } from './cache.js';
 import { keyOf, linkFor } from './cache.js';
 import { defaultDirs, findLibrary, isMusl, moduleFile } from './libraries.js';
-import type { LinkFacts } from './module.js';
+import type { LinkFacts } from './link.js';
 import type { ProgramReach, ReachOptions } from './program.js';
 
 /** A module as the loader places it: known from its headers (LinkFacts), its code not yet read. */

@@ -10,9 +10,6 @@ import { type FunctionRange, functionsOf } from '../elf/functions.js';
 import { goFunctions } from '../elf/gopclntab.js';
 import {
   type Elf,
-  ElfError,
-  EM_AARCH64,
-  EM_X86_64,
   ET_EXEC,
   parseElf,
   relocations,
@@ -27,6 +24,7 @@ import {
 import { callNumber } from '../recording/numbers.js';
 import { summarizeAarch64 } from './aarch64.js';
 import { propagateToCallers } from './flow.js';
+import { linkOf } from './link.js';
 import type { CallSite, FunctionSummary } from './summary.js';
 import { codeSections, loadsBefore, summarizeX86 } from './x86.js';
 
@@ -96,17 +94,6 @@ const STACK_LOCATIONS: Record<ReachMachine, [number, number]> = { x86_64: [16, 3
 
 const GO_WRAPPERS =
   /^(syscall|golang\.org\/x\/sys\/unix|runtime\/internal\/syscall|internal\/runtime\/syscall|syscall\.runtime_doAllThreadsSyscall)\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|SyscallNoError|rawVforkSyscall|RawSyscall6\.abi0|Syscall6\.abi0|AllThreadsSyscall|AllThreadsSyscall6)(\.abi0)?$/;
-
-function machineOf(elf: Elf): ReachMachine {
-  if (elf.machine === EM_X86_64 && elf.bits === 64) return 'x86_64';
-  if (elf.machine === EM_AARCH64 && elf.bits === 64) return 'aarch64';
-  throw new ElfError(
-    'elf-unsupported-machine',
-    `${elf.file}: machine ${elf.machine} (${elf.bits}-bit); reach reads x86-64 and aarch64 code`,
-    elf.file,
-    'analyse the program of an x86_64 or aarch64 image, or generate from a recording only',
-  );
-}
 
 /** PLT sections split into their stubs (each a function: a call to one reaches one import). */
 function pltStubs(elf: Elf): FunctionRange[] {
@@ -374,61 +361,6 @@ function neverReturning(
     }
   }
   return out;
-}
-
-/** Names whose import means code may be loaded that no DT_NEEDED names. */
-export const LOADERS = ['dlopen', 'dlmopen', '__libc_dlopen_mode'];
-
-/** The file names of shared objects a module's bytes hold as strings (what it may dlopen). */
-export function libraryNamesIn(bytes: Uint8Array): string[] {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const out = new Set<string>();
-  for (const m of text.matchAll(/(?<=\0)((?:\/[\w.+-]+)*\/?lib[\w+-]+(?:\.[\w+-]+)*\.so(?:\.\d+)*)(?=\0)/g))
-    out.add(m[1] as string);
-  return [...out].sort();
-}
-
-/** Bumped whenever linkFacts changes what it writes. */
-export const LINK_FORMAT = 1;
-
-/**
- * What the loader needs of a module to find the others, and what says which ones are loaded at
- * run time: read from the ELF headers and dynamic symbols without decoding any code, so that a
- * program's modules are known (and a cached result found) before any table is computed.
- */
-export interface LinkFacts {
-  format: typeof LINK_FORMAT;
-  machine: ReachMachine;
-  interp?: string;
-  soname?: string;
-  needed: string[];
-  runpath: string[];
-  /** Undefined dynamic symbols. */
-  imports: string[];
-  /** When it imports dlopen: the shared objects its bytes name. */
-  libraryNames?: string[];
-}
-
-function linkOf(elf: Elf, bytes: Uint8Array): LinkFacts {
-  const imports = [
-    ...new Set(elf.dynsym.filter((s) => s.shndx === 0 && s.name !== '').map((s) => s.name)),
-  ].sort();
-  const link: LinkFacts = {
-    format: LINK_FORMAT,
-    machine: machineOf(elf),
-    needed: elf.needed,
-    runpath: elf.runpath,
-    imports,
-  };
-  if (elf.interp) link.interp = elf.interp;
-  if (elf.soname) link.soname = elf.soname;
-  if (imports.some((i) => LOADERS.includes(i))) link.libraryNames = libraryNamesIn(bytes);
-  return link;
-}
-
-/** A module's link facts (ELF headers and dynamic symbols only). */
-export function linkFacts(bytes: Uint8Array, file: string): LinkFacts {
-  return linkOf(parseElf(bytes, file), bytes);
 }
 
 /** Reads one ELF file's facts (decoding all its code). */

@@ -16,8 +16,9 @@
 import type { FileSource } from '../exec/rootfs.js';
 import { callName, callNumber } from '../recording/numbers.js';
 import { type FactsCache, inputsKey, keepResult, resultFor, tableFor } from './cache.js';
+import { LOADERS } from './link.js';
 import { type Linked, type LinkedProgram, linkModules, NSS } from './loader.js';
-import { COPY_MARK, LOADERS, type ReachMachine } from './module.js';
+import { COPY_MARK, type ReachMachine } from './module.js';
 import { bitsOf, type EntryReach, type ModuleTable, type OutCall } from './tables.js';
 
 export interface ReachOptions {

@@ -30,7 +30,10 @@ export interface ContainerEngine {
   readonly runtimeName: string;
   /** The same, as a row of knowledge/runtimes.ts: who builds its filter, what it calls after it. */
   readonly runtime: RuntimeId;
-  /** Its default profile (data/profiles): the baseline a profile for it is held to. */
+  /**
+   * Its default profile (data/profiles): what its containers get without one. `record --select`
+   * holds a profile for it to this one as well as to Docker's (record --podman: to Docker's only).
+   */
   readonly defaultProfile: 'docker-default' | 'podman-default' | 'containerd-default';
   readonly install: string;
   /** Arguments that print the cgroup driver (`cgroupfs` or `systemd`). */

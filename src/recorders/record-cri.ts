@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CriClient, CriError, type PodSandbox } from '../exec/cri.js';
+import { CriClient, type PodSandbox } from '../exec/cri.js';
 import { normalizeImageRef } from '../exec/image-files.js';
 import { CONTAINERD, imageRoot } from './container-engines.js';
 import type { ContainerWatcher, Described } from './record-app.js';
@@ -68,36 +68,39 @@ export function criWatcher(o: CriWatchOptions): ContainerWatcher {
   const refreshPods = async () => {
     pods = new Map((await client.listPodSandbox()).map((p) => [p.id, p]));
   };
+  // a pod's own sandbox (its pause process): the runtime's, not a workload
+  const sandboxOf = (pod: PodSandbox): Described => ({
+    name: `${pod.namespace}/${pod.name} (sandbox)`,
+    service: '',
+    image: '',
+    labels: {},
+    ignore: true,
+  });
   const describeNow = async (id: string): Promise<Described | undefined> => {
-    if (!pods.has(id)) await refreshPods().catch(() => {});
-    const pod = pods.get(id);
-    // a pod's own sandbox (its pause process): the runtime's, not a workload
-    if (pod)
-      return {
-        name: `${pod.namespace}/${pod.name} (sandbox)`,
-        service: '',
-        image: '',
-        labels: {},
-        ignore: true,
-      };
+    const known = pods.get(id);
+    if (known) return sandboxOf(known);
     let info: Info;
     try {
       info = JSON.parse((await client.containerStatus(id, true)).info.info ?? '{}') as Info;
     } catch {
-      return undefined; // removed before it could be asked
+      // not a container: a sandbox started since the pods were listed, or one removed already
+      await refreshPods().catch(() => {});
+      const pod = pods.get(id);
+      return pod ? sandboxOf(pod) : undefined;
     }
+    // the pods are listed again only when this container's is not known yet
+    if (info.sandboxID && !pods.has(info.sandboxID)) await refreshPods().catch(() => {});
     const sandbox = info.sandboxID ? pods.get(info.sandboxID) : undefined;
     const name = info.config?.metadata?.name ?? id.slice(0, 12);
     const ns = sandbox?.namespace ?? info.config?.labels?.['io.kubernetes.pod.namespace'] ?? '';
     const image = info.config?.image?.image;
+    const ref = image ? normalizeImageRef(image) : undefined;
     return {
       name: `${ns}/${sandbox?.name ?? '?'}/${name}`,
       service: ns ? `${ns}/${name}` : name,
       image: image ?? 'unknown',
       // its programs ran from the pod's image: static reach reads them there (ctr images mount)
-      ...(image
-        ? { imageId: normalizeImageRef(image), root: imageRoot(CONTAINERD.id, normalizeImageRef(image)) }
-        : {}),
+      ...(ref ? { imageId: ref, root: imageRoot(CONTAINERD.id, ref) } : {}),
       labels: {
         ...(sandbox?.labels ?? {}),
         ...(info.config?.labels ?? {}),
@@ -153,5 +156,3 @@ export function criWatcher(o: CriWatchOptions): ContainerWatcher {
     },
   };
 }
-
-export { CriError };

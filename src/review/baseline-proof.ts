@@ -5,7 +5,13 @@
  * to it before it is written; a finding there is a bug in sysfence, and nothing is written.
  */
 import type { ArchDef } from '../arch/types.js';
-import { DEFAULT_KERNEL, dockerBaseline, hostAbis, profileHosts } from '../profile/baseline.js';
+import {
+  DEFAULT_KERNEL,
+  DEFAULT_REFERENCES,
+  defaultBaseline,
+  hostAbis,
+  profileHosts,
+} from '../profile/baseline.js';
 import type { Profile } from '../profile/model.js';
 import type { ReferenceName } from '../profile/reference-profiles.js';
 import { targetArches } from '../profile/validate.js';
@@ -37,8 +43,8 @@ export function beyondDefault(
   for (const host of hosts) {
     // each ABI the profile accepts, against Docker's default on the host that runs it
     const arches = hostAbis(host).filter((a) => targeted.length === 0 || targeted.some((t) => t.id === a.id));
-    for (const reference of o.references ?? ['docker-default']) {
-      const base = dockerBaseline({ host, kernelVersion, reference });
+    for (const reference of o.references ?? DEFAULT_REFERENCES) {
+      const base = defaultBaseline({ host, kernelVersion, reference });
       const d = diffProfiles(base, profile, { kernelVersion, arches });
       changes.push(...d.changes.filter((c) => c.allowsMore && !exempt.has(c.name)));
     }

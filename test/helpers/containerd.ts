@@ -18,14 +18,14 @@ export interface TestContainerd {
   stop(): Promise<void>;
 }
 
-const PAUSE_C = `#include <signal.h>
-#include <unistd.h>
-static void done(int s) { (void)s; _exit(0); }
-int main(void) { signal(SIGTERM, done); signal(SIGINT, done); for (;;) pause(); }
-`;
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'containerd');
 
-async function ctr(socket: string, args: string[]): Promise<string> {
-  return ok(run('ctr', ['-a', socket, '-n', 'k8s.io', ...args], { timeout: 600_000 }));
+/** The shared configuration (test/fixtures/containerd/config.toml) for this directory and socket. */
+function containerdConfig(dir: string, socket: string, pause: string): string {
+  return readFileSync(join(FIXTURES, 'config.toml'), 'utf8')
+    .replaceAll('@DIR@', dir)
+    .replaceAll('@SOCKET@', socket)
+    .replaceAll('@PAUSE@', pause);
 }
 
 /** Starts containerd and imports the pause image and `images` (tags of the local Docker engine). */
@@ -33,35 +33,7 @@ export async function startContainerd(images: readonly string[]): Promise<TestCo
   const dir = tempDir('sfctd-');
   const socket = join(dir, 'containerd.sock');
   const cgroupRoot = `sysfence-test-kubepods-${process.pid}`;
-  const config = `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${socket}"
-[ttrpc]
-  address = "${socket}.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE_IMAGE}"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  # this machine's root lacks CAP_SYS_RESOURCE: a sandbox's oom_score_adj of -998 could not be set
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun.options]
-        BinaryName = "/usr/bin/crun"
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${dir}/cni-bin"
-    conf_dir = "${dir}/cni-conf"
-`;
+  const config = containerdConfig(dir, socket, PAUSE_IMAGE);
   writeFileSync(join(dir, 'config.toml'), config);
   const daemon: Started = start('containerd', ['--config', join(dir, 'config.toml')], {
     scope: 'file',
@@ -70,9 +42,8 @@ state = "${dir}/state"
   await until('containerd to answer', async () => (await run('ctr', ['-a', socket, 'version'])).status === 0);
   const cri = new CriClient(socket);
   // the sandbox image: a static pause
-  writeFileSync(join(dir, 'pause.c'), PAUSE_C);
   await ok(run('mkdir', ['-p', join(dir, 'pause-root')]));
-  await ok(run('gcc', ['-static', '-O2', '-o', join(dir, 'pause-root', 'pause'), join(dir, 'pause.c')]));
+  await ok(run('gcc', ['-static', '-O2', '-o', join(dir, 'pause-root', 'pause'), join(FIXTURES, 'pause.c')]));
   // and /exit, whose only call is exit_group: what a runtime calls around it is the runtime's
   const exitOnly = join(import.meta.dirname, '..', 'fixtures', 'record', 'exit-only.c');
   await ok(run('gcc', ['-O2', '-static', '-nostdlib', '-o', join(dir, 'pause-root', 'exit'), exitOnly]));
@@ -141,5 +112,3 @@ function removeTree(dir: string): void {
     // still in use: left for the machine's owner to see
   }
 }
-
-export { ctr };

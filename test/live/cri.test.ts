@@ -162,6 +162,32 @@ async function withPod<T>(
 const pidOf = async (id: string): Promise<number> =>
   JSON.parse((await node.cri.containerStatus(id, true)).info.info ?? '{}').pid as number;
 
+/** The Seccomp: line of a process's status (0: no filter, 2: a filter). */
+const seccompMode = (pid: number) =>
+  /^Seccomp:\s+(\d)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+/** `sysfence inspect` of a process's loaded filters against a profile as runc builds it. */
+async function inspectPid(pid: number, profile: string) {
+  const r = await sysfence([
+    'inspect',
+    '--pid',
+    String(pid),
+    '--profile',
+    profile,
+    '--runtime',
+    'runc',
+    '--interrupt',
+    '--json',
+  ]);
+  return {
+    status: r.status,
+    ...(JSON.parse(r.stdout) as {
+      equal: boolean;
+      differences: { abi: string; name: string; loaded: string; expected: string }[];
+    }),
+  };
+}
+
 /** GET / from nginx: the status, or 0 when no answer came in time. */
 function get(): Promise<number> {
   return new Promise((resolve) => {
@@ -274,22 +300,10 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
       expect(served).toEqual({ http: 50, redis: 50 });
       for (const name of ['web', 'cache']) {
         const pid = await pidOf(p.ids[name]!);
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        expect(/^Seccomp:\s+(\d)/m.exec(status)?.[1]).toBe('2');
+        expect(seccompMode(pid)).toBe('2');
         const profile = join(out, `shop-${name}.json`);
-        const r = await sysfence([
-          'inspect',
-          '--pid',
-          String(pid),
-          '--profile',
-          profile,
-          '--runtime',
-          'runc',
-          '--interrupt',
-          '--json',
-        ]);
-        const j = JSON.parse(r.stdout);
-        expect([name, r.status, j.equal, j.differences]).toEqual([name, 0, true, []]);
+        const j = await inspectPid(pid, profile);
+        expect([name, j.status, j.equal, j.differences]).toEqual([name, 0, true, []]);
         // allowed on x86_64 (audited predictions and siblings counted apart), next to the defaults
         const json = JSON.parse(readFileSync(profile, 'utf8'));
         const [mine] = explainProfile(parseDockerProfile(JSON.stringify(json)).profile!, {
@@ -367,29 +381,9 @@ describe.skipIf(skip !== undefined)('Kubernetes node: containerd through the CRI
     const cs = containers({ web: { type: 'RuntimeDefault' }, cache: { type: 'Unconfined' } });
     await withPod('shop-5', cs, async (p) => {
       await ready();
-      const cachePid = await pidOf(p.ids.cache!);
-      expect(/^Seccomp:\s+(\d)/m.exec(readFileSync(`/proc/${cachePid}/status`, 'utf8'))?.[1]).toBe('0');
+      expect(seccompMode(await pidOf(p.ids.cache!))).toBe('0');
       const webPid = await pidOf(p.ids.web!);
-      const inspect = async (profile: string) => {
-        const r = await sysfence([
-          'inspect',
-          '--pid',
-          String(webPid),
-          '--profile',
-          profile,
-          '--runtime',
-          'runc',
-          '--interrupt',
-          '--json',
-        ]);
-        return {
-          status: r.status,
-          ...(JSON.parse(r.stdout) as {
-            equal: boolean;
-            differences: { abi: string; name: string; loaded: string; expected: string }[];
-          }),
-        };
-      };
+      const inspect = (profile: string) => inspectPid(webPid, profile);
       // containerd's own profile, measured into data/profiles/containerd-default.json: equal
       const own = await inspect(join('data', 'profiles', 'containerd-default.json'));
       expect([own.status, own.equal, own.differences]).toEqual([0, true, []]);

@@ -5,18 +5,19 @@ import { CONTAINERD, type ContainerEngine, DOCKER } from '../../recorders/contai
 import { ebpfProblems } from '../../recorders/record.js';
 import { recordApplication } from '../../recorders/record-app.js';
 import { criWatcher } from '../../recorders/record-cri.js';
+import { criEndpoint } from '../engine-options.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK } from '../errors.js';
 import { hostArch } from '../host.js';
 import { err } from '../output.js';
-import { useContainerdAddress } from '../static-reach.js';
 
 import { durationOption, sayStopped, signalOption } from './record-helpers.js';
-import { criEndpoint, writeService } from './record-select-out.js';
+import { writeService } from './record-select-out.js';
 import { pushTarget } from './registry.js';
 
 /**
- * --docker --select: every matching container, one profile per service in the -o directory, with
- * its recording and SeccompProfile, and a Compose override file that applies them.
+ * --docker --select and --containerd --select: every matching container, one profile per service
+ * (Docker) or container name (a node's pods) in the -o directory with its recording and
+ * SeccompProfile (record-select-out.ts); for Docker, a Compose override file that applies them.
  */
 export async function recordSelected(
   opts: Record<string, string | boolean | string[] | undefined>,
@@ -40,7 +41,6 @@ export async function recordSelected(
   mkdirSync(dir, { recursive: true });
   const note = (m: string) => err(`sysfence: ${m}`);
   const cri = engine.id === CONTAINERD.id;
-  if (cri) useContainerdAddress(criEndpoint(opts.criEndpoint));
   const r = await recordApplication({
     arch,
     select,

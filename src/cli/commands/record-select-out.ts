@@ -4,7 +4,6 @@
  * pods the securityContext kubelet reads, and with --push the profile as an OCI artifact.
  */
 import { join, resolve as resolvePath } from 'node:path';
-import { CONTAINERD_SOCKET } from '../../exec/cri.js';
 import { writeOutput } from '../../exec/files.js';
 import { generate } from '../../profile/generate.js';
 import type { SpoVersion } from '../../profile/spo.js';
@@ -55,12 +54,6 @@ export async function writeService(
     err(`sysfence: ${s.service}: ${await pushProfile(g.profile, at, opts)}`);
   }
   return file;
-}
-
-/** The CRI socket: --cri-endpoint, else $CONTAINER_RUNTIME_ENDPOINT (crictl's), else containerd's. */
-export function criEndpoint(v: unknown): string {
-  if (typeof v === 'string' && v !== '') return v;
-  return process.env.CONTAINER_RUNTIME_ENDPOINT || CONTAINERD_SOCKET;
 }
 
 /**

@@ -79,7 +79,7 @@ export function registerRecord(program: Command, setExit: (code: number) => void
     )
     .option(
       '--cri-endpoint <socket>',
-      '--containerd: the CRI socket (default: $CONTAINER_RUNTIME_ENDPOINT, else /run/containerd/containerd.sock)',
+      '--containerd: the CRI socket (default: $CONTAINER_RUNTIME_ENDPOINT, else $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)',
     )
     .option(
       '--cgroup-parent <path>',
